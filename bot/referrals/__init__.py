@@ -1,0 +1,1 @@
+"""The referral domain: API resource models, enum catalogs, status rules, JSON Patch."""

@@ -1,0 +1,121 @@
+"""All configuration, read once from the environment (or a ``.env`` file) into one object.
+
+Nothing else in the code reads the environment: the composition root builds
+:class:`Settings` and passes what each part needs. Values a given process cannot run without
+are checked by :meth:`Settings.require`, so a missing one fails at start with its name.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Annotated, Any, Literal
+
+from pydantic import AnyHttpUrl, Field, SecretStr, ValidationError, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+SANDBOX = "sandbox"
+"""``PARTNER_CENTER_BASE_URL`` value that starts the built-in Partner Center sandbox."""
+
+DEFAULT_PARTNER_CENTER_BASE_URL = "https://api.partner.microsoft.com/v1.0"
+DEFAULT_SLACK_API_URL = "https://slack.com/api/"
+
+
+class ConfigurationError(Exception):
+    """A setting is missing or malformed; the message names the environment variable."""
+
+
+class Settings(BaseSettings):
+    """Every setting, named as its environment variable."""
+
+    model_config = SettingsConfigDict(
+        env_file=".env",
+        env_file_encoding="utf-8",
+        extra="ignore",
+        case_sensitive=False,
+        validate_default=True,
+    )
+
+    redis_url: str | None = None
+    partner_center_base_url: str = DEFAULT_PARTNER_CENTER_BASE_URL
+    partner_center_token: SecretStr | None = None
+    partner_center_timeout_seconds: float = Field(default=30.0, gt=0, le=300)
+    partner_center_max_attempts: int = Field(default=4, ge=1, le=10)
+    partner_center_max_pages: int = Field(default=50, ge=1, le=10_000)
+    azure_tenant_id: str | None = None
+    azure_client_id: str | None = None
+    azure_client_secret: SecretStr | None = None
+    auth_mode: Literal["user", "service", "static"] = "static"
+    token_encryption_key: SecretStr | None = None
+    slack_bot_token: SecretStr | None = None
+    slack_signing_secret: SecretStr | None = None
+    slack_app_token: SecretStr | None = None
+    slack_api_url: AnyHttpUrl = AnyHttpUrl(DEFAULT_SLACK_API_URL)
+    teams_client_id: str | None = None
+    teams_client_secret: SecretStr | None = None
+    teams_tenant_id: str | None = None
+    approvers: Annotated[tuple[str, ...], NoDecode] = ()
+    approvals_channel: str | None = None
+    poll_interval_seconds: float = Field(default=600.0, gt=0)
+    session_ttl_seconds: int = Field(default=72 * 3600, gt=0)
+    public_url: AnyHttpUrl | None = None
+    port: int = Field(default=3000, ge=1, le=65535)
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"] = "INFO"
+
+    @field_validator("approvers", mode="before")
+    @classmethod
+    def _split_approvers(cls, value: Any) -> Any:
+        # A comma-separated list reads better in an environment variable than JSON.
+        if isinstance(value, str):
+            return tuple(part.strip() for part in value.split(",") if part.strip())
+        return value
+
+    @field_validator("log_level", mode="before")
+    @classmethod
+    def _upper_log_level(cls, value: Any) -> Any:
+        return value.upper() if isinstance(value, str) else value
+
+    @field_validator("partner_center_base_url")
+    @classmethod
+    def _check_base_url(cls, value: str) -> str:
+        value = value.strip()
+        if value.lower() == SANDBOX:
+            return SANDBOX
+        if not value.startswith(("https://", "http://")):
+            raise ValueError(
+                "must be an http(s) URL of the API root, such as "
+                f"{DEFAULT_PARTNER_CENTER_BASE_URL}, or 'sandbox'"
+            )
+        return value.rstrip("/")
+
+    @property
+    def uses_sandbox(self) -> bool:
+        """Whether the built-in sandbox stands in for Partner Center."""
+        return self.partner_center_base_url == SANDBOX
+
+    def require(self, *names: str) -> None:
+        """Fail with one message naming every listed setting that is not set."""
+        missing = [name.upper() for name in names if _is_unset(getattr(self, name))]
+        if missing:
+            raise ConfigurationError(f"Missing required setting(s): {', '.join(missing)}.")
+
+
+def load_settings(**overrides: Any) -> Settings:
+    """Build :class:`Settings`, turning validation errors into one clear message per variable."""
+    try:
+        return Settings(**overrides)
+    except ValidationError as exc:
+        raise ConfigurationError(_describe(exc.errors())) from None
+
+
+def _describe(errors: Iterable[Any]) -> str:
+    lines = []
+    for error in errors:
+        name = str(error["loc"][0]).upper() if error["loc"] else "settings"
+        lines.append(f"{name}: {error['msg']}")
+    return "Invalid configuration:\n  " + "\n  ".join(lines)
+
+
+def _is_unset(value: Any) -> bool:
+    if isinstance(value, SecretStr):
+        return not value.get_secret_value()
+    return value is None or value in ("", ())

@@ -1,0 +1,1 @@
+"""Platform adapters: Slack, Teams and the terminal drive the same core through these."""
