@@ -1,0 +1,90 @@
+"""A real sandbox on a loopback port, and the project's client pointed at it."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Iterator
+from typing import Any
+
+import httpx
+import pytest
+from pydantic import SecretStr
+
+from bot.app import build_http_client
+from bot.partner_center.auth import StaticTokenProvider
+from bot.partner_center.client import PartnerCenterClient
+from bot.partner_center.retry import RetryPolicy
+from bot.partner_center.sandbox import SandboxState, create_sandbox_app, run_sandbox_in_thread
+from bot.settings import Settings
+
+PAGE_SIZE = 5
+
+
+class Sandbox:
+    """The running sandbox: its API root and its admin routes."""
+
+    def __init__(self, base_url: str) -> None:
+        self.base_url = base_url
+        self.admin_url = base_url.removesuffix("/v1.0") + "/sandbox"
+        self.admin = httpx.Client(base_url=self.admin_url)
+
+    def reset(self) -> None:
+        self.admin.post("/reset").raise_for_status()
+        self.admin.delete("/faults").raise_for_status()
+        self.admin.delete("/requests").raise_for_status()
+
+    def fault(self, **fault: Any) -> None:
+        self.admin.post("/faults", json=fault).raise_for_status()
+
+    def requests(self) -> list[dict[str, Any]]:
+        response = self.admin.get("/requests")
+        response.raise_for_status()
+        body = response.json()
+        return list(body["requests"] if isinstance(body, dict) else body)
+
+    def act(self, referral_id: str, action: str, **body: Any) -> None:
+        self.admin.post(f"/referrals/{referral_id}/{action}", json=body or None).raise_for_status()
+
+
+@pytest.fixture(scope="session")
+def sandbox() -> Iterator[Sandbox]:
+    app = create_sandbox_app(SandboxState(page_size=PAGE_SIZE))
+    with run_sandbox_in_thread(app) as base_url:
+        running = Sandbox(base_url)
+        with running.admin:
+            yield running
+
+
+@pytest.fixture
+def fresh_sandbox(sandbox: Sandbox) -> Sandbox:
+    sandbox.reset()
+    return sandbox
+
+
+class SleepRecorder:
+    """Stands in for asyncio.sleep so retry tests take no wall time but show the waits."""
+
+    def __init__(self) -> None:
+        self.waits: list[float] = []
+
+    async def __call__(self, seconds: float) -> None:
+        self.waits.append(seconds)
+
+
+@pytest.fixture
+def sleeps() -> SleepRecorder:
+    return SleepRecorder()
+
+
+@pytest.fixture
+async def client(
+    fresh_sandbox: Sandbox, sleeps: SleepRecorder
+) -> AsyncIterator[PartnerCenterClient]:
+    settings = Settings(_env_file=None, partner_center_timeout_seconds=2)  # type: ignore[call-arg]
+    async with build_http_client(settings) as http:
+        yield PartnerCenterClient(
+            http,
+            base_url=fresh_sandbox.base_url,
+            tokens=StaticTokenProvider(SecretStr("test-token")),
+            retry=RetryPolicy(max_attempts=3),
+            sleep=sleeps,
+        )
