@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import socket
 from decimal import Decimal
 
 import httpx
@@ -9,7 +10,7 @@ import pytest
 from pydantic import SecretStr
 
 from bot.partner_center import errors
-from bot.partner_center.auth import StaticTokenProvider
+from bot.partner_center.auth import AccessToken, CachingTokenProvider, StaticTokenProvider
 from bot.partner_center.client import PartnerCenterClient
 from bot.partner_center.retry import RetryPolicy
 from bot.referrals.catalogs import ReferralStatus, ReferralSubstatus
@@ -121,7 +122,9 @@ async def test_co_sell_creates_two_referrals_in_one_engagement(client: PartnerCe
 
 
 async def test_list_follows_next_links_to_the_end(client: PartnerCenterClient) -> None:
-    created = [await client.create(private_referral(f"Paging {i}", "paging")) for i in range(2 * PAGE_SIZE)]
+    created = [
+        await client.create(private_referral(f"Paging {i}", "paging")) for i in range(2 * PAGE_SIZE)
+    ]
     listing = client.list(filter="externalReferenceId eq 'paging'", orderby="createdDateTime asc")
     seen = [referral.id async for referral in listing]
     assert seen == [referral.id for referral in created]
@@ -244,7 +247,8 @@ async def test_add_team_member_appends(client: PartnerCenterClient) -> None:
 
 def eligible_referral() -> Referral:
     referral = private_referral("Contoso eligible co-sell")
-    assert referral.consent is not None and referral.details is not None
+    assert referral.consent is not None
+    assert referral.details is not None
     referral.consent.consent_to_share_referral_with_microsoft_sellers = True
     referral.details.deal_value = Decimal(250000)
     referral.details.requirements.solutions = [  # type: ignore[union-attr]
@@ -388,8 +392,6 @@ async def test_long_retry_after_is_reported_not_waited(
 
 
 async def test_unreachable_service_is_retried_then_unavailable(sleeps: SleepRecorder) -> None:
-    import socket
-
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         closed_port = probe.getsockname()[1]
@@ -471,8 +473,6 @@ async def test_unreadable_success_body_is_an_unexpected_response() -> None:
 
 
 async def test_401_refreshes_a_refreshable_token_once() -> None:
-    from bot.partner_center.auth import AccessToken, CachingTokenProvider
-
     issued = iter(["expired", "fresh"])
 
     async def source() -> AccessToken:
