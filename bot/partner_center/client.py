@@ -167,6 +167,12 @@ class PartnerCenterClient:
         current = referral if isinstance(referral, Referral) else await self.get(referral)
         if current.id is None:
             raise ValueError("the referral has no id")
+        if current.is_closed:
+            raise TransitionError(
+                f"This referral is already closed as {current.substatus}.",
+                current=(str(current.status), str(current.substatus)),
+                requested=(ReferralStatus.CLOSED, substatus),
+            )
         check_transition(
             str(current.status or ReferralStatus.NONE),
             str(current.substatus or ReferralSubstatus.NONE),
@@ -334,10 +340,13 @@ class PartnerCenterClient:
         started: float,
         request_headers: Mapping[str, str],
     ) -> None:
-        if not logger.isEnabledFor(logging.DEBUG) and response.status_code < 400:
+        # Refusals (4xx) reach the caller as typed errors carrying the request id; only the
+        # service's own failures are worth a line at the default level.
+        level = logging.INFO if response.status_code >= 500 else logging.DEBUG
+        if not logger.isEnabledFor(level):
             return
         logger.log(
-            logging.DEBUG if response.status_code < 400 else logging.INFO,
+            level,
             "partner center %s %s -> %s in %.1f ms (request-id %s, client-request-id %s)",
             method,
             path,

@@ -36,8 +36,8 @@ SUBSTATUSES: Mapping[ReferralStatus, frozenset[ReferralSubstatus]] = {
     S.CLOSED: frozenset({Sub.WON, Sub.LOST, Sub.DECLINED, Sub.EXPIRED, Sub.ERROR}),
 }
 
-# Ways a seller can end a referral; "expired" and "error" are the service's to set, but an
-# operator may need them to tidy up, so the admin CLI accepts them.
+# Substatuses a referral can be closed with. Sellers win, lose or decline; "expired" and
+# "error" are normally the service's to set, but an operator may need them to tidy up.
 CLOSING_SUBSTATUSES: tuple[ReferralSubstatus, ...] = (
     Sub.WON,
     Sub.LOST,

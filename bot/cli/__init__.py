@@ -1,0 +1,119 @@
+"""The ``referral-bot`` command: referrals, eligibility and deal registrations from a terminal.
+
+Each command checks what it can before anything is sent, runs one coroutine against a
+Partner Center client from the composition root, and prints a card (default) or the API's
+JSON (``--json``). Shared parts, exit statuses included, live in :mod:`bot.cli._shared`.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Annotated
+
+import typer
+import uvicorn
+
+from bot.app import build_web_app
+from bot.cli import deals, referrals
+from bot.cli._shared import command, configure_logging
+from bot.partner_center.sandbox import run_sandbox
+from bot.settings import load_settings
+
+__all__ = ["app", "main"]
+
+LOOPBACK = ("127.0.0.1", "localhost", "::1")
+
+app = typer.Typer(
+    name="referral-bot",
+    no_args_is_help=True,
+    add_completion=False,
+    epilog="Exit status: 0 done; 1 Partner Center (or the status table) refused; "
+    "2 bad input or configuration, nothing sent.",
+)
+app.add_typer(referrals.app, name="referrals")
+app.add_typer(deals.eligibility_app, name="eligibility")
+app.add_typer(deals.registrations_app, name="registrations")
+
+
+@app.callback()
+def _root(
+    verbose: Annotated[
+        bool, typer.Option("--verbose", "-v", help="Log debug detail, tracebacks included.")
+    ] = False,
+) -> None:
+    """Work with Microsoft Partner Center referrals from a terminal.
+
+    Set PARTNER_CENTER_BASE_URL and PARTNER_CENTER_TOKEN (environment or .env);
+    PARTNER_CENTER_BASE_URL=sandbox runs against the built-in sandbox.
+    """
+    if verbose:
+        configure_logging("DEBUG")
+
+
+@command(app, "sandbox")
+def sandbox(
+    port: Annotated[
+        int, typer.Option(min=0, max=65535, help="Port to listen on (0: any free one).")
+    ] = 8765,
+    host: Annotated[
+        str, typer.Option(help="Interface to listen on; keep it loopback.")
+    ] = "127.0.0.1",
+    json_output: Annotated[
+        bool, typer.Option("--json", help="Announce the URL and settings as one JSON line.")
+    ] = False,
+) -> None:
+    """Serve the built-in Partner Center sandbox in the foreground until Ctrl+C.
+
+    It starts with demo referrals and answers like the Referrals API; the other commands
+    use it once PARTNER_CENTER_BASE_URL points at the URL it prints.
+    """
+    if host not in LOOPBACK:
+        typer.echo(
+            f"Warning: serving on {host}; the sandbox's admin routes have no authentication.",
+            err=True,
+        )
+
+    def announce(base_url: str) -> None:
+        environment = {"PARTNER_CENTER_BASE_URL": base_url, "PARTNER_CENTER_TOKEN": "sandbox"}
+        if json_output:
+            typer.echo(json.dumps({"baseUrl": base_url, "environment": environment}))
+            return
+        typer.echo(f"Partner Center sandbox listening at {base_url}")
+        typer.echo("Point referral-bot at it (in another shell):")
+        typer.echo("  export " + " ".join(f"{name}={value}" for name, value in environment.items()))
+
+    try:
+        run_sandbox(host, port, on_ready=announce)
+    except KeyboardInterrupt:
+        typer.echo("Sandbox stopped.", err=True)
+
+
+@command(app, "serve")
+def serve(
+    host: Annotated[
+        str, typer.Option(help="Interface to listen on (all of them behind a platform router).")
+    ] = "0.0.0.0",  # noqa: S104 - a web process must accept the platform's routed traffic
+    port: Annotated[
+        int | None, typer.Option(min=1, max=65535, help="Port to listen on (default: PORT).")
+    ] = None,
+) -> None:
+    """Run the web process: /healthz and /readyz now, the chat platform endpoints as they land.
+
+    Stateless, so run as many copies as the load needs behind a load balancer.
+    """
+    settings = load_settings()
+    configure_logging(settings.log_level)
+    uvicorn.run(
+        build_web_app(settings),
+        host=host,
+        port=port or settings.port,
+        log_level=settings.log_level.lower(),
+        access_log=False,
+        proxy_headers=True,
+        lifespan="on",
+    )
+
+
+def main() -> None:
+    """Entry point of the ``referral-bot`` console script."""
+    app()

@@ -1,0 +1,313 @@
+"""Terminal renderers: referral models in, rich renderables out.
+
+Pure functions, no I/O: the caller prints what they return. Every value that comes from a
+referral goes into a :class:`~rich.text.Text`, so brackets in a customer's name are shown as
+typed instead of being read as console markup. Any field may be missing; a missing one shows
+as a dash.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Iterable, Mapping, Sequence
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+from rich import box
+from rich.console import Console, ConsoleOptions, Group, RenderableType, RenderResult
+from rich.measure import Measurement
+from rich.panel import Panel
+from rich.table import Table
+from rich.text import Text
+
+from bot.referrals.models import (
+    DealRegistration,
+    EligibilityPolicy,
+    Member,
+    PartnerEligibility,
+    Referral,
+    ReferralEligibility,
+    Tag,
+)
+
+MISSING = "-"
+PASSED = "✓"
+FAILED = "✗"
+
+__all__ = [
+    "eligibility_report",
+    "partner_eligibility_report",
+    "referral_card",
+    "referral_table",
+]
+
+
+def referral_table(
+    referrals: Sequence[Referral], *, total: int | None = None, truncated: bool = False
+) -> RenderableType:
+    """A table of referrals, one row each; the caption counts them and warns of a cut-off.
+
+    Where the terminal is too narrow for a column each (ids alone take 36), the name,
+    customer, status, value and closing date share one column instead of being cut off.
+    """
+    caption = _list_caption(len(referrals), total, truncated)
+    wide = _table(caption, "Id", "Name", "Customer", "Status", "Value", "Closing", "Updated")
+    narrow = _table(caption, "Id", "Referral")
+    for referral in referrals:
+        details = referral.details
+        # In the order of the wide table's columns after the id.
+        cells = {
+            "name": referral.name,
+            "customer": referral.customer_profile.name if referral.customer_profile else None,
+            "status": _status(referral),
+            "value": _money(details.deal_value, details.currency) if details else None,
+            "closing": _date(details.closing_date_time) if details else None,
+        }
+        wide.add_row(
+            _text(referral.id),
+            *(_text(value) for value in cells.values()),
+            _text(_date(referral.updated_date_time)),
+        )
+        narrow.add_row(
+            _text(referral.id),
+            Text("\n").join(
+                [
+                    Text(cells["name"] or "(unnamed referral)", style="bold"),
+                    _text(cells["customer"]),
+                    Text(_joined((cells["status"], cells["value"], cells["closing"])) or MISSING),
+                ]
+            ),
+        )
+    return _FirstThatFits(wide, narrow)
+
+
+def referral_card(referral: Referral, *, heading: str | None = None) -> RenderableType:
+    """Everything about one referral: ids, status, customer, deal, teams, requirements."""
+    facts = _facts(
+        {
+            "Id": referral.id or MISSING,
+            "Engagement id": referral.engagement_id or MISSING,
+            "eTag": referral.e_tag or MISSING,
+            "Status": _status(referral) or MISSING,
+            "Status reason": referral.status_reason,
+            "External reference": referral.external_reference_id,
+            "Type": _joined((referral.type, referral.qualification, referral.direction)),
+            "Organization": referral.organization_name,
+            "Customer": _customer(referral),
+            "Deal value": _money(
+                referral.details.deal_value if referral.details else None,
+                referral.details.currency if referral.details else None,
+            ),
+            "Closing": _date(referral.details.closing_date_time if referral.details else None),
+            "Created": _timestamp(referral.created_date_time),
+            "Updated": _timestamp(referral.updated_date_time),
+            "Notes": referral.details.notes if referral.details else None,
+        }
+    )
+    parts: list[RenderableType] = [facts]
+    profile = referral.customer_profile
+    if profile and profile.team:
+        parts.append(_team("Customer contacts", profile.team))
+    if referral.team:
+        parts.append(_team("Team", referral.team))
+    requirements = _requirements(referral)
+    if requirements is not None:
+        parts.append(requirements)
+    if referral.registrations:
+        parts.append(_registrations(referral.registrations))
+    title = Text(referral.name or "(unnamed referral)", style="bold")
+    if heading:
+        title = Text.assemble((f"{heading}: ", "green"), title)
+    return Panel(Group(*parts), title=title, title_align="left")
+
+
+def eligibility_report(eligibility: ReferralEligibility, *, referral_id: str) -> RenderableType:
+    """Whether a referral may be registered, with each policy and what it looked at."""
+    table = Table(box=box.SIMPLE_HEAD)
+    table.add_column("", width=1)
+    table.add_column("Policy")
+    table.add_column("Looked at")
+    for policy in [*eligibility.passed_policies, *eligibility.failed_policies]:
+        table.add_row(_mark(policy.is_eligible), Text(policy.policy_name), _looked_at(policy))
+    if not eligibility.passed_policies and not eligibility.failed_policies:
+        table.add_row("", Text("(the service listed no policies)", style="dim"), "")
+    verdict = "eligible" if eligibility.is_eligible else "not eligible"
+    summary = Text.assemble(
+        _mark(eligibility.is_eligible),
+        f" Referral {referral_id} is {verdict} for deal registration",
+        f" ({len(eligibility.passed_policies)} passed, {len(eligibility.failed_policies)} failed).",
+    )
+    return Group(summary, table)
+
+
+def partner_eligibility_report(eligibility: PartnerEligibility) -> RenderableType:
+    """Whether this partner may register deals at all, policy by policy."""
+    verdict = "may" if eligibility.is_eligible else "may not"
+    summary = Text.assemble(
+        _mark(eligibility.is_eligible), f" This partner {verdict} register deals."
+    )
+    if not eligibility.policies:
+        return summary
+    table = Table(box=box.SIMPLE_HEAD)
+    table.add_column("", width=1)
+    table.add_column("Policy")
+    for policy in eligibility.policies:
+        table.add_row(_mark(policy.is_eligible), _text(policy.policy_name or "(unnamed policy)"))
+    return Group(summary, table)
+
+
+# -- pieces -------------------------------------------------------------------------------
+
+
+class _FirstThatFits:
+    """Renders the first layout whose narrowest form fits the width, else the last one."""
+
+    def __init__(self, *layouts: RenderableType) -> None:
+        self.layouts = layouts
+
+    def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
+        unbounded = options.update_width(sys.maxsize)
+        for layout in self.layouts[:-1]:
+            if Measurement.get(console, unbounded, layout).minimum <= options.max_width:
+                yield layout
+                return
+        yield self.layouts[-1]
+
+
+def _table(caption: str, *headers: str) -> Table:
+    # Ids (copied into the next command), statuses, amounts and dates stay on one line.
+    table = Table(box=box.SIMPLE_HEAD, padding=(0, 1), pad_edge=False, caption=caption)
+    for header in headers:
+        wraps = header in ("Name", "Customer", "Referral")
+        table.add_column(
+            header, no_wrap=not wraps, justify="right" if header == "Value" else "left"
+        )
+    return table
+
+
+def _facts(rows: Mapping[str, str | None]) -> Table:
+    """A two-column grid of label and value; rows without a value are left out."""
+    grid = Table.grid(padding=(0, 2))
+    grid.add_column(style="bold")
+    grid.add_column()
+    for label, value in rows.items():
+        if value:
+            grid.add_row(label, _text(value))
+    return grid
+
+
+def _team(title: str, members: Iterable[Member]) -> Table:
+    table = Table(title=title, title_justify="left", box=box.SIMPLE_HEAD)
+    for header in ("Name", "Email", "Phone"):
+        table.add_column(header)
+    for member in members:
+        table.add_row(_text(member.display_name), _text(member.email), _text(member.phone_number))
+    return table
+
+
+def _requirements(referral: Referral) -> Table | None:
+    requirements = referral.details.requirements if referral.details else None
+    if requirements is None:
+        return None
+    extra = requirements.additional_requirements
+    rows = {
+        "Industries": _tag_ids(requirements.industries),
+        "Products": _tag_ids(requirements.products),
+        "Services": _tag_ids(requirements.services),
+        "Solutions": ", ".join(
+            _joined((solution.id, solution.name), " ") or MISSING
+            for solution in requirements.solutions or ()
+        ),
+        "Partner role": extra.partner_role if extra else None,
+        "Solution area": extra.solution_area if extra else None,
+        "Solution play": extra.solution_play if extra else None,
+    }
+    table = _facts(rows)
+    table.title = "Requirements"
+    table.title_justify = "left"
+    return table if table.row_count else None
+
+
+def _registrations(registrations: Iterable[DealRegistration]) -> Table:
+    table = Table(title="Deal registrations", title_justify="left", box=box.SIMPLE_HEAD)
+    for header in ("Id", "Type", "Status", "Contract value", "Solutions"):
+        table.add_column(header, no_wrap=header in ("Id", "Contract value"))
+    for registration in registrations:
+        contract = registration.contract
+        table.add_row(
+            _text(registration.id),
+            _text(registration.type),
+            _text(_joined((registration.status, registration.status_reason), ": ")),
+            _text(_money(contract.value, contract.currency) if contract else None),
+            _text(
+                ", ".join(detail.id or MISSING for detail in registration.solution_details or ())
+            ),
+        )
+    return table
+
+
+def _looked_at(policy: EligibilityPolicy) -> Text:
+    seen = [f"{key}={_scalar(value)}" for key, value in policy.referral_properties.items()]
+    seen.extend(policy.additional_properties)
+    return _text(", ".join(seen))
+
+
+def _list_caption(shown: int, total: int | None, truncated: bool) -> str:
+    counted = total if total is not None else shown
+    noun = "referral" if counted == 1 else "referrals"
+    caption = f"{shown} of {total} {noun}" if counted != shown else f"{shown} {noun}"
+    if truncated:
+        caption += "; stopped at the page limit, narrow the filter to see the rest"
+    return caption
+
+
+def _customer(referral: Referral) -> str | None:
+    profile = referral.customer_profile
+    if profile is None:
+        return None
+    address = profile.address
+    place = _joined((address.city, address.country), ", ") if address else None
+    return _joined((profile.name, f"({place})" if place else None, profile.size), " ")
+
+
+def _status(referral: Referral) -> str | None:
+    return _joined((referral.status, referral.substatus), "/")
+
+
+def _money(value: Decimal | None, currency: str | None) -> str | None:
+    if value is None:
+        return None
+    if not value.is_finite():
+        return f"{value} {currency or ''}".rstrip()
+    amount = f"{int(value):,}" if value == value.to_integral_value() else f"{value:,.2f}"
+    return f"{amount} {currency or ''}".rstrip()
+
+
+def _date(value: datetime | None) -> str | None:
+    return value.strftime("%Y-%m-%d") if value else None
+
+
+def _timestamp(value: datetime | None) -> str | None:
+    return value.strftime("%Y-%m-%d %H:%M UTC") if value else None
+
+
+def _tag_ids(tags: Iterable[Tag] | None) -> str:
+    return ", ".join(tag.id for tag in tags or ())
+
+
+def _joined(values: Iterable[Any], separator: str = " · ") -> str | None:
+    parts = [str(value) for value in values if value not in (None, "")]
+    return separator.join(parts) or None
+
+
+def _scalar(value: Any) -> str:
+    return MISSING if value is None else str(value)
+
+
+def _mark(ok: bool) -> Text:
+    return Text(PASSED, style="green") if ok else Text(FAILED, style="red")
+
+
+def _text(value: str | None) -> Text:
+    return Text(value) if value else Text(MISSING, style="dim")

@@ -1,0 +1,131 @@
+"""The web process: health and readiness, and the Procfile's command serving them."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+
+from bot.web import create_web_app
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+async def get(app: object, path: str) -> httpx.Response:
+    transport = httpx.ASGITransport(app=app)  # type: ignore[arg-type]
+    async with httpx.AsyncClient(transport=transport, base_url="http://web") as client:
+        return await client.get(path)
+
+
+async def test_healthz_answers_without_checking_dependencies() -> None:
+    async def broken() -> None:
+        raise ConnectionError("redis is down")
+
+    response = await get(create_web_app({"redis": broken}), "/healthz")
+    assert response.status_code == 200
+    assert response.json() == {"status": "ok"}
+
+
+async def test_readyz_reports_each_check() -> None:
+    async def fine() -> None:
+        return None
+
+    async def broken() -> None:
+        raise ConnectionError("connection refused")
+
+    async def hanging() -> None:
+        await asyncio.sleep(30)
+
+    ready = await get(create_web_app({"store": fine}), "/readyz")
+    assert ready.status_code == 200
+    assert ready.json() == {"status": "ready", "checks": {"store": "ok"}}
+
+    app = create_web_app({"store": fine, "redis": broken, "slow": hanging})
+    started = time.monotonic()
+    not_ready = await get(app, "/readyz")
+    assert time.monotonic() - started < 5
+    assert not_ready.status_code == 503
+    assert not_ready.json() == {
+        "status": "not ready",
+        "checks": {
+            "store": "ok",
+            "redis": "failed: connection refused",
+            "slow": "timed out after 2s",
+        },
+    }
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def procfile_command(process: str) -> str:
+    for line in (ROOT / "Procfile").read_text(encoding="utf-8").splitlines():
+        name, _, command = line.partition(":")
+        if name.strip() == process:
+            return command.strip()
+    raise AssertionError(f"no {process} process in the Procfile")
+
+
+def test_procfile_web_command_serves_health(tmp_path: Path) -> None:
+    port = free_port()
+    env = {
+        key: value
+        for key, value in os.environ.items()
+        if not key.startswith(("PARTNER_CENTER_", "SLACK_", "TEAMS_", "AZURE_"))
+    }
+    env.update(
+        PORT=str(port),
+        PARTNER_CENTER_TOKEN="test-token",
+        PATH=f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}",
+    )
+    command = procfile_command("web").replace(
+        "referral-bot serve", "referral-bot serve --host 127.0.0.1", 1
+    )
+    process = subprocess.Popen(command, shell=True, cwd=tmp_path, env=env, stderr=subprocess.PIPE)
+    try:
+        deadline = time.monotonic() + 20
+        while True:
+            try:
+                response = httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1)
+                break
+            except httpx.TransportError:
+                if time.monotonic() > deadline or process.poll() is not None:
+                    pytest.fail(
+                        f"web did not start: {process.stderr.read() if process.stderr else ''}"
+                    )
+                time.sleep(0.1)
+        assert response.json() == {"status": "ok"}
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+        if process.stderr:
+            process.stderr.close()
+
+
+def test_serve_refuses_to_start_without_credentials(tmp_path: Path) -> None:
+    env = {
+        key: value
+        for key, value in os.environ.items()
+        if not key.startswith(("PARTNER_CENTER_", "SLACK_", "TEAMS_", "AZURE_"))
+    }
+    result = subprocess.run(
+        [str(Path(sys.executable).parent / "referral-bot"), "serve", "--port", str(free_port())],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=False,
+    )
+    assert result.returncode == 2
+    assert "PARTNER_CENTER_TOKEN" in result.stderr
