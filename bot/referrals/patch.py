@@ -267,9 +267,11 @@ class JsonPatch:
         for index, item in enumerate(document):
             if not isinstance(item, Mapping) or "op" not in item or "path" not in item:
                 raise PatchError("", f"operation {index} needs op, path and value")
-            if "value" not in item:
+            if item["op"] in ALLOWED_OPS and "value" not in item:
                 raise PatchError(str(item["path"]), "the operation has no value")
-            operations.append(validate_operation(str(item["op"]), str(item["path"]), item["value"]))
+            operations.append(
+                validate_operation(str(item["op"]), str(item["path"]), item.get("value"))
+            )
         return cls(operations)
 
 

@@ -30,9 +30,10 @@ def _as_utc(value: datetime) -> datetime:
 def format_utc(value: datetime) -> str:
     """Format an aware datetime the way the API writes them (``2024-11-14T00:00:00Z``)."""
     value = _as_utc(value)
+    text = value.strftime("%Y-%m-%dT%H:%M:%S")
     if value.microsecond:
-        return value.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
-    return value.strftime("%Y-%m-%dT%H:%M:%SZ")
+        text += f".{value.microsecond:06d}".rstrip("0")
+    return text + "Z"
 
 
 def money_to_json(value: Decimal) -> int | float:

@@ -38,8 +38,7 @@ class Sandbox:
     def requests(self) -> list[dict[str, Any]]:
         response = self.admin.get("/requests")
         response.raise_for_status()
-        body = response.json()
-        return list(body["requests"] if isinstance(body, dict) else body)
+        return list(response.json()["requests"])
 
     def act(self, referral_id: str, action: str, **body: Any) -> None:
         self.admin.post(f"/referrals/{referral_id}/{action}", json=body or None).raise_for_status()

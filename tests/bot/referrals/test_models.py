@@ -173,3 +173,17 @@ def test_documented_patch_documents_validate(name: str) -> None:
     patch = JsonPatch.from_wire(fixture)
     assert [op["path"] for op in patch.to_wire()] == [op["path"] for op in fixture]
     assert [op["op"] for op in patch.to_wire()] == [op["op"] for op in fixture]
+
+
+@pytest.mark.parametrize(
+    ("given", "written"),
+    [
+        ("2026-02-11T09:13:52.105Z", "2026-02-11T09:13:52.105Z"),
+        ("2020-10-30T21:03:00.0000000Z", "2020-10-30T21:03:00Z"),
+        ("2026-02-11T10:13:52.000001+01:00", "2026-02-11T09:13:52.000001Z"),
+        ("2026-12-01", "2026-12-01T00:00:00Z"),
+    ],
+)
+def test_datetimes_are_written_in_utc_without_padding(given: str, written: str) -> None:
+    referral = Referral.from_wire({"details": {"closingDateTime": given}})
+    assert referral.to_wire()["details"]["closingDateTime"] == written
