@@ -21,6 +21,7 @@ from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
 
+from bot.referrals.catalogs import CUSTOMER_SIZES
 from bot.referrals.models import (
     DealRegistration,
     EligibilityPolicy,
@@ -161,7 +162,7 @@ def partner_eligibility_report(eligibility: PartnerEligibility) -> RenderableTyp
 
 
 class _FirstThatFits:
-    """Renders the first layout whose narrowest form fits the width, else the last one."""
+    """Renders the first layout that fits the width without wrapping, else the last one."""
 
     def __init__(self, *layouts: RenderableType) -> None:
         self.layouts = layouts
@@ -169,7 +170,7 @@ class _FirstThatFits:
     def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
         unbounded = options.update_width(sys.maxsize)
         for layout in self.layouts[:-1]:
-            if Measurement.get(console, unbounded, layout).minimum <= options.max_width:
+            if Measurement.get(console, unbounded, layout).maximum <= options.max_width:
                 yield layout
                 return
         yield self.layouts[-1]
@@ -268,7 +269,14 @@ def _customer(referral: Referral) -> str | None:
         return None
     address = profile.address
     place = _joined((address.city, address.country), ", ") if address else None
-    return _joined((profile.name, f"({place})" if place else None, profile.size), " ")
+    located = _joined((profile.name, f"({place})" if place else None), " ")
+    return _joined((located, _size(profile.size)))
+
+
+def _size(size: str | None) -> str | None:
+    # Sizes the catalog knows read better as words; others are shown as the API sent them.
+    known = CUSTOMER_SIZES.get(size) if size else None
+    return CUSTOMER_SIZES.label(known) if known else size
 
 
 def _status(referral: Referral) -> str | None:

@@ -20,8 +20,8 @@ from cards import text
 FIXTURES = Path(__file__).parents[1] / "fixtures" / "partner_center"
 
 
-def render(renderable: RenderableType) -> str:
-    console = Console(record=True, width=120)
+def render(renderable: RenderableType, width: int = 120) -> str:
+    console = Console(record=True, width=width)
     console.print(renderable)
     return console.export_text()
 
@@ -38,15 +38,14 @@ def referral() -> Referral:
 def test_table_shows_one_row_per_referral_with_the_columns_an_operator_scans() -> None:
     page = ReferralPage.from_wire(fixture("list_referrals_page1_response.json"))
 
-    output = render(text.referral_table(page.value, total=page.count))
+    output = render(text.referral_table(page.value, total=page.count), width=180)
 
     for header in ("Id", "Name", "Customer", "Status", "Value", "Closing", "Updated"):
         assert header in output
     first = page.value[0]
     assert first.id is not None
     assert first.id in output
-    assert "Northwind" in output  # long names wrap inside their column
-    assert "rollout" in output
+    assert "Northwind Traders - Microsoft 365 rollout" in output  # one line, not wrapped
     assert "New/Pending" in output
     assert "18,000 USD" in output
     assert "2024-11-29" in output
@@ -242,3 +241,12 @@ def test_partner_eligibility_report() -> None:
     assert "✓ This partner" in render(
         text.partner_eligibility_report(PartnerEligibility(is_eligible=True))
     )
+
+
+def test_customer_size_reads_as_words_and_unknown_sizes_pass_through() -> None:
+    known = Referral.from_wire(
+        {"customerProfile": {"name": "Northwind", "size": "251to1000employees"}}
+    )
+    odd = Referral.from_wire({"customerProfile": {"name": "Odd", "size": "Huge"}})
+    assert "Northwind · 251 to 1,000 employees" in render(text.referral_card(known))
+    assert "Odd · Huge" in render(text.referral_card(odd))
