@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
+from http.cookiejar import CookieJar
+from typing import Any
 
 import httpx
 from httpx_aiohttp import AiohttpTransport
@@ -25,6 +27,18 @@ SANDBOX_TOKEN = SecretStr("sandbox")
 HTTP_POOL_SIZE = 100
 
 
+class _RefuseAllCookies(CookieJar):
+    """A jar that never stores a cookie.
+
+    The API authenticates with bearer tokens; a cookie one user's response set must not ride
+    along on another user's request through the shared client. Skipping the jar also saves
+    the standard library's cookie parsing on every response.
+    """
+
+    def extract_cookies(self, response: Any, request: Any) -> None:
+        """Ignore every Set-Cookie."""
+
+
 def build_http_client(settings: Settings) -> httpx.AsyncClient:
     """The long-lived HTTP client for Partner Center.
 
@@ -35,6 +49,8 @@ def build_http_client(settings: Settings) -> httpx.AsyncClient:
     return httpx.AsyncClient(
         transport=AiohttpTransport(limits=limits, trust_env=False),
         timeout=httpx.Timeout(settings.partner_center_timeout_seconds),
+        cookies=_RefuseAllCookies(),
+        trust_env=False,
     )
 
 

@@ -25,7 +25,7 @@ from bot.referrals.catalogs import (
     SolutionType,
     TargetType,
 )
-from bot.referrals.wire import Money, UtcDateTime, WireModel
+from bot.referrals.wire import Money, UtcDateTime, WireModel, wire_field
 
 
 def open_enum() -> Any:
@@ -118,8 +118,8 @@ class CustomerProfile(WireModel):
 class Consent(WireModel):
     """The four consent flags. The first keeps the API's own spelling on the wire."""
 
-    consent_to_share_info_with_others: bool | None = Field(
-        default=None, alias="consentToToShareInfoWithOthers"
+    consent_to_share_info_with_others: bool | None = wire_field(
+        "consentToToShareInfoWithOthers", default=None
     )
     consent_to_contact: bool | None = None
     consent_to_share_referral_with_microsoft_sellers: bool | None = None

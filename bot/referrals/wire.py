@@ -8,14 +8,16 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from decimal import Decimal
-from typing import Annotated, Any, ClassVar, Self
+from typing import Annotated, Any, Self
 
 from pydantic import (
     AfterValidator,
+    AliasChoices,
+    AliasGenerator,
     BaseModel,
     ConfigDict,
+    Field,
     PlainSerializer,
-    model_validator,
 )
 from pydantic.alias_generators import to_camel
 
@@ -58,42 +60,28 @@ Money = Annotated[
 """A decimal amount; accepts numbers and numeric strings (the API's PATCH samples send strings)."""
 
 
+def _wire_aliases(name: str) -> AliasChoices:
+    # The service binds property names case-insensitively and Microsoft's own samples send
+    # "ConsentToContact"; accept that spelling too. Done by aliases, not a Python validator,
+    # so parsing stays in pydantic's compiled core (it runs for every nested object).
+    camel = to_camel(name)
+    return AliasChoices(camel, camel[:1].upper() + camel[1:])
+
+
+WIRE_ALIASES = AliasGenerator(
+    alias=to_camel, validation_alias=_wire_aliases, serialization_alias=to_camel
+)
+
+
 class WireModel(BaseModel):
     """camelCase aliases, snake_case attributes, unknown fields kept and sent back unchanged."""
 
     model_config = ConfigDict(
-        alias_generator=to_camel,
+        alias_generator=WIRE_ALIASES,
         populate_by_name=True,
         extra="allow",
         validate_assignment=True,
-        use_enum_values=False,
     )
-
-    _aliases_by_folded_key: ClassVar[dict[str, str]] = {}
-
-    @classmethod
-    def __pydantic_init_subclass__(cls, **kwargs: Any) -> None:
-        super().__pydantic_init_subclass__(**kwargs)
-        cls._aliases_by_folded_key = {
-            (field.alias or name).lower(): field.alias or name
-            for name, field in cls.model_fields.items()
-        }
-
-    @model_validator(mode="before")
-    @classmethod
-    def _accept_any_key_case(cls, data: Any) -> Any:
-        # The service binds property names case-insensitively and Microsoft's own samples send
-        # "ConsentToContact"; map such spellings of known fields to their canonical alias.
-        if not isinstance(data, dict):
-            return data
-        known = cls._aliases_by_folded_key
-        renamed: dict[str, Any] = {}
-        for key, value in data.items():
-            canonical = known.get(key.lower(), key) if isinstance(key, str) else key
-            if canonical in renamed and canonical != key:
-                continue  # the canonical spelling, when both are present, wins
-            renamed[canonical] = value
-        return renamed
 
     def to_wire(self) -> dict[str, Any]:
         """The JSON body for the API: aliases, only the fields that were set, extras included."""
@@ -103,3 +91,19 @@ class WireModel(BaseModel):
     def from_wire(cls, data: Any) -> Self:
         """Parse a JSON object received from the API."""
         return cls.model_validate(data)
+
+    @classmethod
+    def from_json(cls, data: bytes | str) -> Self:
+        """Parse a JSON document received from the API."""
+        return cls.model_validate_json(data)
+
+
+def wire_field(wire_name: str, **kwargs: Any) -> Any:
+    """A field whose wire name is not the camelCase of its attribute (the API's own typos)."""
+    pascal = wire_name[:1].upper() + wire_name[1:]
+    return Field(
+        alias=wire_name,
+        validation_alias=AliasChoices(wire_name, pascal),
+        serialization_alias=wire_name,
+        **kwargs,
+    )
