@@ -6,9 +6,12 @@ around a loopback sandbox or a local Redis without patching anything.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
+from dataclasses import dataclass
 from http.cookiejar import CookieJar
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -16,11 +19,16 @@ from httpx_aiohttp import AiohttpTransport
 from pydantic import SecretStr
 from starlette.applications import Starlette
 
+from bot.clock import SystemClock
+from bot.conversation.desk import Desk
+from bot.conversation.engine import Engine
+from bot.conversation.store import RedisSessionStore
 from bot.partner_center.auth import StaticTokenProvider, TokenProvider
 from bot.partner_center.client import PartnerCenterClient
 from bot.partner_center.retry import RetryPolicy
 from bot.partner_center.sandbox import run_sandbox_in_thread
-from bot.settings import ConfigurationError, Settings
+from bot.settings import SANDBOX, ConfigurationError, Settings
+from bot.storage.redis import connect, redact_url, resolve_redis_url
 from bot.web import create_web_app
 
 SANDBOX_TOKEN = SecretStr("sandbox")
@@ -102,3 +110,51 @@ def build_web_app(settings: Settings) -> Starlette:
     """The ``web`` process's ASGI app."""
     build_token_provider(settings)  # fail at start, naming the variable, not on first use
     return create_web_app()
+
+
+@dataclass(frozen=True)
+class ChatServices:
+    """What a chat front end needs, and where it lives (for the banner)."""
+
+    desk: Desk
+    redis_url: str
+    partner_center_url: str
+    sandbox: bool
+    data_dir: Path
+
+
+def for_local_chat(settings: Settings) -> Settings:
+    """Settings for a laptop: with no Partner Center configured, the built-in sandbox."""
+    configured = {"partner_center_base_url", "partner_center_token"} & settings.model_fields_set
+    if configured:
+        return settings
+    return settings.model_copy(update={"partner_center_base_url": SANDBOX})
+
+
+@asynccontextmanager
+async def chat_services(settings: Settings) -> AsyncIterator[ChatServices]:
+    """The desk on Redis (``REDIS_URL`` or the embedded server) and Partner Center."""
+    settings = for_local_chat(settings)
+    redis_url = await asyncio.to_thread(resolve_redis_url, settings.redis_url, settings.data_dir)
+    async with AsyncExitStack() as stack:
+        redis = await connect(
+            redis_url,
+            max_connections=settings.redis_max_connections,
+            pool_timeout=settings.redis_pool_timeout_seconds,
+            socket_timeout=settings.redis_socket_timeout_seconds,
+        )
+        stack.push_async_callback(redis.aclose)
+        client = await stack.enter_async_context(partner_center(settings))
+        engine = Engine(
+            RedisSessionStore(redis),
+            client,
+            clock=SystemClock(),
+            ttl_seconds=settings.session_ttl_seconds,
+        )
+        yield ChatServices(
+            desk=Desk(engine, client),
+            redis_url=redact_url(redis_url),
+            partner_center_url=client.base_url,
+            sandbox=settings.uses_sandbox,
+            data_dir=settings.data_dir,
+        )

@@ -8,8 +8,10 @@ are checked by :meth:`Settings.require`, so a missing one fails at start with it
 from __future__ import annotations
 
 from collections.abc import Iterable
+from pathlib import Path
 from typing import Annotated, Any, Literal
 
+from platformdirs import user_data_path
 from pydantic import AnyHttpUrl, Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
@@ -36,6 +38,10 @@ class Settings(BaseSettings):
     )
 
     redis_url: str | None = None
+    redis_max_connections: int = Field(default=50, ge=1, le=10_000)
+    redis_pool_timeout_seconds: float = Field(default=5.0, gt=0)
+    redis_socket_timeout_seconds: float = Field(default=2.0, gt=0)
+    data_dir: Path = Field(default_factory=lambda: user_data_path("referral-bot"))
     partner_center_base_url: str = DEFAULT_PARTNER_CENTER_BASE_URL
     partner_center_token: SecretStr | None = None
     partner_center_timeout_seconds: float = Field(default=30.0, gt=0, le=300)

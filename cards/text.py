@@ -1,9 +1,13 @@
-"""Terminal renderers: referral models in, rich renderables out.
+"""Terminal renderers: referral models and conversation views in, rich renderables out.
 
 Pure functions, no I/O: the caller prints what they return. Every value that comes from a
-referral goes into a :class:`~rich.text.Text`, so brackets in a customer's name are shown as
-typed instead of being read as console markup. Any field may be missing; a missing one shows
-as a dash.
+referral or from what a seller typed goes into a :class:`~rich.text.Text`, so brackets in a
+customer's name are shown as typed instead of being read as console markup. Any field may be
+missing; a missing one shows as a dash.
+
+:func:`render_view` turns any view of the conversation engine into terminal output; the
+words the terminal adds around the engine's own (banner, prompts, closing lines) live here
+too, so every user-facing string of the terminal front end is in this one module.
 """
 
 from __future__ import annotations
@@ -12,15 +16,30 @@ import sys
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 from decimal import Decimal
-from typing import Any
+from pathlib import Path
+from typing import Any, assert_never
 
 from rich import box
+from rich.columns import Columns
 from rich.console import Console, ConsoleOptions, Group, RenderableType, RenderResult
 from rich.measure import Measurement
 from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
 
+from bot.conversation.views import (
+    Created,
+    EligibilityReport,
+    InputKind,
+    Notice,
+    Option,
+    Problem,
+    Prompt,
+    ReferralCard,
+    ReferralList,
+    Review,
+    View,
+)
 from bot.referrals.catalogs import CUSTOMER_SIZES
 from bot.referrals.models import (
     DealRegistration,
@@ -37,11 +56,33 @@ PASSED = "✓"
 FAILED = "✗"
 
 __all__ = [
+    "GOODBYE",
+    "INPUT_PROMPT",
+    "UNEXPECTED",
+    "UNEXPECTED_HINT",
+    "chat_banner",
     "eligibility_report",
     "partner_eligibility_report",
     "referral_card",
     "referral_table",
+    "render_created",
+    "render_eligibility",
+    "render_notice",
+    "render_problem",
+    "render_prompt",
+    "render_referral",
+    "render_referral_list",
+    "render_review",
+    "render_view",
 ]
+
+INPUT_PROMPT = "you \N{SINGLE RIGHT-POINTING ANGLE QUOTATION MARK} "
+"""What the terminal shows before each line the seller types."""
+GOODBYE = "Bye. An unfinished draft stays saved: /referral resume picks it up."
+UNEXPECTED = "Something went wrong on my side."
+UNEXPECTED_HINT = "Try again; referral-bot -v chat logs the details."
+SHORT_LIST = 12
+"""Up to this many choices go one per line; longer lists are laid out in columns."""
 
 
 def referral_table(
@@ -156,6 +197,214 @@ def partner_eligibility_report(eligibility: PartnerEligibility) -> RenderableTyp
     for policy in eligibility.policies:
         table.add_row(_mark(policy.is_eligible), _text(policy.policy_name or "(unnamed policy)"))
     return Group(summary, table)
+
+
+# -- conversation views ---------------------------------------------------------------------
+
+
+def render_view(view: View) -> RenderableType:
+    """Any view the conversation engine returns, as terminal output."""
+    match view:
+        case Prompt():
+            return render_prompt(view)
+        case Review():
+            return render_review(view)
+        case Created():
+            return render_created(view)
+        case ReferralCard():
+            return render_referral(view)
+        case ReferralList():
+            return render_referral_list(view)
+        case EligibilityReport():
+            return render_eligibility(view)
+        case Notice():
+            return render_notice(view)
+        case Problem():
+            return render_problem(view)
+        case _:
+            assert_never(view)
+
+
+def render_prompt(prompt: Prompt) -> RenderableType:
+    """One question: where the seller is, what is asked, the choices, and what went wrong.
+
+    Choices are numbered in the order of ``prompt.choices``: the engine reads "3" as the
+    third of them, so the numbers shown must be exactly those.
+    """
+    progress = prompt.progress
+    question = Text(prompt.question, style="bold")
+    if not prompt.required:
+        question.append("  (optional — type skip)", style="dim")
+    parts: list[RenderableType] = [
+        Text(f"Step {progress.number} of {progress.total}", style="dim"),
+        question,
+    ]
+    if prompt.choices:
+        parts.append(_numbered(prompt.choices))
+    guidance = [
+        (
+            "Pick one or more: numbers or names, separated by commas.",
+            prompt.input is InputKind.MULTI,
+        ),
+        ("Answer yes or no.", prompt.input is InputKind.YES_NO),
+        ("Type a name or code.", prompt.searchable),
+    ]
+    parts.extend(Text(words, style="dim") for words, applies in guidance if applies)
+    if prompt.placeholder:
+        parts.append(Text.assemble(("For example: ", "dim"), (prompt.placeholder, "dim italic")))
+    if prompt.hint and not prompt.error:
+        parts.append(Text(prompt.hint, style="dim"))
+    if prompt.current is not None:
+        parts.append(Text.assemble(("Current: ", "cyan"), prompt.current))
+    if prompt.error:
+        parts.append(Text.assemble((f"{FAILED} ", "bold red"), (prompt.error, "red")))
+        if prompt.hint:
+            parts.append(Text(f"  {prompt.hint}", style="yellow"))
+        if prompt.suggestions:
+            parts.append(_suggestions(prompt.suggestions, prompt.choices))
+    return Group(*parts)
+
+
+def render_review(review: Review) -> RenderableType:
+    """Every answer before submitting; missing required fields stand out in red."""
+    title = Text(review.title, style="bold")
+    table = Table(box=box.SIMPLE_HEAD, title=title, title_justify="left", padding=(0, 1))
+    table.add_column("Field", style="bold", no_wrap=True)
+    table.add_column("Answer")
+    missing = set(review.missing)
+    for line in review.lines:
+        if line.value is not None:
+            value = Text(line.value)
+        elif line.label in missing:
+            value = Text("missing", style="bold red")
+        else:
+            value = Text(MISSING, style="dim")
+        table.add_row(Text(line.label), value)
+    parts: list[RenderableType] = [table]
+    if review.notice:
+        parts.append(Text(review.notice, style="yellow"))
+    if review.missing:
+        parts.append(Text(f"Still needed: {', '.join(review.missing)}.", style="red"))
+    if review.can_reapply:
+        closing = "Type reapply to apply your changes on top, edit FIELD to change one, or cancel."
+    else:
+        closing = "Type submit to send, edit FIELD to change one, or cancel."
+    parts.append(Text(closing, style="bold"))
+    return Group(*parts)
+
+
+def render_created(created: Created) -> RenderableType:
+    """What was created: the ids first, then each referral's card."""
+    parts: list[RenderableType] = [Text(f"{PASSED} {created.message}", style="bold green")]
+    for referral in created.referrals:
+        # Ids are what the seller copies into the next command: one per line, never wrapped.
+        ids = Table.grid(padding=(0, 2))
+        ids.add_column(style="bold", no_wrap=True)
+        ids.add_column(style="bold cyan", no_wrap=True)
+        ids.add_row("Referral id", _text(referral.id))
+        ids.add_row("Engagement id", _text(referral.engagement_id))
+        parts.append(ids)
+    parts.extend(referral_card(referral, heading="Created") for referral in created.referrals)
+    first = created.referrals[0].id if created.referrals else None
+    if first:
+        parts.append(Text(f"/referral show {first} shows it again.", style="dim"))
+    return Group(*parts)
+
+
+def render_referral(view: ReferralCard) -> RenderableType:
+    """One referral as it now stands, after what the message says happened."""
+    card = referral_card(view.referral)
+    if not view.message:
+        return card
+    return Group(Text(f"{PASSED} {view.message}", style="bold green"), card)
+
+
+def render_referral_list(view: ReferralList) -> RenderableType:
+    """A titled page of referrals."""
+    title = Text(view.title, style="bold")
+    if not view.referrals:
+        return Group(title, Text("No referrals found.", style="dim"))
+    return Group(title, referral_table(view.referrals, total=view.total, truncated=view.truncated))
+
+
+def render_eligibility(view: EligibilityReport) -> RenderableType:
+    """A referral's deal-registration eligibility, policy by policy."""
+    return eligibility_report(view.eligibility, referral_id=view.referral_id)
+
+
+def render_notice(notice: Notice) -> RenderableType:
+    """A short statement, with its detail (such as the command list) below it."""
+    message = Text(notice.message, style="bold")
+    if not notice.detail:
+        return message
+    return Group(message, Text(notice.detail))
+
+
+def render_problem(problem: Problem) -> RenderableType:
+    """What went wrong, what to do about it, and the reference to quote to support."""
+    parts: list[RenderableType] = [
+        Text.assemble((f"{FAILED} ", "bold red"), (problem.message, "red"))
+    ]
+    if problem.hint:
+        parts.append(Text(problem.hint, style="yellow"))
+    if problem.reference:
+        parts.append(Text(f"Reference: {problem.reference}", style="dim"))
+    return Group(*parts)
+
+
+def chat_banner(
+    *,
+    seller: str,
+    email: str | None,
+    redis_url: str,
+    data_dir: Path,
+    partner_center_url: str,
+    sandbox: bool,
+) -> RenderableType:
+    """What ``referral-bot chat`` says first: who you are, where things live, how to start."""
+    if sandbox:
+        partner_center = Text.assemble(
+            "built-in sandbox ",
+            (
+                "(demo data; set PARTNER_CENTER_BASE_URL and PARTNER_CENTER_TOKEN to use the "
+                "real one)",
+                "dim",
+            ),
+        )
+    else:
+        partner_center = Text(partner_center_url)
+    you = f"{seller} <{email}>" if email else seller
+    facts = _facts({"You are": you, "Drafts": redis_url, "Data folder": str(data_dir)})
+    facts.add_row("Partner Center", partner_center)
+    start = Text("Type /referral new to create a referral, /referral help for more, quit to leave.")
+    return Panel(
+        Group(facts, Text(), start),
+        title=Text("referral-bot chat", style="bold"),
+        title_align="left",
+    )
+
+
+def _numbered(choices: Sequence[Option]) -> RenderableType:
+    width = len(str(len(choices)))
+    lines = [
+        Text.assemble((f"{number:>{width}}. ", "cyan"), option.label)
+        for number, option in enumerate(choices, 1)
+    ]
+    if len(lines) <= SHORT_LIST:
+        return Group(*(Text("  ") + line for line in lines))
+    # Down the columns, so the numbers still read in order.
+    return Columns(lines, column_first=True, padding=(0, 3))
+
+
+def _suggestions(suggestions: Sequence[Option], choices: Sequence[Option]) -> Text:
+    """The closest values, each with the number that picks it when it is on the list."""
+    numbers = {option.value: number for number, option in enumerate(choices, 1)}
+    shown = []
+    for option in suggestions:
+        number = numbers.get(option.value)
+        label = option.label if option.label == option.value else f"{option.label} ({option.value})"
+        shown.append(f"{number}. {option.label}" if number else label)
+    return Text.assemble(("  Did you mean: ", "yellow"), "; ".join(shown), ("?", "yellow"))
 
 
 # -- pieces -------------------------------------------------------------------------------

@@ -1,13 +1,28 @@
-"""Suite-wide guards: no test may reach beyond this machine's loopback interface."""
+"""Suite-wide guards: no test may reach beyond this machine's loopback interface.
+
+Also the suite's Redis: a real server (``REDIS_URL`` or an embedded one), see
+``tests/redis_server.py``.
+"""
 
 from __future__ import annotations
 
 import ipaddress
+import os
 import socket
-from collections.abc import Iterator
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
+from redis.asyncio import Redis
+
+from bot.storage.embedded import ensure_embedded_server, stop_embedded_server
+from bot.storage.redis import connect
+from tests.redis_server import TEST_DB, PrivateRedis, with_db
+from tests.sandbox import fresh_sandbox, sandbox
+
+__all__ = ["fresh_sandbox", "sandbox"]  # fixtures shared by the whole suite
 
 _real_connect = socket.socket.connect
 _real_connect_ex = socket.socket.connect_ex
@@ -62,3 +77,60 @@ def _no_network() -> Iterator[None]:
         patch.setattr(socket.socket, "connect_ex", _guarded_connect_ex)
         patch.setattr(socket, "getaddrinfo", _guarded_getaddrinfo)
         yield
+
+
+# Redis -------------------------------------------------------------------------------------
+# A real server: REDIS_URL when set (CI points it at the machine's Redis), else an embedded
+# server in a temporary folder. Tests use logical database 15 of it and never flush: each test
+# gets a namespace of its own (``redis_namespace``) for its keys, and the ``redis`` fixture
+# deletes every key containing it afterwards, so a shared server keeps its data and two runs
+# against one server do not disturb each other.
+
+
+@pytest.fixture(scope="session")
+def redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """URL of the suite's Redis, database 15: ``REDIS_URL`` if set, else an embedded server."""
+    configured = os.environ.get("REDIS_URL", "").strip()
+    if configured:
+        yield with_db(configured, TEST_DB)
+        return
+    data_dir = tmp_path_factory.mktemp("redis-data")
+    url = ensure_embedded_server(data_dir)
+    try:
+        yield with_db(url, TEST_DB)
+    finally:
+        stop_embedded_server(data_dir)
+
+
+@pytest.fixture
+def redis_namespace() -> str:
+    """A name unique to this test; put it in every key the test writes (``test-1a2b...``)."""
+    return f"test-{uuid.uuid4().hex[:12]}"
+
+
+@pytest.fixture(name="redis")
+async def redis_client(redis_url: str, redis_namespace: str) -> AsyncIterator[Redis]:
+    """A client of the suite's Redis; afterwards, keys containing the namespace are deleted."""
+    client = await connect(redis_url, max_connections=64, pool_timeout=5, socket_timeout=5)
+    try:
+        yield client
+    finally:
+        try:
+            keys = [key async for key in client.scan_iter(match=f"*{redis_namespace}*")]
+            if keys:
+                await client.delete(*keys)
+        finally:
+            await client.aclose()
+
+
+@pytest.fixture
+def conversation_key(redis_namespace: str) -> str:
+    """A conversation key inside this test's namespace."""
+    return f"{redis_namespace}:slack:T0001:U0001"
+
+
+@pytest.fixture
+def private_redis(tmp_path: Path) -> Iterator[PrivateRedis]:
+    """A running server of this test's own, to stop, kill, pause and restart."""
+    with PrivateRedis(tmp_path / "private-redis") as server:
+        yield server

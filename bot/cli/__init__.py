@@ -14,7 +14,7 @@ import typer
 import uvicorn
 
 from bot.app import build_web_app
-from bot.cli import deals, referrals
+from bot.cli import chat, deals, referrals
 from bot.cli._shared import command, configure_logging
 from bot.partner_center.sandbox import run_sandbox
 from bot.settings import load_settings
@@ -33,6 +33,7 @@ app = typer.Typer(
 app.add_typer(referrals.app, name="referrals")
 app.add_typer(deals.eligibility_app, name="eligibility")
 app.add_typer(deals.registrations_app, name="registrations")
+command(app, "chat")(chat.chat)
 
 
 @app.callback()

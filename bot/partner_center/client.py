@@ -74,6 +74,11 @@ class PartnerCenterClient:
         self._clock = clock or SystemClock()
         self._sleep = sleep
 
+    @property
+    def base_url(self) -> str:
+        """The API root this client talks to."""
+        return self._base_url
+
     # -- referrals --------------------------------------------------------------------------
 
     async def create(self, referral: Referral) -> Referral:

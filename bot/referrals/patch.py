@@ -18,7 +18,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, TypeAdapter, ValidationError
 
-from bot.referrals import catalogs
+from bot.referrals import catalogs, limits
 from bot.referrals.catalog import UnknownValue
 from bot.referrals.catalogs import ReferralStatus, ReferralSubstatus
 from bot.referrals.models import (
@@ -155,27 +155,26 @@ def _team(value: Any) -> Any:
 
 
 _boolean = _adapter(bool)
-_names = _text(200)
-_address_line = _text(250)
+_address_line = _text(limits.ADDRESS_LINE)
 
-MAX_NOTES_LENGTH = 4000
+MAX_NOTES_LENGTH = limits.NOTES
 
 WRITABLE_PATHS: Mapping[str, Validator] = {
-    "/name": _required_text(200),
-    "/externalReferenceId": _text(100),
+    "/name": _required_text(limits.REFERRAL_NAME),
+    "/externalReferenceId": _text(limits.EXTERNAL_REFERENCE),
     "/status": _enum(ReferralStatus),
     "/substatus": _enum(ReferralSubstatus),
-    "/statusReason": _text(1000),
-    "/customerProfile/name": _required_text(200),
+    "/statusReason": _text(limits.STATUS_REASON),
+    "/customerProfile/name": _required_text(limits.CUSTOMER_NAME),
     "/customerProfile/size": _catalog(catalogs.CUSTOMER_SIZES.lookup),
     "/customerProfile/address": _adapter(Address),
     "/customerProfile/address/addressLine1": _address_line,
     "/customerProfile/address/addressLine2": _address_line,
-    "/customerProfile/address/city": _names,
-    "/customerProfile/address/state": _names,
-    "/customerProfile/address/postalCode": _text(20),
+    "/customerProfile/address/city": _text(limits.CITY),
+    "/customerProfile/address/state": _text(limits.STATE),
+    "/customerProfile/address/postalCode": _text(limits.POSTAL_CODE),
     "/customerProfile/address/country": _catalog(catalogs.COUNTRIES.lookup),
-    "/customerProfile/address/region": _names,
+    "/customerProfile/address/region": _text(limits.REGION),
     "/customerProfile/team": _team,
     "/customerProfile/team/-": _team_member,
     "/consent/consentToToShareInfoWithOthers": _boolean,

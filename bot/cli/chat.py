@@ -1,0 +1,73 @@
+"""``referral-bot chat``: talk to the bot in this terminal, as a seller would in Slack or Teams.
+
+The same desk and engine as the chat platforms, on the same Redis and Partner Center: with
+nothing configured, the embedded Redis in the data folder and the built-in sandbox.
+"""
+
+from __future__ import annotations
+
+import getpass
+from typing import Annotated
+
+import typer
+from anyio.from_thread import start_blocking_portal
+from rich.console import Console
+
+from bot.app import chat_services
+from bot.cli._shared import InputError, configure_logging
+from bot.conversation.engine import Conversation
+from bot.settings import load_settings
+from cards.text import chat_banner
+from handlers.console import IdentityError, console_seller, conversation_key, run_chat
+
+Identity = Annotated[
+    str | None,
+    typer.Option(
+        "--as",
+        metavar='"First Last <email>"',
+        help="Who you are to the bot (default: your account name, without an email).",
+    ),
+]
+
+
+def chat(identity: Identity = None) -> None:
+    """Create and manage referrals step by step, in this terminal.
+
+    Drafts are kept in Redis (REDIS_URL, else an embedded server in the data folder).
+
+    Without PARTNER_CENTER_BASE_URL and PARTNER_CENTER_TOKEN, the built-in sandbox stands in.
+    """
+    settings = load_settings()
+    configure_logging(settings.log_level)
+    user = _account_name()
+    try:
+        seller = console_seller(identity, user=user)
+    except IdentityError as exc:
+        raise InputError(str(exc)) from None
+    conversation = Conversation(key=conversation_key(user), seller=seller)
+    console = Console()
+    # The services live on an event loop in the portal's thread, entered and left in one
+    # task there; the chat loop blocks on the terminal here (see handlers.console.loop).
+    with (
+        start_blocking_portal() as portal,
+        portal.wrap_async_context_manager(chat_services(settings)) as services,
+    ):
+        console.print(
+            chat_banner(
+                seller=seller.display_name or user,
+                email=seller.email,
+                redis_url=services.redis_url,
+                data_dir=services.data_dir,
+                partner_center_url=services.partner_center_url,
+                sandbox=services.sandbox,
+            )
+        )
+        run_chat(services.desk, conversation, portal=portal, console=console)
+
+
+def _account_name() -> str:
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):
+        # A container user without a passwd entry or LOGNAME: one shared local conversation.
+        return "local"

@@ -1,0 +1,1 @@
+"""Conversations: flows as data, validation, the engine and its Redis store."""

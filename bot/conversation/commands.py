@@ -1,0 +1,111 @@
+"""Reading what a seller typed: ``/referral`` subcommands and the words that steer a draft.
+
+Slack's slash command, a Teams message and the terminal all hand over the same text, so they
+share this one parser.
+"""
+
+from __future__ import annotations
+
+import difflib
+from dataclasses import dataclass
+from typing import Literal
+
+from bot.conversation.views import Command, CommandName, Input, Text
+
+LIST_SCOPES = ("mine", "open", "won", "lost")
+
+
+@dataclass(frozen=True, slots=True)
+class Show:
+    """``/referral show ID``."""
+
+    referral_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class ListReferrals:
+    """``/referral list [mine|open|won|lost]``."""
+
+    scope: Literal["all", "mine", "open", "won", "lost"] = "all"
+
+
+@dataclass(frozen=True, slots=True)
+class Help:
+    """``/referral help``, or a subcommand we do not know (``unknown``, with a guess)."""
+
+    unknown: str | None = None
+    closest: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Usage:
+    """A known subcommand used wrongly; ``message`` says how to use it."""
+
+    message: str
+
+
+Parsed = Input | Show | ListReferrals | Help | Usage
+
+SUBCOMMANDS = ("new", "show", "list", "update", "close", "team", "resume", "cancel", "help")
+NEEDS_ID = {"show", "update", "close", "team"}
+STEERING = {
+    "back": CommandName.BACK,
+    "skip": CommandName.SKIP,
+    "cancel": CommandName.CANCEL,
+    "help": CommandName.HELP,
+    "review": CommandName.REVIEW,
+    "submit": CommandName.SUBMIT,
+    "resume": CommandName.RESUME,
+    "reapply": CommandName.REAPPLY,
+}
+
+HELP_TEXT = (
+    "/referral new: create a referral, step by step\n"
+    "/referral show ID: one referral\n"
+    "/referral list [mine|open|won|lost]: your referrals\n"
+    "/referral update ID: change fields of a referral\n"
+    "/referral close ID: close it as won, lost or declined\n"
+    "/referral team ID: add a colleague to its team\n"
+    "/referral resume: continue your draft\n"
+    "/referral cancel: discard your draft\n"
+    "While answering: back, skip, review, edit FIELD, submit, cancel, help."
+)
+
+
+def parse_referral_command(arguments: str) -> Parsed:
+    """Parse what follows ``/referral``."""
+    words = arguments.split()
+    if not words:
+        return Help()
+    name, rest = words[0].lower(), words[1:]
+    if name not in SUBCOMMANDS:
+        guess = difflib.get_close_matches(name, SUBCOMMANDS, n=1, cutoff=0.5)
+        return Help(unknown=words[0], closest=guess[0] if guess else None)
+    if name in NEEDS_ID and len(rest) != 1:
+        return Usage(f"Usage: /referral {name} ID (the referral's id, as /referral list shows).")
+    if name == "show":
+        return Show(rest[0])
+    if name == "list":
+        scope = rest[0].lower() if rest else "all"
+        if scope not in ("all", *LIST_SCOPES) or len(rest) > 1:
+            return Usage("Usage: /referral list [mine|open|won|lost].")
+        return ListReferrals(scope)  # type: ignore[arg-type]
+    if name == "help":
+        return Help()
+    if name in ("resume", "cancel"):
+        return Command(name=STEERING[name])
+    return Command(name=CommandName.START, arg=" ".join([name, *rest]))
+
+
+def parse_message(text: str, *, step: str | None = None) -> Parsed:
+    """Parse one message to the bot: a ``/referral`` command, a steering word, or an answer."""
+    stripped = text.strip()
+    lowered = stripped.lower()
+    for prefix in ("/referral", "referral"):
+        if lowered == prefix or lowered.startswith(prefix + " "):
+            return parse_referral_command(stripped[len(prefix) :])
+    if lowered in STEERING:
+        return Command(name=STEERING[lowered], step=step)
+    if lowered.startswith("edit ") or lowered == "edit":
+        return Command(name=CommandName.EDIT, arg=stripped[5:].strip() or None, step=step)
+    return Text(value=text, step=step)

@@ -1,0 +1,103 @@
+"""The front desk: one entry point for everything a seller says to the bot.
+
+Drafts go to the :class:`~bot.conversation.engine.Engine`; ``show`` and ``list`` read from
+Partner Center directly. Slack, Teams and the terminal all call :meth:`Desk.on_message` with
+the text they received, or :meth:`Desk.on_input` with an input built from a card action.
+"""
+
+from __future__ import annotations
+
+from bot.conversation.commands import (
+    HELP_TEXT,
+    Help,
+    ListReferrals,
+    Show,
+    Usage,
+    parse_message,
+)
+from bot.conversation.engine import Conversation, Engine, api_problem
+from bot.conversation.views import Input, Notice, Problem, ReferralCard, ReferralList, View
+from bot.partner_center.client import PartnerCenterClient
+from bot.partner_center.errors import PartnerCenterError
+
+LIST_PAGE = 20
+SCOPES = {
+    "all": (None, "Referrals"),
+    "open": ("status eq 'New' or status eq 'Active'", "Open referrals"),
+    "won": ("status eq 'Closed' and substatus eq 'Won'", "Won referrals"),
+    "lost": ("status eq 'Closed' and substatus eq 'Lost'", "Lost referrals"),
+}
+
+
+class Desk:
+    """Routes a seller's messages to the engine or to Partner Center."""
+
+    def __init__(self, engine: Engine, client: PartnerCenterClient) -> None:
+        self._engine = engine
+        self._client = client
+
+    async def on_message(
+        self, conversation: Conversation, text: str, *, step: str | None = None
+    ) -> list[View]:
+        """Handle a typed message; ``step`` is the question it answers, when known."""
+        parsed = parse_message(text, step=step)
+        if isinstance(parsed, Show):
+            return await self._show(parsed.referral_id)
+        if isinstance(parsed, ListReferrals):
+            return await self._list(conversation, parsed)
+        if isinstance(parsed, Help):
+            return [_help(parsed)]
+        if isinstance(parsed, Usage):
+            return [Problem(message=parsed.message)]
+        return await self._engine.handle(conversation, parsed)
+
+    async def on_input(self, conversation: Conversation, message: Input) -> list[View]:
+        """Handle an input an adapter built from a card action."""
+        return await self._engine.handle(conversation, message)
+
+    async def _show(self, referral_id: str) -> list[View]:
+        try:
+            referral = await self._client.get(referral_id)
+        except PartnerCenterError as error:
+            return [api_problem(error)]
+        return [ReferralCard(referral=referral)]
+
+    async def _list(self, conversation: Conversation, command: ListReferrals) -> list[View]:
+        query: str | None
+        if command.scope == "mine":
+            email = conversation.seller.email
+            if not email:
+                return [
+                    Problem(
+                        message="I don't know your email address, so I can't find your referrals.",
+                        hint="Try /referral list open.",
+                    )
+                ]
+            query, title = f"team/any(t:t/email eq '{_quoted(email)}')", "Your referrals"
+        else:
+            query, title = SCOPES[command.scope]
+        listing = self._client.list(filter=query, orderby="updatedDateTime desc", top=LIST_PAGE)
+        try:
+            referrals = await listing.collect()
+        except PartnerCenterError as error:
+            return [api_problem(error)]
+        return [
+            ReferralList(
+                title=title,
+                referrals=tuple(referrals),
+                total=listing.total,
+                truncated=listing.total is not None and listing.total > len(referrals),
+            )
+        ]
+
+
+def _help(parsed: Help) -> View:
+    if parsed.unknown is None:
+        return Notice(message="What I can do:", detail=HELP_TEXT)
+    guess = f" Did you mean /referral {parsed.closest}?" if parsed.closest else ""
+    return Problem(message=f"I don't know /referral {parsed.unknown}.{guess}", hint=HELP_TEXT)
+
+
+def _quoted(value: str) -> str:
+    # OData string literals escape a quote by doubling it.
+    return value.replace("'", "''")

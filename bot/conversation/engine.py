@@ -1,0 +1,499 @@
+"""The conversation engine: the state machine, persisted in Redis, with submits sent to
+Partner Center exactly once.
+
+Per step: one read and one compare-and-set write (one write only when this process's cache
+still holds the latest version). Two inputs racing on one step: the store's compare-and-set
+lets exactly one through and the other is told the step was already answered. A submit is
+claimed in Redis first, so any number of concurrent clicks create one referral.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import uuid
+from collections import OrderedDict
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass
+from datetime import date, datetime
+
+from pydantic import TypeAdapter
+
+from bot.clock import Clock
+from bot.conversation import machine, payloads
+from bot.conversation.flows import FLOWS
+from bot.conversation.session import (
+    Seller,
+    Session,
+    Subject,
+    Submission,
+    UnreadableSession,
+    dump_session,
+    load_session,
+)
+from bot.conversation.steps import Flow
+from bot.conversation.store import SessionStore, StoreUnavailable
+from bot.conversation.views import (
+    Command,
+    CommandName,
+    Created,
+    Input,
+    Notice,
+    Problem,
+    ReferralCard,
+    View,
+)
+from bot.partner_center.client import PartnerCenterClient
+from bot.partner_center.errors import NotFound, PartnerCenterError, PreconditionFailed
+from bot.referrals.models import Referral
+from bot.referrals.transitions import TransitionError
+
+logger = logging.getLogger(__name__)
+
+SESSION = "session"
+LAST_DRAFT = "last-draft"
+SUBMIT_CLAIM_SECONDS = 120
+"""How long a submit in progress holds its claim; a crashed submit frees it after this."""
+SUBMIT_RESULT_SECONDS = 24 * 3600
+"""How long a finished submit answers repeated clicks with its result."""
+LAST_DRAFT_SECONDS = 30 * 24 * 3600
+"""How long we remember that a draft existed, to tell "expired" from "never started"."""
+START_HINT = "Start one with /referral new."
+
+VIEWS: TypeAdapter[list[View]] = TypeAdapter(list[View])
+
+
+@dataclass(frozen=True, slots=True)
+class Conversation:
+    """Who is talking, and the key their conversation is stored under (``slack:T1:U2``)."""
+
+    key: str
+    seller: Seller
+
+
+@dataclass(frozen=True, slots=True)
+class _Result:
+    """What a submit produced; ``finished`` False keeps the draft (the seller must decide)."""
+
+    views: list[View]
+    finished: bool = True
+
+
+@dataclass(slots=True)
+class _Loaded:
+    version: int
+    session: Session
+
+
+class Engine:
+    """Runs conversations: validates every answer, persists every step, submits once."""
+
+    def __init__(
+        self,
+        store: SessionStore,
+        client: PartnerCenterClient,
+        *,
+        clock: Clock,
+        ttl_seconds: int,
+        flows: Mapping[str, Flow] = FLOWS,
+        cache_size: int = 10_000,
+    ) -> None:
+        self._store = store
+        self._client = client
+        self._clock = clock
+        self._ttl = ttl_seconds
+        self._flows = flows
+        self._cache: OrderedDict[str, _Loaded] = OrderedDict()
+        self._cache_size = cache_size
+
+    async def handle(self, conversation: Conversation, message: Input) -> list[View]:
+        """Apply one input and return what to show the seller."""
+        try:
+            if isinstance(message, Command) and message.name is CommandName.START:
+                return await self._start(conversation, message.arg or "")
+            return await self._step(conversation, message)
+        except StoreUnavailable:
+            logger.warning("conversation store unavailable for %s", conversation.key)
+            self._cache.pop(conversation.key, None)
+            return [
+                Problem(
+                    message="I can't reach my memory right now, so nothing changed.",
+                    hint="Try again in a minute; your draft is safe.",
+                )
+            ]
+        except _Unreadable:
+            return [
+                Problem(
+                    message="Your draft was saved by a different version of this bot and "
+                    "can't be resumed, so it was discarded. Nothing was sent.",
+                    hint=START_HINT,
+                )
+            ]
+
+    # -- steps ------------------------------------------------------------------------------
+
+    async def _step(self, conversation: Conversation, message: Input) -> list[View]:
+        key = conversation.key
+        loaded = await self._load(key, use_cache=True)
+        if loaded is None:
+            return await self._no_draft(key, message)
+        flow = self._flows[loaded.session.flow]
+        target = _target_step(message, loaded.session)
+        outcome = self._advance(flow, loaded.session, message)
+        if outcome.submit:
+            return await self._submit(conversation, flow, loaded)
+        if not outcome.persist:
+            return list(outcome.views)
+        if outcome.session is None:
+            await self._discard(key, loaded)
+            return list(outcome.views)
+        if await self._save(key, outcome.session, loaded.version):
+            return list(outcome.views)
+        # Lost the compare-and-set: our cached copy was stale or another input won the race.
+        fresh = await self._load(key, use_cache=False)
+        if fresh is None:
+            return await self._no_draft(key, message)
+        if fresh.session.current != target:
+            return _already_answered(flow, fresh.session)
+        retry = self._advance(flow, fresh.session, message)
+        if retry.submit:
+            return await self._submit(conversation, flow, fresh)
+        if retry.persist and retry.session is not None:
+            if not await self._save(key, retry.session, fresh.version):
+                latest = await self._load(key, use_cache=False)
+                return _already_answered(flow, latest.session) if latest else []
+        elif retry.persist:
+            await self._discard(key, fresh)
+        return list(retry.views)
+
+    def _advance(self, flow: Flow, session: Session, message: Input) -> machine.Outcome:
+        now = self._clock.now()
+        return machine.advance(flow, session, message, today=_today(now), now=now)
+
+    async def _start(self, conversation: Conversation, argument: str) -> list[View]:
+        name, _, referral_id = argument.strip().partition(" ")
+        flow = self._flows.get(name.lower() or "new")
+        if flow is None:
+            return [Problem(message=f"There is no {name!r} flow.", hint=_flow_names(self._flows))]
+        existing = await self._load(conversation.key, use_cache=False)
+        if existing is not None:
+            other = self._flows[existing.session.flow]
+            return [
+                Problem(
+                    message=f"You have an unfinished {other.title.lower()} draft.",
+                    hint="Type resume to continue it, or cancel to discard it.",
+                )
+            ]
+        subject = None
+        if flow.needs_referral:
+            referral_id = referral_id.strip()
+            if not referral_id:
+                return [Problem(message=f"Which referral? Type /referral {flow.name} ID.")]
+            try:
+                referral = await self._client.get(referral_id)
+            except PartnerCenterError as error:
+                return [api_problem(error)]
+            if flow.name in ("close", "update") and referral.is_closed:
+                return [
+                    Problem(
+                        message=f"This referral is already closed as {referral.substatus}.",
+                        hint="A closed referral cannot be changed.",
+                    )
+                ]
+            subject = Subject(
+                referral_id=referral.id or referral_id,
+                etag=referral.e_tag,
+                snapshot=referral.to_wire(),
+            )
+        now = self._clock.now()
+        session = machine.start(
+            flow,
+            Session(
+                id=str(uuid.uuid4()),
+                flow=flow.name,
+                seller=conversation.seller,
+                subject=subject,
+                created_at=now,
+                updated_at=now,
+            ),
+        )
+        version = await self._store.save(
+            conversation.key, dump_session(session), expected_version=None, ttl_seconds=self._ttl
+        )
+        if version is None:
+            return [Notice(message="A draft was just started; here it is.")] + (
+                await self._current(conversation.key)
+            )
+        self._remember(conversation.key, _Loaded(version, session))
+        await self._store.put(
+            conversation.key,
+            LAST_DRAFT,
+            json.dumps({"flow": flow.name, "ttl": self._ttl}).encode(),
+            ttl_seconds=LAST_DRAFT_SECONDS,
+        )
+        return [machine.current_view(flow, session)]
+
+    async def _current(self, key: str) -> list[View]:
+        loaded = await self._load(key, use_cache=False)
+        if loaded is None:
+            return []
+        return [machine.current_view(self._flows[loaded.session.flow], loaded.session)]
+
+    async def _no_draft(self, key: str, message: Input) -> list[View]:
+        if isinstance(message, Command) and message.name is CommandName.CANCEL:
+            return [Notice(message="There is nothing to cancel.")]
+        remembered = await self._store.get(key, LAST_DRAFT)
+        if remembered is None:
+            return [Notice(message="You have no referral in progress.", detail=START_HINT)]
+        hours = int(json.loads(remembered).get("ttl", self._ttl)) // 3600
+        return [
+            Notice(
+                message=f"Your draft expired after {hours} hours without an answer; "
+                "nothing was sent to Partner Center.",
+                detail=START_HINT,
+            )
+        ]
+
+    # -- submit -----------------------------------------------------------------------------
+
+    async def _submit(self, conversation: Conversation, flow: Flow, loaded: _Loaded) -> list[View]:
+        key, session = conversation.key, loaded.session
+        claim_name = f"submit:{session.id}"
+        token = str(uuid.uuid4())
+        claim = await self._store.claim(key, claim_name, token, ttl_seconds=SUBMIT_CLAIM_SECONDS)
+        if not claim.won:
+            if claim.result is not None:
+                return VIEWS.validate_json(claim.result)
+            return [Notice(message="This draft is being submitted already; one moment.")]
+        submitter = self._submitters()[flow.name]
+        try:
+            result = await submitter(conversation, loaded)
+        except (PartnerCenterError, TransitionError) as error:
+            await self._store.release(key, claim_name, token)
+            return await self._submit_failed(key, flow, error)
+        except BaseException:
+            await self._store.release(key, claim_name, token)
+            raise
+        if not result.finished:
+            await self._store.release(key, claim_name, token)
+            return result.views
+        await self._store.settle(
+            key,
+            claim_name,
+            token,
+            VIEWS.dump_json(result.views),
+            ttl_seconds=SUBMIT_RESULT_SECONDS,
+        )
+        await self._finish(key)
+        return result.views
+
+    def _submitters(self) -> Mapping[str, Callable[[Conversation, _Loaded], Awaitable[_Result]]]:
+        return {
+            "new": self._submit_new,
+            "update": self._submit_update,
+            "close": self._submit_close,
+            "team": self._submit_team,
+        }
+
+    async def _submit_new(self, conversation: Conversation, loaded: _Loaded) -> _Result:
+        session = loaded.session
+        created = [Referral.from_wire(wire) for wire in session.submission.created]
+        if not created:
+            partner = await self._client.create(
+                payloads.partner_referral(session.answers, session.seller)
+            )
+            created.append(partner)
+            # Record progress before the second request, so a failure there is retried
+            # without creating the first referral again.
+            progressed = session.model_copy(
+                update={"submission": Submission(created=[partner.to_wire()])}
+            )
+            await self._save(conversation.key, progressed, loaded.version)
+        linked = payloads.microsoft_referral(session.answers, created[0])
+        if linked is not None and len(created) < 2:
+            created.append(await self._client.create(linked))
+        message = (
+            "Created your referral and asked Microsoft for help."
+            if len(created) > 1
+            else "Created your referral."
+        )
+        return _Result([Created(referrals=tuple(created), message=message)])
+
+    async def _submit_update(self, conversation: Conversation, loaded: _Loaded) -> _Result:
+        session = loaded.session
+        subject = _require_subject(session)
+        current = Referral.from_wire(subject.snapshot)
+        patch = payloads.update_patch(session.answers, current)
+        if not patch:
+            return _Result(
+                [Notice(message="Nothing to send: the new values match the referral's.")]
+            )
+        try:
+            updated = await self._client.update(subject.referral_id, patch, if_match=subject.etag)
+        except PreconditionFailed:
+            return _Result(await self._changed_meanwhile(conversation.key, loaded), finished=False)
+        referral = updated or await self._client.get(subject.referral_id)
+        return _Result([ReferralCard(referral=referral, message="Updated.")])
+
+    async def _submit_close(self, conversation: Conversation, loaded: _Loaded) -> _Result:
+        subject = _require_subject(loaded.session)
+        answers = loaded.session.answers
+        closed = await self._client.close(
+            subject.referral_id, answers["outcome"], reason=answers.get("reason")
+        )
+        referral = closed or await self._client.get(subject.referral_id)
+        return _Result(
+            [ReferralCard(referral=referral, message=f"Closed as {answers['outcome']}.")]
+        )
+
+    async def _submit_team(self, conversation: Conversation, loaded: _Loaded) -> _Result:
+        subject = _require_subject(loaded.session)
+        member = payloads.team_member(loaded.session.answers)
+        updated = await self._client.add_team_member(subject.referral_id, member)
+        referral = updated or await self._client.get(subject.referral_id)
+        return _Result([ReferralCard(referral=referral, message=f"Added {member.display_name}.")])
+
+    async def _changed_meanwhile(self, key: str, loaded: _Loaded) -> list[View]:
+        """The referral moved on since it was read: show what changed and offer to re-apply."""
+        session = loaded.session
+        subject = _require_subject(session)
+        latest = await self._client.get(subject.referral_id)
+        flow = self._flows[session.flow]
+        changes = _differences(flow, Referral.from_wire(subject.snapshot), latest)
+        notice = (
+            "While you were editing, someone changed this referral"
+            + (f": {changes}." if changes else ".")
+            + " Type reapply to apply your changes on top, edit FIELD to change them, "
+            "or cancel."
+        )
+        moved = session.model_copy(
+            update={
+                "subject": Subject(
+                    referral_id=subject.referral_id, etag=latest.e_tag, snapshot=latest.to_wire()
+                ),
+                "notice": notice,
+                "current": None,
+            }
+        )
+        await self._save(key, moved, loaded.version)
+        return [machine.review_view(machine.Situation(flow, moved, latest))]
+
+    async def _submit_failed(self, key: str, flow: Flow, error: Exception) -> list[View]:
+        """Keep the draft and say what to fix."""
+        views: list[View] = []
+        if isinstance(error, PartnerCenterError):
+            views.append(api_problem(error))
+        else:
+            views.append(Problem(message=str(error)))
+        views.extend(await self._current(key))
+        return views
+
+    async def _finish(self, key: str) -> None:
+        loaded = await self._load(key, use_cache=False)
+        if loaded is not None:
+            await self._store.delete(key, expected_version=loaded.version)
+        await self._store.forget(key, LAST_DRAFT)
+        self._cache.pop(key, None)
+
+    # -- storage ----------------------------------------------------------------------------
+
+    async def _load(self, key: str, *, use_cache: bool) -> _Loaded | None:
+        if use_cache and key in self._cache:
+            self._cache.move_to_end(key)
+            return self._cache[key]
+        stored = await self._store.load(key)
+        if stored is None:
+            self._cache.pop(key, None)
+            return None
+        try:
+            session = load_session(stored.data)
+        except UnreadableSession as reason:
+            logger.warning("discarding unreadable draft %s: %s", key, reason)
+            await self._store.delete(key, expected_version=stored.version)
+            raise _Unreadable from None
+        loaded = _Loaded(stored.version, session)
+        self._remember(key, loaded)
+        return loaded
+
+    async def _save(self, key: str, session: Session, expected_version: int) -> bool:
+        version = await self._store.save(
+            key, dump_session(session), expected_version=expected_version, ttl_seconds=self._ttl
+        )
+        if version is None:
+            self._cache.pop(key, None)
+            return False
+        self._remember(key, _Loaded(version, session))
+        return True
+
+    async def _discard(self, key: str, loaded: _Loaded) -> None:
+        if not await self._store.delete(key, expected_version=loaded.version):
+            fresh = await self._load(key, use_cache=False)
+            if fresh is not None:
+                await self._store.delete(key, expected_version=fresh.version)
+        await self._store.forget(key, LAST_DRAFT)
+        self._cache.pop(key, None)
+
+    def _remember(self, key: str, loaded: _Loaded) -> None:
+        self._cache[key] = loaded
+        self._cache.move_to_end(key)
+        while len(self._cache) > self._cache_size:
+            self._cache.popitem(last=False)
+
+
+class _Unreadable(Exception):
+    pass
+
+
+def _today(now: datetime) -> date:
+    return now.date()
+
+
+def _target_step(message: Input, session: Session) -> str | None:
+    step = getattr(message, "step", None)
+    return step if isinstance(step, str) else session.current
+
+
+def _already_answered(flow: Flow, session: Session) -> list[View]:
+    return [
+        Notice(message="That question was already answered; here is where you are now."),
+        machine.current_view(flow, session),
+    ]
+
+
+def _require_subject(session: Session) -> Subject:
+    if session.subject is None:
+        raise TransitionError(
+            "This draft has no referral to work on.", current=("", ""), requested=("", "")
+        )
+    return session.subject
+
+
+def api_problem(error: PartnerCenterError) -> Problem:
+    """A refusal from Partner Center, in words, with what to do and the request id."""
+    hint = None
+    if isinstance(error, NotFound):
+        hint = "Check the id: /referral list shows your referrals."
+    elif error.target:
+        hint = f"Partner Center pointed at {error.target}; fix it with edit FIELD, then submit."
+    return Problem(
+        message=f"Partner Center said: {error.message}",
+        hint=hint,
+        reference=error.request_id or error.correlation_id,
+    )
+
+
+def _flow_names(flows: Mapping[str, Flow]) -> str:
+    return "Try one of: " + ", ".join(f"/referral {name}" for name in flows) + "."
+
+
+def _differences(flow: Flow, before: Referral, after: Referral) -> str:
+    changes: list[str] = []
+    for step in flow.steps:
+        if step.current is None:
+            continue
+        old, new = step.current(before), step.current(after)
+        if old != new:
+            shown_old = step.show(old) if old is not None else "empty"
+            shown_new = step.show(new) if new is not None else "empty"
+            changes.append(f"{step.label} {shown_old} → {shown_new}")
+    return "; ".join(changes)

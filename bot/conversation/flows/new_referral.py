@@ -1,0 +1,343 @@
+"""``/referral new``: every field the API takes, for the four kinds of deal.
+
+Kinds, in the seller's words:
+
+* private lead: not shared with Microsoft (``consentToShareReferralWithMicrosoftSellers``
+  false);
+* partner-led co-sell: shared with Microsoft sellers, no help asked;
+* co-sell with Microsoft's help: two linked referrals, yours and a Microsoft referral that
+  carries your engagement id and the kind of help wanted;
+* services co-sell: a co-sell whose need is a service, so partner role, solution area and
+  solution play are required (the plays offered depend on the area).
+
+The diagram of this flow is in ``docs/flows/new.md``.
+"""
+
+from __future__ import annotations
+
+from bot.conversation import parsers
+from bot.conversation.flows.builders import any_of, one_of
+from bot.conversation.steps import DependsOn, Fixed, Flow, Step, answer_in
+from bot.conversation.views import InputKind
+from bot.referrals import catalogs, limits
+from bot.referrals.catalog import Catalog
+
+PRIVATE = "private"
+PARTNER_LED = "partner_led"
+CO_SELL = "co_sell"
+SERVICES_CO_SELL = "services_co_sell"
+
+DEAL_KIND_LABELS = {
+    PRIVATE: "Private lead (not shared with Microsoft)",
+    PARTNER_LED: "Partner-led co-sell (shared with Microsoft sellers, no help asked)",
+    CO_SELL: "Co-sell with Microsoft's help",
+    SERVICES_CO_SELL: "Services co-sell (a service need, with Microsoft's help)",
+}
+DEAL_KINDS: Catalog[str] = Catalog(
+    "kind of deal",
+    tuple(DEAL_KIND_LABELS),
+    labels=DEAL_KIND_LABELS,
+    aliases={
+        **{label: kind for kind, label in DEAL_KIND_LABELS.items()},
+        "private lead": PRIVATE,
+        "lead": PRIVATE,
+        "partner led": PARTNER_LED,
+        "partner-led co-sell": PARTNER_LED,
+        "co-sell": CO_SELL,
+        "cosell": CO_SELL,
+        "co-sell with microsoft": CO_SELL,
+        "services": SERVICES_CO_SELL,
+        "services co-sell": SERVICES_CO_SELL,
+    },
+)
+
+SHARED_KINDS = (PARTNER_LED, CO_SELL, SERVICES_CO_SELL)
+MICROSOFT_HELP_KINDS = (CO_SELL, SERVICES_CO_SELL)
+
+shared = answer_in("deal_kind", *SHARED_KINDS)
+microsoft_helps = answer_in("deal_kind", *MICROSOFT_HELP_KINDS)
+services = answer_in("deal_kind", SERVICES_CO_SELL)
+# Microsoft's own connectors refuse to share a co-sell without a solution attached; a
+# services co-sell is the documented exception.
+solution_required = answer_in("deal_kind", CO_SELL)
+
+HELP_TYPE_LABELS = {
+    "GeneralOrOther": "General or other help",
+    "CustomerTechnicalArchitecture": "Technical architecture for the customer",
+    "ProofOfConceptOrDemo": "A proof of concept or demo",
+    "QuotesOrLicensing": "Quotes or licensing",
+    "PostSalesCustomerSuccess": "Customer success after the sale",
+    "WorkloadSpecificValueProposition": "A value proposition for a specific workload",
+}
+HELP_TYPES: Catalog[str] = Catalog(
+    "kind of help",
+    tuple(HELP_TYPE_LABELS),
+    labels=HELP_TYPE_LABELS,
+    aliases={
+        **{label: code for code, label in HELP_TYPE_LABELS.items()},
+        "general": "GeneralOrOther",
+        "other": "GeneralOrOther",
+        "architecture": "CustomerTechnicalArchitecture",
+        "technical architecture": "CustomerTechnicalArchitecture",
+        "proof of concept": "ProofOfConceptOrDemo",
+        "poc": "ProofOfConceptOrDemo",
+        "demo": "ProofOfConceptOrDemo",
+        "quotes": "QuotesOrLicensing",
+        "licensing": "QuotesOrLicensing",
+        "customer success": "PostSalesCustomerSuccess",
+        "value proposition": "WorkloadSpecificValueProposition",
+    },
+)
+assert set(HELP_TYPES) == {c.value for c in catalogs.AssistanceRequestCode} - {"Unknown"}
+
+
+def _kind_label(value: object) -> str:
+    return DEAL_KINDS.label(str(value))
+
+
+FLOW = Flow(
+    name="new",
+    title="New referral",
+    steps=(
+        one_of(
+            "deal_kind",
+            "Kind of deal",
+            "What kind of deal is this?",
+            Fixed(DEAL_KINDS),
+            display=_kind_label,
+            help="Private stays with you; the others are shared with Microsoft sellers, "
+            "and once shared a referral cannot be made private again.",
+        ),
+        Step(
+            "name",
+            "Referral name",
+            "What should we call this referral?",
+            InputKind.TEXT,
+            parsers.text("The referral name", limits.REFERRAL_NAME),
+            placeholder="Contoso - Dynamics 365 rollout",
+        ),
+        Step(
+            "customer_name",
+            "Customer",
+            "What is the customer organization called?",
+            InputKind.TEXT,
+            parsers.text("The customer name", limits.CUSTOMER_NAME),
+        ),
+        Step(
+            "address_line1",
+            "Address",
+            "The customer's street address?",
+            InputKind.TEXT,
+            parsers.text("The address", limits.ADDRESS_LINE),
+        ),
+        Step(
+            "address_line2",
+            "Address line 2",
+            "Anything more for the address (suite, floor)?",
+            InputKind.TEXT,
+            parsers.text("The second address line", limits.ADDRESS_LINE),
+            required=False,
+        ),
+        Step(
+            "city",
+            "City",
+            "Which city?",
+            InputKind.TEXT,
+            parsers.text("The city", limits.CITY),
+        ),
+        Step(
+            "state",
+            "State or region",
+            "Which state or region?",
+            InputKind.TEXT,
+            parsers.text("The state or region", limits.STATE),
+        ),
+        Step(
+            "postal_code",
+            "Postal code",
+            "The postal code?",
+            InputKind.TEXT,
+            parsers.text("The postal code", limits.POSTAL_CODE),
+        ),
+        Step(
+            "country",
+            "Country",
+            "Which country? (a name or a two-letter code)",
+            InputKind.COUNTRY,
+            parsers.country,
+            choices=Fixed(catalogs.COUNTRIES),
+            display=lambda code: f"{catalogs.COUNTRIES.label(str(code))} ({code})",
+        ),
+        one_of(
+            "customer_size",
+            "Customer size",
+            "How many employees does the customer have?",
+            Fixed(catalogs.CUSTOMER_SIZES),
+            display=lambda size: catalogs.CUSTOMER_SIZES.label(str(size)),
+        ),
+        Step(
+            "contact_first_name",
+            "Contact first name",
+            "Who is your contact at the customer? First name:",
+            InputKind.TEXT,
+            parsers.text("The first name", limits.PERSON_NAME),
+            required=shared,
+        ),
+        Step(
+            "contact_last_name",
+            "Contact last name",
+            "Their last name?",
+            InputKind.TEXT,
+            parsers.text("The last name", limits.PERSON_NAME),
+            required=shared,
+        ),
+        Step(
+            "contact_email",
+            "Contact email",
+            "Their email address?",
+            InputKind.EMAIL,
+            parsers.email,
+            required=shared,
+        ),
+        Step(
+            "contact_phone",
+            "Contact phone",
+            "Their phone number?",
+            InputKind.PHONE,
+            parsers.phone,
+            required=False,
+        ),
+        Step(
+            "deal_value",
+            "Deal value",
+            "What is the deal worth? (e.g. 50k, 120,000, USD 75000)",
+            InputKind.MONEY,
+            parsers.money,
+            derive=parsers.money_currency,
+            display=parsers.show_amount,
+        ),
+        Step(
+            "currency",
+            "Currency",
+            "In which currency? (e.g. USD, euro)",
+            InputKind.CURRENCY,
+            parsers.currency,
+            choices=Fixed(catalogs.CURRENCIES),
+        ),
+        Step(
+            "closing_date",
+            "Closing date",
+            "When do you expect to close? (e.g. 2026-12-31, in 30 days, end of quarter)",
+            InputKind.DATE,
+            parsers.future_date,
+        ),
+        Step(
+            "notes",
+            "Notes",
+            "What does the customer need? A few sentences for whoever reads this.",
+            InputKind.LONG_TEXT,
+            parsers.long_text("The notes", limits.NOTES),
+            required=False,
+        ),
+        any_of(
+            "industries",
+            "Industries",
+            "Which industries?",
+            Fixed(catalogs.INDUSTRIES),
+            required=False,
+        ),
+        any_of(
+            "products",
+            "Products",
+            "Which Microsoft products?",
+            Fixed(catalogs.PRODUCTS),
+            required=False,
+        ),
+        any_of(
+            "services",
+            "Services",
+            "Which services will you provide?",
+            Fixed(catalogs.SERVICES),
+            required=False,
+        ),
+        Step(
+            "solutions",
+            "Solutions",
+            "Which solutions? Pick categories, or give your solution ids (SOL-…, DEAL-…).",
+            InputKind.MULTI,
+            parsers.solutions,
+            choices=Fixed(catalogs.SOLUTIONS),
+            required=solution_required,
+            help="A co-sell with Microsoft needs at least one of your co-sell ready solutions.",
+        ),
+        one_of(
+            "partner_role",
+            "Partner role",
+            "What is your role in this services deal?",
+            Fixed(catalogs.PARTNER_ROLES),
+            when=services,
+        ),
+        one_of(
+            "solution_area",
+            "Solution area",
+            "Which solution area?",
+            Fixed(catalogs.SOLUTION_AREAS),
+            when=services,
+        ),
+        one_of(
+            "solution_play",
+            "Solution play",
+            "Which solution play?",
+            DependsOn("solution_area", catalogs.plays_for),
+            when=services,
+        ),
+        one_of(
+            "help_type",
+            "Help wanted",
+            "What help do you want from Microsoft?",
+            Fixed(HELP_TYPES),
+            when=microsoft_helps,
+            display=lambda code: HELP_TYPES.label(str(code)),
+        ),
+        Step(
+            "help_notes",
+            "Notes for Microsoft",
+            "Anything Microsoft's seller should know?",
+            InputKind.LONG_TEXT,
+            parsers.long_text("The notes for Microsoft", limits.NOTES),
+            when=microsoft_helps,
+            required=False,
+        ),
+        Step(
+            "consent_share_info",
+            "May share contact details",
+            "May the customer's contact details be shared with the others working on this deal?",
+            InputKind.YES_NO,
+            parsers.yes_no,
+        ),
+        Step(
+            "consent_contact",
+            "Customer agreed to be contacted",
+            "Has the customer agreed to be contacted about this deal?",
+            InputKind.YES_NO,
+            parsers.yes_no,
+        ),
+        Step(
+            "consent_partners",
+            "Microsoft may bring in partners",
+            "May Microsoft invite other partners to help with this deal?",
+            InputKind.YES_NO,
+            parsers.yes_no,
+            when=shared,
+        ),
+        Step(
+            "team",
+            "Also on your team",
+            "Anyone else from your company on this deal? (First Last <email>, comma-separated)",
+            InputKind.TEXT,
+            parsers.teammates,
+            required=False,
+            help="You are on the team already.",
+        ),
+    ),
+)

@@ -1,0 +1,210 @@
+"""What the engine hears and what it says, in platform-neutral types.
+
+Adapters turn a Slack action, a Teams invoke or a line typed in the terminal into one of the
+inputs below, and render the views with ``cards/``. The engine never sees platform JSON.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from bot.referrals.models import Referral, ReferralEligibility
+
+# -- inputs ---------------------------------------------------------------------------------
+
+
+class _Input(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+
+class Text(_Input):
+    """Something the seller typed in answer to the current step."""
+
+    kind: Literal["text"] = "text"
+    value: str
+    step: str | None = None
+    """The step the answer was typed for, when the adapter knows it (a reply to a card)."""
+
+
+class Choice(_Input):
+    """A selection made on a card: the step it belongs to and the value(s) picked."""
+
+    kind: Literal["choice"] = "choice"
+    step: str
+    value: str | tuple[str, ...]
+
+
+class CommandName(StrEnum):
+    """Commands a seller can give at any step."""
+
+    START = "start"
+    BACK = "back"
+    SKIP = "skip"
+    CANCEL = "cancel"
+    HELP = "help"
+    REVIEW = "review"
+    EDIT = "edit"
+    SUBMIT = "submit"
+    RESUME = "resume"
+    REAPPLY = "reapply"
+
+
+class Command(_Input):
+    """A command: ``start`` takes a flow name and optional referral id as ``arg``."""
+
+    kind: Literal["command"] = "command"
+    name: CommandName
+    arg: str | None = None
+    step: str | None = None
+    """The step whose card carried the button, to tell a stale click from a current one."""
+
+
+Input = Annotated[Text | Choice | Command, Field(discriminator="kind")]
+
+# -- views ----------------------------------------------------------------------------------
+
+
+class InputKind(StrEnum):
+    """What kind of answer a step wants; adapters pick the control that fits."""
+
+    TEXT = "text"
+    LONG_TEXT = "long_text"
+    MONEY = "money"
+    DATE = "date"
+    EMAIL = "email"
+    PHONE = "phone"
+    SINGLE = "single"
+    MULTI = "multi"
+    YES_NO = "yes_no"
+    COUNTRY = "country"
+    CURRENCY = "currency"
+
+
+class Option(BaseModel):
+    """One choice on a card: the value sent back and the words shown."""
+
+    model_config = ConfigDict(frozen=True)
+
+    value: str
+    label: str
+
+
+class Progress(BaseModel):
+    """Where the seller is: step ``number`` of ``total`` (of the steps that apply)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    number: int
+    total: int
+
+
+class _View(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+
+class Prompt(_View):
+    """Ask one step's question."""
+
+    kind: Literal["prompt"] = "prompt"
+    flow: str
+    step: str
+    question: str
+    input: InputKind
+    required: bool
+    choices: tuple[Option, ...] = ()
+    """Every valid option when the list is short enough to show; empty for long catalogs."""
+    searchable: bool = False
+    """The step's catalog is too long to list: adapters offer type-ahead (see ``suggest``)."""
+    current: str | None = None
+    """The answer given before (when going back or editing), shown as the default."""
+    error: str | None = None
+    hint: str | None = None
+    suggestions: tuple[Option, ...] = ()
+    """After a wrong answer to an enum step: the closest valid values."""
+    progress: Progress
+    can_go_back: bool
+    placeholder: str | None = None
+
+
+class ReviewLine(BaseModel):
+    """One answered (or missing) field on the review card."""
+
+    model_config = ConfigDict(frozen=True)
+
+    step: str
+    label: str
+    value: str | None
+
+
+class Review(_View):
+    """Everything answered so far, with an edit handle per field, before submitting."""
+
+    kind: Literal["review"] = "review"
+    flow: str
+    title: str
+    lines: tuple[ReviewLine, ...]
+    missing: tuple[str, ...] = ()
+    """Labels of required fields still unanswered; submit is refused until they are."""
+    notice: str | None = None
+    """Something the seller must know first, e.g. what changed under them (412)."""
+    can_reapply: bool = False
+
+
+class Created(_View):
+    """Referrals the flow created (two for a co-sell with Microsoft)."""
+
+    kind: Literal["created"] = "created"
+    referrals: tuple[Referral, ...]
+    message: str
+
+
+class ReferralCard(_View):
+    """One referral as it now stands (after an update, a close or a team change)."""
+
+    kind: Literal["referral"] = "referral"
+    referral: Referral
+    message: str | None = None
+
+
+class ReferralList(_View):
+    """A page of referrals (``/referral list``)."""
+
+    kind: Literal["referral_list"] = "referral_list"
+    title: str
+    referrals: tuple[Referral, ...]
+    total: int | None = None
+    truncated: bool = False
+
+
+class EligibilityReport(_View):
+    """A referral's deal-registration eligibility."""
+
+    kind: Literal["eligibility"] = "eligibility"
+    referral_id: str
+    eligibility: ReferralEligibility
+
+
+class Notice(_View):
+    """A short statement: cancelled, resumed, already answered, help."""
+
+    kind: Literal["notice"] = "notice"
+    message: str
+    detail: str | None = None
+
+
+class Problem(_View):
+    """Something went wrong; ``hint`` says what to do. ``reference`` ties it to the logs."""
+
+    kind: Literal["problem"] = "problem"
+    message: str
+    hint: str | None = None
+    reference: str | None = None
+
+
+View = Annotated[
+    Prompt | Review | Created | ReferralCard | ReferralList | EligibilityReport | Notice | Problem,
+    Field(discriminator="kind"),
+]

@@ -1,0 +1,27 @@
+"""Redis plumbing: the connection pool, and an embedded server for machines without Redis.
+
+``resolve_redis_url`` picks ``REDIS_URL`` or starts (or finds) the embedded server;
+``connect`` builds the one shared client from it. Stores built on top (the conversation
+store, the event streams) take that client from the composition root.
+"""
+
+from __future__ import annotations
+
+from bot.storage.embedded import (
+    EmbeddedServerError,
+    embedded_server_dir,
+    ensure_embedded_server,
+    stop_embedded_server,
+)
+from bot.storage.redis import RedisUnavailable, connect, redact_url, resolve_redis_url
+
+__all__ = [
+    "EmbeddedServerError",
+    "RedisUnavailable",
+    "connect",
+    "embedded_server_dir",
+    "ensure_embedded_server",
+    "redact_url",
+    "resolve_redis_url",
+    "stop_embedded_server",
+]

@@ -1,0 +1,48 @@
+"""Who is typing at this terminal, and the key their conversation is stored under."""
+
+from __future__ import annotations
+
+from bot.conversation import values
+from bot.conversation.session import Seller
+from bot.referrals import limits
+
+
+class IdentityError(ValueError):
+    """``--as`` names nobody we can use; the message says what to type instead."""
+
+
+def conversation_key(user: str) -> str:
+    """The conversation key of an operating-system user at the local terminal."""
+    return f"console:local:{user}"
+
+
+def console_seller(identity: str | None, *, user: str) -> Seller:
+    """The seller at this terminal: ``--as "First Last <email>"``, else the OS account ``user``.
+
+    The email, when given, puts the seller on the team of the referrals they create and lets
+    ``/referral list mine`` find them; without it the terminal still works for everything else.
+    """
+    if identity is None or not identity.strip():
+        return Seller(user_id=user, display_name=user)
+    name, bracket, rest = identity.partition("<")
+    address: str | None = rest.strip().removesuffix(">") if bracket else None
+    if address is None and "@" in name and len(name.split()) == 1:
+        name, address = "", name  # --as ana@contoso.com
+    try:
+        email = values.parse_email(address) if address is not None else None
+        words = values.parse_text(
+            name, field="The name", max_length=2 * limits.PERSON_NAME, required=email is None
+        ).split()
+    except values.InvalidAnswer as invalid:
+        raise IdentityError(
+            f'--as {identity!r}: {invalid.message} Write it as "First Last <email>".'
+        ) from None
+    first = " ".join(words[:-1]) or (words[0] if words else None)
+    last = words[-1] if len(words) > 1 else None
+    return Seller(
+        user_id=user,
+        display_name=" ".join(words) or user,
+        first_name=first,
+        last_name=last,
+        email=email,
+    )

@@ -1,0 +1,53 @@
+"""The built-in sandbox on a loopback port, shared by every test that talks to Partner Center."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import httpx
+import pytest
+
+from bot.partner_center.sandbox import SandboxState, create_sandbox_app, run_sandbox_in_thread
+
+PAGE_SIZE = 5
+
+
+class Sandbox:
+    """The running sandbox: its API root and its admin routes."""
+
+    def __init__(self, base_url: str) -> None:
+        self.base_url = base_url
+        self.admin_url = base_url.removesuffix("/v1.0") + "/sandbox"
+        self.admin = httpx.Client(base_url=self.admin_url)
+
+    def reset(self) -> None:
+        self.admin.post("/reset").raise_for_status()
+        self.admin.delete("/faults").raise_for_status()
+        self.admin.delete("/requests").raise_for_status()
+
+    def fault(self, **fault: Any) -> None:
+        self.admin.post("/faults", json=fault).raise_for_status()
+
+    def requests(self) -> list[dict[str, Any]]:
+        response = self.admin.get("/requests")
+        response.raise_for_status()
+        return list(response.json()["requests"])
+
+    def act(self, referral_id: str, action: str, **body: Any) -> None:
+        self.admin.post(f"/referrals/{referral_id}/{action}", json=body or None).raise_for_status()
+
+
+@pytest.fixture(scope="session")
+def sandbox() -> Iterator[Sandbox]:
+    app = create_sandbox_app(SandboxState(page_size=PAGE_SIZE))
+    with run_sandbox_in_thread(app) as base_url:
+        running = Sandbox(base_url)
+        with running.admin:
+            yield running
+
+
+@pytest.fixture
+def fresh_sandbox(sandbox: Sandbox) -> Sandbox:
+    sandbox.reset()
+    return sandbox
