@@ -135,6 +135,7 @@ def for_local_chat(settings: Settings) -> Settings:
 async def chat_services(settings: Settings) -> AsyncIterator[ChatServices]:
     """The desk on Redis (``REDIS_URL`` or the embedded server) and Partner Center."""
     settings = for_local_chat(settings)
+    build_token_provider(settings)  # a configuration error stops us before Redis starts
     redis_url = await asyncio.to_thread(resolve_redis_url, settings.redis_url, settings.data_dir)
     async with AsyncExitStack() as stack:
         redis = await connect(

@@ -260,8 +260,9 @@ def render_prompt(prompt: Prompt) -> RenderableType:
         parts.append(Text.assemble((f"{FAILED} ", "bold red"), (prompt.error, "red")))
         if prompt.hint:
             parts.append(Text(f"  {prompt.hint}", style="yellow"))
-        if prompt.suggestions:
-            parts.append(_suggestions(prompt.suggestions, prompt.choices))
+        picks = _suggestions(prompt.suggestions, prompt.choices)
+        if picks is not None:
+            parts.append(picks)
     return Group(*parts)
 
 
@@ -396,15 +397,17 @@ def _numbered(choices: Sequence[Option]) -> RenderableType:
     return Columns(lines, column_first=True, padding=(0, 3))
 
 
-def _suggestions(suggestions: Sequence[Option], choices: Sequence[Option]) -> Text:
-    """The closest values, each with the number that picks it when it is on the list."""
+def _suggestions(suggestions: Sequence[Option], choices: Sequence[Option]) -> Text | None:
+    """The number that picks each suggestion from the list (the error already names them)."""
     numbers = {option.value: number for number, option in enumerate(choices, 1)}
-    shown = []
-    for option in suggestions:
-        number = numbers.get(option.value)
-        label = option.label if option.label == option.value else f"{option.label} ({option.value})"
-        shown.append(f"{number}. {option.label}" if number else label)
-    return Text.assemble(("  Did you mean: ", "yellow"), "; ".join(shown), ("?", "yellow"))
+    picks = [
+        f"{numbers[option.value]} for {option.label}"
+        for option in suggestions
+        if option.value in numbers
+    ]
+    if not picks:
+        return None
+    return Text.assemble(("  Type ", "yellow"), "; ".join(picks), (".", "yellow"))
 
 
 # -- pieces -------------------------------------------------------------------------------

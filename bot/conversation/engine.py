@@ -256,8 +256,18 @@ class Engine:
 
     # -- submit -----------------------------------------------------------------------------
 
-    async def _submit(self, conversation: Conversation, flow: Flow, loaded: _Loaded) -> list[View]:
-        key, session = conversation.key, loaded.session
+    async def _submit(self, conversation: Conversation, flow: Flow, cached: _Loaded) -> list[View]:
+        key = conversation.key
+        # Another process may have changed the draft since this one cached it: submit only
+        # what is stored now, and only if it is still complete.
+        loaded = await self._load(key, use_cache=False)
+        if loaded is None:
+            return await self._no_draft(key, Command(name=CommandName.SUBMIT))
+        if loaded.version != cached.version:
+            again = self._advance(flow, loaded.session, Command(name=CommandName.SUBMIT))
+            if not again.submit:
+                return list(again.views)
+        session = loaded.session
         claim_name = f"submit:{session.id}"
         token = str(uuid.uuid4())
         claim = await self._store.claim(key, claim_name, token, ttl_seconds=SUBMIT_CLAIM_SECONDS)

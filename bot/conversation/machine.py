@@ -125,7 +125,7 @@ def prompt_view(
     applicable = situation.applicable()
     number = next((i for i, s in enumerate(applicable, 1) if s.id == step.id), len(applicable))
     options = step.options(answers)
-    labels = {option.value: option.label for option in options}
+    catalog = step.choices.catalog(answers) if step.choices else None
     return Prompt(
         flow=situation.flow.name,
         step=step.id,
@@ -137,7 +137,10 @@ def prompt_view(
         current=_current(situation, step),
         error=error,
         hint=hint or (step.help if error is None else None),
-        suggestions=tuple(Option(value=s, label=labels.get(s, s)) for s in suggestions),
+        suggestions=tuple(
+            Option(value=value, label=catalog.label(value) if catalog else value)
+            for value in suggestions
+        ),
         progress=Progress(number=number, total=len(applicable)),
         can_go_back=bool(situation.session.history),
         placeholder=step.placeholder,

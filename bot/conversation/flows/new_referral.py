@@ -268,7 +268,8 @@ FLOW = Flow(
             parsers.solutions,
             choices=Fixed(catalogs.SOLUTIONS),
             required=solution_required,
-            help="A co-sell with Microsoft needs at least one of your co-sell ready solutions.",
+            help="A co-sell with Microsoft's help needs at least one of your co-sell ready "
+            "solutions; otherwise this is optional.",
         ),
         one_of(
             "partner_role",

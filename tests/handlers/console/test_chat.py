@@ -120,9 +120,20 @@ class Terminal:
         os.write(self._master, keys)
 
     def interrupt(self) -> None:
-        """Ctrl+C at the next prompt: SIGINT to the foreground process group."""
+        """Ctrl+C at the next prompt: SIGINT to the foreground process group.
+
+        CPython's readline has a window between drawing the prompt and waiting for a key in
+        which a SIGINT is noted but the wait is not woken (a person presses Ctrl+C again);
+        so press it again if the chat has not said goodbye shortly after.
+        """
         self.expect(re.escape(INPUT_PROMPT))
-        os.killpg(self.process.pid, signal.SIGINT)
+        for _ in range(3):
+            os.killpg(self.process.pid, signal.SIGINT)
+            deadline = time.monotonic() + 2
+            while time.monotonic() < deadline and GOODBYE not in self.output[self._seen :]:
+                self._read(deadline - time.monotonic())
+            if GOODBYE in self.output[self._seen :]:
+                return
 
     def wait(self) -> int:
         """Read the rest of the output and return the exit status."""
@@ -198,7 +209,7 @@ def drive_a_private_lead(chat: Terminal) -> None:
     chat.type("privte")
     chat.expect(r"Step 1 of \d+\nWhat kind of deal is this\?")  # asked again
     chat.expect(r'✗ "privte" is not a known kind of deal')
-    chat.expect(r"Did you mean: 1\. Private lead")
+    chat.expect(r"Type 1 for Private lead")
     chat.type("1")
     for question, line in PRIVATE_LEAD:
         chat.answer(question, line)
