@@ -19,9 +19,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import socket
-import subprocess
-import sys
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -29,6 +26,7 @@ from dataclasses import dataclass
 import aiohttp
 import httpx
 from pydantic import SecretStr
+from sandbox_process import free_port, start_sandbox
 
 from bot.app import build_http_client
 from bot.partner_center.auth import AccessToken, CachingTokenProvider
@@ -74,31 +72,6 @@ async def drive(
     started = time.perf_counter()
     await asyncio.gather(*(worker() for _ in range(concurrency)))
     return Result(name, time.perf_counter() - started, latencies)
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def start_sandbox(port: int) -> subprocess.Popen[bytes]:
-    command = [
-        sys.executable, "-m", "uvicorn", "--factory",
-        "bot.partner_center.sandbox:create_sandbox_app",
-        "--host", "127.0.0.1", "--port", str(port),
-        "--log-level", "warning", "--no-access-log", "--lifespan", "off",
-    ]  # fmt: skip
-    process = subprocess.Popen(command)
-    deadline = time.monotonic() + 20
-    while time.monotonic() < deadline:
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=0.2):
-                return process
-        except OSError:
-            time.sleep(0.05)
-    process.kill()
-    raise SystemExit("the sandbox did not start")
 
 
 async def run(requests: int, concurrency: int) -> None:

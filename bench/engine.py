@@ -24,27 +24,33 @@ Round trips per step come from the session store's counter; the commands the ser
 (``INFO commandstats``) are shown beside them as a cross-check. The server's count is
 server-wide: other clients of the same server during the run inflate it.
 
+The Redis client is built as the composition root builds it (``REDIS_MAX_CONNECTIONS`` and
+the timeouts at their defaults unless ``--max-connections`` is given), on uvloop as the web
+process runs under uvicorn. Every key carries this run's id and is deleted at the end. When
+nothing answers at the default URL, an embedded server in a temporary folder is used instead.
+
     .venv/bin/python bench/engine.py [--sellers 200] [--redis-url redis://127.0.0.1:6379/14]
+        [--flows 8] [--repeats 3] [--max-connections N] [--no-submit] [--loop asyncio]
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
-import socket
+import shutil
 import statistics
-import subprocess
-import sys
 import tempfile
 import time
 import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 
 import uvloop
 from pydantic import SecretStr
 from redis.asyncio import Redis
+from sandbox_process import free_port, start_sandbox
 
 from bot.app import build_http_client
 from bot.clock import SystemClock
@@ -175,6 +181,9 @@ class Parts:
 
 
 def refused(views: list[View]) -> str | None:
+    """Why a step's reply is not the next question (or the review), or None if it is."""
+    if not views or not isinstance(views[-1], Prompt | Review):
+        return f"unexpected reply {views!r}"
     errors = [view.error for view in views if isinstance(view, Prompt) and view.error]
     return errors[0] if errors else None
 
@@ -247,12 +256,12 @@ async def engine_round(
         )
         for i in range(sellers)
     ]
-    await parts.phase([lambda s=s: start(s) for s in group])
-    (await parts.phase([lambda s=s: answer_all(s) for s in group])).into(steps)
+    await parts.phase([partial(start, draft) for draft in group])
+    (await parts.phase([partial(answer_all, draft) for draft in group])).into(steps)
     if submits is None:
-        await parts.phase([lambda s=s: cancel(s) for s in group])
+        await parts.phase([partial(cancel, draft) for draft in group])
     else:
-        (await parts.phase([lambda s=s: submit(s) for s in group])).into(submits)
+        (await parts.phase([partial(submit, draft) for draft in group])).into(submits)
 
 
 # -- the floor ------------------------------------------------------------------------------
@@ -281,7 +290,9 @@ async def floor_round(
 
         return run
 
-    (await parts.phase([pairs(i) for i in range(sellers)])).into(result)
+    phase = await parts.phase([pairs(i) for i in range(sellers)])
+    phase.round_trips = 2 * len(phase.latencies)  # by construction: no store involved
+    phase.into(result)
     await redis.delete(*keys)
 
 
@@ -300,18 +311,24 @@ class Scenario:
     cold_submits: Result
 
 
-async def session_size(parts: Parts, engine: Engine) -> tuple[int, int]:
-    """Warm up (scripts cached, pool filled) and measure stored sessions: (mean, max) bytes."""
-    desk = Desk(engine, parts.client)
+async def warm_up(parts: Parts, engine: Engine, args: argparse.Namespace) -> tuple[int, int]:
+    """Fill the pool, load the scripts, and measure stored sessions: (mean, max) bytes."""
+    await asyncio.gather(*(parts.redis.ping() for _ in range(args.sellers)))
     sizes = []
     for kind in KINDS:
-        conversation = Conversation(key=f"{parts.run_id}:warm-up:{kind}", seller=SELLER)
-        await desk.on_message(conversation, "/referral new")
+        draft = Draft(
+            Conversation(key=f"{parts.run_id}:warm-up:{kind}", seller=SELLER),
+            kind,
+            lambda: Desk(engine, parts.client),
+        )
+        await start(draft)
         for answer in answers_for(kind):
-            await desk.on_message(conversation, answer)
-            name = parts.store.keys.session(conversation.key)
+            await draft.desk().on_message(draft.conversation, answer)
+            name = parts.store.keys.session(draft.conversation.key)
             sizes.append(len(await parts.redis.hget(name, "d") or b""))
-        await desk.on_message(conversation, "cancel")
+        # One submit loads the claim scripts (a server that never ran them costs an extra
+        # round trip the first time) and warms the connection to the sandbox.
+        await (submit(draft) if args.submit and kind == KINDS[-1] else cancel(draft))
     return round(statistics.mean(sizes)), max(sizes)
 
 
@@ -324,13 +341,20 @@ async def measure(parts: Parts, args: argparse.Namespace) -> tuple[list[Scenario
     def cold() -> Desk:
         return Desk(parts.engine(), parts.client)
 
-    mean_size, max_size = await session_size(parts, engine)
+    mean_size, max_size = await warm_up(parts, engine, args)
     value = b"x" * mean_size
 
     def scenario(label: str, sellers: int, rounds: int) -> Scenario:
-        names = ("floor: GET+SET", "engine, one per process", "engine, fresh per step")
-        results = [Result(f"{label} {name}") for name in names]
-        return Scenario(label, sellers, rounds, *results, Result(""), Result(""))
+        return Scenario(
+            label,
+            sellers,
+            rounds,
+            floor=Result(f"{label} floor: GET+SET"),
+            warm=Result(f"{label} engine, one per process"),
+            cold=Result(f"{label} engine, fresh per step"),
+            warm_submits=Result(""),
+            cold_submits=Result(""),
+        )
 
     alone = scenario("(a) 1 seller", 1, args.flows)
     crowd = scenario(f"(b) {args.sellers} sellers", args.sellers, 1)
@@ -347,22 +371,27 @@ async def measure(parts: Parts, args: argparse.Namespace) -> tuple[list[Scenario
     return [alone, crowd], mean_size, max_size
 
 
-def report(scenarios: list[Scenario], submit: bool) -> None:
+def report(scenarios: list[Scenario], submit: bool, pool_size: int) -> None:
     print(
         f"\n{'scenario':48} {'steps':>6} {'steps/s':>8} {'p50 ms':>7} {'p99 ms':>7} "
         f"{'RT/step':>8} {'cmds/step':>9}"
     )
     for s in scenarios:
         for r in (s.floor, s.warm, s.cold):
-            trips = f"{r.trips_each:8.2f}" if r is not s.floor else f"{2:8.2f}"
             print(
                 f"{r.name:48} {r.count:6d} {r.rate:8.0f} {r.percentile(50):7.3f} "
-                f"{r.percentile(99):7.3f} {trips} {r.commands_each:9.2f}"
+                f"{r.percentile(99):7.3f} {r.trips_each:8.2f} {r.commands_each:9.2f}"
             )
     print("RT = the session store's round trips; cmds = commands the server received (all clients)")
+    crowd = scenarios[-1]
+    print(
+        f"(b): {crowd.sellers} tasks share the pool of {pool_size} connections; waiting for one "
+        "is part of every (b) figure, floor included"
+    )
     if submit:
         print(
-            "\nsubmits: sandbox in its own process, real HTTP over loopback; not in the steps above"
+            "\nsubmits (not in the steps above): the sandbox in its own process over loopback "
+            "HTTP;\none POST per referral, two for the co-sell kinds"
         )
         print(f"{'':48} {'submits':>7} {'p50 ms':>7} {'p99 ms':>7} {'RT/submit':>9}")
         for s in scenarios:
@@ -376,12 +405,11 @@ def report(scenarios: list[Scenario], submit: bool) -> None:
                 )
     else:
         print("\nsubmits: not measured (--no-submit); the drafts were cancelled")
-    alone, crowd = scenarios
-    for engine_of, label in (
-        (lambda s: s.warm, "one per process"),
-        (lambda s: s.cold, "fresh per step"),
+    alone = scenarios[0]
+    for a, b, label in (
+        (alone.warm, crowd.warm, "one per process"),
+        (alone.cold, crowd.cold, "fresh per step"),
     ):
-        a, b = engine_of(alone), engine_of(crowd)
         print(f"\ntargets, engine {label}:")
         trips = max(a.trips_each, b.trips_each)
         verdict(
@@ -402,31 +430,6 @@ def verdict(text: str, met: bool, target: str) -> None:
 
 
 # -- set-up ---------------------------------------------------------------------------------
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def start_sandbox(port: int) -> subprocess.Popen[bytes]:
-    command = [
-        sys.executable, "-m", "uvicorn", "--factory",
-        "bot.partner_center.sandbox:create_sandbox_app",
-        "--host", "127.0.0.1", "--port", str(port),
-        "--log-level", "warning", "--no-access-log", "--lifespan", "off",
-    ]  # fmt: skip
-    process = subprocess.Popen(command)
-    deadline = time.monotonic() + 20
-    while time.monotonic() < deadline:
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=0.2):
-                return process
-        except OSError:
-            time.sleep(0.05)
-    process.kill()
-    raise SystemExit("the sandbox did not start")
 
 
 async def open_redis(url: str, settings: Settings) -> Redis:
@@ -481,13 +484,14 @@ async def run(args: argparse.Namespace, sandbox_url: str) -> None:
             f"stored session: {mean_size} bytes on average over the flow (at most {max_size}); "
             f"floor values are {mean_size} bytes"
         )
-        report(scenarios, args.submit)
+        report(scenarios, args.submit, settings.redis_max_connections)
     finally:
         removed = await remove_keys(redis, run_id)
         print(f"\nremoved this run's {removed} keys")
         await redis.aclose()
         if embedded is not None:
             await asyncio.to_thread(stop_embedded_server, embedded)
+            shutil.rmtree(embedded, ignore_errors=True)
 
 
 def main() -> None:

@@ -16,6 +16,7 @@ from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
+from typing import Literal
 
 from pydantic import TypeAdapter
 
@@ -32,7 +33,7 @@ from bot.conversation.session import (
     load_session,
 )
 from bot.conversation.steps import Flow
-from bot.conversation.store import SessionStore, StoreUnavailable
+from bot.conversation.store import SessionStore, Stored, StoreUnavailable
 from bot.conversation.views import (
     Command,
     CommandName,
@@ -133,38 +134,47 @@ class Engine:
     # -- steps ------------------------------------------------------------------------------
 
     async def _step(self, conversation: Conversation, message: Input) -> list[View]:
+        """Advance the draft by one input: one compare-and-set write, plus a read unless this
+        process's cache holds the latest version.
+
+        The cache may be stale (another process took the seller's previous message). A write
+        finds out by its compare-and-set; an input that writes nothing (a refused answer, a
+        stale click, help) is checked against a fresh read before it is answered. Either way
+        the input is then applied to the stored draft, unless it was pinned to a step (a card
+        button) that is no longer current: that step was already answered.
+        """
         key = conversation.key
-        loaded = await self._load(key, use_cache=True)
+        pinned = message.step
+        loaded = self._cache.get(key)
+        from_cache = loaded is not None
+        if loaded is None:
+            loaded = await self._load(key, use_cache=False)
+        for attempt in range(2):
+            if loaded is None:
+                return await self._no_draft(key, message)
+            flow = self._flows[loaded.session.flow]
+            if attempt and pinned is not None and loaded.session.current != pinned:
+                return _already_answered(flow, loaded.session)
+            outcome = self._advance(flow, loaded.session, message)
+            if outcome.submit:
+                return await self._submit(conversation, flow, loaded)
+            if not outcome.persist:
+                if from_cache and attempt == 0:
+                    fresh = await self._load(key, use_cache=False)
+                    if fresh is None or fresh.version != loaded.version:
+                        loaded, from_cache = fresh, False
+                        continue
+                return list(outcome.views)
+            if outcome.session is None:
+                await self._discard(key, loaded)
+                return list(outcome.views)
+            written = await self._write(key, outcome.session, loaded.version)
+            if written is True:
+                return list(outcome.views)
+            loaded, from_cache = written, False  # what is stored now, read by the same trip
         if loaded is None:
             return await self._no_draft(key, message)
-        flow = self._flows[loaded.session.flow]
-        target = _target_step(message, loaded.session)
-        outcome = self._advance(flow, loaded.session, message)
-        if outcome.submit:
-            return await self._submit(conversation, flow, loaded)
-        if not outcome.persist:
-            return list(outcome.views)
-        if outcome.session is None:
-            await self._discard(key, loaded)
-            return list(outcome.views)
-        if await self._save(key, outcome.session, loaded.version):
-            return list(outcome.views)
-        # Lost the compare-and-set: our cached copy was stale or another input won the race.
-        fresh = await self._load(key, use_cache=False)
-        if fresh is None:
-            return await self._no_draft(key, message)
-        if fresh.session.current != target:
-            return _already_answered(flow, fresh.session)
-        retry = self._advance(flow, fresh.session, message)
-        if retry.submit:
-            return await self._submit(conversation, flow, fresh)
-        if retry.persist and retry.session is not None:
-            if not await self._save(key, retry.session, fresh.version):
-                latest = await self._load(key, use_cache=False)
-                return _already_answered(flow, latest.session) if latest else []
-        elif retry.persist:
-            await self._discard(key, fresh)
-        return list(retry.views)
+        return _already_answered(self._flows[loaded.session.flow], loaded.session)
 
     def _advance(self, flow: Flow, session: Session, message: Input) -> machine.Outcome:
         now = self._clock.now()
@@ -416,11 +426,17 @@ class Engine:
             self._cache.pop(key, None)
             return None
         try:
+            return self._loaded(key, stored)
+        except _Unreadable as unreadable:
+            await self._store.delete(key, expected_version=stored.version)
+            raise unreadable from None
+
+    def _loaded(self, key: str, stored: Stored) -> _Loaded:
+        try:
             session = load_session(stored.data)
         except UnreadableSession as reason:
             logger.warning("discarding unreadable draft %s: %s", key, reason)
-            await self._store.delete(key, expected_version=stored.version)
-            raise _Unreadable from None
+            raise _Unreadable(stored.version) from None
         loaded = _Loaded(stored.version, session)
         self._remember(key, loaded)
         return loaded
@@ -434,6 +450,30 @@ class Engine:
             return False
         self._remember(key, _Loaded(version, session))
         return True
+
+    async def _write(
+        self, key: str, session: Session, expected_version: int
+    ) -> Literal[True] | _Loaded | None:
+        """Compare-and-set ``session``: True when written, else what is stored now (or None).
+
+        One round trip either way: on a conflict the store answers with its current copy.
+        """
+        session = session.model_copy(update={"write_id": uuid.uuid4().hex})
+        data = dump_session(session)
+        result = await self._store.save_or_current(
+            key, data, expected_version=expected_version, ttl_seconds=self._ttl
+        )
+        if isinstance(result, int):
+            self._remember(key, _Loaded(result, session))
+            return True
+        self._cache.pop(key, None)
+        if result is None:
+            return None
+        if result.data == data:
+            # Our own write, whose reply was lost and the command retried.
+            self._remember(key, _Loaded(result.version, session))
+            return True
+        return self._loaded(key, result)
 
     async def _discard(self, key: str, loaded: _Loaded) -> None:
         if not await self._store.delete(key, expected_version=loaded.version):
@@ -451,16 +491,11 @@ class Engine:
 
 
 class _Unreadable(Exception):
-    pass
+    """A stored draft this version cannot read; it is deleted and the seller told."""
 
 
 def _today(now: datetime) -> date:
     return now.date()
-
-
-def _target_step(message: Input, session: Session) -> str | None:
-    step = getattr(message, "step", None)
-    return step if isinstance(step, str) else session.current
 
 
 def _already_answered(flow: Flow, session: Session) -> list[View]:

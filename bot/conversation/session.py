@@ -68,6 +68,8 @@ class Session(BaseModel):
     updated_at: datetime
     chat: dict[str, str] = Field(default_factory=dict)
     """Platform references (a message to update, a channel) the adapters keep here."""
+    write_id: str | None = None
+    """New on every write, so a writer can tell its own write from another's identical one."""
 
 
 class UnreadableSession(Exception):

@@ -7,6 +7,7 @@ A flow is data: an ordered tuple of :class:`Step`. Nothing here does I/O; the st
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
@@ -21,6 +22,12 @@ Answers = Mapping[str, Any]
 
 MAX_LISTED_CHOICES = 100
 """Longer catalogs are searched, not listed (Slack's static select stops at 100 options)."""
+
+
+@functools.cache
+def listed_options(catalog: Catalog[str]) -> tuple[Option, ...]:
+    """Every value of ``catalog`` with its label; built once per catalog (a hot path)."""
+    return tuple(Option(value=value, label=catalog.label(value)) for value in catalog)
 
 
 @dataclass(frozen=True, slots=True)
@@ -162,7 +169,7 @@ class Step:
         catalog = self.choices.catalog(answers) if self.choices else None
         if catalog is None or len(catalog) > MAX_LISTED_CHOICES:
             return ()
-        return tuple(Option(value=value, label=catalog.label(value)) for value in catalog)
+        return listed_options(catalog)
 
     def searchable(self, answers: Answers) -> bool:
         """Whether the step's catalog is too long to list."""

@@ -119,6 +119,16 @@ class SessionStore(Protocol):
         """
         ...
 
+    async def save_or_current(
+        self, key: str, data: bytes, *, expected_version: int | None, ttl_seconds: int
+    ) -> int | Stored | None:
+        """Like :meth:`save`, but when nothing is written, return what is stored instead.
+
+        The new version (an ``int``) when written; the stored session when another version is
+        there; None when there is no session (it expired, or was deleted).
+        """
+        ...
+
     async def delete(self, key: str, *, expected_version: int) -> bool:
         """Delete the session if its version is ``expected_version``; whether it was deleted."""
         ...
@@ -210,15 +220,18 @@ class _Script:
 
 
 # KEYS[1] session hash. ARGV: expected version ("" = create only if absent), data, TTL seconds.
-# Returns the new version, or nil when nothing was written.
+# Returns the new version when written; otherwise what is stored now as {version, data}
+# (both nil when nothing is), so a writer with a stale copy can redo its work without
+# another round trip to read.
 _SAVE = _Script.of("""
 local expected = ARGV[1]
 local version
 if expected == '' then
-  if redis.call('EXISTS', KEYS[1]) == 1 then return false end
+  if redis.call('EXISTS', KEYS[1]) == 1 then return redis.call('HMGET', KEYS[1], 'v', 'd') end
   version = 1
 else
-  if redis.call('HGET', KEYS[1], 'v') ~= expected then return false end
+  local current = redis.call('HMGET', KEYS[1], 'v', 'd')
+  if current[1] ~= expected then return current end
   version = tonumber(expected) + 1
 end
 redis.call('HSET', KEYS[1], 'v', version, 'd', ARGV[2])
@@ -295,12 +308,30 @@ class RedisSessionStore:
         and stores version + 1. Either way the TTL is set to ``ttl_seconds`` (sliding).
         None means nothing was written: another write came first, or the session expired.
         """
+        written = await self.save_or_current(
+            key, data, expected_version=expected_version, ttl_seconds=ttl_seconds
+        )
+        return written if isinstance(written, int) else None
+
+    async def save_or_current(
+        self, key: str, data: bytes, *, expected_version: int | None, ttl_seconds: int
+    ) -> int | Stored | None:
+        """Like :meth:`save`, but when nothing is written, return what is stored instead.
+
+        The new version (an ``int``) when written; the stored session when another version is
+        there; None when there is no session (it expired, or was deleted).
+        """
         if expected_version is not None:
             _check_positive("expected_version", expected_version)
         _check_positive("ttl_seconds", ttl_seconds)
         expected = b"" if expected_version is None else str(expected_version).encode()
-        version = await self._run(_SAVE, self.keys.session(key), expected, bytes(data), ttl_seconds)
-        return None if version is None else int(version)
+        reply = await self._run(_SAVE, self.keys.session(key), expected, bytes(data), ttl_seconds)
+        if isinstance(reply, int):
+            return reply
+        version, current = reply
+        if version is None or current is None:
+            return None
+        return Stored(int(version), _as_bytes(current))
 
     async def delete(self, key: str, *, expected_version: int) -> bool:
         """Delete the session if its version is ``expected_version``; whether it was deleted."""
