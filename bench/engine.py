@@ -20,9 +20,9 @@ session. Floors and engine runs alternate, ``--repeats`` times, in one run.
 Submits are measured on their own, against the built-in sandbox in its own process (the
 referrals are really created, over loopback HTTP); ``--no-submit`` cancels the drafts instead.
 
-Round trips per step come from the session store's counter; the commands the server received
-(``INFO commandstats``) are shown beside them as a cross-check. The server's count is
-server-wide: other clients of the same server during the run inflate it.
+Round trips per step come from the session store's counter, which every Redis call of the
+store passes through. (The server's command statistics cannot cross-check it: they also count
+the commands a script runs inside the server.)
 
 The Redis client is built as the composition root builds it (``REDIS_MAX_CONNECTIONS`` and
 the timeouts at their defaults unless ``--max-connections`` is given), on uvloop as the web
@@ -78,7 +78,6 @@ SELLER = Seller(
 )
 # Commands a client sends in steps and floors. Commands a script runs (the HGET, HSET and
 # EXPIRE of the compare-and-set) are counted by the server too, but are not round trips.
-CLIENT_COMMANDS = ("evalsha", "eval", "hmget", "get", "set", "del", "ping")
 
 # The answers of the engine's end-to-end tests: every question of the flow, all valid.
 ADDRESS = ["1 Main St", "skip", "Seattle", "WA", "98101", "United States", "51 to 250 employees"]
@@ -114,7 +113,6 @@ class Result:
     seconds: float = 0.0
     latencies: list[float] = field(default_factory=list)
     round_trips: int = 0
-    server_commands: int = 0
 
     @property
     def count(self) -> int:
@@ -132,23 +130,17 @@ class Result:
     def trips_each(self) -> float:
         return self.round_trips / self.count
 
-    @property
-    def commands_each(self) -> float:
-        return self.server_commands / self.count
-
 
 @dataclass
 class Phase:
     seconds: float
     latencies: list[float]
     round_trips: int
-    server_commands: int
 
     def into(self, result: Result) -> None:
         result.seconds += self.seconds
         result.latencies += self.latencies
         result.round_trips += self.round_trips
-        result.server_commands += self.server_commands
 
 
 @dataclass
@@ -163,21 +155,14 @@ class Parts:
     def engine(self) -> Engine:
         return Engine(self.store, self.client, clock=SystemClock(), ttl_seconds=TTL_SECONDS)
 
-    async def server_commands(self) -> int:
-        stats = await self.redis.info("commandstats")
-        return sum(
-            int(stats.get(f"cmdstat_{name}", {}).get("calls", 0)) for name in CLIENT_COMMANDS
-        )
-
     async def phase(self, tasks: list[Callable[[], Awaitable[list[float]]]]) -> Phase:
-        """Run ``tasks`` at once; INFO is not a counted command, so reading counts is free."""
-        trips, commands = self.store.round_trips, await self.server_commands()
+        """Run ``tasks`` at once."""
+        trips = self.store.round_trips
         started = time.perf_counter()
         results = await asyncio.gather(*(task() for task in tasks))
         seconds = time.perf_counter() - started
-        commands = await self.server_commands() - commands
         latencies = [latency for result in results for latency in result]
-        return Phase(seconds, latencies, self.store.round_trips - trips, commands)
+        return Phase(seconds, latencies, self.store.round_trips - trips)
 
 
 def refused(views: list[View]) -> str | None:
@@ -373,16 +358,15 @@ async def measure(parts: Parts, args: argparse.Namespace) -> tuple[list[Scenario
 
 def report(scenarios: list[Scenario], submit: bool, pool_size: int) -> None:
     print(
-        f"\n{'scenario':48} {'steps':>6} {'steps/s':>8} {'p50 ms':>7} {'p99 ms':>7} "
-        f"{'RT/step':>8} {'cmds/step':>9}"
+        f"\n{'scenario':48} {'steps':>6} {'steps/s':>8} {'p50 ms':>7} {'p99 ms':>7} {'RT/step':>8}"
     )
     for s in scenarios:
         for r in (s.floor, s.warm, s.cold):
             print(
                 f"{r.name:48} {r.count:6d} {r.rate:8.0f} {r.percentile(50):7.3f} "
-                f"{r.percentile(99):7.3f} {r.trips_each:8.2f} {r.commands_each:9.2f}"
+                f"{r.percentile(99):7.3f} {r.trips_each:8.2f}"
             )
-    print("RT = the session store's round trips; cmds = commands the server received (all clients)")
+    print("RT = Redis round trips per step (the floor: its GET and its SET)")
     crowd = scenarios[-1]
     print(
         f"(b): {crowd.sellers} tasks share the pool of {pool_size} connections; waiting for one "
