@@ -7,6 +7,7 @@ around a loopback sandbox or a local Redis without patching anything.
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass
@@ -17,9 +18,19 @@ from typing import Any
 import httpx
 from httpx_aiohttp import AiohttpTransport
 from pydantic import SecretStr
+from redis.asyncio import Redis
+from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
+from slack_bolt.adapter.starlette.async_handler import AsyncSlackRequestHandler
+from slack_bolt.async_app import AsyncApp
+from slack_sdk.http_retry.builtin_async_handlers import AsyncRateLimitErrorRetryHandler
+from slack_sdk.web.async_client import AsyncWebClient
 from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
 
 from bot.clock import SystemClock
+from bot.conversation.chat_state import ChatState
 from bot.conversation.desk import Desk
 from bot.conversation.engine import Engine
 from bot.conversation.store import RedisSessionStore
@@ -30,6 +41,8 @@ from bot.partner_center.sandbox import run_sandbox_in_thread
 from bot.settings import SANDBOX, ConfigurationError, Settings
 from bot.storage.redis import connect, redact_url, resolve_redis_url
 from bot.web import create_web_app
+from handlers.slack import SlackServices
+from handlers.slack import register as register_slack
 
 SANDBOX_TOKEN = SecretStr("sandbox")
 HTTP_POOL_SIZE = 100
@@ -106,17 +119,13 @@ async def partner_center(settings: Settings) -> AsyncIterator[PartnerCenterClien
         yield build_partner_center_client(settings, http, base_url=base_url)
 
 
-def build_web_app(settings: Settings) -> Starlette:
-    """The ``web`` process's ASGI app."""
-    build_token_provider(settings)  # fail at start, naming the variable, not on first use
-    return create_web_app()
-
-
 @dataclass(frozen=True)
 class ChatServices:
     """What a chat front end needs, and where it lives (for the banner)."""
 
     desk: Desk
+    chat: ChatState
+    redis: Redis
     redis_url: str
     partner_center_url: str
     sandbox: bool
@@ -134,7 +143,6 @@ def for_local_chat(settings: Settings) -> Settings:
 @asynccontextmanager
 async def chat_services(settings: Settings) -> AsyncIterator[ChatServices]:
     """The desk on Redis (``REDIS_URL`` or the embedded server) and Partner Center."""
-    settings = for_local_chat(settings)
     build_token_provider(settings)  # a configuration error stops us before Redis starts
     redis_url = await asyncio.to_thread(resolve_redis_url, settings.redis_url, settings.data_dir)
     async with AsyncExitStack() as stack:
@@ -146,16 +154,83 @@ async def chat_services(settings: Settings) -> AsyncIterator[ChatServices]:
         )
         stack.push_async_callback(redis.aclose)
         client = await stack.enter_async_context(partner_center(settings))
+        store = RedisSessionStore(redis)
         engine = Engine(
-            RedisSessionStore(redis),
-            client,
-            clock=SystemClock(),
-            ttl_seconds=settings.session_ttl_seconds,
+            store, client, clock=SystemClock(), ttl_seconds=settings.session_ttl_seconds
         )
         yield ChatServices(
             desk=Desk(engine, client),
+            chat=ChatState(store),
+            redis=redis,
             redis_url=redact_url(redis_url),
             partner_center_url=client.base_url,
             sandbox=settings.uses_sandbox,
             data_dir=settings.data_dir,
         )
+
+
+def build_slack_app(settings: Settings) -> AsyncApp:
+    """The Bolt app, its Web API client on ``SLACK_API_URL`` and retrying 429s."""
+    settings.require("slack_bot_token", "slack_signing_secret")
+    assert settings.slack_bot_token is not None
+    assert settings.slack_signing_secret is not None
+    token = settings.slack_bot_token.get_secret_value()
+    client = AsyncWebClient(
+        token=token,
+        base_url=str(settings.slack_api_url),
+        retry_handlers=[AsyncRateLimitErrorRetryHandler(max_retry_count=3)],
+    )
+    return AsyncApp(
+        client=client,
+        signing_secret=settings.slack_signing_secret.get_secret_value(),
+        # Listeners acknowledge first and carry on after the response has gone.
+        process_before_response=False,
+        logger=logging.getLogger("slack_bolt"),
+    )
+
+
+def slack_configured(settings: Settings) -> bool:
+    """Whether the Slack front end is set up (a bot token and the signing secret)."""
+    return settings.slack_bot_token is not None or settings.slack_signing_secret is not None
+
+
+def build_web_app(settings: Settings) -> Starlette:
+    """The ``web`` process's ASGI app: health, and the chat platforms that are configured.
+
+    Long-lived resources (Redis, the Partner Center client) open in the app's lifespan, so
+    nothing connects at import and a second process simply opens its own.
+    """
+    build_token_provider(settings)  # fail at start, naming the variable, not on first use
+    slack = build_slack_app(settings) if slack_configured(settings) else None
+    state: dict[str, Redis] = {}
+
+    @asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        async with chat_services(settings) as services:
+            state["redis"] = services.redis
+            if slack is not None:
+                register_slack(slack, SlackServices(services.desk, services.chat))
+            if slack is not None and settings.slack_app_token is not None:
+                # Socket Mode: Slack delivers over a WebSocket this process opens, so the
+                # app works without a public URL (the HTTP route stays for the rest).
+                socket = AsyncSocketModeHandler(slack, settings.slack_app_token.get_secret_value())
+                await socket.connect_async()  # type: ignore[no-untyped-call]
+                try:
+                    yield
+                finally:
+                    await socket.close_async()  # type: ignore[no-untyped-call]
+                return
+            yield
+
+    async def redis_ready() -> None:
+        await state["redis"].ping()
+
+    routes = []
+    if slack is not None:
+        handler = AsyncSlackRequestHandler(slack)
+
+        async def slack_events(request: Request) -> Response:
+            return await handler.handle(request)
+
+        routes.append(Route("/slack/events", slack_events, methods=["POST"]))
+    return create_web_app({"redis": redis_ready}, routes=routes, lifespan=lifespan)

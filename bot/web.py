@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse
-from starlette.routing import Route
+from starlette.routing import BaseRoute, Route
+from starlette.types import Lifespan
 
 logger = logging.getLogger(__name__)
 
@@ -24,8 +25,14 @@ ReadinessCheck = Callable[[], Awaitable[None]]
 READINESS_TIMEOUT_SECONDS = 2.0
 
 
-def create_web_app(checks: Mapping[str, ReadinessCheck] | None = None) -> Starlette:
-    """The ASGI app with ``/healthz`` and ``/readyz``; ``checks`` name what readiness needs."""
+def create_web_app(
+    checks: Mapping[str, ReadinessCheck] | None = None,
+    *,
+    routes: Sequence[BaseRoute] = (),
+    lifespan: Lifespan[Starlette] | None = None,
+) -> Starlette:
+    """The ASGI app with ``/healthz``, ``/readyz`` (``checks`` name what readiness needs) and
+    the platform ``routes`` the composition root mounts."""
     readiness = dict(checks or {})
 
     async def healthz(request: Request) -> JSONResponse:
@@ -40,7 +47,10 @@ def create_web_app(checks: Mapping[str, ReadinessCheck] | None = None) -> Starle
             status_code=200 if ready else 503,
         )
 
-    return Starlette(routes=[Route("/healthz", healthz), Route("/readyz", readyz)])
+    return Starlette(
+        routes=[Route("/healthz", healthz), Route("/readyz", readyz), *routes],
+        lifespan=lifespan,
+    )
 
 
 async def _run(check: ReadinessCheck) -> str:

@@ -13,7 +13,7 @@ import typer
 from anyio.from_thread import start_blocking_portal
 from rich.console import Console
 
-from bot.app import chat_services
+from bot.app import chat_services, for_local_chat
 from bot.cli._shared import InputError, configure_logging
 from bot.conversation.engine import Conversation
 from bot.settings import load_settings
@@ -50,7 +50,7 @@ def chat(identity: Identity = None) -> None:
     # task there; the chat loop blocks on the terminal here (see handlers.console.loop).
     with (
         start_blocking_portal() as portal,
-        portal.wrap_async_context_manager(chat_services(settings)) as services,
+        portal.wrap_async_context_manager(chat_services(for_local_chat(settings))) as services,
     ):
         console.print(
             chat_banner(

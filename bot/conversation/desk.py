@@ -16,7 +16,15 @@ from bot.conversation.commands import (
     parse_message,
 )
 from bot.conversation.engine import Conversation, Engine, api_problem
-from bot.conversation.views import Input, Notice, Problem, ReferralCard, ReferralList, View
+from bot.conversation.views import (
+    Home,
+    Input,
+    Notice,
+    Problem,
+    ReferralCard,
+    ReferralList,
+    View,
+)
 from bot.partner_center.client import PartnerCenterClient
 from bot.partner_center.errors import PartnerCenterError
 
@@ -54,6 +62,20 @@ class Desk:
     async def on_input(self, conversation: Conversation, message: Input) -> list[View]:
         """Handle an input an adapter built from a card action."""
         return await self._engine.handle(conversation, message)
+
+    async def home(self, conversation: Conversation) -> Home:
+        """The seller's home page: the draft in progress and their open referrals."""
+        draft = await self._engine.draft(conversation)
+        email = conversation.seller.email
+        query = SCOPES["open"][0]
+        if email:
+            query = f"({query}) and team/any(t:t/email eq '{_quoted(email)}')"
+        listing = self._client.list(filter=query, orderby="updatedDateTime desc", top=LIST_PAGE)
+        try:
+            referrals = await listing.collect()
+        except PartnerCenterError as error:
+            return Home(draft=draft, referrals=(), problem=api_problem(error).message)
+        return Home(draft=draft, referrals=tuple(referrals), total=listing.total)
 
     async def _show(self, referral_id: str) -> list[View]:
         try:

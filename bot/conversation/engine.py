@@ -38,9 +38,11 @@ from bot.conversation.views import (
     Command,
     CommandName,
     Created,
+    DraftSummary,
     Input,
     Notice,
     Problem,
+    Prompt,
     ReferralCard,
     View,
 )
@@ -130,6 +132,20 @@ class Engine:
                     hint=START_HINT,
                 )
             ]
+
+    async def draft(self, conversation: Conversation) -> DraftSummary | None:
+        """The seller's draft in progress, summarised for a home page."""
+        loaded = await self._load(conversation.key, use_cache=True)
+        if loaded is None:
+            return None
+        flow = self._flows[loaded.session.flow]
+        view = machine.current_view(flow, loaded.session)
+        return DraftSummary(
+            flow=flow.name,
+            title=flow.title,
+            progress=view.progress if isinstance(view, Prompt) else None,
+            updated_at=loaded.session.updated_at,
+        )
 
     # -- steps ------------------------------------------------------------------------------
 

@@ -6,6 +6,7 @@ inputs below, and render the views with ``cards/``. The engine never sees platfo
 
 from __future__ import annotations
 
+from datetime import datetime
 from enum import StrEnum
 from typing import Annotated, Literal
 
@@ -177,6 +178,29 @@ class ReferralList(_View):
     referrals: tuple[Referral, ...]
     total: int | None = None
     truncated: bool = False
+
+
+class DraftSummary(BaseModel):
+    """A draft in progress, as the seller's home page lists it."""
+
+    model_config = ConfigDict(frozen=True)
+
+    flow: str
+    title: str
+    progress: Progress | None
+    """None when the draft is at its review."""
+    updated_at: datetime
+
+
+class Home(_View):
+    """The seller's home page: their draft in progress and their open referrals."""
+
+    kind: Literal["home"] = "home"
+    draft: DraftSummary | None
+    referrals: tuple[Referral, ...]
+    total: int | None = None
+    problem: str | None = None
+    """Why the referrals could not be listed (Partner Center refused or was unreachable)."""
 
 
 class EligibilityReport(_View):

@@ -76,7 +76,7 @@ def procfile_command(process: str) -> str:
     raise AssertionError(f"no {process} process in the Procfile")
 
 
-def test_procfile_web_command_serves_health(tmp_path: Path) -> None:
+def test_procfile_web_command_serves_health(tmp_path: Path, redis_url: str) -> None:
     port = free_port()
     env = {
         key: value
@@ -86,6 +86,8 @@ def test_procfile_web_command_serves_health(tmp_path: Path) -> None:
     env.update(
         PORT=str(port),
         PARTNER_CENTER_TOKEN="test-token",
+        REDIS_URL=redis_url,
+        DATA_DIR=str(tmp_path / "data"),
         PATH=f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}",
     )
     command = procfile_command("web").replace(
@@ -105,6 +107,8 @@ def test_procfile_web_command_serves_health(tmp_path: Path) -> None:
                     )
                 time.sleep(0.1)
         assert response.json() == {"status": "ok"}
+        ready = httpx.get(f"http://127.0.0.1:{port}/readyz", timeout=5)
+        assert ready.json() == {"status": "ready", "checks": {"redis": "ok"}}
     finally:
         process.terminate()
         process.wait(timeout=10)

@@ -1,0 +1,37 @@
+"""Every action, block and callback id the chat platforms send back, in one place.
+
+Slack's ``action_id`` and Teams' ``verb`` are these values; the step a control belongs to
+travels in the control's ``value`` (or block id), so a click names the question it answers.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class Action(StrEnum):
+    """What a control on a card asks for."""
+
+    CHOOSE = "rb_choose"
+    """A button or static select answering the step with one value."""
+    CHOOSE_MANY = "rb_choose_many"
+    """A multi-select answering the step with several values."""
+    SEARCH = "rb_search"
+    """A type-ahead select (countries, currencies, long catalogs)."""
+    PICK_DATE = "rb_pick_date"
+    BACK = "rb_back"
+    SKIP = "rb_skip"
+    CANCEL = "rb_cancel"
+    REVIEW = "rb_review"
+    EDIT = "rb_edit"
+    SUBMIT = "rb_submit"
+    RESUME = "rb_resume"
+    REAPPLY = "rb_reapply"
+    SHOW = "rb_show"
+    """Open one referral (its id in the value)."""
+    PAGE = "rb_page"
+    """Another page of a referral list (the page token in the value)."""
+
+
+STEP_BLOCK_PREFIX = "rb_step:"
+"""Block id of a step's input block: ``rb_step:<step id>``."""

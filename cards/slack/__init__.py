@@ -1,0 +1,153 @@
+"""Slack renderers: neutral views in, Block Kit out.
+
+Pure functions, no I/O: the caller posts what they return. Blocks are built with
+``slack_sdk.models`` and handed over as the plain dicts the Web API takes. Every value that
+comes from a seller or from Partner Center is escaped (:func:`escape`) and every text is
+clipped to the limit Slack sets for its place, so no data can make a card invalid:
+
+* a message has at most 50 blocks, a Home tab 100;
+* section text at most 3,000 characters, at most 10 fields of 2,000 each;
+* button text at most 75, button value 2,000; option text 75, option value 150;
+* at most 100 options per select, 25 elements per actions row, 10 per context line;
+* block and action ids at most 255; header text 150; placeholders 150.
+
+How each control reports a click is described in :mod:`cards.slack._prompt`; the value of a
+choice button is described in :mod:`cards.slack._choice`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any, assert_never
+
+from slack_sdk.models.blocks import Block
+from slack_sdk.models.views import View as Surface
+
+from bot.conversation.views import (
+    Created,
+    EligibilityReport,
+    Home,
+    Notice,
+    Option,
+    Problem,
+    Prompt,
+    ReferralCard,
+    ReferralList,
+    Review,
+    View,
+)
+from cards.slack._choice import decode_choice, encode_choice
+from cards.slack._kit import (
+    FALLBACK_TEXT,
+    OPTIONS,
+    SURFACE_BLOCKS,
+    clip_mrkdwn,
+    context,
+    escape,
+    fits_option,
+    option,
+    section,
+    to_dicts,
+)
+from cards.slack._prompt import ANSWERED, answered_blocks, progress_line, prompt_blocks
+from cards.slack._referrals import (
+    created_blocks,
+    eligibility_blocks,
+    eligibility_text,
+    home_blocks,
+    list_blocks,
+    list_caption,
+    referral_blocks,
+    referral_text,
+)
+from cards.slack._review import review_blocks, review_text
+
+__all__ = [
+    "SlackMessage",
+    "answered",
+    "decode_choice",
+    "encode_choice",
+    "escape",
+    "external_options",
+    "home",
+    "message",
+]
+
+
+@dataclass(frozen=True, slots=True)
+class SlackMessage:
+    """A message to post: ``text`` for notifications and clients without blocks."""
+
+    text: str
+    blocks: list[dict[str, Any]]
+
+
+def message(view: View) -> SlackMessage:
+    """Any view the conversation engine returns, as a Slack message."""
+    match view:
+        case Prompt():
+            text, blocks = f"{progress_line(view)}: {view.question}", prompt_blocks(view)
+        case Review():
+            text, blocks = review_text(view), review_blocks(view)
+        case Created():
+            text, blocks = view.message, created_blocks(view)
+        case ReferralCard():
+            text, blocks = referral_text(view), referral_blocks(view)
+        case ReferralList():
+            caption = list_caption(view.referrals, view.total, view.truncated)
+            text, blocks = f"{view.title}: {caption}", list_blocks(view)
+        case EligibilityReport():
+            text, blocks = eligibility_text(view), eligibility_blocks(view)
+        case Notice():
+            text, blocks = view.message, _notice(view)
+        case Problem():
+            text, blocks = view.message, _problem(view)
+        case _:
+            assert_never(view)
+    return _message(text, blocks)
+
+
+def answered(prompt: Prompt | str, answer: str) -> SlackMessage:
+    """The card that asked ``prompt`` rewritten as a record: the question and ``✓ answer``,
+    with nothing left to click. ``prompt`` may be just the question's words."""
+    question = prompt.question if isinstance(prompt, Prompt) else prompt
+    return _message(f"{question} {ANSWERED} {answer}", answered_blocks(prompt, answer))
+
+
+def home(view: Home) -> dict[str, Any]:
+    """The App Home tab, as the ``view`` argument of ``views.publish``."""
+    blocks = home_blocks(view)[:SURFACE_BLOCKS]
+    return Surface(type="home", blocks=blocks).to_dict()
+
+
+def external_options(options: Sequence[Option]) -> dict[str, Any]:
+    """The answer to a type-ahead request (``block_suggestion``): ``{"options": [...]}``.
+
+    At most 100 options; labels are clipped to 75 characters, and options whose value is too
+    long to send back unchanged (over 150 characters) are left out.
+    """
+    usable = [choice for choice in options if fits_option(choice.value)][:OPTIONS]
+    return {"options": [option(choice.label, choice.value).to_dict() for choice in usable]}
+
+
+def _notice(notice: Notice) -> list[Block]:
+    blocks: list[Block] = [section(escape(notice.message))]
+    if notice.detail:
+        blocks.append(context(escape(notice.detail)))
+    return blocks
+
+
+def _problem(problem: Problem) -> list[Block]:
+    words = [f":x: {escape(problem.message)}"]
+    if problem.hint:
+        words.append(escape(problem.hint))
+    blocks: list[Block] = [section("\n".join(words))]
+    if problem.reference:
+        blocks.append(context(f"Reference: {escape(problem.reference)}"))
+    return blocks
+
+
+def _message(text: str, blocks: list[Block]) -> SlackMessage:
+    fallback = clip_mrkdwn(escape(text), FALLBACK_TEXT) if text.strip() else "referral-bot"
+    return SlackMessage(text=fallback, blocks=to_dicts(blocks))

@@ -1,0 +1,39 @@
+"""The Slack front end: one routing table from Slack's ids to the listeners.
+
+``register`` is the only place that knows which command, action, option and event ids the
+app answers; the bodies live in :mod:`handlers.slack.listeners`.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from slack_bolt.async_app import AsyncApp
+
+from cards.ids import Action
+from handlers.slack import listeners
+from handlers.slack.listeners import SlackServices
+
+__all__ = ["SlackServices", "register"]
+
+CARD_ACTIONS = re.compile(r"^rb_")
+
+
+def register(app: AsyncApp, services: SlackServices) -> None:
+    """Wire every Slack trigger of the app to its listener."""
+
+    async def provide_services(
+        context: dict[str, Any], next: Callable[[], Awaitable[None]]
+    ) -> None:
+        context["services"] = services
+        await next()
+
+    app.use(provide_services)
+    app.command("/referral")(listeners.on_referral_command)
+    app.action(CARD_ACTIONS)(listeners.on_card_action)
+    app.options(re.compile(f"^({Action.SEARCH}|{Action.CHOOSE_MANY})$"))(listeners.on_search)
+    app.event("message")(listeners.on_dm_message)
+    app.event("app_home_opened")(listeners.on_home_opened)
+    app.error(listeners.on_error)

@@ -1,0 +1,146 @@
+"""Listener bodies. Each acknowledges first (Slack waits three seconds at most), then parses
+the payload into a neutral input, asks the desk, and delivers the views."""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from slack_bolt.context.ack.async_ack import AsyncAck
+from slack_sdk.web.async_client import AsyncWebClient
+
+from bot.conversation.chat_state import ChatState
+from bot.conversation.commands import parse_message
+from bot.conversation.desk import Desk
+from bot.conversation.suggest import suggestions
+from bot.conversation.views import Command, Problem, Text
+from cards.ids import STEP_BLOCK_PREFIX
+from cards.slack import external_options, home, message
+from handlers.slack import inputs
+from handlers.slack.replies import deliver, dm_channel
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class SlackServices:
+    """What the listeners need, put in Bolt's context by a middleware."""
+
+    desk: Desk
+    chat: ChatState
+
+
+def services(context: Mapping[str, Any]) -> SlackServices:
+    """The services the middleware put in the context."""
+    found = context["services"]
+    assert isinstance(found, SlackServices)
+    return found
+
+
+async def on_referral_command(
+    ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient, context: dict[str, Any]
+) -> None:
+    """``/referral ...`` typed anywhere: the reply comes as cards in the DM."""
+    await ack()
+    found = services(context)
+    base = inputs.conversation(body["team_id"], body["user_id"], name=body.get("user_name"))
+    if not await found.chat.first_time(base.key, f"command-{body.get('trigger_id', '')}"):
+        return
+    profile = await client.users_info(user=body["user_id"])
+    conversation = inputs.with_profile(base, profile["user"])
+    views = await found.desk.on_message(conversation, f"/referral {body.get('text', '')}")
+    channel = await dm_channel(client, body["user_id"])
+    await deliver(client, found.chat, conversation.key, channel, views)
+
+
+async def on_dm_message(
+    body: dict[str, Any], event: dict[str, Any], client: AsyncWebClient, context: dict[str, Any]
+) -> None:
+    """A message typed in the DM with the bot: usually the answer to the current question."""
+    if event.get("bot_id") or event.get("subtype") or event.get("channel_type") != "im":
+        return
+    found = services(context)
+    conversation = inputs.conversation(body["team_id"], event["user"])
+    if not await found.chat.first_time(conversation.key, f"event-{body['event_id']}"):
+        return
+    text = event.get("text", "")
+    views = await found.desk.on_message(conversation, text)
+    steering = isinstance(parse_message(text), Text | Command)
+    await deliver(
+        client,
+        found.chat,
+        conversation.key,
+        event["channel"],
+        views,
+        answer=text if steering else None,
+    )
+
+
+async def on_card_action(
+    ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient, context: dict[str, Any]
+) -> None:
+    """A button, select or date picker on one of our cards."""
+    await ack()
+    found = services(context)
+    action = body["actions"][0]
+    conversation = inputs.conversation(body["team"]["id"], body["user"]["id"])
+    delivery = f"action-{action.get('action_ts', '')}-{action.get('action_id', '')}"
+    if not await found.chat.first_time(conversation.key, delivery):
+        return
+    parsed = inputs.action_input(action)
+    channel = body.get("channel", {}).get("id") or await dm_channel(client, body["user"]["id"])
+    if parsed is None:
+        return
+    if isinstance(parsed, inputs.ShowReferral):
+        views = await found.desk.on_message(conversation, f"/referral show {parsed.referral_id}")
+        await deliver(client, found.chat, conversation.key, channel, views)
+        return
+    views = await found.desk.on_input(conversation, parsed)
+    await deliver(
+        client, found.chat, conversation.key, channel, views, answer=inputs.shown_answer(action)
+    )
+
+
+async def on_search(ack: AsyncAck, body: dict[str, Any]) -> None:
+    """Type-ahead in a searchable select: answered straight from the catalogs, no I/O."""
+    step = (body.get("block_id") or "").removeprefix(STEP_BLOCK_PREFIX)
+    await ack(options=external_options(suggestions(step, body.get("value", "")))["options"])
+
+
+async def on_home_opened(
+    event: dict[str, Any], body: dict[str, Any], client: AsyncWebClient, context: dict[str, Any]
+) -> None:
+    """The App Home tab: the draft in progress and the seller's open referrals."""
+    if event.get("tab") != "home":
+        return
+    found = services(context)
+    base = inputs.conversation(body["team_id"], event["user"])
+    profile = await client.users_info(user=event["user"])
+    view = await found.desk.home(inputs.with_profile(base, profile["user"]))
+    await client.views_publish(user_id=event["user"], view=home(view))
+
+
+async def on_error(error: Exception, body: dict[str, Any], client: AsyncWebClient) -> None:
+    """Anything a listener did not expect: logged with its traceback; the seller gets a
+    reference to quote rather than silence."""
+    reference = uuid.uuid4().hex[:8]
+    logger.error("slack listener failed, reference %s", reference, exc_info=error)
+    user = (
+        (body.get("user") or {}).get("id")
+        or body.get("user_id")
+        or (body.get("event") or {}).get("user")
+    )
+    if not user:
+        return
+    card = message(
+        Problem(
+            message="Something went wrong on my side; nothing was sent to Partner Center.",
+            hint="Try again in a moment.",
+            reference=reference,
+        )
+    )
+    channel = await dm_channel(client, str(user))
+    await client.chat_postMessage(channel=channel, text=card.text, blocks=card.blocks)
