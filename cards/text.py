@@ -14,8 +14,6 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Iterable, Mapping, Sequence
-from datetime import datetime
-from decimal import Decimal
 from pathlib import Path
 from typing import Any, assert_never
 
@@ -40,7 +38,6 @@ from bot.conversation.views import (
     Review,
     View,
 )
-from bot.referrals.catalogs import CUSTOMER_SIZES
 from bot.referrals.models import (
     DealRegistration,
     EligibilityPolicy,
@@ -48,8 +45,14 @@ from bot.referrals.models import (
     PartnerEligibility,
     Referral,
     ReferralEligibility,
-    Tag,
 )
+from cards.formatting import customer as _customer
+from cards.formatting import day as _date
+from cards.formatting import joined as _joined
+from cards.formatting import money as _money
+from cards.formatting import status as _status
+from cards.formatting import tag_ids as _tag_ids
+from cards.formatting import timestamp as _timestamp
 
 MISSING = "-"
 PASSED = "✓"
@@ -513,52 +516,6 @@ def _list_caption(shown: int, total: int | None, truncated: bool) -> str:
     if truncated:
         caption += "; stopped at the page limit, narrow the filter to see the rest"
     return caption
-
-
-def _customer(referral: Referral) -> str | None:
-    profile = referral.customer_profile
-    if profile is None:
-        return None
-    address = profile.address
-    place = _joined((address.city, address.country), ", ") if address else None
-    located = _joined((profile.name, f"({place})" if place else None), " ")
-    return _joined((located, _size(profile.size)))
-
-
-def _size(size: str | None) -> str | None:
-    # Sizes the catalog knows read better as words; others are shown as the API sent them.
-    known = CUSTOMER_SIZES.get(size) if size else None
-    return CUSTOMER_SIZES.label(known) if known else size
-
-
-def _status(referral: Referral) -> str | None:
-    return _joined((referral.status, referral.substatus), "/")
-
-
-def _money(value: Decimal | None, currency: str | None) -> str | None:
-    if value is None:
-        return None
-    if not value.is_finite():
-        return f"{value} {currency or ''}".rstrip()
-    amount = f"{int(value):,}" if value == value.to_integral_value() else f"{value:,.2f}"
-    return f"{amount} {currency or ''}".rstrip()
-
-
-def _date(value: datetime | None) -> str | None:
-    return value.strftime("%Y-%m-%d") if value else None
-
-
-def _timestamp(value: datetime | None) -> str | None:
-    return value.strftime("%Y-%m-%d %H:%M UTC") if value else None
-
-
-def _tag_ids(tags: Iterable[Tag] | None) -> str:
-    return ", ".join(tag.id for tag in tags or ())
-
-
-def _joined(values: Iterable[Any], separator: str = " · ") -> str | None:
-    parts = [str(value) for value in values if value not in (None, "")]
-    return separator.join(parts) or None
 
 
 def _scalar(value: Any) -> str:

@@ -8,8 +8,6 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
-from decimal import Decimal
-from typing import Any
 
 from slack_sdk.models.blocks import Block, DividerBlock
 
@@ -21,8 +19,13 @@ from bot.conversation.views import (
     ReferralCard,
     ReferralList,
 )
-from bot.referrals.catalogs import CUSTOMER_SIZES
-from bot.referrals.models import EligibilityPolicy, Member, Referral, Tag
+from bot.referrals.models import EligibilityPolicy, Member, Referral
+from cards.formatting import customer as _customer
+from cards.formatting import day as _date
+from cards.formatting import joined as _joined
+from cards.formatting import money as _money
+from cards.formatting import status as _status
+from cards.formatting import tag_ids as _tag_ids
 from cards.ids import Action
 from cards.slack._kit import (
     MESSAGE_BLOCKS,
@@ -252,44 +255,6 @@ def _member(member: Member) -> str:
     name = member.display_name
     email = member.email if member.email != name else None
     return _joined((name, email, member.phone_number)) or MISSING
-
-
-def _customer(referral: Referral) -> str | None:
-    profile = referral.customer_profile
-    if profile is None:
-        return None
-    address = profile.address
-    place = _joined((address.city, address.country), ", ") if address else None
-    located = _joined((profile.name, f"({place})" if place else None), " ")
-    known = CUSTOMER_SIZES.get(profile.size) if profile.size else None
-    size = CUSTOMER_SIZES.label(known) if known else profile.size
-    return _joined((located, size))
-
-
-def _status(referral: Referral) -> str | None:
-    return _joined((referral.status, referral.substatus), "/")
-
-
-def _money(value: Decimal | None, currency: str | None) -> str | None:
-    if value is None:
-        return None
-    if not value.is_finite():
-        return f"{value} {currency or ''}".rstrip()
-    amount = f"{int(value):,}" if value == value.to_integral_value() else f"{value:,.2f}"
-    return f"{amount} {currency or ''}".rstrip()
-
-
-def _date(value: datetime | None) -> str | None:
-    return value.strftime("%Y-%m-%d") if value else None
-
-
-def _tag_ids(tags: Iterable[Tag] | None) -> str:
-    return ", ".join(tag.id for tag in tags or ())
-
-
-def _joined(values: Iterable[Any], separator: str = " · ") -> str | None:
-    parts = [str(value) for value in values if value not in (None, "")]
-    return separator.join(parts) or None
 
 
 def _mark(ok: bool) -> str:

@@ -1,0 +1,64 @@
+"""How referral values read, the same on every surface (terminal, Slack, Teams)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+from bot.referrals.catalogs import CUSTOMER_SIZES
+from bot.referrals.models import Referral, Tag
+
+
+def joined(values: Iterable[Any], separator: str = " · ") -> str | None:
+    """The non-empty values joined, or None when there are none."""
+    parts = [str(value) for value in values if value not in (None, "")]
+    return separator.join(parts) or None
+
+
+def customer(referral: Referral) -> str | None:
+    """ "Northwind Traders (Seattle, US) · 51 to 250 employees"."""
+    profile = referral.customer_profile
+    if profile is None:
+        return None
+    address = profile.address
+    place = joined((address.city, address.country), ", ") if address else None
+    located = joined((profile.name, f"({place})" if place else None), " ")
+    return joined((located, customer_size(profile.size)))
+
+
+def customer_size(size: str | None) -> str | None:
+    """A size the catalog knows, in words; any other as the API sent it."""
+    known = CUSTOMER_SIZES.get(size) if size else None
+    return CUSTOMER_SIZES.label(known) if known else size
+
+
+def status(referral: Referral) -> str | None:
+    """ "Active/Accepted"."""
+    return joined((referral.status, referral.substatus), "/")
+
+
+def money(value: Decimal | None, currency: str | None) -> str | None:
+    """ "120,000 USD"; cents only when there are some."""
+    if value is None:
+        return None
+    if not value.is_finite():
+        return f"{value} {currency or ''}".rstrip()
+    amount = f"{int(value):,}" if value == value.to_integral_value() else f"{value:,.2f}"
+    return f"{amount} {currency or ''}".rstrip()
+
+
+def day(value: datetime | None) -> str | None:
+    """ "2026-12-31"."""
+    return value.strftime("%Y-%m-%d") if value else None
+
+
+def timestamp(value: datetime | None) -> str | None:
+    """ "2026-11-23 19:44 UTC"."""
+    return value.strftime("%Y-%m-%d %H:%M UTC") if value else None
+
+
+def tag_ids(tags: Iterable[Tag] | None) -> str:
+    """Tag ids, comma-separated."""
+    return ", ".join(tag.id for tag in tags or ())
