@@ -21,8 +21,10 @@ from bot.storage.embedded import ensure_embedded_server, stop_embedded_server
 from bot.storage.redis import connect
 from tests.redis_server import TEST_DB, PrivateRedis, with_db
 from tests.sandbox import fresh_sandbox, sandbox
+from tests.slack_stand_in import fresh_slack_api, slack_api, slack_requests
 
-__all__ = ["fresh_sandbox", "sandbox"]  # fixtures shared by the whole suite
+# Fixtures shared by the whole suite.
+__all__ = ["fresh_sandbox", "fresh_slack_api", "sandbox", "slack_api", "slack_requests"]
 
 _real_connect = socket.socket.connect
 _real_connect_ex = socket.socket.connect_ex

@@ -8,6 +8,7 @@ process sees it too.
 from __future__ import annotations
 
 import json
+import uuid
 from dataclasses import asdict, dataclass
 
 from bot.conversation.store import SessionStore
@@ -39,8 +40,9 @@ class ChatState:
 
         Platforms retry deliveries and people double-click: only the first may take effect.
         """
+        # A token of our own: the store takes its own token back as a retry of our claim.
         claim = await self._store.claim(
-            conversation_key, f"seen:{delivery_id}", delivery_id, SEEN_SECONDS
+            conversation_key, f"seen:{delivery_id}", uuid.uuid4().hex, SEEN_SECONDS
         )
         return claim.won
 

@@ -1,0 +1,217 @@
+"""Slack end to end: signed requests in Slack's shapes into the real app; its replies land
+in the Slack stand-in; referrals land in the sandbox."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from typing import Any
+
+import pytest
+from pydantic import SecretStr
+
+from bot.app import build_http_client
+from bot.partner_center.auth import StaticTokenProvider
+from bot.partner_center.client import PartnerCenterClient
+from bot.settings import Settings
+from cards.ids import Action
+from cards.slack import encode_choice
+from tests.handlers.slack.conftest import SlackBot
+from tests.slack_payloads import dm_channel_id
+
+DM = dm_channel_id("U0001")
+
+
+async def posted(bot: SlackBot, count: int) -> list[Any]:
+    return await bot.slack.wait_for_async("chat.postMessage", count=count)
+
+
+def texts(call: Any) -> str:
+    return str(call.args.get("text", "")) + str(call.args.get("blocks", ""))
+
+
+def elements(blocks: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    found = []
+    for block in blocks:
+        found += block.get("elements", [])
+        if "accessory" in block:
+            found.append(block["accessory"])
+    return found
+
+
+async def test_slash_command_is_acked_fast_and_the_first_card_lands_in_the_dm(
+    bot: SlackBot,
+) -> None:
+    started = time.perf_counter()
+    response = await bot.send(bot.requests.command("new"))
+    assert response.status_code == 200
+    assert time.perf_counter() - started < 1.0
+    (card,) = await posted(bot, 1)
+    assert card.args["channel"] == DM
+    assert "What kind of deal is this?" in texts(card)
+    buttons = [e for e in elements(card.blocks) if e.get("action_id") == Action.CHOOSE]
+    assert buttons[0]["value"] == encode_choice("deal_kind", "private")
+
+
+async def test_bad_or_stale_signatures_are_refused(bot: SlackBot) -> None:
+    forged = await bot.send(bot.requests.command("new", bad_signature=True))
+    stale = await bot.send(bot.requests.command("new", age=301))
+    assert forged.status_code == 401
+    assert stale.status_code == 401
+    await asyncio.sleep(0.2)
+    assert bot.slack.calls("chat.postMessage") == []
+
+
+async def test_a_private_lead_from_slack_to_the_sandbox(
+    bot: SlackBot, client_for_sandbox: PartnerCenterClient
+) -> None:
+    await bot.send(bot.requests.command("new"))
+    await posted(bot, 1)
+    # A button for the kind of deal; the card it was on becomes a record.
+    await bot.send(
+        bot.requests.action(
+            Action.CHOOSE,
+            value=encode_choice("deal_kind", "private"),
+            message=bot.slack.last_message(DM),
+        )
+    )
+    await posted(bot, 2)
+    typed = ["Fabrikam - Slack", "Fabrikam Inc", "1 Main St"]
+    for count, text in enumerate(typed, start=3):
+        await bot.send(bot.requests.dm_message(text))
+        await posted(bot, count)
+    await bot.send(
+        bot.requests.action(Action.SKIP, value="address_line2", message=bot.slack.last_message(DM))
+    )
+    await posted(bot, 6)
+    for count, text in enumerate(["Seattle", "WA", "98101"], start=7):
+        await bot.send(bot.requests.dm_message(text))
+        await posted(bot, count)
+    # The country: type-ahead, then the pick.
+    card = bot.slack.last_message(DM)
+    search = next(e for e in elements(card["blocks"]) if e.get("action_id") == Action.SEARCH)
+    block_id = next(
+        b["block_id"] for b in card["blocks"] if search in b.get("elements", [b.get("accessory")])
+    )
+    options = await bot.send(bot.requests.suggestion(Action.SEARCH, block_id, "ger"))
+    assert options.status_code == 200
+    assert options.json()["options"][0]["value"] == "DE"
+    await bot.send(
+        bot.requests.action(
+            Action.SEARCH, selected=("US", "United States"), block_id=block_id, message=card
+        )
+    )
+    await posted(bot, 10)
+    answers = ["10 to 50 employees", *["skip"] * 4, "50k", "usd"]
+    for count, text in enumerate(answers, start=11):
+        await bot.send(bot.requests.dm_message(text))
+        await posted(bot, count)
+    # The closing date from the date picker.
+    card = bot.slack.last_message(DM)
+    picker = next(
+        b
+        for b in card["blocks"]
+        if any(e.get("action_id") == Action.PICK_DATE for e in b.get("elements", []))
+        or (b.get("accessory") or {}).get("action_id") == Action.PICK_DATE
+    )
+    await bot.send(
+        bot.requests.action(
+            Action.PICK_DATE, date="2027-03-31", block_id=picker["block_id"], message=card
+        )
+    )
+    await posted(bot, 18)
+    rest = ["Pilot first", "skip", "skip", "skip", "skip", "yes", "yes", "skip"]
+    for count, text in enumerate(rest, start=19):
+        await bot.send(bot.requests.dm_message(text))
+        await posted(bot, count)
+    review = bot.slack.last_message(DM)
+    assert "Review" in str(review["blocks"]) or "New referral" in str(review["blocks"])
+    await bot.send(bot.requests.action(Action.SUBMIT, message=review))
+    (*_, created) = await posted(bot, 27)
+    assert "Created your referral" in texts(created)
+    found = await client_for_sandbox.list(filter="customerProfile/name eq 'Fabrikam Inc'").collect()
+    (referral,) = [r for r in found if r.name == "Fabrikam - Slack"]
+    assert referral.details is not None
+    assert referral.details.closing_date_time is not None
+    assert referral.details.closing_date_time.date().isoformat() == "2027-03-31"
+    assert referral.customer_profile is not None
+    assert referral.customer_profile.address is not None
+    assert referral.customer_profile.address.country == "US"
+    # Every answered card was rewritten as a record without buttons.
+    updates = bot.slack.calls("chat.update")
+    assert len(updates) >= 20
+    assert all(not elements(call.blocks) for call in updates)
+
+
+async def test_the_same_click_twice_has_one_effect(bot: SlackBot) -> None:
+    await bot.send(bot.requests.command("new"))
+    await posted(bot, 1)
+    click = bot.requests.action(
+        Action.CHOOSE,
+        value=encode_choice("deal_kind", "private"),
+        message=bot.slack.last_message(DM),
+    )
+    await bot.send(click)
+    await bot.send(click)
+    await posted(bot, 2)
+    await asyncio.sleep(0.3)
+    assert len(bot.slack.calls("chat.postMessage")) == 2
+
+
+async def test_a_retried_event_has_one_effect(bot: SlackBot) -> None:
+    await bot.send(bot.requests.command("new"))
+    await bot.send(bot.requests.dm_message("private"))
+    await posted(bot, 2)
+    first = bot.requests.dm_message("Fabrikam deal")
+    await bot.send(first)
+    await bot.send(bot.requests.retry(first, num=1))
+    await posted(bot, 3)
+    await asyncio.sleep(0.3)
+    assert len(bot.slack.calls("chat.postMessage")) == 3
+
+
+async def test_unknown_subcommand_answers_with_help_and_the_closest(bot: SlackBot) -> None:
+    await bot.send(bot.requests.command("nwe"))
+    (card,) = await posted(bot, 1)
+    assert "Did you mean /referral new?" in texts(card)
+
+
+async def test_show_and_list_render_referral_cards(bot: SlackBot) -> None:
+    await bot.send(bot.requests.command("list open"))
+    (card,) = await posted(bot, 1)
+    shows = [e for e in elements(card.blocks) if e.get("action_id") == Action.SHOW]
+    assert shows
+    await bot.send(
+        bot.requests.action(
+            Action.SHOW, value=shows[0]["value"], message=bot.slack.last_message(DM)
+        )
+    )
+    (_, shown) = await posted(bot, 2)
+    assert shows[0]["value"] in texts(shown)
+
+
+async def test_app_home_shows_the_draft_and_open_referrals(bot: SlackBot) -> None:
+    await bot.send(bot.requests.command("new"))
+    await posted(bot, 1)
+    await bot.send(bot.requests.home_opened())
+    (published,) = await bot.slack.wait_for_async("views.publish")
+    view = str(published.args["view"])
+    assert "New referral" in view
+    assert Action.RESUME in view
+
+
+async def test_rate_limited_posts_are_retried(bot: SlackBot) -> None:
+    bot.slack.rate_limit("chat.postMessage", times=1, retry_after=0)
+    await bot.send(bot.requests.command("new"))
+    calls = await bot.slack.wait_for_async("chat.postMessage", count=2, timeout=10)
+    assert calls[0].status == 429
+    assert calls[1].ok
+
+
+@pytest.fixture
+async def client_for_sandbox(fresh_sandbox: Any) -> Any:
+
+    async with build_http_client(Settings(_env_file=None)) as http:  # type: ignore[call-arg]
+        yield PartnerCenterClient(
+            http, base_url=fresh_sandbox.base_url, tokens=StaticTokenProvider(SecretStr("t"))
+        )
