@@ -328,7 +328,10 @@ def render_referral_list(view: ReferralList) -> RenderableType:
     title = Text(view.title, style="bold")
     if not view.referrals:
         return Group(title, Text("No referrals found.", style="dim"))
-    return Group(title, referral_table(view.referrals, total=view.total, truncated=view.truncated))
+    table = referral_table(view.referrals, total=view.total, truncated=view.truncated)
+    if view.more is None:
+        return Group(title, table)
+    return Group(title, table, Text(f"More: type {view.more}", style="dim"))
 
 
 def render_eligibility(view: EligibilityReport) -> RenderableType:

@@ -27,6 +27,7 @@ class ListReferrals:
     """``/referral list [mine|open|won|lost]``."""
 
     scope: Literal["all", "mine", "open", "won", "lost"] = "all"
+    page: int = 1
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,7 +63,7 @@ STEERING = {
 HELP_TEXT = (
     "/referral new: create a referral, step by step\n"
     "/referral show ID: one referral\n"
-    "/referral list [mine|open|won|lost]: your referrals\n"
+    "/referral list [mine|open|won|lost] [PAGE]: referrals, newest first\n"
     "/referral update ID: change fields of a referral\n"
     "/referral close ID: close it as won, lost or declined\n"
     "/referral team ID: add a colleague to its team\n"
@@ -86,15 +87,24 @@ def parse_referral_command(arguments: str) -> Parsed:
     if name == "show":
         return Show(rest[0])
     if name == "list":
-        scope = rest[0].lower() if rest else "all"
-        if scope not in ("all", *LIST_SCOPES) or len(rest) > 1:
-            return Usage("Usage: /referral list [mine|open|won|lost].")
-        return ListReferrals(scope)  # type: ignore[arg-type]
+        return _list(rest)
     if name == "help":
         return Help()
     if name in ("resume", "cancel"):
         return Command(name=STEERING[name])
     return Command(name=CommandName.START, arg=" ".join([name, *rest]))
+
+
+def _list(words: list[str]) -> Parsed:
+    scope, page = "all", 1
+    for word in words:
+        if word.isdigit() and int(word) >= 1:
+            page = int(word)
+        elif word.lower() in ("all", *LIST_SCOPES):
+            scope = word.lower()
+        else:
+            return Usage("Usage: /referral list [mine|open|won|lost] [PAGE].")
+    return ListReferrals(scope, page)  # type: ignore[arg-type]
 
 
 def parse_message(text: str, *, step: str | None = None) -> Parsed:

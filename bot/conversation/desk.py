@@ -98,17 +98,23 @@ class Desk:
             query, title = f"team/any(t:t/email eq '{_quoted(email)}')", "Your referrals"
         else:
             query, title = SCOPES[command.scope]
-        listing = self._client.list(filter=query, orderby="updatedDateTime desc", top=LIST_PAGE)
+        # Partner Center pages with opaque continuation links; page N is the last LIST_PAGE
+        # of the first N * LIST_PAGE referrals (one request while that is under 100).
+        wanted = LIST_PAGE * command.page
+        listing = self._client.list(filter=query, orderby="updatedDateTime desc", top=wanted)
         try:
-            referrals = await listing.collect()
+            referrals = (await listing.collect())[wanted - LIST_PAGE :]
         except PartnerCenterError as error:
             return [api_problem(error)]
+        more = listing.total is not None and listing.total > wanted
+        scope = "" if command.scope == "all" else f" {command.scope}"
         return [
             ReferralList(
-                title=title,
+                title=title if command.page == 1 else f"{title}, page {command.page}",
                 referrals=tuple(referrals),
                 total=listing.total,
-                truncated=listing.total is not None and listing.total > len(referrals),
+                truncated=listing.truncated,
+                more=f"/referral list{scope} {command.page + 1}" if more else None,
             )
         ]
 

@@ -178,6 +178,8 @@ class ReferralList(_View):
     referrals: tuple[Referral, ...]
     total: int | None = None
     truncated: bool = False
+    more: str | None = None
+    """The command that shows the next page (``/referral list open 2``), when there is one."""
 
 
 class DraftSummary(BaseModel):

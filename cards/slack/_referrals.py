@@ -30,6 +30,7 @@ from cards.ids import Action
 from cards.slack._kit import (
     MESSAGE_BLOCKS,
     MISSING,
+    actions,
     button,
     context,
     escape,
@@ -46,6 +47,7 @@ FAILED = "✗"
 UNNAMED = "(unnamed referral)"
 NO_DRAFT = "No draft in progress. Type /referral new in a DM with me."
 NO_REFERRALS = "No referrals found."
+MORE = "More"
 NO_OPEN_REFERRALS = "You have no open referrals."
 
 
@@ -157,6 +159,8 @@ def list_blocks(view: ReferralList) -> list[Block]:
         return [*blocks, section(NO_REFERRALS)]
     blocks.extend(summary(referral) for referral in view.referrals[:MAX_LISTED])
     blocks.append(context(list_caption(view.referrals, view.total, view.truncated)))
+    if view.more is not None:
+        blocks.append(actions([button(MORE, Action.PAGE, value=view.more)]))
     return blocks
 
 

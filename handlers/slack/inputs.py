@@ -27,10 +27,10 @@ COMMANDS: Mapping[str, CommandName] = {
 
 
 @dataclass(frozen=True, slots=True)
-class ShowReferral:
-    """A "Show" button: open one referral."""
+class Typed:
+    """A button that stands for a command the seller could type (Show, More)."""
 
-    referral_id: str
+    text: str
 
 
 def conversation_key(team_id: str, user_id: str) -> str:
@@ -61,7 +61,7 @@ def with_profile(base: Conversation, user: Mapping[str, Any]) -> Conversation:
     )
 
 
-def action_input(action: Mapping[str, Any]) -> Input | ShowReferral | None:
+def action_input(action: Mapping[str, Any]) -> Input | Typed | None:
     """The neutral input a clicked control stands for, or None for one we do not know."""
     action_id = action.get("action_id", "")
     step = _step_of(action.get("block_id", ""))
@@ -81,7 +81,9 @@ def action_input(action: Mapping[str, Any]) -> Input | ShowReferral | None:
         chosen = (action.get("selected_option") or {}).get("value")  # the overflow menu's
         return Command(name=CommandName.EDIT, arg=action.get("value") or chosen)
     if action_id == Action.SHOW:
-        return ShowReferral(action.get("value", ""))
+        return Typed(f"/referral show {action.get('value', '')}")
+    if action_id == Action.PAGE:
+        return Typed(str(action.get("value", "")))
     if action_id in COMMANDS:
         return Command(name=COMMANDS[action_id], step=action.get("value") or None)
     return None

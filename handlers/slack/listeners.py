@@ -94,8 +94,8 @@ async def on_card_action(
     channel = body.get("channel", {}).get("id") or await dm_channel(client, body["user"]["id"])
     if parsed is None:
         return
-    if isinstance(parsed, inputs.ShowReferral):
-        views = await found.desk.on_message(conversation, f"/referral show {parsed.referral_id}")
+    if isinstance(parsed, inputs.Typed):
+        views = await found.desk.on_message(conversation, parsed.text)
         await deliver(client, found.chat, conversation.key, channel, views)
         return
     views = await found.desk.on_input(conversation, parsed)

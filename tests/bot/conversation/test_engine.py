@@ -25,6 +25,7 @@ from bot.conversation.views import (
     View,
 )
 from bot.partner_center.client import PartnerCenterClient
+from bot.referrals.models import Referral
 from bot.referrals.patch import JsonPatch
 from bot.storage.redis import connect
 from tests.bot.conversation.conftest import EngineFactory, FixedClock
@@ -521,3 +522,32 @@ async def test_a_stale_process_checks_before_refusing_an_answer(
     assert isinstance(views[-1], Prompt)
     assert views[-1].step == "country"
     assert views[-1].error
+
+
+async def test_list_pages_through_the_referrals(
+    desk: Desk, conversation: Conversation, client: PartnerCenterClient
+) -> None:
+    template = (await client.list().collect())[0].to_wire()
+    for number in range(22):
+        referral = Referral.from_wire(
+            {
+                "name": f"Paging {number:02d}",
+                "type": "Independent",
+                "customerProfile": template["customerProfile"],
+                "consent": {"consentToShareReferralWithMicrosoftSellers": False},
+                "details": {"dealValue": 1000 + number, "currency": "USD"},
+            }
+        )
+        await client.create(referral)
+    first = await desk.on_message(conversation, "/referral list")
+    assert isinstance(first[0], ReferralList)
+    assert len(first[0].referrals) == 20
+    assert first[0].total == 28  # 6 seeded + 22
+    assert first[0].more == "/referral list 2"
+    second = await desk.on_message(conversation, first[0].more)
+    assert isinstance(second[0], ReferralList)
+    assert second[0].title == "Referrals, page 2"
+    assert len(second[0].referrals) == 8
+    assert second[0].more is None
+    seen = {r.id for r in first[0].referrals} | {r.id for r in second[0].referrals}
+    assert len(seen) == 28

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 
@@ -51,3 +52,7 @@ async def bot(
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url="http://web") as http:
             yield SlackBot(http, requests, fresh_slack_api)
+            # Listeners carry on after the ack; let them finish before Redis closes.
+            others = [task for task in asyncio.all_tasks() if task is not asyncio.current_task()]
+            if others:
+                await asyncio.wait(others, timeout=5)

@@ -13,6 +13,7 @@ from pydantic import SecretStr
 from bot.app import build_http_client
 from bot.partner_center.auth import StaticTokenProvider
 from bot.partner_center.client import PartnerCenterClient
+from bot.referrals.models import Referral
 from bot.settings import Settings
 from cards.ids import Action
 from cards.slack import encode_choice
@@ -215,3 +216,30 @@ async def client_for_sandbox(fresh_sandbox: Any) -> Any:
         yield PartnerCenterClient(
             http, base_url=fresh_sandbox.base_url, tokens=StaticTokenProvider(SecretStr("t"))
         )
+
+
+async def test_list_has_a_more_button_for_the_next_page(
+    bot: SlackBot, client_for_sandbox: PartnerCenterClient
+) -> None:
+    template = (await client_for_sandbox.list().collect())[0].to_wire()
+    for number in range(20):
+        await client_for_sandbox.create(
+            Referral.from_wire(
+                {
+                    "name": f"Paging {number:02d}",
+                    "type": "Independent",
+                    "customerProfile": template["customerProfile"],
+                    "consent": {"consentToShareReferralWithMicrosoftSellers": False},
+                    "details": {"dealValue": 1000, "currency": "USD"},
+                }
+            )
+        )
+    await bot.send(bot.requests.command("list"))
+    (card,) = await posted(bot, 1)
+    (more,) = [e for e in elements(card.blocks) if e.get("action_id") == Action.PAGE]
+    assert more["value"] == "/referral list 2"
+    await bot.send(
+        bot.requests.action(Action.PAGE, value=more["value"], message=bot.slack.last_message(DM))
+    )
+    (_, second) = await posted(bot, 2)
+    assert "page 2" in texts(second)
