@@ -39,7 +39,8 @@ import pytest
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.routing import Route
+from starlette.routing import Route, WebSocketRoute
+from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from bot.partner_center.sandbox import SandboxServer
 from tests.slack_payloads import (
@@ -153,6 +154,7 @@ class SlackApiStandIn:
 
     def __init__(self, *, clock: Callable[[], float] = time.time) -> None:
         self.clock = clock
+        self._socket_open = False
         self._condition = threading.Condition()
         self._server: SandboxServer | None = None
         self._handlers: dict[str, Callable[[dict[str, Any]], dict[str, Any]]] = {
@@ -165,12 +167,14 @@ class SlackApiStandIn:
             "views.publish": self._views_publish,
             "views.open": self._views_open,
             "users.info": self._users_info,
+            "apps.connections.open": self._apps_connections_open,
         }
         self.app = Starlette(
             routes=[
                 Route("/api/{method}", self._api, methods=["GET", "POST"]),
                 Route("/commands/{rest:path}", self._response_url, methods=["POST"]),
                 Route("/actions/{rest:path}", self._response_url, methods=["POST"]),
+                WebSocketRoute("/link", self._socket_mode),
             ]
         )
         self.reset()
@@ -231,6 +235,8 @@ class SlackApiStandIn:
             self._faults: dict[str, list[_Fault]] = {}
             self._users: dict[str, SlackUser] = {user.id: user for user in DEFAULT_USERS}
             self._timestamps = Timestamps(self.clock)
+            self._socket_outbox: list[dict[str, Any]] = []
+            self._socket_acks: list[dict[str, Any]] = []
             self._condition.notify_all()
 
     def set_user(self, user: SlackUser) -> None:
@@ -398,7 +404,7 @@ class SlackApiStandIn:
         token = _token(headers, args)
         if not token:
             return 200, {"ok": False, "error": "not_authed"}, {}
-        if not token.startswith(("xoxb-", "xoxp-", "xoxe.")):
+        if not token.startswith(("xoxb-", "xoxp-", "xoxe.", "xapp-")):
             return 200, {"ok": False, "error": "invalid_auth"}, {}
         if invalid_json:
             return 200, {"ok": False, "error": "invalid_json"}, {}
@@ -426,7 +432,57 @@ class SlackApiStandIn:
             queue.pop(0)
         return fault
 
+    # Socket Mode ----------------------------------------------------------------------------
+
+    def socket_send(self, envelope: dict[str, Any]) -> None:
+        """Deliver ``envelope`` to the app over its Socket Mode connection."""
+        with self._condition:
+            self._socket_outbox.append(envelope)
+
+    async def socket_ack(self, envelope_id: str, within: float = 5.0) -> dict[str, Any]:
+        """Wait for the app to acknowledge ``envelope_id`` over its Socket Mode connection."""
+        deadline = time.monotonic() + within
+        while time.monotonic() < deadline:
+            with self._condition:
+                for message in self._socket_acks:
+                    if message.get("envelope_id") == envelope_id:
+                        return message
+            await asyncio.sleep(0.01)
+        raise TimeoutError(f"no acknowledgement of {envelope_id}")
+
+    @property
+    def socket_connected(self) -> bool:
+        """Whether an app holds a Socket Mode connection now."""
+        return self._socket_open
+
+    async def _socket_mode(self, websocket: WebSocket) -> None:
+        await websocket.accept()
+        self._socket_open = True
+        await websocket.send_json(
+            {"type": "hello", "num_connections": 1, "connection_info": {"app_id": "A0001"}}
+        )
+        try:
+            while True:
+                with self._condition:
+                    outbox, self._socket_outbox = self._socket_outbox, []
+                for envelope in outbox:
+                    await websocket.send_json(envelope)
+                try:
+                    message = await asyncio.wait_for(websocket.receive_json(), 0.02)
+                except TimeoutError:
+                    continue
+                with self._condition:
+                    self._socket_acks.append(message)
+                    self._condition.notify_all()
+        except WebSocketDisconnect:
+            pass
+        finally:
+            self._socket_open = False
+
     # Methods (called with the lock held) ----------------------------------------------------
+
+    def _apps_connections_open(self, args: dict[str, Any]) -> dict[str, Any]:
+        return {"ok": True, "url": f"ws://{self.origin.removeprefix('http://')}/link"}
 
     def _auth_test(self, args: dict[str, Any]) -> dict[str, Any]:
         return {

@@ -5,12 +5,13 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
 from pydantic import SecretStr
 
-from bot.app import build_http_client
+from bot.app import build_http_client, build_web_app
 from bot.partner_center.auth import StaticTokenProvider
 from bot.partner_center.client import PartnerCenterClient
 from bot.referrals.models import Referral
@@ -18,7 +19,9 @@ from bot.settings import Settings
 from cards.ids import Action
 from cards.slack import encode_choice
 from tests.handlers.slack.conftest import SlackBot
-from tests.slack_payloads import dm_channel_id
+from tests.sandbox import Sandbox
+from tests.slack_payloads import SIGNING_SECRET, SlackRequests, dm_channel_id
+from tests.slack_stand_in import SlackApiStandIn
 
 DM = dm_channel_id("U0001")
 
@@ -210,8 +213,7 @@ async def test_rate_limited_posts_are_retried(bot: SlackBot) -> None:
 
 
 @pytest.fixture
-async def client_for_sandbox(fresh_sandbox: Any) -> Any:
-
+async def client_for_sandbox(fresh_sandbox: Sandbox) -> AsyncIterator[PartnerCenterClient]:
     async with build_http_client(Settings(_env_file=None)) as http:  # type: ignore[call-arg]
         yield PartnerCenterClient(
             http, base_url=fresh_sandbox.base_url, tokens=StaticTokenProvider(SecretStr("t"))
@@ -243,3 +245,41 @@ async def test_list_has_a_more_button_for_the_next_page(
     )
     (_, second) = await posted(bot, 2)
     assert "page 2" in texts(second)
+
+
+async def test_socket_mode_receives_commands_without_a_public_url(
+    fresh_sandbox: Sandbox,
+    fresh_slack_api: SlackApiStandIn,
+    redis_url: str,
+    redis_namespace: str,
+) -> None:
+    settings = Settings(  # type: ignore[call-arg]
+        _env_file=None,
+        partner_center_base_url=fresh_sandbox.base_url,
+        partner_center_token="test-token",
+        redis_url=redis_url,
+        slack_bot_token="xoxb-test-token",
+        slack_signing_secret=SIGNING_SECRET,
+        slack_app_token="xapp-test-token",
+        slack_api_url=fresh_slack_api.base_url,
+    )
+    app = build_web_app(settings)
+    async with app.router.lifespan_context(app):
+        command = SlackRequests(team_id=redis_namespace).command("help").payload
+        fresh_slack_api.socket_send(
+            {
+                "envelope_id": "envelope-1",
+                "type": "slash_commands",
+                "accepts_response_payload": True,
+                "payload": command,
+            }
+        )
+        ack = await fresh_slack_api.socket_ack("envelope-1")
+        assert ack["envelope_id"] == "envelope-1"
+        (card,) = await fresh_slack_api.wait_for_async("chat.postMessage")
+        assert "/referral new" in texts(card)
+        others = [task for task in asyncio.all_tasks() if task is not asyncio.current_task()]
+        await asyncio.wait(others, timeout=2)
+    connections = fresh_slack_api.calls("apps.connections.open")
+    assert connections
+    assert connections[0].token == "xapp-test-token"
