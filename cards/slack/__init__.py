@@ -63,7 +63,11 @@ from cards.slack._referrals import (
 )
 from cards.slack._review import review_blocks, review_text
 
+SENDING_NOTE = "Sending to Partner Center…"
+"""What a review card says while its submit is under way."""
+
 __all__ = [
+    "SENDING_NOTE",
     "SlackMessage",
     "answered",
     "decode_choice",

@@ -16,13 +16,15 @@ from bot.conversation.chat_state import ChatState
 from bot.conversation.commands import parse_message
 from bot.conversation.desk import Desk
 from bot.conversation.suggest import suggestions
-from bot.conversation.views import Command, Problem, Text
+from bot.conversation.views import Command, CommandName, Problem, Text
 from cards.ids import STEP_BLOCK_PREFIX
-from cards.slack import external_options, home, message
+from cards.slack import SENDING_NOTE, answered, external_options, home, message
 from handlers.slack import inputs
 from handlers.slack.replies import deliver, dm_channel
 
 logger = logging.getLogger(__name__)
+
+SENDING = frozenset({CommandName.SUBMIT, CommandName.REAPPLY})
 
 
 @dataclass(frozen=True, slots=True)
@@ -98,10 +100,21 @@ async def on_card_action(
         views = await found.desk.on_message(conversation, parsed.text)
         await deliver(client, found.chat, conversation.key, channel, views)
         return
+    if isinstance(parsed, Command) and parsed.name in SENDING:
+        await show_sending(client, body)
     views = await found.desk.on_input(conversation, parsed)
     await deliver(
         client, found.chat, conversation.key, channel, views, answer=inputs.shown_answer(action)
     )
+
+
+async def show_sending(client: AsyncWebClient, body: Mapping[str, Any]) -> None:
+    """Turn the clicked review card into "sending..." while Partner Center is called."""
+    container = body.get("container") or {}
+    channel, ts = container.get("channel_id"), container.get("message_ts")
+    if channel and ts:
+        card = answered("", SENDING_NOTE)
+        await client.chat_update(channel=channel, ts=ts, text=card.text, blocks=card.blocks)
 
 
 async def on_search(ack: AsyncAck, body: dict[str, Any]) -> None:

@@ -283,3 +283,23 @@ async def test_socket_mode_receives_commands_without_a_public_url(
     connections = fresh_slack_api.calls("apps.connections.open")
     assert connections
     assert connections[0].token == "xapp-test-token"
+
+
+async def test_submit_shows_progress_on_the_review_card(bot: SlackBot) -> None:
+    await bot.send(bot.requests.command("new"))
+    await posted(bot, 1)
+    await bot.send(bot.requests.dm_message("private"))
+    await posted(bot, 2)
+    before = len(bot.slack.calls("chat.update"))
+    await bot.send(bot.requests.action(Action.SUBMIT, message=bot.slack.last_message(DM)))
+    await posted(bot, 3)  # the seller is sent to the first missing answer
+    updates = bot.slack.calls("chat.update")[before:]
+    assert "Sending to Partner Center" in texts(updates[0])
+
+
+async def test_an_unexpected_failure_gives_the_seller_a_reference(bot: SlackBot) -> None:
+    bot.slack.fail("users.info", "fatal_error")
+    await bot.send(bot.requests.command("new"))
+    (card,) = await posted(bot, 1)
+    assert "Something went wrong on my side" in texts(card)
+    assert "Reference" in texts(card)
