@@ -133,3 +133,24 @@ def test_serve_refuses_to_start_without_credentials(tmp_path: Path) -> None:
     )
     assert result.returncode == 2
     assert "PARTNER_CENTER_TOKEN" in result.stderr
+
+
+def test_serve_names_the_missing_slack_setting(tmp_path: Path) -> None:
+    env = {
+        key: value
+        for key, value in os.environ.items()
+        if not key.startswith(("PARTNER_CENTER_", "SLACK_", "TEAMS_", "AZURE_"))
+    }
+    env.update(PARTNER_CENTER_TOKEN="test-token", SLACK_BOT_TOKEN="xoxb-only-half")
+    result = subprocess.run(
+        [str(Path(sys.executable).parent / "referral-bot"), "serve", "--port", str(free_port())],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=False,
+    )
+    assert result.returncode == 2
+    assert "SLACK_SIGNING_SECRET" in result.stderr
+    assert "xoxb-only-half" not in result.stderr
