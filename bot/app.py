@@ -15,6 +15,7 @@ from http.cookiejar import CookieJar
 from pathlib import Path
 from typing import Any
 
+import aiohttp
 import httpx
 from httpx_aiohttp import AiohttpTransport
 from pydantic import SecretStr
@@ -206,9 +207,12 @@ def build_web_app(settings: Settings) -> Starlette:
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        async with chat_services(settings) as services:
+        async with chat_services(settings) as services, AsyncExitStack() as stack:
             state["redis"] = services.redis
             if slack is not None:
+                # One pooled session for every Web API call, rather than one per call.
+                session = await stack.enter_async_context(aiohttp.ClientSession())
+                slack.client.session = session
                 register_slack(slack, SlackServices(services.desk, services.chat))
             if slack is not None and settings.slack_app_token is not None:
                 # Socket Mode: Slack delivers over a WebSocket this process opens, so the

@@ -3,10 +3,11 @@ the payload into a neutral input, asks the desk, and delivers the views."""
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import uuid
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from slack_bolt.context.ack.async_ack import AsyncAck
@@ -20,19 +21,28 @@ from bot.conversation.views import Command, CommandName, Problem, Text
 from cards.ids import STEP_BLOCK_PREFIX
 from cards.slack import SENDING_NOTE, answered, external_options, home, message
 from handlers.slack import inputs
-from handlers.slack.replies import deliver, dm_channel
+from handlers.slack.people import People
+from handlers.slack.replies import deliver
 
 logger = logging.getLogger(__name__)
 
 SENDING = frozenset({CommandName.SUBMIT, CommandName.REAPPLY})
+WORK_AT_ONCE = 16
+"""Listeners working after their ack at once, per process (the Redis pool holds 50)."""
 
 
 @dataclass(frozen=True, slots=True)
 class SlackServices:
-    """What the listeners need, put in Bolt's context by a middleware."""
+    """What the listeners need, put in Bolt's context by a middleware.
+
+    ``work`` bounds the listeners working after their ack: under a burst, acks stay fast and
+    the replies queue, instead of every request's work competing for the loop at once.
+    """
 
     desk: Desk
     chat: ChatState
+    people: People = field(default_factory=People)
+    work: asyncio.Semaphore = field(default_factory=lambda: asyncio.Semaphore(WORK_AT_ONCE))
 
 
 def services(context: Mapping[str, Any]) -> SlackServices:
@@ -48,14 +58,15 @@ async def on_referral_command(
     """``/referral ...`` typed anywhere: the reply comes as cards in the DM."""
     await ack()
     found = services(context)
-    base = inputs.conversation(body["team_id"], body["user_id"], name=body.get("user_name"))
-    if not await found.chat.first_time(base.key, f"command-{body.get('trigger_id', '')}"):
-        return
-    profile = await client.users_info(user=body["user_id"])
-    conversation = inputs.with_profile(base, profile["user"])
-    views = await found.desk.on_message(conversation, f"/referral {body.get('text', '')}")
-    channel = await dm_channel(client, body["user_id"])
-    await deliver(client, found.chat, conversation.key, channel, views)
+    async with found.work:
+        base = inputs.conversation(body["team_id"], body["user_id"], name=body.get("user_name"))
+        if not await found.chat.first_time(base.key, f"command-{body.get('trigger_id', '')}"):
+            return
+        profile = await found.people.profile(client, body["user_id"])
+        conversation = inputs.with_profile(base, profile)
+        views = await found.desk.on_message(conversation, f"/referral {body.get('text', '')}")
+        channel = await found.people.dm(client, body["user_id"])
+        await deliver(client, found.chat, conversation.key, channel, views)
 
 
 async def on_dm_message(
@@ -65,20 +76,21 @@ async def on_dm_message(
     if event.get("bot_id") or event.get("subtype") or event.get("channel_type") != "im":
         return
     found = services(context)
-    conversation = inputs.conversation(body["team_id"], event["user"])
-    if not await found.chat.first_time(conversation.key, f"event-{body['event_id']}"):
-        return
-    text = event.get("text", "")
-    views = await found.desk.on_message(conversation, text)
-    steering = isinstance(parse_message(text), Text | Command)
-    await deliver(
-        client,
-        found.chat,
-        conversation.key,
-        event["channel"],
-        views,
-        answer=text if steering else None,
-    )
+    async with found.work:
+        conversation = inputs.conversation(body["team_id"], event["user"])
+        if not await found.chat.first_time(conversation.key, f"event-{body['event_id']}"):
+            return
+        text = event.get("text", "")
+        views = await found.desk.on_message(conversation, text)
+        steering = isinstance(parse_message(text), Text | Command)
+        await deliver(
+            client,
+            found.chat,
+            conversation.key,
+            event["channel"],
+            views,
+            answer=text if steering else None,
+        )
 
 
 async def on_card_action(
@@ -87,15 +99,20 @@ async def on_card_action(
     """A button, select or date picker on one of our cards."""
     await ack()
     found = services(context)
+    async with found.work:
+        await _card_action(found, body, client)
+
+
+async def _card_action(found: SlackServices, body: dict[str, Any], client: AsyncWebClient) -> None:
     action = body["actions"][0]
     conversation = inputs.conversation(body["team"]["id"], body["user"]["id"])
     delivery = f"action-{action.get('action_ts', '')}-{action.get('action_id', '')}"
     if not await found.chat.first_time(conversation.key, delivery):
         return
     parsed = inputs.action_input(action)
-    channel = body.get("channel", {}).get("id") or await dm_channel(client, body["user"]["id"])
     if parsed is None:
         return
+    channel = body.get("channel", {}).get("id") or await found.people.dm(client, body["user"]["id"])
     if isinstance(parsed, inputs.Typed):
         views = await found.desk.on_message(conversation, parsed.text)
         await deliver(client, found.chat, conversation.key, channel, views)
@@ -130,10 +147,11 @@ async def on_home_opened(
     if event.get("tab") != "home":
         return
     found = services(context)
-    base = inputs.conversation(body["team_id"], event["user"])
-    profile = await client.users_info(user=event["user"])
-    view = await found.desk.home(inputs.with_profile(base, profile["user"]))
-    await client.views_publish(user_id=event["user"], view=home(view))
+    async with found.work:
+        base = inputs.conversation(body["team_id"], event["user"])
+        profile = await found.people.profile(client, event["user"])
+        view = await found.desk.home(inputs.with_profile(base, profile))
+        await client.views_publish(user_id=event["user"], view=home(view))
 
 
 async def on_error(error: Exception, body: dict[str, Any], client: AsyncWebClient) -> None:
@@ -155,5 +173,6 @@ async def on_error(error: Exception, body: dict[str, Any], client: AsyncWebClien
             reference=reference,
         )
     )
-    channel = await dm_channel(client, str(user))
+    response = await client.conversations_open(users=str(user))
+    channel = response["channel"]["id"]
     await client.chat_postMessage(channel=channel, text=card.text, blocks=card.blocks)

@@ -16,12 +16,6 @@ from bot.conversation.views import Prompt, Review, View
 from cards.slack import answered, message
 
 
-async def dm_channel(client: AsyncWebClient, user_id: str) -> str:
-    """The id of the DM between the bot and ``user_id``."""
-    response = await client.conversations_open(users=user_id)
-    return str(response["channel"]["id"])
-
-
 async def deliver(
     client: AsyncWebClient,
     chat: ChatState,
