@@ -47,6 +47,7 @@ from handlers.slack import register as register_slack
 
 SANDBOX_TOKEN = SecretStr("sandbox")
 HTTP_POOL_SIZE = 100
+DRAIN_SECONDS = 10.0
 
 
 class _RefuseAllCookies(CookieJar):
@@ -213,7 +214,14 @@ def build_web_app(settings: Settings) -> Starlette:
                 # One pooled session for every Web API call, rather than one per call.
                 session = await stack.enter_async_context(aiohttp.ClientSession())
                 slack.client.session = session
-                register_slack(slack, SlackServices(services.desk, services.chat))
+                slack_services = SlackServices(
+                    services.desk,
+                    services.chat,
+                    work=asyncio.Semaphore(settings.slack_max_work),
+                )
+                register_slack(slack, slack_services)
+                # On the way out, finish what was acknowledged before closing its resources.
+                stack.push_async_callback(slack_services.drain, DRAIN_SECONDS)
             if slack is not None and settings.slack_app_token is not None:
                 # Socket Mode: Slack delivers over a WebSocket this process opens, so the
                 # app works without a public URL (the HTTP route stays for the rest).

@@ -27,8 +27,8 @@ from handlers.slack.replies import deliver
 logger = logging.getLogger(__name__)
 
 SENDING = frozenset({CommandName.SUBMIT, CommandName.REAPPLY})
-WORK_AT_ONCE = 16
-"""Listeners working after their ack at once, per process (the Redis pool holds 50)."""
+WORK_AT_ONCE = 32
+"""Default for listeners working after their ack at once, per process (``SLACK_MAX_WORK``)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,6 +43,15 @@ class SlackServices:
     chat: ChatState
     people: People = field(default_factory=People)
     work: asyncio.Semaphore = field(default_factory=lambda: asyncio.Semaphore(WORK_AT_ONCE))
+
+    async def drain(self, within: float) -> None:
+        """Wait (at most ``within`` seconds) for work acknowledged but not finished."""
+        deadline = asyncio.get_running_loop().time() + within
+        while self.work.locked() or getattr(self.work, "_waiters", None):
+            if asyncio.get_running_loop().time() > deadline:
+                logger.warning("stopping with Slack work still queued")
+                return
+            await asyncio.sleep(0.05)
 
 
 def services(context: Mapping[str, Any]) -> SlackServices:

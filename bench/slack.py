@@ -1,0 +1,385 @@
+"""Slack front end: ack latency of the real app next to a bare Bolt app that only acks.
+
+Both apps are served by uvicorn on loopback, each in a process of its own with the same
+options (one worker, uvloop, httptools), and loaded in one run from ``--clients`` concurrent
+clients (default 100) for ``--seconds`` (default 10) after a warm-up:
+
+* the *real app*: ``build_web_app(settings)`` as the ``web`` process builds it, with Slack on
+  ``/slack/events``, Redis (DB 13 by default) and Partner Center (the built-in sandbox in its
+  own process) opened in its lifespan, its Web API client on the Slack stand-in (a third
+  process; it is called after the ack, so its speed is not in the latency, but it must be up);
+* the *floor*: a bare ``AsyncApp`` whose ``/referral`` and card-action listeners only
+  ``await ack()``, mounted with ``AsyncSlackRequestHandler`` in Starlette.
+
+The load is Slack's own request shapes, signed: ``/referral help`` (60%), ``/referral new``
+(20%, each from a new user, so drafts are created) and block actions answering the first
+question (``rb_choose`` with ``deal_kind|private``, 20%, each from a new user). Every request
+is built and signed before its timed window (Slack's five-minute window is respected, and
+signing is not measured). Ack latency is the time to the HTTP response.
+
+Every user of a run belongs to a team named after the run, so the Redis keys the app writes
+(``rb:{slack:<team>:...}``) are found and deleted at the end.
+
+    .venv/bin/python bench/slack.py [--seconds 10] [--clients 100] [--warmup 2]
+        [--redis-url redis://127.0.0.1:6379/13] [--profile app.prof]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import cProfile
+import os
+import re
+import secrets
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+# Run as a script from the project root: Python puts bench/ on the path, not the root, and the
+# signed request builders and the Slack stand-in live in the test package.
+sys.path.insert(1, str(Path(__file__).resolve().parent.parent))
+
+import aiohttp
+import uvicorn
+import uvloop
+from pydantic import SecretStr
+from redis.asyncio import Redis
+from sandbox_process import free_port, start_sandbox
+from slack_bolt.adapter.starlette.async_handler import AsyncSlackRequestHandler
+from slack_bolt.async_app import AsyncAck, AsyncApp
+from slack_sdk.web.async_client import AsyncWebClient
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from bot.app import build_web_app
+from bot.settings import Settings
+from cards.ids import Action
+from cards.slack import encode_choice
+from tests.slack_payloads import (
+    EVENTS_PATH,
+    SIGNING_SECRET,
+    SignedRequest,
+    SlackRequests,
+    SlackUser,
+)
+from tests.slack_stand_in import SlackApiStandIn
+
+DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/13"
+BOT_TOKEN = "xoxb-bench"
+MAX_RATE = 6000
+"""Requests per second the pre-built pool allows for (the floor stays well under it here)."""
+UVICORN_OPTIONS = {
+    "host": "127.0.0.1",
+    "loop": "uvloop",
+    "http": "httptools",
+    "workers": 1,
+    "lifespan": "on",
+    "log_level": "warning",
+    "access_log": False,
+}
+
+
+# Child processes ----------------------------------------------------------------------------
+
+
+def floor_app(slack_api_url: str) -> Starlette:
+    """A bare Bolt app: the same request checks, listeners that only acknowledge."""
+    app = AsyncApp(
+        client=AsyncWebClient(token=BOT_TOKEN, base_url=slack_api_url),
+        signing_secret=SIGNING_SECRET,
+        process_before_response=False,
+    )
+
+    async def only_ack(ack: AsyncAck) -> None:
+        await ack()
+
+    app.command("/referral")(only_ack)
+    app.action(re.compile("^rb_"))(only_ack)
+    handler = AsyncSlackRequestHandler(app)
+
+    async def slack_events(request: Request) -> Response:
+        return await handler.handle(request)
+
+    return Starlette(routes=[Route(EVENTS_PATH, slack_events, methods=["POST"])])
+
+
+def real_app(slack_api_url: str, sandbox_url: str, redis_url: str) -> Starlette:
+    """The product's ``web`` app, configured for loopback only."""
+    settings = Settings(
+        _env_file=None,
+        partner_center_base_url=sandbox_url,
+        partner_center_token=SecretStr("bench"),
+        redis_url=redis_url,
+        slack_bot_token=SecretStr(BOT_TOKEN),
+        slack_signing_secret=SecretStr(SIGNING_SECRET),
+        slack_api_url=slack_api_url,
+    )
+    return build_web_app(settings)
+
+
+def serve(args: argparse.Namespace) -> None:
+    """Child process: serve one app until SIGINT (then write the profile, if asked)."""
+    if args.serve == "floor":
+        app = floor_app(args.slack_api_url)
+    else:
+        app = real_app(args.slack_api_url, args.sandbox_url, args.redis_url)
+    profiler = cProfile.Profile() if args.profile else None
+    if profiler is not None:
+        profiler.enable()
+    uvicorn.run(app, port=args.port, **UVICORN_OPTIONS)  # type: ignore[arg-type]
+    if profiler is not None:
+        profiler.disable()
+        profiler.dump_stats(args.profile)
+
+
+def serve_stand_in(args: argparse.Namespace) -> None:
+    """Child process: the Slack stand-in, knowing this run's users; prints its base URL."""
+    stand_in = SlackApiStandIn()
+    for index in range(args.users):
+        user = user_id(args.run, index)
+        stand_in.set_user(SlackUser(user, user.lower(), "Bench Seller", "Bench", "Seller", ""))
+    print(stand_in.start(), flush=True)
+    stopped = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stopped.set())
+    stopped.wait()
+    stand_in.stop()
+
+
+def user_id(run: str, index: int) -> str:
+    return f"U{run}{index:06d}"
+
+
+def wait_for_port(port: int, process: subprocess.Popen[bytes], what: str) -> None:
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise SystemExit(f"the {what} exited with {process.returncode}")
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.2):
+                return
+        except OSError:
+            time.sleep(0.05)
+    process.kill()
+    raise SystemExit(f"the {what} did not start")
+
+
+def start_server(
+    kind: str, common: list[str], profile: str | None
+) -> tuple[subprocess.Popen[bytes], int]:
+    port = free_port()
+    command = [sys.executable, __file__, "--serve", kind, "--port", str(port), *common]
+    if profile:
+        command += ["--profile", profile]
+    process = subprocess.Popen(command)
+    wait_for_port(port, process, f"{kind} server")
+    return process, port
+
+
+def stop(process: subprocess.Popen[bytes], sig: int = signal.SIGINT) -> None:
+    if process.poll() is None:
+        process.send_signal(sig)
+        try:
+            process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+# Load ---------------------------------------------------------------------------------------
+
+
+@dataclass
+class Result:
+    name: str
+    seconds: float
+    latencies: list[float]
+    errors: int
+    exhausted: bool
+
+    @property
+    def rate(self) -> float:
+        return len(self.latencies) / self.seconds
+
+    def percentile(self, p: float) -> float:
+        ordered = sorted(self.latencies)
+        return ordered[min(len(ordered) - 1, int(p / 100 * len(ordered)))] * 1000
+
+
+class Users:
+    """Hands out this run's user ids, one new user per request."""
+
+    def __init__(self, run: str) -> None:
+        self.run = run
+        self.next = 0
+
+    def take(self) -> str:
+        self.next += 1
+        return user_id(self.run, self.next - 1)
+
+
+def build_requests(builder: SlackRequests, users: Users, count: int) -> list[SignedRequest]:
+    """``count`` signed requests of the mix, signed now."""
+    choice = encode_choice("deal_kind", "private")
+    built: list[SignedRequest] = []
+    for index in range(count):
+        kind = index % 5
+        if kind == 3:
+            built.append(builder.command("new", user=users.take()))
+        elif kind == 4:
+            built.append(builder.action(Action.CHOOSE, value=choice, user=users.take()))
+        else:
+            built.append(builder.command("help", user=users.take()))
+    return built
+
+
+async def drive(
+    name: str, url: str, requests: list[SignedRequest], clients: int, seconds: float
+) -> Result:
+    """Post ``requests`` in order from ``clients`` tasks for ``seconds``; time each response."""
+    latencies: list[float] = []
+    errors = 0
+    position = 0
+    connector = aiohttp.TCPConnector(limit=clients)
+    async with aiohttp.ClientSession(connector=connector) as session:
+        deadline = time.perf_counter() + seconds
+
+        async def client() -> None:
+            nonlocal position, errors
+            while position < len(requests) and time.perf_counter() < deadline:
+                request = requests[position]
+                position += 1
+                started = time.perf_counter()
+                async with session.post(url, data=request.body, headers=request.headers) as sent:
+                    await sent.read()
+                    if sent.status != 200:
+                        errors += 1
+                latencies.append(time.perf_counter() - started)
+
+        started = time.perf_counter()
+        await asyncio.gather(*(client() for _ in range(clients)))
+        elapsed = time.perf_counter() - started
+    return Result(name, elapsed, latencies, errors, position >= len(requests))
+
+
+async def measure(
+    name: str, port: int, builder: SlackRequests, users: Users, args: argparse.Namespace
+) -> Result:
+    url = f"http://127.0.0.1:{port}{EVENTS_PATH}"
+    warmup = build_requests(builder, users, max(args.clients * 5, int(args.warmup * MAX_RATE)))
+    await drive(f"{name} (warm-up)", url, warmup, args.clients, args.warmup)
+    timed = build_requests(builder, users, int(args.seconds * MAX_RATE))
+    return await drive(name, url, timed, args.clients, args.seconds)
+
+
+async def delete_keys(redis_url: str, team: str) -> int:
+    redis = Redis.from_url(redis_url)
+    deleted = 0
+    try:
+        async for key in redis.scan_iter(match=f"rb:{{slack:{team}:*", count=1000):
+            deleted += await redis.delete(key)
+    finally:
+        await redis.aclose()
+    return deleted
+
+
+def run(args: argparse.Namespace) -> None:
+    run_id = secrets.token_hex(3).upper()
+    team = f"TB{run_id}"
+    per_server = int((args.warmup + args.seconds) * MAX_RATE) + args.clients * 5
+    user_args = ["--users", str(2 * per_server)]
+    stand_in = subprocess.Popen(
+        [sys.executable, __file__, "--serve", "stand-in", "--run", run_id, *user_args],
+        stdout=subprocess.PIPE,
+    )
+    assert stand_in.stdout is not None
+    slack_api_url = stand_in.stdout.readline().decode().strip()
+    if not slack_api_url:
+        raise SystemExit("the Slack stand-in did not start")
+    sandbox_port = free_port()
+    sandbox = start_sandbox(sandbox_port)
+    common = [
+        "--slack-api-url", slack_api_url,
+        "--sandbox-url", f"http://127.0.0.1:{sandbox_port}/v1.0",
+        "--redis-url", args.redis_url,
+    ]  # fmt: skip
+    builder = SlackRequests(
+        SIGNING_SECRET, hooks_url=slack_api_url.removesuffix("/api/"), team_id=team
+    )
+    users = Users(run_id)
+    results: dict[str, Result] = {}
+    try:
+        with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
+            for kind, name in (("floor", "bare Bolt app, ack only"), ("app", "real app")):
+                server, port = start_server(kind, common, args.profile if kind == "app" else None)
+                try:
+                    results[kind] = runner.run(measure(name, port, builder, users, args))
+                finally:
+                    stop(server)
+            deleted = runner.run(delete_keys(args.redis_url, team))
+    finally:
+        stop(sandbox, signal.SIGTERM)
+        stop(stand_in, signal.SIGTERM)
+    print(f"Redis keys of this run deleted: {deleted}")
+    report(results, args)
+
+
+def report(results: dict[str, Result], args: argparse.Namespace) -> None:
+    print(
+        f"\n{args.clients} clients, {args.seconds:g} s after {args.warmup:g} s warm-up; "
+        "60% /referral help, 20% /referral new, 20% block actions"
+    )
+    print(f"{'':26} {'req/s':>8} {'p50 ms':>8} {'p99 ms':>8} {'non-200':>8}")
+    for result in results.values():
+        print(
+            f"{result.name:26} {result.rate:8.0f} {result.percentile(50):8.2f} "
+            f"{result.percentile(99):8.2f} {result.errors:8d}"
+        )
+        if result.exhausted:
+            print(f"  ({result.name}: the pre-built requests ran out before the time was up)")
+    floor, app = results["floor"], results["app"]
+    p99_ratio = app.percentile(99) / floor.percentile(99)
+    rate_ratio = app.rate / floor.rate
+    print(f"\np50 ratio (app / floor): {app.percentile(50) / floor.percentile(50):.2f}x")
+    targets = (
+        (f"p99 ack {p99_ratio:.2f}x the floor", "<= 1.5x", p99_ratio <= 1.5),
+        (f"p99 ack {app.percentile(99):.1f} ms", "<= 100 ms", app.percentile(99) <= 100),
+        (f"throughput {rate_ratio:.0%} of the floor", ">= 70%", rate_ratio >= 0.7),
+    )
+    for figure, target, met in targets:
+        print(f"{'PASS' if met else 'MISS'}  {figure} (target {target})")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--seconds", type=float, default=10.0)
+    parser.add_argument("--clients", type=int, default=100)
+    parser.add_argument("--warmup", type=float, default=2.0, help="seconds of load before timing")
+    parser.add_argument("--redis-url", default=DEFAULT_REDIS_URL)
+    parser.add_argument("--profile", help="write a cProfile of the real app's process here")
+    # For the child processes this script starts.
+    parser.add_argument("--serve", choices=("floor", "app", "stand-in"), help=argparse.SUPPRESS)
+    parser.add_argument("--port", type=int, help=argparse.SUPPRESS)
+    parser.add_argument("--slack-api-url", help=argparse.SUPPRESS)
+    parser.add_argument("--sandbox-url", help=argparse.SUPPRESS)
+    parser.add_argument("--run", help=argparse.SUPPRESS)
+    parser.add_argument("--users", type=int, default=0, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.serve == "stand-in":
+        serve_stand_in(args)
+    elif args.serve:
+        serve(args)
+    else:
+        run(args)
+
+
+if __name__ == "__main__":
+    os.environ.setdefault("PYTHONUNBUFFERED", "1")
+    main()
