@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -93,7 +94,10 @@ def test_procfile_web_command_serves_health(tmp_path: Path, redis_url: str) -> N
     command = procfile_command("web").replace(
         "referral-bot serve", "referral-bot serve --host 127.0.0.1", 1
     )
-    process = subprocess.Popen(command, shell=True, cwd=tmp_path, env=env, stderr=subprocess.PIPE)
+    # A session of its own, so stopping it stops the shell and the server the shell started.
+    process = subprocess.Popen(
+        command, shell=True, cwd=tmp_path, env=env, stderr=subprocess.PIPE, start_new_session=True
+    )
     try:
         deadline = time.monotonic() + 20
         while True:
@@ -110,7 +114,7 @@ def test_procfile_web_command_serves_health(tmp_path: Path, redis_url: str) -> N
         ready = httpx.get(f"http://127.0.0.1:{port}/readyz", timeout=5)
         assert ready.json() == {"status": "ready", "checks": {"redis": "ok"}}
     finally:
-        process.terminate()
+        os.killpg(process.pid, signal.SIGTERM)
         process.wait(timeout=10)
         if process.stderr:
             process.stderr.close()
