@@ -62,3 +62,24 @@ def timestamp(value: datetime | None) -> str | None:
 def tag_ids(tags: Iterable[Tag] | None) -> str:
     """Tag ids, comma-separated."""
     return ", ".join(tag.id for tag in tags or ())
+
+
+def requirements(referral: Referral, *, missing: str) -> dict[str, str]:
+    """What the customer needs, by label, leaving out what is empty."""
+    needs = referral.details.requirements if referral.details else None
+    if needs is None:
+        return {}
+    extra = needs.additional_requirements
+    rows = {
+        "Industries": tag_ids(needs.industries),
+        "Products": tag_ids(needs.products),
+        "Services": tag_ids(needs.services),
+        "Solutions": ", ".join(
+            joined((solution.id, solution.name), " ") or missing
+            for solution in needs.solutions or ()
+        ),
+        "Partner role": extra.partner_role if extra else None,
+        "Solution area": extra.solution_area if extra else None,
+        "Solution play": extra.solution_play if extra else None,
+    }
+    return {label: value for label, value in rows.items() if value}

@@ -50,8 +50,8 @@ from cards.formatting import customer as _customer
 from cards.formatting import day as _date
 from cards.formatting import joined as _joined
 from cards.formatting import money as _money
+from cards.formatting import requirements
 from cards.formatting import status as _status
-from cards.formatting import tag_ids as _tag_ids
 from cards.formatting import timestamp as _timestamp
 
 MISSING = "-"
@@ -466,22 +466,9 @@ def _team(title: str, members: Iterable[Member]) -> Table:
 
 
 def _requirements(referral: Referral) -> Table | None:
-    requirements = referral.details.requirements if referral.details else None
-    if requirements is None:
+    rows = requirements(referral, missing=MISSING)
+    if not rows:
         return None
-    extra = requirements.additional_requirements
-    rows = {
-        "Industries": _tag_ids(requirements.industries),
-        "Products": _tag_ids(requirements.products),
-        "Services": _tag_ids(requirements.services),
-        "Solutions": ", ".join(
-            _joined((solution.id, solution.name), " ") or MISSING
-            for solution in requirements.solutions or ()
-        ),
-        "Partner role": extra.partner_role if extra else None,
-        "Solution area": extra.solution_area if extra else None,
-        "Solution play": extra.solution_play if extra else None,
-    }
     table = _facts(rows)
     table.title = "Requirements"
     table.title_justify = "left"

@@ -24,8 +24,8 @@ from cards.formatting import customer as _customer
 from cards.formatting import day as _date
 from cards.formatting import joined as _joined
 from cards.formatting import money as _money
+from cards.formatting import requirements
 from cards.formatting import status as _status
-from cards.formatting import tag_ids as _tag_ids
 from cards.ids import Action
 from cards.slack._kit import (
     MESSAGE_BLOCKS,
@@ -100,23 +100,7 @@ def _facts(referral: Referral) -> list[str]:
 
 
 def _requirements(referral: Referral) -> list[str]:
-    requirements = referral.details.requirements if referral.details else None
-    if requirements is None:
-        return []
-    extra = requirements.additional_requirements
-    rows = {
-        "Industries": _tag_ids(requirements.industries),
-        "Products": _tag_ids(requirements.products),
-        "Services": _tag_ids(requirements.services),
-        "Solutions": ", ".join(
-            _joined((solution.id, solution.name), " ") or MISSING
-            for solution in requirements.solutions or ()
-        ),
-        "Partner role": extra.partner_role if extra else None,
-        "Solution area": extra.solution_area if extra else None,
-        "Solution play": extra.solution_play if extra else None,
-    }
-    return [fact(label, value) for label, value in rows.items() if value]
+    return [fact(label, value) for label, value in requirements(referral, missing=MISSING).items()]
 
 
 # -- several referrals ----------------------------------------------------------------------
