@@ -134,8 +134,9 @@ class Engine:
             ]
 
     async def draft(self, conversation: Conversation) -> DraftSummary | None:
-        """The seller's draft in progress, summarised for a home page."""
-        loaded = await self._load(conversation.key, use_cache=True)
+        """The seller's draft in progress, summarised for a home page (read fresh: another
+        process may have moved it on)."""
+        loaded = await self._load(conversation.key, use_cache=False)
         if loaded is None:
             return None
         flow = self._flows[loaded.session.flow]
