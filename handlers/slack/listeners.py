@@ -14,7 +14,7 @@ from slack_bolt.context.ack.async_ack import AsyncAck
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.conversation.chat_state import ChatState
-from bot.conversation.commands import parse_message
+from bot.conversation.commands import ListReferrals, parse_message
 from bot.conversation.desk import Desk
 from bot.conversation.suggest import suggestions
 from bot.conversation.views import Command, CommandName, Problem, Text
@@ -71,11 +71,21 @@ async def on_referral_command(
         base = inputs.conversation(body["team_id"], body["user_id"], name=body.get("user_name"))
         if not await found.chat.first_time(base.key, f"command-{body.get('trigger_id', '')}"):
             return
-        profile = await found.people.profile(client, body["user_id"])
-        conversation = inputs.with_profile(base, profile)
-        views = await found.desk.on_message(conversation, f"/referral {body.get('text', '')}")
+        text = f"/referral {body.get('text', '')}"
+        conversation = base
+        if _needs_profile(parse_message(text)):
+            profile = await found.people.profile(client, body["user_id"])
+            conversation = inputs.with_profile(base, profile)
+        views = await found.desk.on_message(conversation, text)
         channel = await found.people.dm(client, body["user_id"])
         await deliver(client, found.chat, conversation.key, channel, views)
+
+
+def _needs_profile(parsed: object) -> bool:
+    # The seller's name and email matter when a draft starts (they join its team) and for
+    # "mine"; help, show and the other lists do without a users.info call.
+    starts = isinstance(parsed, Command) and parsed.name is CommandName.START
+    return starts or (isinstance(parsed, ListReferrals) and parsed.scope == "mine")
 
 
 async def on_dm_message(
@@ -90,8 +100,12 @@ async def on_dm_message(
         if not await found.chat.first_time(conversation.key, f"event-{body['event_id']}"):
             return
         text = event.get("text", "")
+        parsed = parse_message(text)
+        if _needs_profile(parsed):
+            profile = await found.people.profile(client, event["user"])
+            conversation = inputs.with_profile(conversation, profile)
         views = await found.desk.on_message(conversation, text)
-        steering = isinstance(parse_message(text), Text | Command)
+        steering = isinstance(parsed, Text | Command)
         await deliver(
             client,
             found.chat,

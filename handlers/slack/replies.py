@@ -28,7 +28,8 @@ async def deliver(
     """Post ``views`` to ``channel``; first record ``answer`` on the last question card."""
     if not views:
         return
-    last = await chat.last_card(conversation_key)
+    # Only an answer turns the last question into a record: show, list and help leave it.
+    last = await chat.last_card(conversation_key) if answer is not None else None
     if last is not None and answer is not None:
         record = answered(last.question or "", answer)
         await client.chat_update(

@@ -303,3 +303,23 @@ async def test_an_unexpected_failure_gives_the_seller_a_reference(bot: SlackBot)
     (card,) = await posted(bot, 1)
     assert "Something went wrong on my side" in texts(card)
     assert "Reference" in texts(card)
+
+
+async def test_a_draft_started_in_the_dm_puts_the_seller_on_the_team(
+    bot: SlackBot, client_for_sandbox: PartnerCenterClient
+) -> None:
+    await bot.send(bot.requests.dm_message("/referral new"))
+    await posted(bot, 1)
+    assert bot.slack.calls("users.info")
+    answers = ["private", "Typed in the DM", "Fabrikam Inc", "1 Main St", "skip", "Seattle"]
+    answers += ["WA", "98101", "US", "10 to 50 employees", "skip", "skip", "skip", "skip"]
+    answers += ["50k", "usd", "2027-03-31", "skip", "skip", "skip", "skip", "skip", "yes", "yes"]
+    answers += ["skip", "submit"]
+    for count, text in enumerate(answers, start=2):
+        await bot.send(bot.requests.dm_message(text))
+        await posted(bot, count)
+    found = await client_for_sandbox.list(filter="name eq 'Typed in the DM'").collect()
+    (referral,) = found
+    assert [(m.first_name, m.last_name, m.email) for m in referral.team or []] == [
+        ("Ada", "Lovelace", "ada.lovelace@contoso.example")
+    ]
