@@ -87,9 +87,10 @@ def _reply(
         raise
     except Exception:
         # The engine turns every expected failure into a view; anything else is a bug. The
-        # seller gets a reference to quote, the traceback goes to the debug log.
+        # seller gets a reference to quote, and the log has the traceback under it (a
+        # reference found only in a debug log would lead nowhere by default).
         reference = uuid.uuid4().hex[:8]
-        logger.debug("unexpected failure, reference %s", reference, exc_info=True)
+        logger.error("unexpected failure, reference %s", reference, exc_info=True)
         return [Problem(message=UNEXPECTED, hint=UNEXPECTED_HINT, reference=reference)]
 
 
