@@ -59,7 +59,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from bot.app import build_web_app
+from bot.app import build_web_app, run_worker
 from bot.settings import Settings
 from cards.ids import Action
 from cards.slack import encode_choice
@@ -111,18 +111,22 @@ def floor_app(slack_api_url: str) -> Starlette:
     return Starlette(routes=[Route(EVENTS_PATH, slack_events, methods=["POST"])])
 
 
-def real_app(slack_api_url: str, sandbox_url: str, redis_url: str) -> Starlette:
-    """The product's ``web`` app, configured for loopback only."""
-    settings = Settings(
+def bench_settings(args: argparse.Namespace) -> Settings:
+    """The deployment's settings, on loopback only, with a job stream of this run's own."""
+    return Settings(
         _env_file=None,
-        partner_center_base_url=sandbox_url,
+        partner_center_base_url=args.sandbox_url,
         partner_center_token=SecretStr("bench"),
-        redis_url=redis_url,
+        redis_url=args.redis_url,
         slack_bot_token=SecretStr(BOT_TOKEN),
         slack_signing_secret=SecretStr(SIGNING_SECRET),
-        slack_api_url=slack_api_url,
+        slack_api_url=args.slack_api_url,
+        job_stream=job_stream(args.run),
     )
-    return build_web_app(settings)
+
+
+def job_stream(run: str) -> str:
+    return f"rb:jobs:bench-{run}"
 
 
 def serve(args: argparse.Namespace) -> None:
@@ -130,7 +134,8 @@ def serve(args: argparse.Namespace) -> None:
     if args.serve == "floor":
         app = floor_app(args.slack_api_url)
     else:
-        app = real_app(args.slack_api_url, args.sandbox_url, args.redis_url)
+        # The Procfile's web process: it acknowledges and queues; the worker does the work.
+        app = build_web_app(bench_settings(args), worker=False)
     profiler = cProfile.Profile() if args.profile else None
     if profiler is not None:
         profiler.enable()
@@ -151,6 +156,23 @@ def serve_stand_in(args: argparse.Namespace) -> None:
     signal.signal(signal.SIGTERM, lambda *_: stopped.set())
     stopped.wait()
     stand_in.stop()
+
+
+def serve_worker(args: argparse.Namespace) -> None:
+    """Child process: the Procfile's worker process, at a lower CPU priority (``--nice``) so
+    that on a machine shared with the web process and the load it works in the slack time,
+    as a worker on a machine of its own would not take the web process's CPU at all."""
+    os.nice(args.nice)
+    stop = asyncio.Event()
+
+    async def work() -> None:
+        loop = asyncio.get_running_loop()
+        loop.add_signal_handler(signal.SIGTERM, stop.set)
+        loop.add_signal_handler(signal.SIGINT, stop.set)
+        await run_worker(bench_settings(args), stop)
+
+    with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
+        runner.run(work())
 
 
 def user_id(run: str, index: int) -> str:
@@ -181,6 +203,11 @@ def start_server(
     process = subprocess.Popen(command)
     wait_for_port(port, process, f"{kind} server")
     return process, port
+
+
+def start_worker(common: list[str], nice: int) -> subprocess.Popen[bytes]:
+    command = [sys.executable, __file__, "--serve", "worker", "--nice", str(nice), *common]
+    return subprocess.Popen(command)
 
 
 def stop(process: subprocess.Popen[bytes], sig: int = signal.SIGINT) -> None:
@@ -279,12 +306,47 @@ async def measure(
     return await drive(name, url, timed, args.clients, args.seconds)
 
 
-async def delete_keys(redis_url: str, team: str) -> int:
+@dataclass
+class Backlog:
+    """The worker's side: jobs queued when the load stopped, and how long they took to go."""
+
+    left_at_end: int
+    drain_seconds: float
+    drained: bool
+
+    def report(self, args: argparse.Namespace) -> None:
+        print(
+            f"\nworker (one process, nice {args.nice}): {self.left_at_end:,} jobs still "
+            "queued when the load stopped; "
+            + (
+                f"all done {self.drain_seconds:.1f} s later"
+                if self.drained
+                else f"{self.drain_seconds:.0f} s later some were still queued"
+            )
+        )
+
+
+async def wait_for_backlog(redis_url: str, stream: str, limit: float = 300) -> Backlog:
+    """After the load: how many jobs are queued, and how long until none are."""
+    redis = Redis.from_url(redis_url)
+    try:
+        left = await redis.xlen(stream)
+        started = time.perf_counter()
+        while await redis.xlen(stream) and time.perf_counter() - started < limit:  # noqa: ASYNC110
+            await asyncio.sleep(0.1)
+        drained = not await redis.xlen(stream)
+        return Backlog(left, time.perf_counter() - started, drained)
+    finally:
+        await redis.aclose()
+
+
+async def delete_keys(redis_url: str, team: str, stream: str) -> int:
     redis = Redis.from_url(redis_url)
     deleted = 0
     try:
         async for key in redis.scan_iter(match=f"rb:{{slack:{team}:*", count=1000):
             deleted += await redis.delete(key)
+        deleted += await redis.delete(stream, f"{stream}:dead")
     finally:
         await redis.aclose()
     return deleted
@@ -309,26 +371,35 @@ def run(args: argparse.Namespace) -> None:
         "--slack-api-url", slack_api_url,
         "--sandbox-url", f"http://127.0.0.1:{sandbox_port}/v1.0",
         "--redis-url", args.redis_url,
+        "--run", run_id,
     ]  # fmt: skip
     builder = SlackRequests(
         SIGNING_SECRET, hooks_url=slack_api_url.removesuffix("/api/"), team_id=team
     )
     users = Users(run_id)
     results: dict[str, Result] = {}
+    backlog: Backlog | None = None
     try:
         with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
             for kind, name in (("floor", "bare Bolt app, ack only"), ("app", "real app")):
+                worker = start_worker(common, args.nice) if kind == "app" else None
                 server, port = start_server(kind, common, args.profile if kind == "app" else None)
                 try:
                     results[kind] = runner.run(measure(name, port, builder, users, args))
+                    if worker is not None:
+                        backlog = runner.run(wait_for_backlog(args.redis_url, job_stream(run_id)))
                 finally:
                     stop(server)
-            deleted = runner.run(delete_keys(args.redis_url, team))
+                    if worker is not None:
+                        stop(worker, signal.SIGTERM)
+            deleted = runner.run(delete_keys(args.redis_url, team, job_stream(run_id)))
     finally:
         stop(sandbox, signal.SIGTERM)
         stop(stand_in, signal.SIGTERM)
     print(f"Redis keys of this run deleted: {deleted}")
     report(results, args)
+    if backlog is not None:
+        backlog.report(args)
 
 
 def report(results: dict[str, Result], args: argparse.Namespace) -> None:
@@ -365,7 +436,12 @@ def main() -> None:
     parser.add_argument("--redis-url", default=DEFAULT_REDIS_URL)
     parser.add_argument("--profile", help="write a cProfile of the real app's process here")
     # For the child processes this script starts.
-    parser.add_argument("--serve", choices=("floor", "app", "stand-in"), help=argparse.SUPPRESS)
+    parser.add_argument(
+        "--nice", type=int, default=10, help="CPU priority of the worker process (0-19)"
+    )
+    parser.add_argument(
+        "--serve", choices=("floor", "app", "worker", "stand-in"), help=argparse.SUPPRESS
+    )
     parser.add_argument("--port", type=int, help=argparse.SUPPRESS)
     parser.add_argument("--slack-api-url", help=argparse.SUPPRESS)
     parser.add_argument("--sandbox-url", help=argparse.SUPPRESS)
@@ -374,6 +450,8 @@ def main() -> None:
     args = parser.parse_args()
     if args.serve == "stand-in":
         serve_stand_in(args)
+    elif args.serve == "worker":
+        serve_worker(args)
     elif args.serve:
         serve(args)
     else:

@@ -35,6 +35,7 @@ from bot.conversation.chat_state import ChatState
 from bot.conversation.desk import Desk
 from bot.conversation.engine import Engine
 from bot.conversation.store import RedisSessionStore
+from bot.jobs import JobHandler, JobQueue, WorkOptions, dispatch
 from bot.partner_center.auth import StaticTokenProvider, TokenProvider
 from bot.partner_center.client import PartnerCenterClient
 from bot.partner_center.retry import RetryPolicy
@@ -42,12 +43,14 @@ from bot.partner_center.sandbox import run_sandbox_in_thread
 from bot.settings import SANDBOX, ConfigurationError, Settings
 from bot.storage.redis import connect, redact_url, resolve_redis_url
 from bot.web import create_web_app
-from handlers.slack import SlackServices
+from handlers.slack import SlackServices, SlackWork
 from handlers.slack import register as register_slack
 
 SANDBOX_TOKEN = SecretStr("sandbox")
 HTTP_POOL_SIZE = 100
 DRAIN_SECONDS = 10.0
+
+logger = logging.getLogger(__name__)
 
 
 class _RefuseAllCookies(CookieJar):
@@ -171,19 +174,23 @@ async def chat_services(settings: Settings) -> AsyncIterator[ChatServices]:
         )
 
 
-def build_slack_app(settings: Settings) -> AsyncApp:
-    """The Bolt app, its Web API client on ``SLACK_API_URL`` and retrying 429s."""
-    settings.require("slack_bot_token", "slack_signing_secret")
+def build_slack_client(settings: Settings) -> AsyncWebClient:
+    """The Web API client: on ``SLACK_API_URL``, retrying 429s as ``Retry-After`` says."""
+    settings.require("slack_bot_token")
     assert settings.slack_bot_token is not None
-    assert settings.slack_signing_secret is not None
-    token = settings.slack_bot_token.get_secret_value()
-    client = AsyncWebClient(
-        token=token,
+    return AsyncWebClient(
+        token=settings.slack_bot_token.get_secret_value(),
         base_url=str(settings.slack_api_url),
         retry_handlers=[AsyncRateLimitErrorRetryHandler(max_retry_count=3)],
     )
+
+
+def build_slack_app(settings: Settings) -> AsyncApp:
+    """The Bolt app that verifies and acknowledges Slack's requests."""
+    settings.require("slack_bot_token", "slack_signing_secret")
+    assert settings.slack_signing_secret is not None
     return AsyncApp(
-        client=client,
+        client=build_slack_client(settings),
         signing_secret=settings.slack_signing_secret.get_secret_value(),
         # Listeners acknowledge first and carry on after the response has gone.
         process_before_response=False,
@@ -196,9 +203,53 @@ def slack_configured(settings: Settings) -> bool:
     return settings.slack_bot_token is not None or settings.slack_signing_secret is not None
 
 
-def build_web_app(settings: Settings) -> Starlette:
+async def job_handlers(
+    settings: Settings, services: ChatServices, stack: AsyncExitStack
+) -> dict[str, JobHandler]:
+    """The handler of every kind of job this deployment produces."""
+    handlers: dict[str, JobHandler] = {}
+    if slack_configured(settings):
+        client = build_slack_client(settings)
+        # One pooled session for every Web API call, rather than one per call.
+        client.session = await stack.enter_async_context(aiohttp.ClientSession())
+        handlers |= SlackWork(services.desk, services.chat, client).handlers()
+    return handlers
+
+
+@asynccontextmanager
+async def working(settings: Settings, services: ChatServices) -> AsyncIterator[None]:
+    """This process works on the job stream until the block ends (then drains its jobs)."""
+    async with AsyncExitStack() as stack:
+        handlers = await job_handlers(settings, services, stack)
+        if not handlers:
+            logger.info("no chat platform configured: no jobs to work on")
+        stopping = asyncio.Event()
+        options = WorkOptions(concurrency=settings.worker_concurrency, drain_seconds=DRAIN_SECONDS)
+        loop = asyncio.create_task(
+            JobQueue(services.redis, stream=settings.job_stream).work(
+                dispatch(handlers), stopping, options=options
+            )
+        )
+        try:
+            yield
+        finally:
+            stopping.set()
+            await loop
+
+
+async def run_worker(settings: Settings, stop: asyncio.Event) -> None:
+    """The ``worker`` process: do jobs until ``stop`` is set."""
+    async with chat_services(settings) as services, working(settings, services):
+        logger.info("worker started (Redis %s)", services.redis_url)
+        await stop.wait()
+
+
+def build_web_app(settings: Settings, *, worker: bool = True) -> Starlette:
     """The ``web`` process's ASGI app: health, and the chat platforms that are configured.
 
+    The platform endpoints only verify, acknowledge and queue; with ``worker`` this process
+    also works on the queue (one process is a whole deployment), without it separate
+    ``worker`` processes do (the Procfile's way: the acks never wait behind the work).
     Long-lived resources (Redis, the Partner Center client) open in the app's lifespan, so
     nothing connects at import and a second process simply opens its own.
     """
@@ -210,28 +261,18 @@ def build_web_app(settings: Settings) -> Starlette:
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         async with chat_services(settings) as services, AsyncExitStack() as stack:
             state["redis"] = services.redis
+            if worker:
+                await stack.enter_async_context(working(settings, services))
             if slack is not None:
-                # One pooled session for every Web API call, rather than one per call.
-                session = await stack.enter_async_context(aiohttp.ClientSession())
-                slack.client.session = session
-                slack_services = SlackServices(
-                    services.desk,
-                    services.chat,
-                    work=asyncio.Semaphore(settings.slack_max_work),
+                register_slack(
+                    slack, SlackServices(JobQueue(services.redis, stream=settings.job_stream))
                 )
-                register_slack(slack, slack_services)
-                # On the way out, finish what was acknowledged before closing its resources.
-                stack.push_async_callback(slack_services.drain, DRAIN_SECONDS)
             if slack is not None and settings.slack_app_token is not None:
                 # Socket Mode: Slack delivers over a WebSocket this process opens, so the
                 # app works without a public URL (the HTTP route stays for the rest).
                 socket = AsyncSocketModeHandler(slack, settings.slack_app_token.get_secret_value())
                 await socket.connect_async()  # type: ignore[no-untyped-call]
-                try:
-                    yield
-                finally:
-                    await socket.close_async()  # type: ignore[no-untyped-call]
-                return
+                stack.push_async_callback(socket.close_async)
             yield
 
     async def redis_ready() -> None:

@@ -56,7 +56,8 @@ class Settings(BaseSettings):
     slack_signing_secret: SecretStr | None = None
     slack_app_token: SecretStr | None = None
     slack_api_url: AnyHttpUrl = AnyHttpUrl(DEFAULT_SLACK_API_URL)
-    slack_max_work: int = Field(default=32, ge=1, le=1000)
+    worker_concurrency: int = Field(default=32, ge=1, le=1000)
+    job_stream: str = Field(default="rb:jobs", min_length=1, pattern=r"^\S+$")
     teams_client_id: str | None = None
     teams_client_secret: SecretStr | None = None
     teams_tenant_id: str | None = None

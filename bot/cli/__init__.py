@@ -7,17 +7,19 @@ JSON (``--json``). Shared parts, exit statuses included, live in :mod:`bot.cli._
 
 from __future__ import annotations
 
+import asyncio
 import json
+import signal
 from typing import Annotated
 
 import typer
 import uvicorn
 
-from bot.app import build_web_app
+from bot.app import build_web_app, run_worker
 from bot.cli import chat, deals, referrals
 from bot.cli._shared import command, configure_logging
 from bot.partner_center.sandbox import run_sandbox
-from bot.settings import load_settings
+from bot.settings import Settings, load_settings
 
 __all__ = ["app", "main"]
 
@@ -97,15 +99,23 @@ def serve(
     port: Annotated[
         int | None, typer.Option(min=1, max=65535, help="Port to listen on (default: PORT).")
     ] = None,
+    worker: Annotated[
+        bool,
+        typer.Option(
+            "--worker/--no-worker",
+            help="Also do the work behind each request here (one process is a whole "
+            "deployment); --no-worker leaves it to `referral-bot worker` processes.",
+        ),
+    ] = True,
 ) -> None:
-    """Run the web process: /healthz and /readyz now, the chat platform endpoints as they land.
+    """Run the web process: /healthz, /readyz and the chat platforms that are configured.
 
     Stateless, so run as many copies as the load needs behind a load balancer.
     """
     settings = load_settings()
     configure_logging(settings.log_level)
     uvicorn.run(
-        build_web_app(settings),
+        build_web_app(settings, worker=worker),
         host=host,
         port=port or settings.port,
         log_level=settings.log_level.lower(),
@@ -113,6 +123,26 @@ def serve(
         proxy_headers=True,
         lifespan="on",
     )
+
+
+@command(app, "worker")
+def worker() -> None:
+    """Run a worker process: the work behind chat requests, from the shared job stream.
+
+    Run as many as the load needs; each job goes to one of them, and the jobs of a worker
+    that stops are taken over by the others.
+    """
+    settings = load_settings()
+    configure_logging(settings.log_level)
+    asyncio.run(_work_until_signalled(settings))
+
+
+async def _work_until_signalled(settings: Settings) -> None:
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(signum, stop.set)
+    await run_worker(settings, stop)
 
 
 def main() -> None:

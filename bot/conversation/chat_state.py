@@ -35,14 +35,19 @@ class ChatState:
     def __init__(self, store: SessionStore) -> None:
         self._store = store
 
-    async def first_time(self, conversation_key: str, delivery_id: str) -> bool:
+    async def first_time(
+        self, conversation_key: str, delivery_id: str, *, attempt: str | None = None
+    ) -> bool:
         """True the first time ``delivery_id`` (an event id, an action's timestamp) is seen.
 
         Platforms retry deliveries and people double-click: only the first may take effect.
+        ``attempt`` names the piece of work asking (a job id): the same attempt asking again,
+        after its worker died half-way, is let through, so the work is finished, not lost.
         """
-        # A token of our own: the store takes its own token back as a retry of our claim.
+        # The store hands a claim back to the token that took it.
+        token = attempt or uuid.uuid4().hex
         claim = await self._store.claim(
-            conversation_key, f"seen:{delivery_id}", uuid.uuid4().hex, SEEN_SECONDS
+            conversation_key, f"seen:{delivery_id}", token, SEEN_SECONDS
         )
         return claim.won
 

@@ -15,8 +15,9 @@ from slack_bolt.async_app import AsyncApp
 from cards.ids import Action
 from handlers.slack import listeners
 from handlers.slack.listeners import SlackServices
+from handlers.slack.work import SlackWork
 
-__all__ = ["SlackServices", "register"]
+__all__ = ["SlackServices", "SlackWork", "register"]
 
 CARD_ACTIONS = re.compile(r"^rb_")
 

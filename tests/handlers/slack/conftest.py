@@ -8,6 +8,7 @@ from dataclasses import dataclass
 
 import httpx
 import pytest
+from redis.asyncio import Redis
 
 from bot.app import build_web_app
 from bot.settings import Settings
@@ -23,9 +24,36 @@ class SlackBot:
     http: httpx.AsyncClient
     requests: SlackRequests
     slack: SlackApiStandIn
+    redis: Redis
+    job_stream: str
 
     async def send(self, request: SignedRequest) -> httpx.Response:
         return await self.http.post(request.path, content=request.body, headers=request.headers)
+
+    async def settled(self, within: float = 10.0) -> None:
+        """Wait until every job queued so far is done (done jobs leave the stream)."""
+        deadline = asyncio.get_running_loop().time() + within
+        while await self.redis.xlen(self.job_stream):
+            assert asyncio.get_running_loop().time() < deadline, "jobs still queued"
+            await asyncio.sleep(0.01)
+
+
+def slack_settings(
+    sandbox: Sandbox, slack_api: SlackApiStandIn, redis_url: str, namespace: str, **more: object
+) -> Settings:
+    """Settings of a deployment on the test's sandbox, Slack stand-in and Redis."""
+    return Settings(  # type: ignore[call-arg]
+        _env_file=None,
+        partner_center_base_url=sandbox.base_url,
+        partner_center_token="test-token",
+        redis_url=redis_url,
+        slack_bot_token="xoxb-test-token",
+        slack_signing_secret=SIGNING_SECRET,
+        slack_api_url=slack_api.base_url,
+        # A stream of this test's own: no job of another test can reach this app.
+        job_stream=f"rb:jobs:{namespace}",
+        **more,
+    )
 
 
 @pytest.fixture
@@ -33,26 +61,14 @@ async def bot(
     fresh_sandbox: Sandbox,
     fresh_slack_api: SlackApiStandIn,
     redis_url: str,
+    redis: Redis,
     redis_namespace: str,
-    tmp_path: object,
 ) -> AsyncIterator[SlackBot]:
-    settings = Settings(  # type: ignore[call-arg]
-        _env_file=None,
-        partner_center_base_url=fresh_sandbox.base_url,
-        partner_center_token="test-token",
-        redis_url=redis_url,
-        slack_bot_token="xoxb-test-token",
-        slack_signing_secret=SIGNING_SECRET,
-        slack_api_url=fresh_slack_api.base_url,
-    )
+    settings = slack_settings(fresh_sandbox, fresh_slack_api, redis_url, redis_namespace)
     app = build_web_app(settings)
     # A workspace id of this test's own keeps its Redis keys apart (and cleaned up).
     requests = SlackRequests(team_id=redis_namespace, hooks_url=fresh_slack_api.origin)
     async with app.router.lifespan_context(app):
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url="http://web") as http:
-            yield SlackBot(http, requests, fresh_slack_api)
-            # Listeners carry on after the ack; let them finish before Redis closes.
-            others = [task for task in asyncio.all_tasks() if task is not asyncio.current_task()]
-            if others:
-                await asyncio.wait(others, timeout=5)
+            yield SlackBot(http, requests, fresh_slack_api, redis, settings.job_stream)

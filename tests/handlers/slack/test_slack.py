@@ -8,19 +8,21 @@ import time
 from collections.abc import AsyncIterator
 from typing import Any
 
+import httpx
 import pytest
 from pydantic import SecretStr
+from redis.asyncio import Redis
 
-from bot.app import build_http_client, build_web_app
+from bot.app import build_http_client, build_web_app, run_worker
 from bot.partner_center.auth import StaticTokenProvider
 from bot.partner_center.client import PartnerCenterClient
 from bot.referrals.models import Referral
 from bot.settings import Settings
 from cards.ids import Action
 from cards.slack import encode_choice
-from tests.handlers.slack.conftest import SlackBot
+from tests.handlers.slack.conftest import SlackBot, slack_settings
 from tests.sandbox import Sandbox
-from tests.slack_payloads import SIGNING_SECRET, SlackRequests, dm_channel_id
+from tests.slack_payloads import SlackRequests, dm_channel_id
 from tests.slack_stand_in import SlackApiStandIn
 
 DM = dm_channel_id("U0001")
@@ -62,7 +64,7 @@ async def test_bad_or_stale_signatures_are_refused(bot: SlackBot) -> None:
     stale = await bot.send(bot.requests.command("new", age=301))
     assert forged.status_code == 401
     assert stale.status_code == 401
-    await asyncio.sleep(0.2)
+    await bot.settled()
     assert bot.slack.calls("chat.postMessage") == []
 
 
@@ -158,7 +160,7 @@ async def test_the_same_click_twice_has_one_effect(bot: SlackBot) -> None:
     await bot.send(click)
     await bot.send(click)
     await posted(bot, 2)
-    await asyncio.sleep(0.3)
+    await bot.settled()
     assert len(bot.slack.calls("chat.postMessage")) == 2
 
 
@@ -170,7 +172,7 @@ async def test_a_retried_event_has_one_effect(bot: SlackBot) -> None:
     await bot.send(first)
     await bot.send(bot.requests.retry(first, num=1))
     await posted(bot, 3)
-    await asyncio.sleep(0.3)
+    await bot.settled()
     assert len(bot.slack.calls("chat.postMessage")) == 3
 
 
@@ -250,18 +252,12 @@ async def test_list_has_a_more_button_for_the_next_page(
 async def test_socket_mode_receives_commands_without_a_public_url(
     fresh_sandbox: Sandbox,
     fresh_slack_api: SlackApiStandIn,
+    redis: Redis,  # cleans this test's keys up
     redis_url: str,
     redis_namespace: str,
 ) -> None:
-    settings = Settings(  # type: ignore[call-arg]
-        _env_file=None,
-        partner_center_base_url=fresh_sandbox.base_url,
-        partner_center_token="test-token",
-        redis_url=redis_url,
-        slack_bot_token="xoxb-test-token",
-        slack_signing_secret=SIGNING_SECRET,
-        slack_app_token="xapp-test-token",
-        slack_api_url=fresh_slack_api.base_url,
+    settings = slack_settings(
+        fresh_sandbox, fresh_slack_api, redis_url, redis_namespace, slack_app_token="xapp-test"
     )
     app = build_web_app(settings)
     async with app.router.lifespan_context(app):
@@ -278,11 +274,9 @@ async def test_socket_mode_receives_commands_without_a_public_url(
         assert ack["envelope_id"] == "envelope-1"
         (card,) = await fresh_slack_api.wait_for_async("chat.postMessage")
         assert "/referral new" in texts(card)
-        others = [task for task in asyncio.all_tasks() if task is not asyncio.current_task()]
-        await asyncio.wait(others, timeout=2)
     connections = fresh_slack_api.calls("apps.connections.open")
     assert connections
-    assert connections[0].token == "xapp-test-token"
+    assert connections[0].token == "xapp-test"
 
 
 async def test_submit_shows_progress_on_the_review_card(bot: SlackBot) -> None:
@@ -323,3 +317,36 @@ async def test_a_draft_started_in_the_dm_puts_the_seller_on_the_team(
     assert [(m.first_name, m.last_name, m.email) for m in referral.team or []] == [
         ("Ada", "Lovelace", "ada.lovelace@contoso.example")
     ]
+
+
+async def test_web_processes_queue_the_work_and_a_worker_process_does_it(
+    fresh_sandbox: Sandbox,
+    fresh_slack_api: SlackApiStandIn,
+    redis: Redis,
+    redis_url: str,
+    redis_namespace: str,
+) -> None:
+    settings = slack_settings(fresh_sandbox, fresh_slack_api, redis_url, redis_namespace)
+    web = build_web_app(settings, worker=False)  # the Procfile's `serve --no-worker`
+    requests = SlackRequests(team_id=redis_namespace, hooks_url=fresh_slack_api.origin)
+    async with web.router.lifespan_context(web):
+        transport = httpx.ASGITransport(app=web)
+        async with httpx.AsyncClient(transport=transport, base_url="http://web") as http:
+            command = requests.command("new")
+            sent = await http.post(command.path, content=command.body, headers=command.headers)
+            assert sent.status_code == 200
+            assert await redis.xlen(settings.job_stream) == 1
+            (job,) = await redis.xrange(settings.job_stream)
+            assert b"xoxb" not in job[1][b"payload"]
+            assert b'"token"' not in job[1][b"payload"]  # the verification token stays out
+            assert fresh_slack_api.calls("chat.postMessage") == []
+
+            stop = asyncio.Event()
+            worker = asyncio.create_task(run_worker(settings, stop))  # `referral-bot worker`
+            try:
+                (card,) = await fresh_slack_api.wait_for_async("chat.postMessage")
+            finally:
+                stop.set()
+                await asyncio.wait_for(worker, timeout=10)
+    assert "What kind of deal is this?" in texts(card)
+    assert await redis.xlen(settings.job_stream) == 0

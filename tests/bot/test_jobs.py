@@ -1,0 +1,224 @@
+"""The job stream on a real Redis: each job done once, shared by workers, reclaimed from a
+worker that died, buried after its last failed try, drained on stop."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections import Counter
+from collections.abc import AsyncIterator, Awaitable, Callable
+
+import pytest
+from redis.asyncio import Redis
+from redis.exceptions import RedisError
+
+from bot.jobs import Job, JobHandler, JobQueue, WorkOptions, dispatch
+
+FAST = WorkOptions(concurrency=8, block_ms=50, reclaim_after_ms=60_000, drain_seconds=2)
+
+
+@pytest.fixture
+def queue(redis: Redis, redis_namespace: str) -> JobQueue:
+    return JobQueue(redis, stream=f"rb:jobs:{redis_namespace}")
+
+
+@contextlib.asynccontextmanager
+async def working(
+    queue: JobQueue, handler: JobHandler, options: WorkOptions = FAST, consumer: str = "one"
+) -> AsyncIterator[asyncio.Event]:
+    """A worker on ``queue`` for the duration of the block; set the event to stop it early."""
+    stopping = asyncio.Event()
+    task = asyncio.create_task(queue.work(handler, stopping, consumer=consumer, options=options))
+    try:
+        yield stopping
+    finally:
+        stopping.set()
+        await asyncio.wait_for(task, timeout=10)
+
+
+async def eventually(condition: Callable[[], Awaitable[bool] | bool], within: float = 5) -> None:
+    deadline = asyncio.get_running_loop().time() + within
+    while True:
+        outcome = condition()
+        if not isinstance(outcome, bool):
+            outcome = await outcome
+        if outcome:
+            return
+        assert asyncio.get_running_loop().time() < deadline, "condition not met in time"
+        await asyncio.sleep(0.01)
+
+
+async def test_a_job_is_done_once_then_leaves_the_stream(queue: JobQueue, redis: Redis) -> None:
+    seen: list[Job] = []
+
+    async def handle(job: Job) -> None:
+        seen.append(job)
+
+    job_id = await queue.put("greet", {"name": "Ana", "tags": ["a", "b"]})
+    async with working(queue, handle):
+        await eventually(lambda: len(seen) == 1)
+        await eventually(lambda: _empty(redis, queue.stream))
+    assert seen == [Job(id=job_id, kind="greet", payload={"name": "Ana", "tags": ["a", "b"]})]
+    assert await redis.xpending(queue.stream, queue.group) == {
+        "pending": 0,
+        "min": None,
+        "max": None,
+        "consumers": [],
+    }
+
+
+async def test_a_burst_of_puts_is_batched_and_each_job_is_done_once(
+    queue: JobQueue, redis: Redis
+) -> None:
+    done: Counter[int] = Counter()
+
+    async def handle(job: Job) -> None:
+        done[job.payload["n"]] += 1
+
+    ids = await asyncio.gather(*(queue.put("count", {"n": n}) for n in range(300)))
+    assert len(set(ids)) == 300
+    async with working(queue, handle):
+        await eventually(lambda: sum(done.values()) == 300)
+        await eventually(lambda: _empty(redis, queue.stream))
+    assert done == Counter(range(300))
+
+
+async def test_two_workers_share_the_stream_without_doing_a_job_twice(
+    queue: JobQueue, redis: Redis
+) -> None:
+    done: list[tuple[str, int]] = []
+
+    def worker(name: str) -> JobHandler:
+        async def handle(job: Job) -> None:
+            await asyncio.sleep(0.005)  # long enough for the other worker to read meanwhile
+            done.append((name, job.payload["n"]))
+
+        return handle
+
+    narrow = WorkOptions(concurrency=2, block_ms=50, drain_seconds=2)
+    for n in range(60):
+        await queue.put("count", {"n": n})
+    async with (
+        working(queue, worker("a"), narrow, consumer="a"),
+        working(queue, worker("b"), narrow, consumer="b"),
+    ):
+        await eventually(lambda: len(done) == 60)
+        await eventually(lambda: _empty(redis, queue.stream))
+    assert sorted(n for _, n in done) == list(range(60))
+    assert {name for name, _ in done} == {"a", "b"}
+
+
+async def test_the_job_of_a_worker_that_died_is_reclaimed_by_another(
+    queue: JobQueue, redis: Redis
+) -> None:
+    started = asyncio.Event()
+    finished: list[Job] = []
+
+    async def hangs(job: Job) -> None:
+        started.set()
+        await asyncio.Event().wait()
+
+    async def finishes(job: Job) -> None:
+        finished.append(job)
+
+    await queue.put("slow", {"n": 1})
+    # The first worker takes the job and is stopped without time to finish it: as good as
+    # killed, its job stays unacknowledged.
+    dying = WorkOptions(concurrency=1, block_ms=50, drain_seconds=0.05)
+    async with working(queue, hangs, dying, consumer="dies"):
+        await asyncio.wait_for(started.wait(), timeout=5)
+    rescuing = WorkOptions(concurrency=1, block_ms=50, reclaim_after_ms=100, drain_seconds=2)
+    async with working(queue, finishes, rescuing, consumer="rescues"):
+        await eventually(lambda: len(finished) == 1)
+        await eventually(lambda: _empty(redis, queue.stream))
+    assert finished[0].payload == {"n": 1}
+    assert finished[0].delivery == 2
+
+
+async def test_a_job_failing_every_try_is_buried_with_its_error(
+    queue: JobQueue, redis: Redis, caplog: pytest.LogCaptureFixture
+) -> None:
+    tries: list[int] = []
+
+    async def fails(job: Job) -> None:
+        tries.append(job.delivery)
+        raise ValueError("Partner Center said no")
+
+    await queue.put("doomed", {"n": 7})
+    retrying = WorkOptions(concurrency=1, block_ms=20, reclaim_after_ms=60, max_deliveries=3)
+    async with working(queue, fails, retrying):
+        await eventually(lambda: _length(redis, queue.dead_letters, 1))
+        await eventually(lambda: _empty(redis, queue.stream))
+    assert tries == [1, 2, 3]
+    ((_, fields),) = await redis.xrange(queue.dead_letters)
+    assert fields[b"kind"] == b"doomed"
+    assert fields[b"payload"] == b'{"n": 7}'
+    assert fields[b"error"] == b"ValueError: Partner Center said no"
+    assert "failed on try 3" in caplog.text
+
+
+async def test_a_job_of_an_unknown_kind_is_buried_not_retried_for_ever(
+    queue: JobQueue, redis: Redis
+) -> None:
+    handled: list[Job] = []
+
+    async def known(job: Job) -> None:
+        handled.append(job)
+
+    await queue.put("from-a-newer-release", {})
+    await queue.put("known", {})
+    once = WorkOptions(concurrency=1, block_ms=20, max_deliveries=1)
+    async with working(queue, dispatch({"known": known}), once):
+        await eventually(lambda: _length(redis, queue.dead_letters, 1))
+        await eventually(lambda: len(handled) == 1)
+    ((_, fields),) = await redis.xrange(queue.dead_letters)
+    assert b"no handler for jobs of kind 'from-a-newer-release'" in fields[b"error"]
+
+
+async def test_stopping_lets_the_jobs_under_way_finish(queue: JobQueue, redis: Redis) -> None:
+    started = asyncio.Event()
+    release = asyncio.Event()
+    finished: list[Job] = []
+
+    async def slow(job: Job) -> None:
+        started.set()
+        await release.wait()
+        finished.append(job)
+
+    await queue.put("slow", {})
+    async with working(queue, slow) as stopping:
+        await asyncio.wait_for(started.wait(), timeout=5)
+        stopping.set()
+        await asyncio.sleep(0.05)
+        release.set()
+    assert len(finished) == 1
+    assert await _empty(redis, queue.stream)
+
+
+async def test_stopping_does_not_wait_for_the_read_to_time_out(queue: JobQueue) -> None:
+    async def handle(job: Job) -> None:
+        raise AssertionError("no job was queued")
+
+    patient = WorkOptions(block_ms=30_000)
+    started = asyncio.get_running_loop().time()
+    async with working(queue, handle, patient):
+        await asyncio.sleep(0.1)
+    assert asyncio.get_running_loop().time() - started < 2
+
+
+async def test_putting_without_redis_fails_for_the_caller_to_report() -> None:
+    # Nothing listens on port 1; the client connects on first use.
+    unreachable = Redis.from_url("redis://127.0.0.1:1/0", socket_connect_timeout=1)
+    try:
+        with pytest.raises((RedisError, OSError)):
+            await JobQueue(unreachable).put("lost", {"n": 1})
+    finally:
+        await unreachable.aclose()
+
+
+async def _empty(redis: Redis, stream: str) -> bool:
+    return await redis.xlen(stream) == 0
+
+
+async def _length(redis: Redis, stream: str, length: int) -> bool:
+    return await redis.xlen(stream) == length
