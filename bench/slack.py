@@ -33,11 +33,11 @@ import os
 import re
 import secrets
 import signal
-import socket
 import subprocess
 import sys
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -45,9 +45,9 @@ from pathlib import Path
 # signed request builders and the Slack stand-in live in the test package.
 sys.path.insert(1, str(Path(__file__).resolve().parent.parent))
 
-import aiohttp
 import uvicorn
 import uvloop
+from load import Prepared, Result, drive, print_results, stop, wait_for_port
 from pydantic import SecretStr
 from redis.asyncio import Redis
 from sandbox_process import free_port, start_sandbox
@@ -179,20 +179,6 @@ def user_id(run: str, index: int) -> str:
     return f"U{run}{index:06d}"
 
 
-def wait_for_port(port: int, process: subprocess.Popen[bytes], what: str) -> None:
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise SystemExit(f"the {what} exited with {process.returncode}")
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=0.2):
-                return
-        except OSError:
-            time.sleep(0.05)
-    process.kill()
-    raise SystemExit(f"the {what} did not start")
-
-
 def start_server(
     kind: str, common: list[str], profile: str | None
 ) -> tuple[subprocess.Popen[bytes], int]:
@@ -210,34 +196,7 @@ def start_worker(common: list[str], nice: int) -> subprocess.Popen[bytes]:
     return subprocess.Popen(command)
 
 
-def stop(process: subprocess.Popen[bytes], sig: int = signal.SIGINT) -> None:
-    if process.poll() is None:
-        process.send_signal(sig)
-        try:
-            process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
-
-
 # Load ---------------------------------------------------------------------------------------
-
-
-@dataclass
-class Result:
-    name: str
-    seconds: float
-    latencies: list[float]
-    errors: int
-    exhausted: bool
-
-    @property
-    def rate(self) -> float:
-        return len(self.latencies) / self.seconds
-
-    def percentile(self, p: float) -> float:
-        ordered = sorted(self.latencies)
-        return ordered[min(len(ordered) - 1, int(p / 100 * len(ordered)))] * 1000
 
 
 class Users:
@@ -267,43 +226,29 @@ def build_requests(builder: SlackRequests, users: Users, count: int) -> list[Sig
     return built
 
 
-async def drive(
-    name: str, url: str, requests: list[SignedRequest], clients: int, seconds: float
-) -> Result:
-    """Post ``requests`` in order from ``clients`` tasks for ``seconds``; time each response."""
-    latencies: list[float] = []
-    errors = 0
-    position = 0
-    connector = aiohttp.TCPConnector(limit=clients)
-    async with aiohttp.ClientSession(connector=connector) as session:
-        deadline = time.perf_counter() + seconds
-
-        async def client() -> None:
-            nonlocal position, errors
-            while position < len(requests) and time.perf_counter() < deadline:
-                request = requests[position]
-                position += 1
-                started = time.perf_counter()
-                async with session.post(url, data=request.body, headers=request.headers) as sent:
-                    await sent.read()
-                    if sent.status != 200:
-                        errors += 1
-                latencies.append(time.perf_counter() - started)
-
-        started = time.perf_counter()
-        await asyncio.gather(*(client() for _ in range(clients)))
-        elapsed = time.perf_counter() - started
-    return Result(name, elapsed, latencies, errors, position >= len(requests))
-
-
 async def measure(
     name: str, port: int, builder: SlackRequests, users: Users, args: argparse.Namespace
 ) -> Result:
     url = f"http://127.0.0.1:{port}{EVENTS_PATH}"
     warmup = build_requests(builder, users, max(args.clients * 5, int(args.warmup * MAX_RATE)))
-    await drive(f"{name} (warm-up)", url, warmup, args.clients, args.warmup)
+    await drive(f"{name} (warm-up)", url, in_order(warmup), args.clients, args.warmup)
     timed = build_requests(builder, users, int(args.seconds * MAX_RATE))
-    return await drive(name, url, timed, args.clients, args.seconds)
+    return await drive(name, url, in_order(timed), args.clients, args.seconds)
+
+
+def in_order(requests: list[SignedRequest]) -> Callable[[int], Prepared | None]:
+    """Hands the pre-built requests out in order, whichever client asks."""
+    position = 0
+
+    def take(client: int) -> Prepared | None:
+        nonlocal position
+        if position >= len(requests):
+            return None
+        position += 1
+        request = requests[position - 1]
+        return request.body, request.headers
+
+    return take
 
 
 @dataclass
@@ -407,14 +352,7 @@ def report(results: dict[str, Result], args: argparse.Namespace) -> None:
         f"\n{args.clients} clients, {args.seconds:g} s after {args.warmup:g} s warm-up; "
         "60% /referral help, 20% /referral new, 20% block actions"
     )
-    print(f"{'':26} {'req/s':>8} {'p50 ms':>8} {'p99 ms':>8} {'non-200':>8}")
-    for result in results.values():
-        print(
-            f"{result.name:26} {result.rate:8.0f} {result.percentile(50):8.2f} "
-            f"{result.percentile(99):8.2f} {result.errors:8d}"
-        )
-        if result.exhausted:
-            print(f"  ({result.name}: the pre-built requests ran out before the time was up)")
+    print_results(list(results.values()))
     floor, app = results["floor"], results["app"]
     p99_ratio = app.percentile(99) / floor.percentile(99)
     rate_ratio = app.rate / floor.rate

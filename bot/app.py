@@ -7,13 +7,15 @@ around a loopback sandbox or a local Redis without patching anything.
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
+import warnings
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass
 from http.cookiejar import CookieJar
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import aiohttp
 import httpx
@@ -35,16 +37,23 @@ from bot.conversation.chat_state import ChatState
 from bot.conversation.desk import Desk
 from bot.conversation.engine import Engine
 from bot.conversation.store import RedisSessionStore
+from bot.entra import ClientCredentials
 from bot.jobs import JobHandler, JobQueue, WorkOptions, dispatch
 from bot.partner_center.auth import StaticTokenProvider, TokenProvider
 from bot.partner_center.client import PartnerCenterClient
 from bot.partner_center.retry import RetryPolicy
 from bot.partner_center.sandbox import run_sandbox_in_thread
+from bot.references import ReferenceBook
 from bot.settings import SANDBOX, ConfigurationError, Settings
 from bot.storage.redis import connect, redact_url, resolve_redis_url
 from bot.web import create_web_app
 from handlers.slack import SlackServices, SlackWork
 from handlers.slack import register as register_slack
+
+if TYPE_CHECKING:
+    from types import ModuleType
+
+    from microsoft_teams.apps import App as TeamsApp
 
 SANDBOX_TOKEN = SecretStr("sandbox")
 HTTP_POOL_SIZE = 100
@@ -203,6 +212,71 @@ def slack_configured(settings: Settings) -> bool:
     return settings.slack_bot_token is not None or settings.slack_signing_secret is not None
 
 
+def teams_configured(settings: Settings) -> bool:
+    """Whether the Teams front end is set up (the bot's Entra app id and secret)."""
+    return settings.teams_client_id is not None or settings.teams_client_secret is not None
+
+
+def teams_front_end() -> ModuleType:
+    """:mod:`handlers.teams`, imported on first use: the Teams SDK takes over a second to
+    import, and only processes serving Teams should pay for it."""
+    with warnings.catch_warnings():
+        # The SDK flags parts of itself as experimental at import; nothing to act on here.
+        warnings.simplefilter("ignore", FutureWarning)
+        import handlers.teams  # noqa: PLC0415
+
+    return handlers.teams
+
+
+def build_login_client() -> httpx.AsyncClient:
+    """The HTTP client the Teams front end fetches its tokens with."""
+    return httpx.AsyncClient(timeout=httpx.Timeout(10.0), trust_env=False)
+
+
+def build_teams_app(settings: Settings, login: httpx.AsyncClient) -> TeamsApp:
+    """The Teams SDK app: inbound JWTs checked against ``TEAMS_OPENID_METADATA_URL``'s keys,
+    outbound calls with tokens from ``TEAMS_LOGIN_URL``, no web server of its own."""
+    settings.require("teams_client_id", "teams_client_secret")
+    assert settings.teams_client_id is not None
+    assert settings.teams_client_secret is not None
+    if settings.teams_allow_unauthenticated:
+        logger.warning(
+            "TEAMS_ALLOW_UNAUTHENTICATED is on: /api/messages accepts activities WITHOUT "
+            "checking who sent them. For local development only."
+        )
+    tokens = ClientCredentials(
+        login,
+        client_id=settings.teams_client_id,
+        client_secret=settings.teams_client_secret,
+        tenant_id=settings.teams_tenant_id,
+        login_url=str(settings.teams_login_url),
+    )
+    teams: TeamsApp = teams_front_end().build_app(
+        client_id=settings.teams_client_id,
+        tenant_id=settings.teams_tenant_id,
+        token=tokens,
+        openid_metadata_url=str(settings.teams_openid_metadata_url),
+        allow_unauthenticated=settings.teams_allow_unauthenticated,
+    )
+    # The SDK sets the httpx logger to its own client logger's level each time it makes a
+    # client (on every activity): at WARNING, requests are not logged one by one at INFO.
+    logging.getLogger("microsoft_teams.common.http.client").setLevel(logging.WARNING)
+    return teams
+
+
+@asynccontextmanager
+async def teams_running(teams: TeamsApp, login: httpx.AsyncClient) -> AsyncIterator[TeamsApp]:
+    """Token validation set up (no server started); the HTTP clients closed after."""
+    try:
+        await teams.initialize()
+        yield teams
+    finally:
+        # The SDK does not close the HTTP clients it made.
+        await teams.http_client.http.aclose()
+        await teams.api.http.http.aclose()
+        await login.aclose()
+
+
 async def job_handlers(
     settings: Settings, services: ChatServices, stack: AsyncExitStack
 ) -> dict[str, JobHandler]:
@@ -213,6 +287,15 @@ async def job_handlers(
         # One pooled session for every Web API call, rather than one per call.
         client.session = await stack.enter_async_context(aiohttp.ClientSession())
         handlers |= SlackWork(services.desk, services.chat, client).handlers()
+    if teams_configured(settings):
+        front = teams_front_end()
+        login = build_login_client()
+        teams = build_teams_app(settings, login)
+        await stack.enter_async_context(teams_running(teams, login))
+        work = front.TeamsWork(
+            services.desk, services.chat, front.TeamsSender(teams), ReferenceBook(services.redis)
+        )
+        handlers |= work.handlers()
     return handlers
 
 
@@ -255,24 +338,35 @@ def build_web_app(settings: Settings, *, worker: bool = True) -> Starlette:
     """
     build_token_provider(settings)  # fail at start, naming the variable, not on first use
     slack = build_slack_app(settings) if slack_configured(settings) else None
+    login = build_login_client() if teams_configured(settings) else None
+    teams = build_teams_app(settings, login) if login is not None else None
     state: dict[str, Redis] = {}
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         async with chat_services(settings) as services, AsyncExitStack() as stack:
             state["redis"] = services.redis
+            jobs = JobQueue(services.redis, stream=settings.job_stream)
             if worker:
                 await stack.enter_async_context(working(settings, services))
             if slack is not None:
-                register_slack(
-                    slack, SlackServices(JobQueue(services.redis, stream=settings.job_stream))
+                register_slack(slack, SlackServices(jobs))
+            if teams is not None and login is not None:
+                front = teams_front_end()
+                references = ReferenceBook(services.redis)
+                front.register(
+                    teams, front.TeamsServices(services.desk, services.chat, jobs, references)
                 )
+                await stack.enter_async_context(teams_running(teams, login))
             if slack is not None and settings.slack_app_token is not None:
                 # Socket Mode: Slack delivers over a WebSocket this process opens, so the
                 # app works without a public URL (the HTTP route stays for the rest).
                 socket = AsyncSocketModeHandler(slack, settings.slack_app_token.get_secret_value())
                 await socket.connect_async()  # type: ignore[no-untyped-call]
                 stack.push_async_callback(socket.close_async)
+            # Everything built so far lives as long as the process: take it out of the
+            # collector's sight, so collections under load scan only per-request objects.
+            gc.freeze()
             yield
 
     async def redis_ready() -> None:
@@ -286,4 +380,7 @@ def build_web_app(settings: Settings, *, worker: bool = True) -> Starlette:
             return await handler.handle(request)
 
         routes.append(Route("/slack/events", slack_events, methods=["POST"]))
+    if teams is not None:
+        front = teams_front_end()
+        routes.append(Route(front.MESSAGES_PATH, front.messages_endpoint(teams), methods=["POST"]))
     return create_web_app({"redis": redis_ready}, routes=routes, lifespan=lifespan)

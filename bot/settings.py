@@ -12,7 +12,14 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 
 from platformdirs import user_data_path
-from pydantic import AnyHttpUrl, Field, SecretStr, ValidationError, field_validator
+from pydantic import (
+    AnyHttpUrl,
+    Field,
+    SecretStr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 SANDBOX = "sandbox"
@@ -20,6 +27,10 @@ SANDBOX = "sandbox"
 
 DEFAULT_PARTNER_CENTER_BASE_URL = "https://api.partner.microsoft.com/v1.0"
 DEFAULT_SLACK_API_URL = "https://slack.com/api/"
+DEFAULT_TEAMS_LOGIN_URL = "https://login.microsoftonline.com"
+DEFAULT_TEAMS_OPENID_METADATA_URL = (
+    "https://login.botframework.com/v1/.well-known/openidconfiguration"
+)
 
 
 class ConfigurationError(Exception):
@@ -61,6 +72,9 @@ class Settings(BaseSettings):
     teams_client_id: str | None = None
     teams_client_secret: SecretStr | None = None
     teams_tenant_id: str | None = None
+    teams_login_url: AnyHttpUrl = AnyHttpUrl(DEFAULT_TEAMS_LOGIN_URL)
+    teams_openid_metadata_url: AnyHttpUrl = AnyHttpUrl(DEFAULT_TEAMS_OPENID_METADATA_URL)
+    teams_allow_unauthenticated: bool = False
     approvers: Annotated[tuple[str, ...], NoDecode] = ()
     approvals_channel: str | None = None
     poll_interval_seconds: float = Field(default=600.0, gt=0)
@@ -94,6 +108,17 @@ class Settings(BaseSettings):
                 f"{DEFAULT_PARTNER_CENTER_BASE_URL}, or 'sandbox'"
             )
         return value.rstrip("/")
+
+    @model_validator(mode="after")
+    def _unauthenticated_only_locally(self) -> Settings:
+        # Accepting unsigned activities is for a laptop and the Bot Framework Emulator; a
+        # deployment with a public URL must never run that way, whatever else is set.
+        if self.teams_allow_unauthenticated and self.public_url is not None:
+            raise ValueError(
+                "TEAMS_ALLOW_UNAUTHENTICATED is for local development only and is refused "
+                "when PUBLIC_URL is set"
+            )
+        return self
 
     @property
     def uses_sandbox(self) -> bool:

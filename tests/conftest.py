@@ -22,9 +22,19 @@ from bot.storage.redis import connect
 from tests.redis_server import TEST_DB, PrivateRedis, with_db
 from tests.sandbox import fresh_sandbox, sandbox
 from tests.slack_stand_in import fresh_slack_api, slack_api, slack_requests
+from tests.teams_stand_in import fresh_teams_api, teams_activities, teams_api
 
 # Fixtures shared by the whole suite.
-__all__ = ["fresh_sandbox", "fresh_slack_api", "sandbox", "slack_api", "slack_requests"]
+__all__ = [
+    "fresh_sandbox",
+    "fresh_slack_api",
+    "fresh_teams_api",
+    "sandbox",
+    "slack_api",
+    "slack_requests",
+    "teams_activities",
+    "teams_api",
+]
 
 _real_connect = socket.socket.connect
 _real_connect_ex = socket.socket.connect_ex

@@ -5,19 +5,14 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator
 from typing import Any
 
 import httpx
-import pytest
-from pydantic import SecretStr
 from redis.asyncio import Redis
 
-from bot.app import build_http_client, build_web_app, run_worker
-from bot.partner_center.auth import StaticTokenProvider
+from bot.app import build_web_app, run_worker
 from bot.partner_center.client import PartnerCenterClient
 from bot.referrals.models import Referral
-from bot.settings import Settings
 from cards.ids import Action
 from cards.slack import encode_choice
 from tests.handlers.slack.conftest import SlackBot, slack_settings
@@ -212,14 +207,6 @@ async def test_rate_limited_posts_are_retried(bot: SlackBot) -> None:
     calls = await bot.slack.wait_for_async("chat.postMessage", count=2, timeout=10)
     assert calls[0].status == 429
     assert calls[1].ok
-
-
-@pytest.fixture
-async def client_for_sandbox(fresh_sandbox: Sandbox) -> AsyncIterator[PartnerCenterClient]:
-    async with build_http_client(Settings(_env_file=None)) as http:  # type: ignore[call-arg]
-        yield PartnerCenterClient(
-            http, base_url=fresh_sandbox.base_url, tokens=StaticTokenProvider(SecretStr("t"))
-        )
 
 
 async def test_list_has_a_more_button_for_the_next_page(

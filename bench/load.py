@@ -1,0 +1,111 @@
+"""What the chat front-end benchmarks share: child servers, the load loop and its figures."""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+import socket
+import subprocess
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import aiohttp
+
+Prepared = tuple[bytes, dict[str, str]]
+"""A body and its headers, built (and signed) before the timed window."""
+
+
+@dataclass
+class Result:
+    """Response times of one server under one load."""
+
+    name: str
+    seconds: float
+    latencies: list[float]
+    errors: int
+    exhausted: bool
+
+    @property
+    def rate(self) -> float:
+        return len(self.latencies) / self.seconds
+
+    def percentile(self, p: float) -> float:
+        """The ``p``-th percentile response time, in milliseconds."""
+        ordered = sorted(self.latencies)
+        return ordered[min(len(ordered) - 1, int(p / 100 * len(ordered)))] * 1000
+
+
+async def drive(
+    name: str,
+    url: str,
+    take: Callable[[int], Prepared | None],
+    clients: int,
+    seconds: float,
+) -> Result:
+    """``clients`` tasks post what ``take(client)`` gives them, one request after the other,
+    for ``seconds``; each response is timed. ``take`` returning None ends that client."""
+    latencies: list[float] = []
+    errors = 0
+    exhausted = False
+    connector = aiohttp.TCPConnector(limit=clients)
+    async with aiohttp.ClientSession(connector=connector) as session:
+        deadline = time.perf_counter() + seconds
+
+        async def client(index: int) -> None:
+            nonlocal errors, exhausted
+            while time.perf_counter() < deadline:
+                request = take(index)
+                if request is None:
+                    exhausted = True
+                    return
+                body, headers = request
+                started = time.perf_counter()
+                async with session.post(url, data=body, headers=headers) as sent:
+                    await sent.read()
+                    if sent.status != 200:
+                        errors += 1
+                latencies.append(time.perf_counter() - started)
+
+        started = time.perf_counter()
+        await asyncio.gather(*(client(index) for index in range(clients)))
+        elapsed = time.perf_counter() - started
+    return Result(name, elapsed, latencies, errors, exhausted)
+
+
+def wait_for_port(port: int, process: subprocess.Popen[bytes], what: str) -> None:
+    """Return once ``process`` accepts connections on ``port``; exit if it dies first."""
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise SystemExit(f"the {what} exited with {process.returncode}")
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.2):
+                return
+        except OSError:
+            time.sleep(0.05)
+    process.kill()
+    raise SystemExit(f"the {what} did not start")
+
+
+def stop(process: subprocess.Popen[bytes], sig: int = signal.SIGINT) -> None:
+    """Ask ``process`` to stop; kill it if it has not within 15 s."""
+    if process.poll() is None:
+        process.send_signal(sig)
+        try:
+            process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+def print_results(results: list[Result]) -> None:
+    """One line per server: requests/s, p50 and p99 in ms, non-200 answers."""
+    print(f"{'':30} {'req/s':>8} {'p50 ms':>8} {'p99 ms':>8} {'non-200':>8}")
+    for result in results:
+        print(
+            f"{result.name:30} {result.rate:8.0f} {result.percentile(50):8.2f} "
+            f"{result.percentile(99):8.2f} {result.errors:8d}"
+        )
+        if result.exhausted:
+            print(f"  ({result.name}: the pre-built requests ran out before the time was up)")

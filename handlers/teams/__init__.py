@@ -1,0 +1,35 @@
+"""The Teams front end: one routing table from the SDK's activity kinds to the handlers.
+
+``register`` is the only place that knows which activities the app answers; the bodies live
+in :mod:`handlers.teams.listeners` (the web process) and :mod:`handlers.teams.work` (workers).
+"""
+
+from __future__ import annotations
+
+from microsoft_teams.apps import App
+
+from handlers.teams.http import MESSAGES_PATH, RouteCollector, build_app, messages_endpoint
+from handlers.teams.listeners import TeamsListeners, TeamsServices
+from handlers.teams.sender import TeamsSender
+from handlers.teams.work import TeamsWork
+
+__all__ = [
+    "MESSAGES_PATH",
+    "RouteCollector",
+    "TeamsSender",
+    "TeamsServices",
+    "TeamsWork",
+    "build_app",
+    "messages_endpoint",
+    "register",
+]
+
+
+def register(app: App, services: TeamsServices) -> None:
+    """Wire every Teams activity the app answers to its handler."""
+    listeners = TeamsListeners(services)
+    app.on_message(listeners.on_message)
+    app.on_card_action_execute(listeners.on_card_action)
+    app.on_install_add(listeners.on_install)
+    app.on_install_remove(listeners.on_uninstall)
+    app.on_conversation_update(listeners.on_conversation_update)

@@ -1,0 +1,1228 @@
+"""Conversation views rendered as Adaptive Cards for Teams: valid against the official 1.5
+schema, the right control per step, every action read back as the input it stands for, and
+Teams' limits held whatever the data."""
+
+from __future__ import annotations
+
+import copy
+import json
+from collections.abc import Iterator, Mapping
+from datetime import UTC, date, datetime
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from bot.conversation.flows import FLOWS
+from bot.conversation.flows.new_referral import FLOW as NEW_REFERRAL
+from bot.conversation.views import (
+    Choice,
+    Command,
+    CommandName,
+    Created,
+    DraftSummary,
+    EligibilityReport,
+    Home,
+    InputKind,
+    Notice,
+    Option,
+    Problem,
+    Progress,
+    Prompt,
+    ReferralCard,
+    ReferralList,
+    Review,
+    ReviewLine,
+    View,
+)
+from bot.referrals import catalogs
+from bot.referrals.models import Referral, ReferralEligibility
+from cards.ids import Action
+from cards.teams import (
+    CONTENT_TYPE,
+    TeamsCard,
+    TypedText,
+    answered,
+    attachment,
+    card,
+    home,
+    read_action,
+)
+
+FIXTURES = Path(__file__).parents[1] / "fixtures"
+SCHEMA_FILE = FIXTURES / "teams" / "adaptive-card.schema.json"
+CARD_BYTES = 24_000
+"""The size every card must stay under (Teams refuses messages over about 28 KB)."""
+TODAY = date(2026, 5, 1)
+NASTY = (
+    "[Contoso](https://example.com) **Big** _deal_ <at>all</at> & {{DATE(2026-01-01T00:00:00Z)}}"
+)
+"""Text that would become a link, bold, italics, a mention or a date if read as markdown."""
+KINDS = (
+    Option(value="private", label="Private lead (not shared with Microsoft)"),
+    Option(value="partner_led", label="Partner-led co-sell"),
+    Option(value="co_sell", label="Co-sell with Microsoft's help"),
+)
+TEXT_KINDS = (
+    InputKind.TEXT,
+    InputKind.LONG_TEXT,
+    InputKind.MONEY,
+    InputKind.EMAIL,
+    InputKind.PHONE,
+)
+NAVIGATION = {Action.BACK, Action.SKIP, Action.REVIEW, Action.CANCEL}
+
+
+# -- the official schema ---------------------------------------------------------------------
+
+
+def load_schema() -> dict[str, Any]:
+    """The vendored schema, with the one correction Microsoft made to its own 1.5 file since
+    (see tests/fixtures/teams/README.md): ``filtered`` is a 1.5 choice-set style."""
+    schema = json.loads(SCHEMA_FILE.read_text(encoding="utf-8"))
+    styles = schema["definitions"]["ChoiceInputStyle"]["anyOf"][0]["enum"]
+    assert styles == ["compact", "expanded"], "the vendored schema changed: review the overlay"
+    styles.append("filtered")
+    return schema
+
+
+SCHEMA = load_schema()
+VALIDATOR = jsonschema.Draft6Validator(SCHEMA)
+
+
+def schema_errors(content: Mapping[str, Any]) -> list[str]:
+    return [
+        f"{'/'.join(str(p) for p in error.absolute_path)}: {error.message[:300]}"
+        for error in VALIDATOR.iter_errors(content)
+    ]
+
+
+# -- helpers --------------------------------------------------------------------------------
+
+
+def walk(node: Any) -> Iterator[dict[str, Any]]:
+    """Every JSON object inside ``node``, ``node`` included."""
+    if isinstance(node, dict):
+        yield node
+        for value in node.values():
+            yield from walk(value)
+    elif isinstance(node, list):
+        for item in node:
+            yield from walk(item)
+
+
+def of_type(content: Mapping[str, Any], *kinds: str) -> list[dict[str, Any]]:
+    return [node for node in walk(dict(content)) if node.get("type") in kinds]
+
+
+def all_actions(content: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """Every action, fallbacks and actions inside a shown card included."""
+    return [node for node in walk(dict(content)) if str(node.get("type", "")).startswith("Action.")]
+
+
+def executes(content: Mapping[str, Any]) -> list[dict[str, Any]]:
+    return of_type(content, "Action.Execute")
+
+
+def inputs(content: Mapping[str, Any]) -> list[dict[str, Any]]:
+    return [node for node in walk(dict(content)) if str(node.get("type", "")).startswith("Input.")]
+
+
+def controls(content: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """Inputs and the Execute actions that answer the question (not the navigation)."""
+    answering = [a for a in executes(content) if a["verb"] not in NAVIGATION]
+    return [*inputs(content), *answering]
+
+
+def verbs(content: Mapping[str, Any]) -> list[str]:
+    return [action["verb"] for action in executes(content)]
+
+
+def texts(content: Mapping[str, Any]) -> list[str]:
+    """Every text shown: TextBlocks and TextRuns."""
+    return [node["text"] for node in of_type(content, "TextBlock", "TextRun")]
+
+
+def markdown_texts(content: Mapping[str, Any]) -> list[str]:
+    """Texts Teams reads as markdown (TextBlocks; text runs are shown as typed)."""
+    return [node["text"] for node in of_type(content, "TextBlock")]
+
+
+def paragraphs(content: Mapping[str, Any]) -> list[str]:
+    """Each RichTextBlock's runs joined, and each TextBlock's text, in order."""
+    found = []
+    for node in walk(dict(content)):
+        if node.get("type") == "RichTextBlock":
+            found.append("".join(run["text"] for run in node["inlines"]))
+        elif node.get("type") == "TextBlock":
+            found.append(node["text"])
+    return found
+
+
+def size_of(content: Mapping[str, Any]) -> int:
+    """Bytes of JSON as Teams receives it."""
+    return len(json.dumps(content, ensure_ascii=False, separators=(",", ":")).encode("utf-8"))
+
+
+def assert_valid(made: TeamsCard) -> None:
+    """Every promise the renderers make about a card."""
+    content = made.content
+    assert made.text.strip()
+    assert content["type"] == "AdaptiveCard"
+    assert content["version"] == "1.5"
+    assert content.get("body"), "a card with nothing in it"
+    assert schema_errors(content) == []
+    assert size_of(content) <= CARD_BYTES
+    assert all(text.strip() for text in texts(content)), "an empty text"
+    for action_set in of_type(content, "ActionSet"):
+        assert 0 < len(action_set["actions"]) <= 6, "Teams shows at most six actions per set"
+    for action in all_actions(content):
+        assert action.get("title", "").strip(), f"an action without a title: {action}"
+    for action in executes(content):
+        assert_execute(action)
+    ids = [field["id"] for field in inputs(content)]
+    assert len(ids) == len(set(ids)), "input ids repeat"
+    assert len(ids) <= 1
+    for field in inputs(content):  # Microsoft's own validator asks for it
+        assert not field.get("isRequired") or field.get("label", "").strip()
+    for choice_set in of_type(content, "Input.ChoiceSet"):
+        assert choice_set["choices"], "an empty choice set"
+        values = [choice["value"] for choice in choice_set["choices"]]
+        assert all("," not in value for value in values), "a multi-select would split it"
+        assert all(choice["title"].strip() for choice in choice_set["choices"])
+
+
+def assert_execute(action: Mapping[str, Any]) -> None:
+    """An Execute with a verb of ours and an Action.Submit fallback carrying the same.
+
+    The schema lets any object be a fallback (its "drop" pattern matches every non-string),
+    so the fallback is checked here on its own, as a card's action.
+    """
+    verb = Action(action["verb"])
+    assert action["data"]["verb"] == verb
+    fallback = action["fallback"]
+    assert schema_errors({"type": "AdaptiveCard", "version": "1.5", "actions": [fallback]}) == []
+    assert fallback["type"] == "Action.Submit"
+    assert fallback["title"] == action["title"]
+    assert fallback["data"] == action["data"]
+    assert fallback.get("associatedInputs") == action.get("associatedInputs")
+    assert fallback.get("isEnabled") == action.get("isEnabled")
+
+
+def click(
+    content: Mapping[str, Any], action: Mapping[str, Any], answer: Any = None
+) -> list[Mapping[str, Any]]:
+    """What Teams sends when ``action`` is clicked, with ``answer`` in the card's input: the
+    invoke's ``value`` for the Execute, and the message ``value`` of its Submit fallback."""
+    entered: dict[str, Any] = {}
+    if action.get("associatedInputs") != "none":
+        entered = {field["id"]: answer for field in inputs(content) if answer is not None}
+    invoke = {
+        "action": {
+            "type": "Action.Execute",
+            "verb": action["verb"],
+            "data": {**action["data"], **entered},
+        },
+        "trigger": "manual",
+    }
+    submitted = {**action["fallback"]["data"], **entered}
+    return [invoke, submitted]
+
+
+def read_both(content: Mapping[str, Any], action: Mapping[str, Any], answer: Any = None) -> Any:
+    """The input a click stands for, the same through the Execute and its fallback."""
+    first, second = (read_action(sent) for sent in click(content, action, answer))
+    assert first == second
+    return first
+
+
+def by_verb(content: Mapping[str, Any], verb: Action) -> list[dict[str, Any]]:
+    return [action for action in executes(content) if action["verb"] == verb]
+
+
+def prompt(**changes: Any) -> Prompt:
+    fields: dict[str, Any] = {
+        "flow": "new",
+        "step": "deal_kind",
+        "question": "What kind of deal is this?",
+        "input": InputKind.SINGLE,
+        "required": True,
+        "choices": KINDS,
+        "progress": Progress(number=5, total=17),
+        "can_go_back": True,
+    }
+    return Prompt(**(fields | changes))
+
+
+def options(count: int, *, label: str = "Option") -> tuple[Option, ...]:
+    return tuple(Option(value=f"v{i},x&y (z) 100%", label=f"{label} {i}") for i in range(count))
+
+
+def fixture(name: str) -> Any:
+    return json.loads((FIXTURES / "partner_center" / name).read_text(encoding="utf-8"))
+
+
+def referrals(count: int) -> tuple[Referral, ...]:
+    """``count`` referrals made from the listing fixture, each with its own id and name."""
+    page = fixture("list_referrals_page1_response.json")["value"]
+    made = []
+    for number in range(count):
+        data = copy.deepcopy(page[number % len(page)])
+        data["id"] = f"00000000-0000-0000-0000-{number:012d}"
+        data["name"] = f"{data.get('name') or 'Referral'} #{number}"
+        made.append(Referral.from_wire(data))
+    return tuple(made)
+
+
+@pytest.fixture
+def referral() -> Referral:
+    return Referral.from_wire(fixture("get_referral_response.json"))
+
+
+def flow_prompts() -> Iterator[Prompt]:
+    """Every step of every flow as the engine would ask it, required and optional."""
+    for flow in FLOWS.values():
+        for number, step in enumerate(flow.steps, 1):
+            for required in (True, False):
+                yield Prompt(
+                    flow=flow.name,
+                    step=step.id,
+                    question=step.question,
+                    input=step.kind,
+                    required=required,
+                    choices=step.options({}),
+                    searchable=step.searchable({}),
+                    progress=Progress(number=number, total=len(flow.steps)),
+                    can_go_back=number > 1,
+                    placeholder=step.placeholder,
+                    hint=step.help,
+                )
+
+
+# -- the schema itself ----------------------------------------------------------------------
+
+
+def test_the_vendored_schema_is_the_official_draft_06_adaptive_card_schema() -> None:
+    assert SCHEMA["$schema"] == "http://json-schema.org/draft-06/schema#"
+    assert SCHEMA["id"] == "http://adaptivecards.io/schemas/adaptive-card.json"
+    assert "Action.Execute" in SCHEMA["definitions"]
+    assert "Table" in SCHEMA["definitions"]  # new in 1.5
+    jsonschema.Draft6Validator.check_schema(SCHEMA)
+
+
+@pytest.mark.parametrize(
+    "broken",
+    [
+        {"type": "AdaptiveCard", "version": "1.5", "schema": "the SDK's misspelt $schema"},
+        {"type": "AdaptiveCard", "version": "1.5", "body": [{"type": "TextBlock"}]},
+        {"type": "AdaptiveCard", "version": "1.5", "body": [{"type": "Marquee", "text": "x"}]},
+        {
+            "type": "AdaptiveCard",
+            "version": "1.5",
+            "body": [{"type": "Input.Text", "placeholder": "an input without an id"}],
+        },
+        {
+            "type": "AdaptiveCard",
+            "version": "1.5",
+            "actions": [{"type": "Action.Run", "title": "an action type that does not exist"}],
+        },
+        {
+            "type": "AdaptiveCard",
+            "version": "1.5",
+            "body": [{"type": "TextBlock", "text": "x", "color": "purple"}],
+        },
+    ],
+)
+def test_the_schema_refuses_cards_teams_would_refuse(broken: dict[str, Any]) -> None:
+    assert schema_errors(broken)
+
+
+def test_without_the_overlay_the_schema_refuses_the_type_ahead_style() -> None:
+    plain = jsonschema.Draft6Validator(json.loads(SCHEMA_FILE.read_text(encoding="utf-8")))
+    content = card(prompt(step="country", input=InputKind.COUNTRY, choices=())).content
+
+    assert list(plain.iter_errors(content))
+    assert schema_errors(content) == []
+
+
+# -- prompts --------------------------------------------------------------------------------
+
+
+def test_prompt_shows_progress_question_and_one_button_per_choice() -> None:
+    made = card(prompt())
+
+    assert_valid(made)
+    body = made.content["body"]
+    assert body[0] == {"type": "TextBlock", "text": "Step 5 of 17", "isSubtle": True, "wrap": True}
+    assert body[1]["inlines"][0] == {
+        "type": "TextRun",
+        "text": "What kind of deal is this?",
+        "weight": "Bolder",
+    }
+    picks = controls(made.content)
+    assert [pick["title"] for pick in picks] == [option.label for option in KINDS]
+    assert {pick["verb"] for pick in picks} == {Action.CHOOSE}
+    assert all(len(row["actions"]) == 1 for row in of_type(made.content, "ActionSet")[:3])
+    assert [read_both(made.content, pick) for pick in picks] == [
+        Choice(step="deal_kind", value=option.value) for option in KINDS
+    ]
+    assert made.text == "Step 5 of 17: What kind of deal is this?"
+    assert made.content["fallbackText"] == made.text
+
+
+@pytest.mark.parametrize(
+    ("changes", "style", "multi", "verb"),
+    [
+        ({"choices": options(6)}, "compact", False, Action.CHOOSE),
+        ({"choices": options(100)}, "compact", False, Action.CHOOSE),
+        ({"choices": options(101)}, "filtered", False, Action.SEARCH),
+        ({"choices": (), "searchable": True}, "filtered", False, Action.SEARCH),
+        ({"input": InputKind.MULTI, "choices": options(3)}, "compact", True, Action.CHOOSE_MANY),
+        ({"input": InputKind.MULTI, "choices": options(14)}, "compact", True, Action.CHOOSE_MANY),
+        (
+            {"input": InputKind.MULTI, "choices": (), "searchable": True},
+            "filtered",
+            True,
+            Action.CHOOSE_MANY,
+        ),
+    ],
+)
+def test_longer_lists_get_a_choice_set_and_a_button_that_sends_it(
+    changes: dict[str, Any], style: str, multi: bool, verb: Action
+) -> None:
+    made = card(prompt(step="industries", **changes))
+
+    assert_valid(made)
+    [choice_set] = inputs(made.content)
+    [send] = [action for action in executes(made.content) if action["verb"] not in NAVIGATION]
+    assert choice_set["type"] == "Input.ChoiceSet"
+    assert choice_set["style"] == style
+    assert choice_set.get("isMultiSelect", False) is multi
+    assert send["verb"] == verb
+    assert "associatedInputs" not in send  # it sends the choice set
+    expected = len(changes["choices"]) or len(catalogs.INDUSTRIES)
+    assert len(choice_set["choices"]) == expected
+
+
+def test_country_and_currency_list_their_whole_catalog_sorted_for_the_type_ahead() -> None:
+    for step, kind, catalog in (
+        ("country", InputKind.COUNTRY, catalogs.COUNTRIES),
+        ("currency", InputKind.CURRENCY, catalogs.CURRENCIES),
+    ):
+        made = card(prompt(step=step, input=kind, choices=(), searchable=True))
+
+        assert_valid(made)
+        [choice_set] = inputs(made.content)
+        assert choice_set["style"] == "filtered"
+        titles = [choice["title"] for choice in choice_set["choices"]]
+        assert titles == sorted(titles, key=str.casefold)
+        assert {choice["value"] for choice in choice_set["choices"]} == set(catalog)
+        [send] = by_verb(made.content, Action.SEARCH)
+        germany = "DE" if kind is InputKind.COUNTRY else "EUR"
+        assert read_both(made.content, send, germany) == Choice(step=step, value=germany)
+
+
+def test_the_biggest_card_of_any_flow_is_well_under_the_limit() -> None:
+    sizes = {(p.flow, p.step): size_of(card(p, today=TODAY).content) for p in flow_prompts()}
+
+    biggest = max(sizes.values())
+    assert biggest == sizes[("new", "country")]
+    assert 10_000 < biggest <= CARD_BYTES - 8_000  # room for long questions and errors too
+
+
+def test_a_catalog_too_big_for_one_card_is_cut_with_a_note_and_can_be_typed() -> None:
+    many = tuple(Option(value="v" * 400 + str(i), label="L" * 75) for i in range(300))
+    made = card(prompt(step="products", choices=many))
+
+    assert_valid(made)
+    [choice_set] = inputs(made.content)
+    assert 10 < len(choice_set["choices"]) < 300
+    assert any("type it as a reply" in text for text in markdown_texts(made.content))
+
+
+def test_yes_no_is_two_buttons_each_naming_the_step() -> None:
+    made = card(prompt(step="consent_contact", input=InputKind.YES_NO, choices=()))
+
+    picks = controls(made.content)
+    assert [pick["title"] for pick in picks] == ["Yes", "No"]
+    assert [read_both(made.content, pick) for pick in picks] == [
+        Choice(step="consent_contact", value="yes"),
+        Choice(step="consent_contact", value="no"),
+    ]
+    assert all(pick["associatedInputs"] == "none" for pick in picks)
+
+
+@pytest.mark.parametrize("kind", TEXT_KINDS)
+def test_typed_answers_get_a_text_box_and_send_through_the_text_path(kind: InputKind) -> None:
+    made = card(prompt(input=kind, choices=(), placeholder="Contoso - Dynamics 365 rollout"))
+
+    assert_valid(made)
+    [box] = inputs(made.content)
+    assert box["type"] == "Input.Text"  # money too: "50k" and "USD 75,000" are answers
+    assert box["placeholder"] == "For example: Contoso - Dynamics 365 rollout"
+    assert box.get("isMultiline", False) is (kind is InputKind.LONG_TEXT)
+    assert box.get("style") == {InputKind.EMAIL: "Email", InputKind.PHONE: "Tel"}.get(kind)
+    assert box["isRequired"] is True
+    [send] = [action for action in executes(made.content) if action["verb"] not in NAVIGATION]
+    assert send["title"] == "Send"
+    assert read_both(made.content, send, "USD 75,000") == TypedText(
+        text="USD 75,000", step="deal_kind"
+    )
+    assert read_both(made.content, send, "back") == TypedText(text="back", step="deal_kind")
+
+
+@pytest.mark.parametrize(
+    ("step", "today", "current", "earliest", "initial"),
+    [
+        ("closing_date", TODAY, "2026-12-31", "2026-05-01", "2026-12-31"),
+        ("closing_date", TODAY, "2026-04-30", "2026-05-01", None),
+        ("closing_date", TODAY, "in 30 days", "2026-05-01", None),
+        ("closing_date", TODAY, "2026-02-30", "2026-05-01", None),
+        ("closing_date", None, "2020-01-01", None, "2020-01-01"),
+        ("not_a_step", TODAY, None, None, None),
+    ],
+)
+def test_date_picker_refuses_past_dates_when_the_step_does(
+    step: str, today: date | None, current: str | None, earliest: str | None, initial: str | None
+) -> None:
+    made = card(prompt(step=step, input=InputKind.DATE, choices=(), current=current), today=today)
+
+    assert_valid(made)
+    [picker] = inputs(made.content)
+    assert picker["type"] == "Input.Date"
+    assert picker.get("min") == earliest
+    assert picker.get("value") == initial
+    [send] = by_verb(made.content, Action.PICK_DATE)
+    assert read_both(made.content, send, "2026-12-31") == Choice(step=step, value="2026-12-31")
+    assert "Or type your answer as a reply." in markdown_texts(made.content)
+
+
+def test_every_date_step_of_the_flows_refuses_past_dates_in_the_picker() -> None:
+    dated = [p for p in flow_prompts() if p.input is InputKind.DATE]
+
+    assert dated
+    for asked in dated:
+        [picker] = inputs(card(asked, today=TODAY).content)
+        assert picker["min"] == "2026-05-01", asked.step
+
+
+def test_the_current_answer_stands_out_or_is_filled_in() -> None:
+    buttons = card(prompt(current="Partner-led co-sell"))
+    listed = card(prompt(choices=options(8), current="Option 3"))
+    several = card(
+        prompt(
+            step="products",
+            input=InputKind.MULTI,
+            choices=options(8),
+            current="v1,x&y (z) 100%, v4,x&y (z) 100%",
+        )
+    )
+    typed = card(prompt(input=InputKind.TEXT, choices=(), current="Contoso, Ltd"))
+
+    assert [pick.get("style") for pick in controls(buttons.content)] == [None, "positive", None]
+    assert inputs(listed.content)[0]["value"] == "v3%2Cx&y (z) 100%25"
+    [picked] = inputs(several.content)
+    assert picked["value"] == "v1%2Cx&y (z) 100%25,v4%2Cx&y (z) 100%25"
+    [send] = by_verb(several.content, Action.CHOOSE_MANY)
+    assert read_both(several.content, send, picked["value"]) == Choice(
+        step="products", value=("v1,x&y (z) 100%", "v4,x&y (z) 100%")
+    )
+    assert inputs(typed.content)[0]["value"] == "Contoso, Ltd"
+    assert "Current: Contoso, Ltd" in paragraphs(typed.content)
+
+
+def test_an_answer_too_long_to_put_back_is_shown_but_not_prefilled() -> None:
+    made = card(prompt(input=InputKind.LONG_TEXT, choices=(), current="word " * 3000))
+
+    assert_valid(made)
+    assert "value" not in inputs(made.content)[0]
+    assert any(text.startswith("Current: word word") for text in paragraphs(made.content))
+
+
+@pytest.mark.parametrize(
+    ("can_go_back", "required", "expected"),
+    [
+        (True, True, [Action.BACK, Action.REVIEW]),
+        (False, False, [Action.SKIP, Action.REVIEW]),
+        (True, False, [Action.BACK, Action.SKIP, Action.REVIEW]),
+    ],
+)
+def test_navigation_row_names_the_step_and_cancel_asks_first(
+    can_go_back: bool, required: bool, expected: list[Action]
+) -> None:
+    made = card(prompt(can_go_back=can_go_back, required=required))
+
+    row = made.content["body"][-1]["actions"]
+    assert [action.get("verb") for action in row[:-1]] == expected
+    commands = {
+        Action.BACK: CommandName.BACK,
+        Action.SKIP: CommandName.SKIP,
+        Action.REVIEW: CommandName.REVIEW,
+    }
+    for action in row[:-1]:
+        assert action["associatedInputs"] == "none"
+        assert read_both(made.content, action) == Command(
+            name=commands[Action(action["verb"])], step="deal_kind"
+        )
+    confirm = row[-1]
+    assert (confirm["type"], confirm["title"]) == ("Action.ShowCard", "Cancel")
+    assert "Cancel this draft?" in markdown_texts(confirm["card"])
+    [cancel] = confirm["card"]["actions"]
+    assert cancel["style"] == "destructive"
+    assert read_both(made.content, cancel) == Command(name=CommandName.CANCEL, step="deal_kind")
+
+
+def test_an_error_shows_the_hint_and_suggestions_to_click() -> None:
+    made = card(
+        prompt(
+            step="country",
+            input=InputKind.COUNTRY,
+            choices=(),
+            searchable=True,
+            error="Germny is not a country I know.",
+            hint="Type a name or a two-letter code.",
+            suggestions=(Option(value="DE", label="Germany"), Option(value="GM", label="Gambia")),
+        )
+    )
+
+    assert_valid(made)
+    [error] = [
+        block
+        for block in of_type(made.content, "RichTextBlock")
+        if "Germny" in block["inlines"][0]["text"]
+    ]
+    assert error["inlines"][0]["color"] == "Attention"
+    assert "Type a name or a two-letter code." in paragraphs(made.content)
+    picks = by_verb(made.content, Action.CHOOSE)
+    assert [read_both(made.content, pick) for pick in picks] == [
+        Choice(step="country", value="DE"),
+        Choice(step="country", value="GM"),
+    ]
+    assert inputs(made.content)[0]["style"] == "filtered"
+
+
+def test_every_step_of_every_flow_renders_valid_with_the_control_that_fits() -> None:
+    for asked in flow_prompts():
+        made = card(asked, today=TODAY)
+        assert_valid(made)
+        found = {(c["type"], c.get("style")) for c in inputs(made.content)}
+        answering = {Action(a["verb"]) for a in controls(made.content) if "verb" in a}
+        if asked.input in (InputKind.COUNTRY, InputKind.CURRENCY):
+            assert (found, answering) == ({("Input.ChoiceSet", "filtered")}, {Action.SEARCH})
+        elif asked.input is InputKind.DATE:
+            assert (found, answering) == ({("Input.Date", None)}, {Action.PICK_DATE})
+        elif asked.input is InputKind.MULTI:
+            assert (found, answering) == ({("Input.ChoiceSet", "compact")}, {Action.CHOOSE_MANY})
+        elif asked.input is InputKind.YES_NO:
+            assert (found, answering) == (set(), {Action.CHOOSE}), asked.step
+        elif asked.input is InputKind.SINGLE and asked.choices:
+            kind = set() if len(asked.choices) <= 5 else {("Input.ChoiceSet", "compact")}
+            assert (found, answering) == (kind, {Action.CHOOSE}), asked.step
+        else:
+            assert {kind for kind, _ in found} == {"Input.Text"}, asked.step
+            assert answering == {Action.CHOOSE}, asked.step
+        assert {a["data"]["step"] for a in executes(made.content)} == {asked.step}
+        assert ("Skip" in [a["title"] for a in executes(made.content)]) is not asked.required
+
+
+def test_options_too_long_to_send_back_are_left_for_typing() -> None:
+    made = card(prompt(choices=(*options(7), Option(value="x" * 501, label="Too long"))))
+
+    [choice_set] = inputs(made.content)
+    assert len(choice_set["choices"]) == 7
+    assert any("type it as a reply" in text for text in markdown_texts(made.content))
+    buttons = card(prompt(choices=(KINDS[0], Option(value="x" * 501, label="Too long"))))
+    assert len(controls(buttons.content)) == 1
+    assert "Or type your answer as a reply." in markdown_texts(buttons.content)
+
+
+def test_a_searchable_step_without_a_known_catalog_asks_for_typing() -> None:
+    made = card(prompt(step="unknown", choices=(), searchable=True))
+
+    assert_valid(made)
+    assert [field["type"] for field in inputs(made.content)] == ["Input.Text"]
+
+
+def test_answered_card_keeps_question_and_answer_and_nothing_to_click_or_fill() -> None:
+    for record in (answered(prompt(), NASTY), answered("What kind of deal is this?", NASTY)):
+        assert_valid(record)
+        assert all_actions(record.content) == []
+        assert inputs(record.content) == []
+        assert "What kind of deal is this?" in paragraphs(record.content)
+        assert f"✓ {NASTY}" in paragraphs(record.content)
+    sending = answered("", "Sending to Partner Center…")
+    assert_valid(sending)
+    assert paragraphs(sending.content) == ["✓ Sending to Partner Center…"]
+
+
+# -- text that looks like markdown ----------------------------------------------------------
+
+
+def test_data_is_never_read_as_markdown(referral: Referral) -> None:
+    named = referral.model_copy(update={"name": NASTY})
+    named.customer_profile.name = NASTY  # type: ignore[union-attr]
+    views: list[View] = [
+        prompt(
+            question=NASTY, current=NASTY, error=NASTY, choices=(Option(value="a", label=NASTY),)
+        ),
+        Review(
+            flow="new",
+            title="New referral",
+            lines=(ReviewLine(step="customer_name", label="Customer", value=NASTY),),
+        ),
+        ReferralCard(referral=named, message=NASTY),
+        ReferralList(title="Open", referrals=(named,)),
+        Created(referrals=(named,), message=NASTY),
+        Notice(message=NASTY, detail=NASTY),
+        Problem(message=NASTY, hint=NASTY, reference=NASTY),
+    ]
+    for view in views:
+        made = card(view)
+        assert_valid(made)
+        runs = [node["text"] for node in of_type(made.content, "TextRun")]
+        assert any(NASTY in text for text in runs), view.kind
+        assert not any("Contoso" in text for text in markdown_texts(made.content)), view.kind
+    picks = controls(card(views[0]).content)
+    assert picks[0]["title"] == NASTY[:74] + "…"  # shown as typed, clipped to 75
+
+
+def test_home_keeps_seller_words_out_of_markdown() -> None:
+    draft = DraftSummary(
+        flow="new", title=NASTY, progress=None, updated_at=datetime(2026, 5, 1, 12, 30)
+    )
+    made = home(Home(draft=draft, referrals=(), problem=NASTY))
+
+    assert_valid(made)
+    assert not any("Contoso" in text for text in markdown_texts(made.content))
+
+
+def test_blank_texts_show_a_dash_rather_than_nothing() -> None:
+    made = card(Notice(message=" \t ", detail="\n \n"))
+
+    assert_valid(made)
+    assert paragraphs(made.content) == ["-", "-"]
+    assert made.text == "referral-bot"
+    blank = (Option(value="a", label="  "), Option(value="b", label="\n"))
+    for asked in (prompt(choices=blank, current="   "), prompt(choices=blank * 4, current=" ")):
+        made = card(asked)
+        assert_valid(made)
+        assert "Current: -" in paragraphs(made.content)
+    titles = [action["title"] for action in controls(card(prompt(choices=blank)).content)]
+    assert titles == ["a", "b"]
+
+
+def test_control_characters_are_clipped_by_the_bytes_they_take() -> None:
+    made = card(Notice(message="\x00" * 600))
+
+    [shown] = [node["text"] for node in of_type(made.content, "TextRun")]
+    assert shown.endswith("…")
+    assert len(shown) < 340  # 500 characters allowed, but six bytes each once escaped
+    assert len(json.dumps(shown, ensure_ascii=False).encode()) - 2 <= 4 * 500
+
+
+# -- review ---------------------------------------------------------------------------------
+
+
+def review(count: int, **changes: Any) -> Review:
+    steps = [step for flow in FLOWS.values() for step in flow.steps]
+    lines = tuple(
+        ReviewLine(
+            step=f"{steps[i % len(steps)].id}_{i}",
+            label=f"{steps[i % len(steps)].label} {i}",
+            value=None if i % 7 == 3 else f"answer {i}",
+        )
+        for i in range(count)
+    )
+    fields: dict[str, Any] = {"flow": "new", "title": "New referral", "lines": lines}
+    return Review(**(fields | changes))
+
+
+def test_review_of_the_new_referral_flow_has_an_edit_button_per_line() -> None:
+    lines = tuple(
+        ReviewLine(
+            step=step.id,
+            label=step.label,
+            value=None if step.id == "city" else f"A typical answer to {step.label.lower()}",
+        )
+        for step in NEW_REFERRAL.steps
+    )
+    assert len(lines) == 31
+    made = card(
+        Review(flow="new", title="New referral", lines=lines, missing=("City",), notice="Heads up")
+    )
+
+    assert_valid(made)
+    edits = by_verb(made.content, Action.EDIT)
+    assert [read_both(made.content, edit) for edit in edits] == [
+        Command(name=CommandName.EDIT, arg=step.id) for step in NEW_REFERRAL.steps
+    ]
+    shown = paragraphs(made.content)
+    assert "City: missing" in shown
+    assert "⚠ Still needed: City" in shown
+    assert "⚠ Heads up" in shown
+    [submit] = by_verb(made.content, Action.SUBMIT)
+    assert submit["isEnabled"] is False
+    assert submit["fallback"]["isEnabled"] is False
+    assert read_both(made.content, submit) == Command(name=CommandName.SUBMIT)
+    decisions = made.content["body"][-1]["actions"]
+    assert [d.get("verb", d["type"]) for d in decisions] == [Action.SUBMIT, "Action.ShowCard"]
+    [cancel] = decisions[-1]["card"]["actions"]
+    assert read_both(made.content, cancel) == Command(name=CommandName.CANCEL)
+
+
+def test_a_complete_review_can_be_submitted_or_reapplied() -> None:
+    complete = card(review(5, missing=()))
+    changed = card(review(5, notice="Someone else changed it.", can_reapply=True))
+
+    [submit] = by_verb(complete.content, Action.SUBMIT)
+    assert "isEnabled" not in submit
+    assert submit["style"] == "positive"
+    decisions = changed.content["body"][-1]["actions"]
+    assert [d.get("verb", d["type"]) for d in decisions] == [
+        Action.SUBMIT,
+        Action.REAPPLY,
+        "Action.ShowCard",
+    ]
+    assert decisions[1]["style"] == "positive"
+    assert read_both(changed.content, decisions[1]) == Command(name=CommandName.REAPPLY)
+
+
+@pytest.mark.parametrize("count", [0, 31, 46, 120, 400])
+def test_a_review_of_any_length_fits_and_counts_what_it_leaves_out(count: int) -> None:
+    view = review(count, missing=("x",), notice="n")
+    made = card(view)
+
+    assert_valid(made)
+    edited = [read_both(made.content, edit).arg for edit in by_verb(made.content, Action.EDIT)]
+    assert edited == [line.step for line in view.lines[: len(edited)]]
+    left_out = count - len(edited)
+    note = f"{left_out} more fields are not shown; type edit FIELD to change one."
+    assert (note in markdown_texts(made.content)) is (left_out > 0)
+    if count <= 40:
+        assert left_out == 0
+
+
+# -- referrals ------------------------------------------------------------------------------
+
+
+def test_created_lists_each_referral_with_its_ids_and_a_show_button(referral: Referral) -> None:
+    second = referral.model_copy(update={"id": "second-id", "engagement_id": "engagement"})
+    made = card(Created(referrals=(referral, second), message="Created 2 referrals."))
+
+    assert_valid(made)
+    assert made.text == "Created 2 referrals."
+    shows = by_verb(made.content, Action.SHOW)
+    assert [read_both(made.content, show) for show in shows] == [
+        TypedText(text=f"/referral show {referral.id}", step=None),
+        TypedText(text="/referral show second-id", step=None),
+    ]
+    shown = paragraphs(made.content)
+    assert f"Id: {referral.id}" in shown
+    assert f"Engagement id: {referral.engagement_id}" in shown
+    assert any("10,000 USD" in text for text in shown)
+
+
+def test_referral_card_shows_the_facts(referral: Referral) -> None:
+    made = card(ReferralCard(referral=referral, message="Updated."))
+
+    assert_valid(made)
+    shown = paragraphs(made.content)
+    for expected in (
+        f"Id: {referral.id}",
+        f"Engagement id: {referral.engagement_id}",
+        "Status: New/Pending",
+        "Customer: Fabrikam Customer Inc (Redmond, US)",
+        "Deal value: 10,000 USD",
+        "Closing: 2020-12-01",
+        "Industries: Education",
+        "✓ Updated.",
+    ):
+        assert expected in shown
+    assert all_actions(made.content) == []
+    assert made.text == "Updated. (unnamed referral)"  # the fixture has no name
+
+
+def test_long_notes_are_clipped_with_an_ellipsis(referral: Referral) -> None:
+    referral.details.notes = "word " * 2000  # type: ignore[union-attr]
+    made = card(ReferralCard(referral=referral))
+
+    assert_valid(made)
+    [notes] = [text for text in paragraphs(made.content) if text.startswith("word ")]
+    assert len(notes) == 2000
+    assert notes.endswith("…")
+
+
+def test_a_list_of_25_shows_20_with_show_buttons_counts_them_and_pages_on() -> None:
+    listed = referrals(25)
+    made = card(
+        ReferralList(
+            title="Open referrals", referrals=listed, total=40, more="/referral list open 2"
+        )
+    )
+
+    assert_valid(made)
+    shows = by_verb(made.content, Action.SHOW)
+    assert [read_both(made.content, show).text for show in shows] == [
+        f"/referral show {r.id}" for r in listed[:20]
+    ]
+    assert "20 of 40 referrals" in markdown_texts(made.content)
+    [more] = by_verb(made.content, Action.PAGE)
+    assert more["title"] == "More"
+    assert read_both(made.content, more) == TypedText(text="/referral list open 2", step=None)
+    assert made.text == "Open referrals: 20 of 40 referrals"
+
+
+def test_an_empty_list_says_so() -> None:
+    made = card(ReferralList(title="Open referrals", referrals=()))
+
+    assert_valid(made)
+    assert "No referrals found." in markdown_texts(made.content)
+    assert all_actions(made.content) == []
+
+
+def test_eligibility_marks_each_policy_with_what_it_looked_at() -> None:
+    eligibility = ReferralEligibility.from_wire(fixture("referral_eligibility_response.json"))
+    made = card(EligibilityReport(referral_id="abc", eligibility=eligibility))
+
+    assert_valid(made)
+    shown = paragraphs(made.content)
+    assert shown[0].startswith(("✓ Referral abc is eligible", "✗ Referral abc"))
+    passed = eligibility.passed_policies[0]
+    assert f"✓ {passed.policy_name}" in shown
+    assert any(text.startswith("Looked at: type=Shared") for text in shown)
+
+
+def test_eligibility_with_many_policies_fits_and_counts_the_rest() -> None:
+    policy = {"policyName": "p" * 400, "isEligible": False, "referralProperties": {"k": "v" * 400}}
+    eligibility = ReferralEligibility.from_wire(
+        {"isEligible": False, "failedPolicies": [policy] * 200}
+    )
+    made = card(EligibilityReport(referral_id="abc", eligibility=eligibility))
+
+    assert_valid(made)
+    shown = len([text for text in paragraphs(made.content) if text.startswith("✗ ppp")])
+    assert 0 < shown < 200
+    assert f"{200 - shown} more policies not shown." in markdown_texts(made.content)
+
+
+def test_notice_and_problem() -> None:
+    notice = card(Notice(message="Cancelled.", detail="Commands:\n/referral new\n/referral list"))
+    problem = card(Problem(message="Partner Center refused.", hint="Try later.", reference="ab12"))
+
+    assert_valid(notice)
+    assert_valid(problem)
+    assert paragraphs(notice.content) == [
+        "Cancelled.",
+        "Commands:",
+        "/referral new",
+        "/referral list",
+    ]
+    assert paragraphs(problem.content) == [
+        "✗ Partner Center refused.",
+        "Try later.",
+        "Reference: ab12",
+    ]
+    assert problem.text == "Partner Center refused."
+
+
+# -- home -----------------------------------------------------------------------------------
+
+
+def test_home_shows_the_draft_with_resume_and_the_open_referrals() -> None:
+    draft = DraftSummary(
+        flow="new",
+        title="New referral",
+        progress=Progress(number=3, total=17),
+        updated_at=datetime(2026, 5, 1, 12, 30, tzinfo=UTC),
+    )
+    made = home(Home(draft=draft, referrals=referrals(25), total=40))
+
+    assert_valid(made)
+    [resume] = by_verb(made.content, Action.RESUME)
+    assert read_both(made.content, resume) == Command(name=CommandName.RESUME)
+    shown = markdown_texts(made.content)
+    assert (
+        "Step 3 of 17 · last changed {{DATE(2026-05-01T12:30:00Z, SHORT)}} "
+        "{{TIME(2026-05-01T12:30:00Z)}}"
+    ) in shown
+    assert len(by_verb(made.content, Action.SHOW)) == 20
+    assert "20 of 40 referrals" in shown
+    assert "Your open referrals" in shown
+
+
+def test_home_without_a_draft_says_how_to_start_and_shows_the_problem() -> None:
+    made = home(Home(draft=None, referrals=(), problem="Partner Center is unreachable."))
+
+    assert_valid(made)
+    assert "No draft in progress. Type /referral new to start one." in markdown_texts(made.content)
+    assert "⚠ Partner Center is unreachable." in paragraphs(made.content)
+    assert all_actions(made.content) == []
+
+
+def test_home_with_a_naive_time_and_a_draft_at_its_review() -> None:
+    draft = DraftSummary(
+        flow="new", title="New referral", progress=None, updated_at=datetime(2026, 5, 1, 12, 30)
+    )
+    made = home(Home(draft=draft, referrals=()))
+
+    assert any(
+        text.startswith("Ready to review · last changed") for text in paragraphs(made.content)
+    )
+    assert "You have no open referrals." in markdown_texts(made.content)
+
+
+def test_attachment_wraps_the_card_content() -> None:
+    made = card(Notice(message="Hi"))
+
+    assert attachment(made) == {"contentType": CONTENT_TYPE, "content": made.content}
+    assert CONTENT_TYPE == "application/vnd.microsoft.card.adaptive"
+
+
+# -- reading actions back ---------------------------------------------------------------------
+
+
+def every_card() -> list[TeamsCard]:
+    """Cards that between them hold every kind of action."""
+    listed = referrals(3)
+    draft = DraftSummary(
+        flow="new", title="New", progress=None, updated_at=datetime(2026, 5, 1, tzinfo=UTC)
+    )
+    return [
+        card(prompt(required=False)),
+        card(prompt(choices=options(8))),
+        card(prompt(input=InputKind.MULTI, choices=options(8))),
+        card(prompt(step="country", input=InputKind.COUNTRY, choices=(), searchable=True)),
+        card(prompt(step="closing_date", input=InputKind.DATE, choices=()), today=TODAY),
+        card(prompt(input=InputKind.TEXT, choices=())),
+        card(review(3, can_reapply=True)),
+        card(ReferralList(title="Open", referrals=listed, more="/referral list 2")),
+        home(Home(draft=draft, referrals=listed)),
+    ]
+
+
+def test_every_verb_is_used_and_every_action_reads_back_with_its_step() -> None:
+    answers = {Action.CHOOSE_MANY: "a%2Cb,c", Action.PICK_DATE: "2026-06-30"}
+    reads_as: dict[Action, type | tuple[type, ...]] = {
+        Action.CHOOSE: (Choice, TypedText),
+        Action.CHOOSE_MANY: Choice,
+        Action.SEARCH: Choice,
+        Action.PICK_DATE: Choice,
+        Action.SHOW: TypedText,
+        Action.PAGE: TypedText,
+    }
+    seen: set[Action] = set()
+    for made in every_card():
+        assert_valid(made)
+        for action in executes(made.content):
+            verb = Action(action["verb"])
+            seen.add(verb)
+            got = read_both(made.content, action, answers.get(verb, "v1%2Cx"))
+            assert isinstance(got, reads_as.get(verb, Command)), action
+            assert got.step == action["data"].get("step"), action
+    assert seen == set(Action)
+
+
+def test_a_multi_select_reads_back_as_every_value_picked() -> None:
+    made = card(prompt(step="products", input=InputKind.MULTI, choices=(), searchable=False))
+    products = card(
+        prompt(
+            step="products",
+            input=InputKind.MULTI,
+            choices=NEW_REFERRAL.step("products").options({}),
+        )
+    )
+
+    assert inputs(made.content)[0]["type"] == "Input.Text"  # no choices, not searchable
+    [choice_set] = inputs(products.content)
+    picked = [c["value"] for c in choice_set["choices"] if "," in c["value"].replace("%2C", ",")]
+    assert picked, "the products catalog holds values with commas"
+    [send] = by_verb(products.content, Action.CHOOSE_MANY)
+    got = read_both(products.content, send, ",".join(picked))
+    assert got == Choice(step="products", value=tuple(v.replace("%2C", ",") for v in picked))
+    assert "DynamicsAX,GP,NAV,SL" in got.value
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        {},
+        {"verb": "rb_unknown", "step": "s", "value": "v"},
+        {"verb": 3, "step": "s"},
+        {"verb": None},
+        {"verb": "rb_choose", "value": "v"},
+        {"verb": "rb_choose", "step": "s"},
+        {"verb": "rb_choose", "step": 5, "value": "v"},
+        {"verb": "rb_choose", "step": "s", "value": 5},
+        {"verb": "rb_choose", "step": "s", "rb_text": 12},
+        {"verb": "rb_choose_many", "step": "s", "rb_choice": ["a", "b"]},
+        {"verb": "rb_search", "step": "s", "value": "DE"},
+        {"verb": "rb_pick_date", "step": "s", "rb_choice": "2026-01-01"},
+        {"verb": "rb_edit", "value": ""},
+        {"verb": "rb_edit"},
+        {"verb": "rb_show", "value": "   "},
+        {"verb": "rb_page", "value": ["/referral list 2"]},
+        {"verb": "rb_back", "step": ["s"]},
+        {"action": "rb_choose"},
+        {"action": {"verb": "rb_choose", "data": "not an object"}},
+        {"action": {"verb": "rb_nope", "data": {"step": "s", "value": "v"}}},
+        {"action": {"data": {"step": "s", "value": "v"}}},
+        {"msteams": {"type": "imBack", "value": "hello"}},
+    ],
+)
+def test_foreign_or_broken_data_reads_as_nothing(data: dict[str, Any]) -> None:
+    assert read_action(data) is None
+
+
+def test_data_that_is_not_even_an_object_reads_as_nothing() -> None:
+    for data in (None, [], "rb_choose", 3, {"verb": "rb_choose", "step": "s", "value": object()}):
+        assert read_action(data) is None  # type: ignore[arg-type]
+
+
+def test_the_invoke_verb_wins_over_the_data_and_empty_steps_stay_stale() -> None:
+    invoke = {"action": {"verb": "rb_back", "data": {"verb": "rb_cancel", "step": "s"}}}
+    typed = {"verb": "rb_choose", "step": "", "rb_text": "hello"}
+
+    assert read_action(invoke) == Command(name=CommandName.BACK, step="s")
+    assert read_action({"verb": "rb_cancel", "step": ""}) == Command(name=CommandName.CANCEL)
+    assert read_action(typed) == TypedText(text="hello", step="")
+
+
+DATA_KEYS = ["verb", "step", "value", "rb_choice", "rb_date", "rb_text", "action", "data"]
+json_values = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.text(max_size=20),
+    lambda children: (
+        st.lists(children, max_size=3)
+        | st.dictionaries(
+            st.sampled_from(
+                ["verb", "step", "value", "rb_choice", "rb_date", "rb_text", "action", "data"]
+            ),
+            children,
+            max_size=5,
+        )
+    ),
+    max_leaves=12,
+)
+
+
+@given(
+    data=st.dictionaries(
+        st.sampled_from(DATA_KEYS),
+        json_values | st.sampled_from([a.value for a in Action]),
+        max_size=6,
+    )
+)
+def test_reading_any_data_never_raises(data: dict[str, Any]) -> None:
+    found = read_action(data)
+
+    assert found is None or isinstance(found, Choice | Command | TypedText)
+
+
+values = st.text(
+    st.one_of(st.sampled_from(",%2C5|&<> é中🙂"), st.characters(blacklist_categories=("Cs",))),
+    min_size=1,
+    max_size=60,
+)
+
+
+@given(picked=st.lists(values, min_size=1, max_size=6, unique=True))
+def test_choice_set_values_round_trip_whatever_they_hold(picked: list[str]) -> None:
+    choices = tuple(Option(value=value, label=f"Label {i}") for i, value in enumerate(picked))
+    made = card(prompt(step="products", input=InputKind.MULTI, choices=choices))
+
+    [choice_set] = inputs(made.content)
+    sent = ",".join(choice["value"] for choice in choice_set["choices"])
+    [send] = by_verb(made.content, Action.CHOOSE_MANY)
+    assert read_both(made.content, send, sent) == Choice(step="products", value=tuple(picked))
+    single = card(prompt(step="products", choices=choices + options(5)))
+    [one] = inputs(single.content)
+    [choose] = by_verb(single.content, Action.CHOOSE)
+    first = one["choices"][0]["value"]
+    assert read_both(single.content, choose, first) == Choice(step="products", value=picked[0])
+
+
+# -- any data -------------------------------------------------------------------------------
+
+texts_strategy = st.one_of(
+    st.text(st.characters(blacklist_categories=("Cs",)), max_size=400),
+    st.builds(
+        lambda piece, times: piece * times,
+        st.sampled_from(["<", "&", "é", "a b ", "*_", "🙂", " ", "|", "\x00", "\n", "[x](y)", ","]),
+        st.integers(0, 6000),
+    ),
+)
+
+
+def wire_referral(name: str, notes: str, customer: str, number: int) -> Referral:
+    return Referral.from_wire(
+        {
+            "id": f"id-{number}",
+            "engagementId": notes[:50],
+            "name": name,
+            "status": name[:30],
+            "customerProfile": {
+                "name": customer,
+                "address": {"city": notes[:100], "country": "US"},
+                "team": [{"firstName": name, "email": customer, "phoneNumber": notes[:20]}],
+            },
+            "details": {
+                "notes": notes,
+                "dealValue": number * 1000,
+                "currency": customer[:5],
+                "requirements": {"products": [{"id": name}], "solutions": [{"id": notes}]},
+            },
+            "team": [{"firstName": notes, "lastName": name}],
+        }
+    )
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(name=texts_strategy, notes=texts_strategy, customer=texts_strategy)
+def test_cards_stay_valid_and_small_whatever_the_data(name: str, notes: str, customer: str) -> None:
+    made = tuple(wire_referral(name, notes, customer, number) for number in range(22))
+    draft = DraftSummary(
+        flow="new", title=name, progress=Progress(number=1, total=2), updated_at=datetime.now(UTC)
+    )
+    choices = (
+        Option(value=name[:150] or "v", label=notes),
+        Option(value=customer[:150] or "w", label=name),
+    )
+    asked = prompt(
+        question=name,
+        current=customer,
+        error=notes,
+        hint=name,
+        placeholder=notes,
+        choices=choices,
+        suggestions=choices * 3,
+    )
+    step = name[:40] or "s"
+    views: list[View] = [
+        asked,
+        prompt(choices=choices * 4, step=step, error=notes, suggestions=choices * 3),
+        prompt(input=InputKind.MULTI, choices=choices, step=step, current=notes),
+        prompt(input=InputKind.TEXT, choices=(), placeholder=notes, current=notes),
+        prompt(input=InputKind.LONG_TEXT, choices=(), question=notes, current=notes, error=name),
+        prompt(step="country", input=InputKind.COUNTRY, choices=(), question=notes, error=notes),
+        prompt(step="closing_date", input=InputKind.DATE, choices=(), current=name),
+        Review(
+            flow="new",
+            title=name,
+            lines=tuple(ReviewLine(step=f"s{i}", label=name, value=notes) for i in range(60)),
+            missing=(name, customer),
+            notice=notes,
+        ),
+        Created(referrals=made[:2], message=notes),
+        ReferralCard(referral=made[0], message=name),
+        ReferralList(title=name, referrals=made, total=len(made), more=notes[:300] or None),
+        Notice(message=name, detail=notes),
+        Problem(message=name, hint=notes, reference=customer),
+    ]
+    for view in views:
+        assert_valid(card(view, today=TODAY))
+    assert_valid(answered(asked, notes))
+    assert_valid(answered(notes, name))
+    assert_valid(home(Home(draft=draft, referrals=made, problem=None)))
+    assert_valid(home(Home(draft=None, referrals=(), problem=notes)))

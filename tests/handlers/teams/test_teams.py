@@ -1,0 +1,229 @@
+"""Teams end to end: activities in Teams' shapes, with tokens signed by the stand-in's keys,
+into the real app; its cards land in the Bot Connector stand-in; referrals in the sandbox."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import httpx
+import pytest
+from redis.asyncio import Redis
+
+from bot.app import build_web_app
+from bot.partner_center.client import PartnerCenterClient
+from bot.references import ReferenceBook
+from bot.settings import ConfigurationError, load_settings
+from cards.ids import Action
+from tests.cards.test_teams import executes, schema_errors, texts
+from tests.handlers.teams.conftest import DM, TeamsBot, card_of, forget_teams_keys, teams_settings
+from tests.sandbox import Sandbox
+from tests.teams_stand_in import SEND, UPDATE, TeamsActivities, TeamsStandIn
+
+
+def words(content: dict[str, Any]) -> str:
+    return " ".join(texts(content))
+
+
+async def test_referral_new_posts_the_first_question_as_a_card(bot: TeamsBot) -> None:
+    await bot.say("referral new", cards=1)
+    assert bot.current is not None
+    content = bot.current["card"]
+    assert schema_errors(content) == []
+    assert "What kind of deal is this?" in words(content)
+    kinds = [a["data"].get("value") for a in executes(content) if a["verb"] == Action.CHOOSE]
+    assert "private" in kinds
+    (sent,) = bot.teams.calls(SEND)
+    assert sent.token is not None  # the bot's token, from the Entra stand-in
+
+
+async def test_a_missing_or_forged_token_is_refused_and_nothing_happens(bot: TeamsBot) -> None:
+    activity = bot.activities.message("referral new")
+    unsigned = await bot.http.post("/api/messages", json=activity)
+    forged = await bot.post(activity, wrong_key=True)
+    expired = await bot.post(activity, expired=True)
+    elsewhere = await bot.post(activity, audience="another-bot")
+    assert [r.status_code for r in (unsigned, forged, expired, elsewhere)] == [401] * 4
+    await bot.settled()
+    assert bot.teams.calls(SEND) == []
+
+
+async def test_a_private_lead_from_teams_to_the_sandbox(
+    bot: TeamsBot, client_for_sandbox: PartnerCenterClient
+) -> None:
+    await bot.say("referral new")
+    # A button: the card turns into the next question in place; no button is left to reuse.
+    assert bot.current is not None
+    clicked = bot.current["id"]
+    replaced = await bot.click(Action.CHOOSE, value="private")
+    assert "What kind of deal" not in words(replaced)
+    # Typed, the answer turns that card into a record of the question it showed last.
+    await bot.say("Fabrikam - Teams")
+    record = words(card_of(bot.teams.message(clicked)))
+    assert "Fabrikam - Teams" in record
+    assert "What should we call this referral?" in record
+    assert executes(card_of(bot.teams.message(clicked))) == []
+    for text in ["Fabrikam Inc", "1 Main St"]:
+        await bot.say(text)
+    await bot.click(Action.SKIP)
+    for text in ["Seattle", "WA", "98101"]:
+        await bot.say(text)
+    await bot.click(Action.SEARCH, answer="US")  # the country, from the filtered choice set
+    for text in ["10 to 50 employees", *["skip"] * 4, "50k", "usd"]:
+        await bot.say(text)
+    await bot.click(Action.PICK_DATE, answer="2027-03-31")
+    for text in ["Pilot first", "skip", "skip", "skip", "skip", "yes", "yes", "skip"]:
+        await bot.say(text)
+    assert bot.current is not None
+    sending = await bot.click(Action.SUBMIT)
+    assert "Sending to Partner Center" in words(sending)
+    created = bot.teams.message(bot.current["id"])
+    assert "Created your referral" in words(card_of(created))
+    found = await client_for_sandbox.list(filter="customerProfile/name eq 'Fabrikam Inc'").collect()
+    (referral,) = [r for r in found if r.name == "Fabrikam - Teams"]
+    assert referral.details is not None
+    assert referral.details.closing_date_time is not None
+    assert referral.details.closing_date_time.date().isoformat() == "2027-03-31"
+    assert referral.customer_profile is not None
+    assert referral.customer_profile.address is not None
+    assert referral.customer_profile.address.country == "US"
+    # Every card the bot sent or replaced is valid Adaptive Card 1.5.
+    for call in [*bot.teams.calls(SEND), *bot.teams.calls(UPDATE)]:
+        for attachment in call.activity.get("attachments", []):
+            assert schema_errors(attachment["content"]) == []
+
+
+async def test_installing_keeps_the_conversation_reference(bot: TeamsBot, redis: Redis) -> None:
+    installed = bot.activities.installation_update("add")
+    assert (await bot.post(installed)).status_code == 200
+    await bot.settled()
+    saved = await ReferenceBook(redis).get("teams", DM)
+    assert saved is not None
+    assert saved["serviceUrl"] == bot.teams.service_url
+    assert saved["conversation"]["id"] == DM
+    welcome = card_of(bot.teams.last_message(DM))
+    assert "referral new" in words(welcome)
+
+
+async def test_the_same_card_clicked_twice_moves_the_draft_once(bot: TeamsBot) -> None:
+    await bot.say("referral new", cards=1)
+    assert bot.current is not None
+    clicked = bot.current
+    first = await bot.click(Action.CHOOSE, value="private")
+    bot.current = clicked  # the second click lands on the card as it was before the first
+    second = await bot.click(Action.CHOOSE, value="private")
+    assert "already answered" in words(second)
+    # The draft moved once: the question after the kind of deal is asked, not skipped past.
+    assert "What kind of deal" not in words(first)
+    await bot.say("review")
+    review = words(bot.current["card"]) if bot.current else ""
+    assert review.count("Private lead") == 1
+
+
+async def test_a_message_teams_sends_again_is_answered_once(bot: TeamsBot) -> None:
+    message = bot.activities.message("referral help")
+    assert (await bot.post(message)).status_code == 200
+    assert (await bot.post(message)).status_code == 200  # Teams' retry: the same activity id
+    await bot.settled()
+    assert len(bot.teams.calls(SEND)) == 1
+
+
+async def test_a_click_on_a_card_we_no_longer_know_still_gets_a_card(bot: TeamsBot) -> None:
+    await bot.say("referral help", cards=1)
+    assert bot.current is not None
+    foreign = bot.activities.card_action("rb_unknown", {"verb": "rb_unknown"})
+    response = await bot.post(foreign)
+    assert response.status_code == 200
+    body = response.json()
+    assert body["type"] == "application/vnd.microsoft.card.adaptive"
+    assert "no longer in use" in words(body["value"])
+    assert schema_errors(body["value"]) == []
+
+
+async def test_clients_without_universal_actions_answer_through_the_submit_fallback(
+    bot: TeamsBot,
+) -> None:
+    await bot.say("referral new", cards=1)
+    assert bot.current is not None
+    (button,) = [
+        a
+        for a in executes(bot.current["card"])
+        if a["verb"] == Action.CHOOSE and a["data"].get("value") == "private"
+    ]
+    submitted = bot.activities.message("", value=button["fallback"]["data"])
+    assert (await bot.post(submitted)).status_code == 200
+    await bot.settled()
+    # The next question is posted, and the card with the buttons becomes a record.
+    (record,) = bot.teams.calls(UPDATE)
+    assert executes(record.activity["attachments"][0]["content"]) == []
+    assert len(bot.teams.messages_in(DM)) == 2
+
+
+async def test_a_team_that_adds_the_bot_is_remembered_for_notifications(
+    bot: TeamsBot, redis: Redis
+) -> None:
+    added = bot.activities.bot_added_to_team()
+    assert (await bot.post(added)).status_code == 200
+    channel_id = added["conversation"]["id"]
+    book = ReferenceBook(redis)
+    assert channel_id in await book.channels("teams")
+    saved = await book.get("teams", channel_id)
+    assert saved is not None
+    assert saved["serviceUrl"] == bot.teams.service_url
+    removed = bot.activities.installation_update("remove")
+    assert (await bot.post(removed)).status_code == 200
+    assert await book.get("teams", removed["conversation"]["id"]) is None
+
+
+async def test_a_throttled_bot_connector_is_retried_as_it_asks(bot: TeamsBot) -> None:
+    bot.teams.rate_limit(SEND, times=2, retry_after=0.05)
+    await bot.say("referral help", cards=1)
+    assert [call.status for call in bot.teams.calls(SEND)] == [429, 429, 201]
+
+
+async def test_an_unexpected_failure_gives_the_seller_a_reference(
+    bot: TeamsBot, caplog: Any
+) -> None:
+    bot.teams.fail(SEND, 500, times=1)
+    await bot.say("referral help", cards=1)
+    problem = words(bot.current["card"]) if bot.current else ""
+    assert "Something went wrong on my side" in problem
+    reference = problem.split("Reference: ")[1].split()[0]
+    assert f"reference {reference}" in caplog.text
+
+
+async def test_a_body_that_is_not_an_activity_is_refused(bot: TeamsBot) -> None:
+    headers = bot.activities.headers(bot.activities.message("hi"))
+    broken = await bot.http.post("/api/messages", content=b"{not json", headers=headers)
+    listed = await bot.http.post("/api/messages", json=[1, 2], headers=headers)
+    assert (broken.status_code, listed.status_code) == (400, 400)
+
+
+def test_the_unauthenticated_mode_is_refused_where_the_app_is_public() -> None:
+    with pytest.raises(ConfigurationError, match="TEAMS_ALLOW_UNAUTHENTICATED"):
+        load_settings(
+            _env_file=None, teams_allow_unauthenticated=True, public_url="https://bot.example.com"
+        )
+    assert load_settings(_env_file=None).teams_allow_unauthenticated is False
+
+
+async def test_the_unauthenticated_mode_takes_unsigned_activities_and_says_so_loudly(
+    fresh_sandbox: Sandbox,
+    fresh_teams_api: TeamsStandIn,
+    teams_activities: TeamsActivities,
+    redis_url: str,
+    redis: Redis,
+    redis_namespace: str,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    settings = teams_settings(
+        fresh_sandbox, fresh_teams_api, redis_url, redis_namespace, teams_allow_unauthenticated=True
+    )
+    app = build_web_app(settings)
+    assert "accepts activities WITHOUT checking who sent them" in caplog.text
+    await forget_teams_keys(redis)
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://web") as http:
+            unsigned = await http.post("/api/messages", json=teams_activities.message("hi"))
+    assert unsigned.status_code == 200
+    await forget_teams_keys(redis)
