@@ -11,6 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 import aiohttp
+from redis.asyncio import Redis
 
 Prepared = tuple[bytes, dict[str, str]]
 """A body and its headers, built (and signed) before the timed window."""
@@ -109,3 +110,37 @@ def print_results(results: list[Result]) -> None:
         )
         if result.exhausted:
             print(f"  ({result.name}: the pre-built requests ran out before the time was up)")
+
+
+@dataclass
+class Backlog:
+    """The worker's side: jobs queued when the load stopped, and how long they took to go."""
+
+    left_at_end: int
+    drain_seconds: float
+    drained: bool
+
+    def report(self, nice: int) -> None:
+        print(
+            f"\nworker (one process, nice {nice}): {self.left_at_end:,} jobs still "
+            "queued when the load stopped; "
+            + (
+                f"all done {self.drain_seconds:.1f} s later"
+                if self.drained
+                else f"{self.drain_seconds:.0f} s later some were still queued"
+            )
+        )
+
+
+async def wait_for_backlog(redis_url: str, stream: str, limit: float = 300) -> Backlog:
+    """After the load: how many jobs are queued, and how long until none are."""
+    redis = Redis.from_url(redis_url)
+    try:
+        left = await redis.xlen(stream)
+        started = time.perf_counter()
+        while await redis.xlen(stream) and time.perf_counter() - started < limit:  # noqa: ASYNC110
+            await asyncio.sleep(0.1)
+        drained = not await redis.xlen(stream)
+        return Backlog(left, time.perf_counter() - started, drained)
+    finally:
+        await redis.aclose()

@@ -36,9 +36,7 @@ import signal
 import subprocess
 import sys
 import threading
-import time
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 
 # Run as a script from the project root: Python puts bench/ on the path, not the root, and the
@@ -47,7 +45,7 @@ sys.path.insert(1, str(Path(__file__).resolve().parent.parent))
 
 import uvicorn
 import uvloop
-from load import Prepared, Result, drive, print_results, stop, wait_for_port
+from load import Prepared, Result, drive, print_results, stop, wait_for_backlog, wait_for_port
 from pydantic import SecretStr
 from redis.asyncio import Redis
 from sandbox_process import free_port, start_sandbox
@@ -146,7 +144,12 @@ def serve(args: argparse.Namespace) -> None:
 
 
 def serve_stand_in(args: argparse.Namespace) -> None:
-    """Child process: the Slack stand-in, knowing this run's users; prints its base URL."""
+    """Child process: the Slack stand-in, knowing this run's users; prints its base URL.
+
+    It plays Slack's servers, which run elsewhere: at the worker's lower CPU priority, the
+    calls the worker makes during the load take no more from the web process than Slack would.
+    """
+    os.nice(args.nice)
     stand_in = SlackApiStandIn()
     for index in range(args.users):
         user = user_id(args.run, index)
@@ -251,40 +254,6 @@ def in_order(requests: list[SignedRequest]) -> Callable[[int], Prepared | None]:
     return take
 
 
-@dataclass
-class Backlog:
-    """The worker's side: jobs queued when the load stopped, and how long they took to go."""
-
-    left_at_end: int
-    drain_seconds: float
-    drained: bool
-
-    def report(self, args: argparse.Namespace) -> None:
-        print(
-            f"\nworker (one process, nice {args.nice}): {self.left_at_end:,} jobs still "
-            "queued when the load stopped; "
-            + (
-                f"all done {self.drain_seconds:.1f} s later"
-                if self.drained
-                else f"{self.drain_seconds:.0f} s later some were still queued"
-            )
-        )
-
-
-async def wait_for_backlog(redis_url: str, stream: str, limit: float = 300) -> Backlog:
-    """After the load: how many jobs are queued, and how long until none are."""
-    redis = Redis.from_url(redis_url)
-    try:
-        left = await redis.xlen(stream)
-        started = time.perf_counter()
-        while await redis.xlen(stream) and time.perf_counter() - started < limit:  # noqa: ASYNC110
-            await asyncio.sleep(0.1)
-        drained = not await redis.xlen(stream)
-        return Backlog(left, time.perf_counter() - started, drained)
-    finally:
-        await redis.aclose()
-
-
 async def delete_keys(redis_url: str, team: str, stream: str) -> int:
     redis = Redis.from_url(redis_url)
     deleted = 0
@@ -303,7 +272,17 @@ def run(args: argparse.Namespace) -> None:
     per_server = int((args.warmup + args.seconds) * MAX_RATE) + args.clients * 5
     user_args = ["--users", str(2 * per_server)]
     stand_in = subprocess.Popen(
-        [sys.executable, __file__, "--serve", "stand-in", "--run", run_id, *user_args],
+        [
+            sys.executable,
+            __file__,
+            "--serve",
+            "stand-in",
+            "--run",
+            run_id,
+            "--nice",
+            str(args.nice),
+            *user_args,
+        ],
         stdout=subprocess.PIPE,
     )
     assert stand_in.stdout is not None
@@ -323,7 +302,7 @@ def run(args: argparse.Namespace) -> None:
     )
     users = Users(run_id)
     results: dict[str, Result] = {}
-    backlog: Backlog | None = None
+    backlog = None
     try:
         with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
             for kind, name in (("floor", "bare Bolt app, ack only"), ("app", "real app")):
@@ -344,7 +323,7 @@ def run(args: argparse.Namespace) -> None:
     print(f"Redis keys of this run deleted: {deleted}")
     report(results, args)
     if backlog is not None:
-        backlog.report(args)
+        backlog.report(args.nice)
 
 
 def report(results: dict[str, Result], args: argparse.Namespace) -> None:

@@ -27,11 +27,13 @@ import argparse
 import asyncio
 import contextlib
 import cProfile
+import itertools
 import json
 import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 import warnings
 from collections.abc import AsyncIterator, Callable
@@ -45,14 +47,14 @@ sys.path.insert(1, str(Path(__file__).resolve().parent.parent))
 import aiohttp
 import uvicorn
 import uvloop
-from load import Prepared, Result, drive, print_results, stop, wait_for_port
+from load import Prepared, Result, drive, print_results, stop, wait_for_backlog, wait_for_port
 from pydantic import SecretStr
 from redis.asyncio import Redis
 from sandbox_process import free_port, start_sandbox
 from starlette.applications import Starlette
 from starlette.routing import Route
 
-from bot.app import build_web_app, teams_front_end
+from bot.app import build_web_app, run_worker, teams_front_end
 from bot.settings import Settings
 from cards.ids import Action
 from tests.teams_stand_in import (
@@ -135,7 +137,11 @@ def real_settings(args: argparse.Namespace) -> Settings:
 
 def serve(args: argparse.Namespace) -> None:
     """Child process: serve one app until SIGINT (then write the profile, if asked)."""
-    app = floor_app(args) if args.serve == "floor" else build_web_app(real_settings(args))
+    if args.serve == "floor":
+        app = floor_app(args)
+    else:
+        # The Procfile's web process: it answers and queues; the worker does the rest.
+        app = build_web_app(real_settings(args), worker=False)
     profiler = cProfile.Profile() if args.profile else None
     if profiler is not None:
         profiler.enable()
@@ -143,6 +149,27 @@ def serve(args: argparse.Namespace) -> None:
     if profiler is not None:
         profiler.disable()
         profiler.dump_stats(args.profile)
+
+
+def serve_worker(args: argparse.Namespace) -> None:
+    """Child process: the Procfile's worker process, at a lower CPU priority (``--nice``), as
+    a worker on a machine of its own would not take the web process's CPU at all."""
+    os.nice(args.nice)
+    stop_event = asyncio.Event()
+
+    async def work() -> None:
+        loop = asyncio.get_running_loop()
+        loop.add_signal_handler(signal.SIGTERM, stop_event.set)
+        loop.add_signal_handler(signal.SIGINT, stop_event.set)
+        await run_worker(real_settings(args), stop_event)
+
+    with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
+        runner.run(work())
+
+
+def start_worker(common: list[str], nice: int) -> subprocess.Popen[bytes]:
+    command = [sys.executable, __file__, "--serve", "worker", "--nice", str(nice), *common]
+    return subprocess.Popen(command)
 
 
 def start_server(
@@ -213,16 +240,6 @@ async def measure(
     return await drive(name, url, take, args.clients, args.seconds)
 
 
-async def wait_for_jobs(redis_url: str, stream: str) -> None:
-    redis = Redis.from_url(redis_url)
-    try:
-        deadline = time.monotonic() + 60
-        while await redis.xlen(stream) and time.monotonic() < deadline:  # noqa: ASYNC110
-            await asyncio.sleep(0.05)
-    finally:
-        await redis.aclose()
-
-
 async def delete_keys(redis_url: str, run: str, stream: str) -> int:
     redis = Redis.from_url(redis_url)
     deleted = 0
@@ -237,46 +254,102 @@ async def delete_keys(redis_url: str, run: str, stream: str) -> int:
     return deleted
 
 
-def run(args: argparse.Namespace) -> None:
-    args.run = os.urandom(3).hex()
+def serve_stand_in(args: argparse.Namespace) -> None:
+    """Child process: the Teams stand-in, knowing this run's sellers. Prints its addresses
+    and the run's Bot Framework token as one JSON line, then serves until SIGTERM. It plays
+    Microsoft's servers, which run elsewhere: it runs at the worker's lower CPU priority."""
+    os.nice(args.nice)
     stand_in = TeamsStandIn()
     stand_in.start()
-    activities = TeamsActivities(stand_in)
-    people = sellers(args.run, args.clients)
-    for person in people:
+    for person in sellers(args.run, args.clients):
         stand_in.set_user(person)
+    activities = TeamsActivities(stand_in)
     # One token for the whole run, as Bot Framework reuses its tokens (checked on each request).
     headers = activities.headers({"serviceUrl": stand_in.service_url})
+    found = {
+        "service_url": stand_in.service_url,
+        "openid_url": stand_in.openid_metadata_url,
+        "login_url": stand_in.login_endpoint,
+        "headers": headers,
+    }
+    print(json.dumps(found), flush=True)
+    stopped = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stopped.set())
+    stopped.wait()
+    stand_in.stop()
+
+
+class RemoteStandIn:
+    """What the activity builders ask of a stand-in, for one serving in another process."""
+
+    def __init__(self, service_url: str) -> None:
+        self.service_url = service_url
+        self._ids = itertools.count(int(time.time() * 1000))
+
+    def new_activity_id(self) -> str:
+        return str(next(self._ids))
+
+    def note_inbound(self, activity: Any) -> None:
+        """Nothing to note: that process keeps no record of this one's activities."""
+
+
+def run(args: argparse.Namespace) -> None:
+    args.run = os.urandom(3).hex()
+    # The stand-in (Bot Connector, keys, token endpoint) in a process of its own: the worker
+    # posts every next question to it while the load runs.
+    stand_in = subprocess.Popen(
+        [
+            sys.executable, __file__, "--serve", "stand-in",
+            "--run", args.run, "--clients", str(args.clients), "--nice", str(args.nice),
+        ],
+        stdout=subprocess.PIPE,
+    )  # fmt: skip
+    assert stand_in.stdout is not None
+    line = stand_in.stdout.readline().decode().strip()
+    if not line:
+        raise SystemExit("the Teams stand-in did not start")
+    found = json.loads(line)
+    activities = TeamsActivities(RemoteStandIn(found["service_url"]))  # type: ignore[arg-type]
+    people = sellers(args.run, args.clients)
+    headers = found["headers"]
     sandbox_port = free_port()
     sandbox = start_sandbox(sandbox_port)
     common = [
         "--sandbox-url", f"http://127.0.0.1:{sandbox_port}/v1.0",
         "--redis-url", args.redis_url,
-        "--openid-url", stand_in.openid_metadata_url,
-        "--login-url", stand_in.login_endpoint,
+        "--openid-url", found["openid_url"],
+        "--login-url", found["login_url"],
         "--run", args.run,
     ]  # fmt: skip
     stream = f"rb:jobs:bench-teams-{args.run}"
     results: dict[str, Result] = {}
+    backlog = None
     try:
         with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
             for kind, name in (("floor", "bare Teams SDK app, answer only"), ("app", "real app")):
+                worker = start_worker(common, args.nice) if kind == "app" else None
                 server, port = start_server(kind, common, args.profile if kind == "app" else None)
                 try:
                     if kind == "app":
                         url = f"http://127.0.0.1:{port}/api/messages"
                         runner.run(start_drafts(url, activities, people, headers))
-                        runner.run(wait_for_jobs(args.redis_url, stream))
+                        runner.run(wait_for_backlog(args.redis_url, stream, limit=60))
                     take = clicks(activities, people, headers)
                     results[kind] = runner.run(measure(name, port, take, args))
+                    if kind == "app":
+                        backlog = runner.run(wait_for_backlog(args.redis_url, stream))
                 finally:
                     stop(server)
+                    if worker is not None:
+                        stop(worker, signal.SIGTERM)
             deleted = runner.run(delete_keys(args.redis_url, args.run, stream))
     finally:
         stop(sandbox, signal.SIGTERM)
-        stand_in.stop()
+        stop(stand_in, signal.SIGTERM)
     print(f"Redis keys of this run deleted: {deleted}")
     report(results, args)
+    if backlog is not None:
+        backlog.report(args.nice)
 
 
 def report(results: dict[str, Result], args: argparse.Namespace) -> None:
@@ -301,14 +374,23 @@ def main() -> None:
     parser.add_argument("--redis-url", default=DEFAULT_REDIS_URL)
     parser.add_argument("--profile", help="write a cProfile of the real app's process here")
     # For the child processes this script starts.
-    parser.add_argument("--serve", choices=("floor", "app"), help=argparse.SUPPRESS)
+    parser.add_argument(
+        "--nice", type=int, default=10, help="CPU priority of the worker process (0-19)"
+    )
+    parser.add_argument(
+        "--serve", choices=("floor", "app", "worker", "stand-in"), help=argparse.SUPPRESS
+    )
     parser.add_argument("--port", type=int, help=argparse.SUPPRESS)
     parser.add_argument("--sandbox-url", help=argparse.SUPPRESS)
     parser.add_argument("--openid-url", help=argparse.SUPPRESS)
     parser.add_argument("--login-url", help=argparse.SUPPRESS)
     parser.add_argument("--run", help=argparse.SUPPRESS)
     args = parser.parse_args()
-    if args.serve:
+    if args.serve == "stand-in":
+        serve_stand_in(args)
+    elif args.serve == "worker":
+        serve_worker(args)
+    elif args.serve:
         serve(args)
     else:
         run(args)

@@ -354,9 +354,7 @@ def build_web_app(settings: Settings, *, worker: bool = True) -> Starlette:
             if teams is not None and login is not None:
                 front = teams_front_end()
                 references = ReferenceBook(services.redis)
-                front.register(
-                    teams, front.TeamsServices(services.desk, services.chat, jobs, references)
-                )
+                front.register(teams, front.TeamsServices(jobs, references))
                 await stack.enter_async_context(teams_running(teams, login))
             if slack is not None and settings.slack_app_token is not None:
                 # Socket Mode: Slack delivers over a WebSocket this process opens, so the

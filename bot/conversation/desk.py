@@ -21,10 +21,8 @@ from bot.conversation.views import (
     Input,
     Notice,
     Problem,
-    Prompt,
     ReferralCard,
     ReferralList,
-    Review,
     View,
 )
 from bot.partner_center.client import PartnerCenterClient
@@ -64,14 +62,6 @@ class Desk:
     async def on_input(self, conversation: Conversation, message: Input) -> list[View]:
         """Handle an input an adapter built from a card action."""
         return await self._engine.handle(conversation, message)
-
-    async def question(self, conversation: Conversation) -> str | None:
-        """The words of what the draft waits for (a question, or the review's title): what a
-        typed answer answers, for adapters that show the card it replaces as a record."""
-        view = await self._engine.waiting_for(conversation)
-        if isinstance(view, Prompt):
-            return view.question
-        return view.title if isinstance(view, Review) else None
 
     async def home(self, conversation: Conversation) -> Home:
         """The seller's home page: the draft in progress and their open referrals."""

@@ -148,14 +148,6 @@ class Engine:
             updated_at=loaded.session.updated_at,
         )
 
-    async def waiting_for(self, conversation: Conversation) -> View | None:
-        """What the draft waits for now (its current question or its review), read fresh;
-        None without a draft."""
-        loaded = await self._load(conversation.key, use_cache=False)
-        if loaded is None:
-            return None
-        return machine.current_view(self._flows[loaded.session.flow], loaded.session)
-
     # -- steps ------------------------------------------------------------------------------
 
     async def _step(self, conversation: Conversation, message: Input) -> list[View]:

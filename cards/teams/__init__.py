@@ -22,17 +22,20 @@ question gets is described in :mod:`cards.teams._prompt`; how long lists are cut
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import date
 from typing import Any, Final, assert_never
 
 from microsoft_teams.cards.core import CardElement
 
+from bot.conversation.suggest import searchable_catalog
 from bot.conversation.views import (
+    Choice,
     Created,
     EligibilityReport,
     Home,
+    Input,
     Notice,
     Problem,
     Prompt,
@@ -41,7 +44,7 @@ from bot.conversation.views import (
     Review,
     View,
 )
-from cards.teams._actions import TypedText, read_action
+from cards.teams._actions import LABEL, QUESTION, TypedText, read_action
 from cards.teams._kit import LONG_TEXT, SUMMARY, Budget, clip, run, said, words
 from cards.teams._kit import card as card_json
 from cards.teams._prompt import ANSWERED, answered_body, progress_line, prompt_body
@@ -63,6 +66,8 @@ from cards.teams._review import review_body, review_text
 CONTENT_TYPE: Final = "application/vnd.microsoft.card.adaptive"
 PROMPT_CARDS: Final = 2048
 """Question cards kept rendered per process (a few hundred steps and their variants)."""
+ANSWER_SENT: Final = "Sent"
+"""What a record says when a click carried no words to show."""
 SENDING_NOTE: Final = "Sending to Partner Center…"
 """What a review card says while its submit is under way."""
 
@@ -74,6 +79,7 @@ __all__ = [
     "answered",
     "attachment",
     "card",
+    "clicked",
     "home",
     "read_action",
 ]
@@ -132,6 +138,35 @@ def answered(prompt: Prompt | str, answer: str) -> TeamsCard:
     so its buttons cannot be used again). ``prompt`` may be just the question's words."""
     question = prompt.question if isinstance(prompt, Prompt) else prompt
     return _card(f"{question} {ANSWERED} {answer}", lambda _: answered_body(prompt, answer))
+
+
+def clicked(data: Mapping[str, Any], given: Input | TypedText) -> TeamsCard:
+    """What a clicked question card turns into at once: the question and the answer given,
+    with nothing left to click. ``data`` is the action's data, ``given`` what it decodes to.
+
+    The words come from the click itself (the question and a button's title travel in its
+    data), so no lookup stands between the click and Teams' answer; a pick from a list is
+    shown by its catalog label.
+    """
+    question = data.get(QUESTION)
+    label = data.get(LABEL)
+    if isinstance(label, str) and label:
+        shown = label
+    elif isinstance(given, TypedText):
+        shown = given.text
+    elif isinstance(given, Choice):
+        shown = _labelled(given.step, given.value)
+    else:
+        shown = ANSWER_SENT
+    return answered(question if isinstance(question, str) else "", shown)
+
+
+def _labelled(step: str, value: str | tuple[str, ...]) -> str:
+    catalog = searchable_catalog(step)
+    values = (value,) if isinstance(value, str) else value
+    if catalog is None:
+        return ", ".join(values)
+    return ", ".join(catalog.label(each) if each in catalog else each for each in values)
 
 
 def home(view: Home) -> TeamsCard:

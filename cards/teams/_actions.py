@@ -14,7 +14,9 @@ the data. Either way the data is one flat JSON object of strings::
   from one on the current card (left out by actions that belong to no question: Submit,
   Edit, Show, More, Resume);
 * ``value``: what a button stands for, fixed when the card was made (the choice, the field to
-  edit, the referral to show, the page command).
+  edit, the referral to show, the page command);
+* ``q`` and ``label``: on a question's card, the question, and on a button its title, so the
+  clicked card can be shown as a record of question and answer without looking anything up.
 
 Inputs add their own key, named by the input's id, when the action sends them (Teams merges
 input values into the data by id; on a card with an input, the other buttons set
@@ -57,6 +59,9 @@ from cards.teams._kit import TITLE, clip
 VERB: Final = "verb"
 STEP: Final = "step"
 VALUE: Final = "value"
+QUESTION: Final = "q"
+LABEL: Final = "label"
+QUESTION_BYTES: Final = 300
 CHOICE_INPUT: Final = "rb_choice"
 DATE_INPUT: Final = "rb_date"
 TEXT_INPUT: Final = "rb_text"
@@ -101,14 +106,21 @@ def execute(
     inputs: AssociatedInputs | None = None,
     style: ActionStyle | None = None,
     enabled: bool = True,
+    question: str | None = None,
 ) -> ExecuteAction:
     """An ``Action.Execute`` with its ``Action.Submit`` fallback, both carrying the same data.
 
     On a card with an input, every action but the one under it says ``inputs="none"``, so a
     half-filled box never rides along with Back or Cancel, nor blocks them when required.
+    ``question`` is the words of the question the card asks: the bot shows the card clicked
+    as a record of the question and the answer at once, before any other work.
     """
-    data = action_data(verb, step=step, value=value)
     words = clip(title, TITLE)
+    data = action_data(verb, step=step, value=value)
+    if question is not None:
+        data[QUESTION] = clip(question, QUESTION_BYTES)
+    if inputs == "none":
+        data[LABEL] = words  # a button: its title is the answer it gives
     disabled = None if enabled else False
     fallback = SubmitAction(
         title=words, data=data, associated_inputs=inputs, style=style, is_enabled=disabled

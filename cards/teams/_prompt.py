@@ -129,7 +129,7 @@ def prompt_body(prompt: Prompt, budget: Budget, *, today: date | None) -> list[C
     control, as_buttons = _control(prompt, budget, today=today)
     picks: list[CardElement] = []
     if prompt.error and prompt.suggestions and not as_buttons:
-        picks = _buttons(prompt.step, prompt.suggestions[:MAX_SUGGESTIONS], None, budget)
+        picks = _buttons(prompt, prompt.suggestions[:MAX_SUGGESTIONS], None, budget)
     return [*head, *picks, *control, nav]
 
 
@@ -147,20 +147,28 @@ def answered_body(prompt: Prompt | str, answer: str) -> list[CardElement]:
 
 def navigation(prompt: Prompt) -> CardElement:
     """Back, Skip, Review and Cancel, each naming the step it was shown for."""
+    asked = prompt.question
     row = []
     if prompt.can_go_back:
-        row.append(execute("Back", Action.BACK, step=prompt.step, inputs="none"))
+        row.append(execute("Back", Action.BACK, step=prompt.step, inputs="none", question=asked))
     if not prompt.required:
-        row.append(execute("Skip", Action.SKIP, step=prompt.step, inputs="none"))
-    row.append(execute("Review", Action.REVIEW, step=prompt.step, inputs="none"))
-    return actions([*row, cancel(prompt.step)])
+        row.append(execute("Skip", Action.SKIP, step=prompt.step, inputs="none", question=asked))
+    row.append(execute("Review", Action.REVIEW, step=prompt.step, inputs="none", question=asked))
+    return actions([*row, cancel(prompt.step, asked)])
 
 
-def cancel(step: str | None = None) -> ShowCardAction:
+def cancel(step: str | None = None, question: str | None = None) -> ShowCardAction:
     """Cancel, after a confirmation: it throws the draft away."""
+    yes = execute(
+        CANCEL_YES,
+        Action.CANCEL,
+        step=step,
+        inputs="none",
+        style="destructive",
+        question=question,
+    )
     confirm = AdaptiveCard(
-        body=[note(CANCEL_TITLE, weight="Bolder"), note(CANCEL_TEXT)],
-        actions=[execute(CANCEL_YES, Action.CANCEL, step=step, inputs="none", style="destructive")],
+        body=[note(CANCEL_TITLE, weight="Bolder"), note(CANCEL_TEXT)], actions=[yes]
     )
     return ShowCardAction(title=CANCEL, card=confirm)
 
@@ -174,7 +182,7 @@ def _control(
     """The elements that take the answer, and whether they are choice buttons."""
     kind, choices = prompt.input, prompt.choices
     if kind is InputKind.YES_NO:
-        return _buttons(prompt.step, choices or YES_NO, prompt.current, budget), True
+        return _buttons(prompt, choices or YES_NO, prompt.current, budget), True
     if kind is InputKind.DATE:
         return _date(prompt, budget, today=today), False
     if kind in (InputKind.COUNTRY, InputKind.CURRENCY):
@@ -187,12 +195,12 @@ def _control(
             return _text(prompt, budget), False
         if many or len(choices) > MAX_BUTTONS:
             return _choice_set(prompt, budget, style="compact", many=many), False
-        return _buttons(prompt.step, choices, prompt.current, budget), True
+        return _buttons(prompt, choices, prompt.current, budget), True
     return _text(prompt, budget), False
 
 
 def _buttons(
-    step: str, choices: Sequence[Option], current: str | None, budget: Budget
+    prompt: Prompt, choices: Sequence[Option], current: str | None, budget: Budget
 ) -> list[CardElement]:
     """One button per choice, a row each, as many as fit; the current answer stands out."""
     hint = note(OR_TYPE_REPLY, subtle=True)
@@ -205,10 +213,11 @@ def _buttons(
         pick = execute(
             choice.label if choice.label.strip() else choice.value,
             Action.CHOOSE,
-            step=step,
+            step=prompt.step,
             value=choice.value,
             inputs="none",
             style="positive" if chosen else None,
+            question=prompt.question,
         )
         row = actions([pick])
         if budget.take(row):
@@ -227,7 +236,7 @@ def _choice_set(
     if not candidates:
         return _text(prompt, budget)
     verb = Action.CHOOSE_MANY if many else Action.SEARCH if style == "filtered" else Action.CHOOSE
-    send = actions([execute(CHOOSE, verb, step=prompt.step)])
+    send = actions([execute(CHOOSE, verb, step=prompt.step, question=prompt.question)])
     preset = _preselected(prompt.current, candidates, many=many)
     shell = ChoiceSetInput(
         id=CHOICE_INPUT,
@@ -267,7 +276,7 @@ def _date(prompt: Prompt, budget: Budget, *, today: date | None) -> list[CardEle
     )
     elements: list[CardElement] = [
         picker,
-        actions([execute(CHOOSE, Action.PICK_DATE, step=prompt.step)]),
+        actions([execute(CHOOSE, Action.PICK_DATE, step=prompt.step, question=prompt.question)]),
         note(OR_TYPE_REPLY, subtle=True),
     ]
     budget.reserve(*elements)
@@ -288,7 +297,7 @@ def _text(prompt: Prompt, budget: Budget) -> list[CardElement]:
     )
     elements: list[CardElement] = [
         box,
-        actions([execute(SEND, Action.CHOOSE, step=prompt.step)]),
+        actions([execute(SEND, Action.CHOOSE, step=prompt.step, question=prompt.question)]),
     ]
     budget.reserve(*elements)
     return elements

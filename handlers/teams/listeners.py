@@ -3,12 +3,10 @@
 * A message is put on the job stream as a turn and answered with an empty 200; a worker
   replies (Teams re-sends a message left unanswered for 15 seconds).
 * A card action (``Action.Execute``) must be answered with the card that replaces the
-  clicked one. Answering a question is one compare-and-set in Redis, so it is done here and
-  the next question comes back *in place of* the clicked card (Teams' way for a sequence of
-  questions): its buttons are gone, so they cannot be clicked twice, and the message is still
-  the draft's last card. Views after the first go out as new messages through a worker.
-  Submit and Reapply call Partner Center, which may take seconds: the card says "sending…"
-  and a worker turns it into the result.
+  clicked one: the question and the answer given, with no buttons left to click twice (the
+  words travel in the click's data, so nothing is looked up). A worker then does the step and
+  posts what follows, as in Slack. Submit and Reapply call Partner Center, which may take
+  seconds: their card says "sending…" until the worker turns it into the result.
 * Installs and channel additions keep the conversation reference, for proactive messages.
 """
 
@@ -30,14 +28,11 @@ from microsoft_teams.api.activities.invoke.adaptive_card import AdaptiveCardInvo
 from microsoft_teams.api.activities.message.message import MessageActivity
 from microsoft_teams.apps import ActivityContext
 
-from bot.conversation.chat_state import ChatState
-from bot.conversation.desk import Desk
-from bot.conversation.views import Command, CommandName, Notice, Problem, View
+from bot.conversation.views import Command, CommandName, Notice, Problem
 from bot.jobs import JobQueue
 from bot.references import ReferenceBook
-from cards.teams import SENDING_NOTE, TeamsCard, TypedText, answered, card, read_action
+from cards.teams import SENDING_NOTE, TeamsCard, answered, card, clicked, read_action
 from handlers.teams import turns
-from handlers.teams.replies import asks
 from handlers.teams.work import TURN
 
 logger = logging.getLogger(__name__)
@@ -54,8 +49,6 @@ STALE = Notice(
 class TeamsServices:
     """What the handlers need."""
 
-    desk: Desk
-    chat: ChatState
     jobs: JobQueue
     references: ReferenceBook
 
@@ -115,24 +108,10 @@ class TeamsListeners:
         if parsed is None:
             return card(STALE)
         turn = turns.turn(activity, reference_of(ctx), data=data)
+        await self._services.jobs.put(TURN, {**turn, "invoked": True})
         if isinstance(parsed, Command) and parsed.name in SENDING:
-            await self._services.jobs.put(TURN, {**turn, "invoked": True})
             return answered("", SENDING_NOTE)
-        conversation = turns.conversation(turn)
-        desk = self._services.desk
-        if isinstance(parsed, TypedText):
-            views = await desk.on_message(conversation, parsed.text, step=parsed.step)
-        else:
-            views = await desk.on_input(conversation, parsed)
-        first, rest = (views[0], views[1:]) if views else (STALE, [])
-        if asks(first) is None:
-            # The clicked card stops asking: a later typed answer must not rewrite it. (When
-            # it asks the next question, it is still the last card: same message, nothing to
-            # record; a typed answer reads the question it answers from the draft.)
-            await self._services.chat.forget_card(conversation.key)
-        if rest:
-            await self._services.jobs.put(TURN, {**turn, "data": None, "cards": _later(rest)})
-        return card(first)
+        return clicked(data, parsed)
 
     async def on_install(self, ctx: ActivityContext[InstalledActivity]) -> None:
         """The app was installed for a person or in a team: keep the reference, say hello."""
@@ -163,12 +142,3 @@ class TeamsListeners:
             )
         elif any(member.id == bot_id for member in activity.members_removed or ()):
             await self._services.references.forget(turns.PLATFORM, conversation_id)
-
-
-def _later(views: list[View]) -> list[dict[str, Any]]:
-    """Views for a worker to post, rendered here: the job holds cards, not engine types."""
-    later = []
-    for view in views:
-        made = card(view)
-        later.append({"text": made.text, "content": made.content, "asks": asks(view)})
-    return later

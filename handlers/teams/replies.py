@@ -7,12 +7,11 @@ The same rules as in Slack (:mod:`handlers.slack.replies`), so a draft reads the
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping, Sequence
-from typing import Any
+from collections.abc import Sequence
 
 from bot.conversation.chat_state import CardRef, ChatState
 from bot.conversation.views import Prompt, Review, View
-from cards.teams import TeamsCard, answered, card
+from cards.teams import answered, card
 from handlers.teams.sender import Address, TeamsSender
 
 logger = logging.getLogger(__name__)
@@ -35,18 +34,16 @@ async def deliver(
     views: Sequence[View],
     *,
     answer: str | None = None,
-    question: str | None = None,
     replacing: str | None = None,
 ) -> None:
     """Post ``views``; first record ``answer`` on the last question card.
 
-    ``question`` is what the answer answered, when known: a card answered in place shows a
-    later question than the one it was posted with. ``replacing`` is a card to turn into the
-    first view instead of posting it (the card whose Submit was clicked becomes the result).
+    ``replacing`` is a card to turn into the first view instead of posting it (the card whose
+    Submit was clicked becomes the result).
     """
     last = await chat.last_card(conversation_key) if answer is not None else None
     if last is not None and answer is not None:
-        record = answered(question or last.question or "", answer)
+        record = answered(last.question or "", answer)
         try:
             await sender.replace(address, last.message_id, record)
         except Exception as error:  # noqa: BLE001 - the record is a nicety; the reply is not
@@ -67,21 +64,3 @@ async def deliver(
         await chat.remember_card(conversation_key, asked)
     elif answer is not None or replacing is not None:
         await chat.forget_card(conversation_key)
-
-
-async def post_rendered(
-    sender: TeamsSender,
-    chat: ChatState,
-    conversation_key: str,
-    address: Address,
-    rendered: Sequence[Mapping[str, Any]],
-) -> None:
-    """Post cards rendered by the web process (the views after an invoke's first one)."""
-    asked: CardRef | None = None
-    for item in rendered:
-        message_id = await sender.post(address, TeamsCard(item["text"], item["content"]))
-        if item.get("asks"):
-            step, question = item["asks"]
-            asked = CardRef(address.conversation_id, message_id, step, question)
-    if asked is not None:
-        await chat.remember_card(conversation_key, asked)

@@ -20,14 +20,15 @@ from bot.conversation.engine import Conversation
 from bot.conversation.views import Command, CommandName, Problem, Text
 from bot.jobs import Job, JobHandler
 from bot.references import ReferenceBook
-from cards.teams import TypedText, card, read_action
+from cards.teams import SENDING_NOTE, TypedText, answered, card, clicked, read_action
 from handlers.teams import turns
-from handlers.teams.replies import deliver, post_rendered
+from handlers.teams.replies import deliver
 from handlers.teams.sender import TeamsSender
 
 logger = logging.getLogger(__name__)
 
 TURN = "teams.turn"
+SENDING = frozenset({CommandName.SUBMIT, CommandName.REAPPLY})
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,9 +60,6 @@ class TeamsWork:
         await self.references.save(
             turns.PLATFORM, address.conversation_id, turn["reference"], channel=False
         )
-        if turn.get("cards"):
-            await post_rendered(self.sender, self.chat, conversation.key, address, turn["cards"])
-            return
         if turn.get("data") is not None:
             await self._action(turn, conversation)
             return
@@ -70,9 +68,8 @@ class TeamsWork:
         if _needs_profile(parsed):
             member = await self.sender.member(address, turn["user"]["id"])
             conversation = turns.with_member(conversation, member)
-        steering = isinstance(parsed, Text | Command)
-        question = await self.desk.question(conversation) if steering else None
         views = await self.desk.on_message(conversation, text)
+        steering = isinstance(parsed, Text | Command)
         await deliver(
             self.sender,
             self.chat,
@@ -80,35 +77,38 @@ class TeamsWork:
             address,
             views,
             answer=text if steering else None,
-            question=question,
         )
 
     async def _action(self, turn: Mapping[str, Any], conversation: Conversation) -> None:
-        """A card action: Submit or Reapply from an invoke, or any action from a client
-        without Universal Actions (its ``Action.Submit`` fallback came as a message)."""
-        parsed = read_action(turn["data"])
+        """A card action: from an invoke (its card already shows the answer), or from a
+        client without Universal Actions (its ``Action.Submit`` came as a message and the
+        card is still live: it is rewritten here as the invoke would have had it)."""
+        data = turn["data"]
+        parsed = read_action(data)
         if parsed is None:
             return
         address = turns.address(turn)
+        card_id = turn.get("card_id")
+        sending = isinstance(parsed, Command) and parsed.name in SENDING
+        if not card_id and not turn.get("invoked"):
+            # Teams names the card a Submit came from; should it not, it is the last one.
+            last = await self.chat.last_card(conversation.key)
+            card_id = last.message_id if last is not None else None
+        if card_id and not turn.get("invoked"):
+            record = answered("", SENDING_NOTE) if sending else clicked(data, parsed)
+            await self.sender.replace(address, card_id, record)
         if isinstance(parsed, TypedText):
             views = await self.desk.on_message(conversation, parsed.text, step=parsed.step)
-            await deliver(self.sender, self.chat, conversation.key, address, views)
-            return
-        if isinstance(parsed, Command) and parsed.name is CommandName.START:
-            member = await self.sender.member(address, turn["user"]["id"])
-            conversation = turns.with_member(conversation, member)
-        views = await self.desk.on_input(conversation, parsed)
-        # An invoke's card was already answered with "sending..."; it becomes the result.
-        # A fallback's card is still live: it is rewritten as a record like a typed answer.
-        invoked = turn.get("card_id") if turn.get("invoked") else None
+        else:
+            views = await self.desk.on_input(conversation, parsed)
         await deliver(
             self.sender,
             self.chat,
             conversation.key,
             address,
             views,
-            answer=None if invoked else str(turn["data"].get("value") or "✓"),
-            replacing=invoked,
+            # Submit's card turns into the result; other answers are followed by new cards.
+            replacing=card_id if sending else None,
         )
 
     async def report_failure(self, turn: Mapping[str, Any], error: BaseException) -> None:

@@ -52,16 +52,21 @@ async def test_a_private_lead_from_teams_to_the_sandbox(
 ) -> None:
     await bot.say("referral new")
     # A button: the card turns into the next question in place; no button is left to reuse.
+    # A button: Teams puts the question and the answer in place of the card at once, with no
+    # button left to reuse; the next question follows as a new card.
+    record = await bot.click(Action.CHOOSE, value="private")
+    assert "What kind of deal is this?" in words(record)
+    assert "✓ Private lead" in words(record)
+    assert executes(record) == []
     assert bot.current is not None
-    clicked = bot.current["id"]
-    replaced = await bot.click(Action.CHOOSE, value="private")
-    assert "What kind of deal" not in words(replaced)
-    # Typed, the answer turns that card into a record of the question it showed last.
+    asking = bot.current["id"]
+    assert "What should we call this referral?" in words(bot.current["card"])
+    # Typed, an answer turns the card that asked into a record too.
     await bot.say("Fabrikam - Teams")
-    record = words(card_of(bot.teams.message(clicked)))
-    assert "Fabrikam - Teams" in record
-    assert "What should we call this referral?" in record
-    assert executes(card_of(bot.teams.message(clicked))) == []
+    typed = card_of(bot.teams.message(asking))
+    assert "What should we call this referral?" in words(typed)
+    assert "✓ Fabrikam - Teams" in words(typed)
+    assert executes(typed) == []
     for text in ["Fabrikam Inc", "1 Main St"]:
         await bot.say(text)
     await bot.click(Action.SKIP)
@@ -111,12 +116,15 @@ async def test_the_same_card_clicked_twice_moves_the_draft_once(bot: TeamsBot) -
     first = await bot.click(Action.CHOOSE, value="private")
     bot.current = clicked  # the second click lands on the card as it was before the first
     second = await bot.click(Action.CHOOSE, value="private")
-    assert "already answered" in words(second)
-    # The draft moved once: the question after the kind of deal is asked, not skipped past.
-    assert "What kind of deal" not in words(first)
+    assert executes(first) == executes(second) == []
+    said = " ".join(words(card_of(message)) for message in bot.teams.messages_in(DM))
+    assert "already answered" in said
+    # The draft moved once: the kind of deal is answered once, nothing after it.
     await bot.say("review")
-    review = words(bot.current["card"]) if bot.current else ""
+    assert bot.current is not None
+    review = words(bot.current["card"])
     assert review.count("Private lead") == 1
+    assert "Fabrikam" not in review
 
 
 async def test_a_message_teams_sends_again_is_answered_once(bot: TeamsBot) -> None:
@@ -139,8 +147,9 @@ async def test_a_click_on_a_card_we_no_longer_know_still_gets_a_card(bot: TeamsB
     assert schema_errors(body["value"]) == []
 
 
+@pytest.mark.parametrize("names_its_card", [True, False])
 async def test_clients_without_universal_actions_answer_through_the_submit_fallback(
-    bot: TeamsBot,
+    bot: TeamsBot, names_its_card: bool
 ) -> None:
     await bot.say("referral new", cards=1)
     assert bot.current is not None
@@ -150,6 +159,8 @@ async def test_clients_without_universal_actions_answer_through_the_submit_fallb
         if a["verb"] == Action.CHOOSE and a["data"].get("value") == "private"
     ]
     submitted = bot.activities.message("", value=button["fallback"]["data"])
+    if names_its_card:
+        submitted["replyToId"] = bot.current["id"]  # the card the Submit was on
     assert (await bot.post(submitted)).status_code == 200
     await bot.settled()
     # The next question is posted, and the card with the buttons becomes a record.
