@@ -28,17 +28,23 @@ from microsoft_teams.api.activities.invoke.adaptive_card import AdaptiveCardInvo
 from microsoft_teams.api.activities.message.message import MessageActivity
 from microsoft_teams.apps import ActivityContext
 
-from bot.conversation.views import Command, CommandName, Notice, Problem
+from bot.conversation.views import Command, Notice, Problem
 from bot.jobs import JobQueue
 from bot.references import ReferenceBook
-from cards.teams import SENDING_NOTE, TeamsCard, answered, card, clicked, read_action
+from cards.teams import (
+    CONTENT_TYPE,
+    SENDING_NOTE,
+    TeamsCard,
+    answered,
+    card,
+    clicked,
+    read_action,
+)
 from handlers.teams import turns
-from handlers.teams.work import TURN
+from handlers.teams.work import SENDING, TURN
 
 logger = logging.getLogger(__name__)
 
-SENDING = frozenset({CommandName.SUBMIT, CommandName.REAPPLY})
-CARD = "application/vnd.microsoft.card.adaptive"
 STALE = Notice(
     message="This card is no longer in use.",
     detail="Say “referral resume” to carry on with your draft, or “referral help”.",
@@ -97,7 +103,7 @@ class TeamsListeners:
                 )
             )
         return InvokeResponse(
-            status=200, body={"statusCode": 200, "type": CARD, "value": made.content}
+            status=200, body={"statusCode": 200, "type": CONTENT_TYPE, "value": made.content}
         )
 
     async def _card_action(self, ctx: ActivityContext[AdaptiveCardInvokeActivity]) -> TeamsCard:
