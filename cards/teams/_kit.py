@@ -232,6 +232,10 @@ class Budget:
         for element in elements:
             self.left -= size_of(to_dict(element)) + 1  # and a comma
 
+    def reserve_bytes(self, cost: int) -> None:
+        """Count bytes that are shown whatever their size (a key a list will be added under)."""
+        self.left -= cost
+
     def take(self, element: CardElement) -> bool:
         """Count ``element`` and say yes when it fits; say no and count nothing otherwise."""
         cost = size_of(to_dict(element)) + 1

@@ -102,6 +102,7 @@ CANCEL_TEXT: Final = "Your answers so far are thrown away. Nothing is sent to Pa
 CANCEL_YES: Final = "Cancel the draft"
 
 _ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+CHOICES_KEY: Final = ',"choices":[]'
 
 
 def progress_line(prompt: Prompt) -> str:
@@ -251,6 +252,7 @@ def _choice_set(
     )
     cut = note(CUT_SHORT, subtle=True)
     budget.reserve(shell, send, cut)
+    budget.reserve_bytes(len(CHOICES_KEY))  # the options are counted one by one, not their key
     choices = fitted(candidates, budget)
     kept = {choice.value for choice in choices}
     if preset is not None and not set(preset.split(",")) <= kept:

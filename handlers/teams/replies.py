@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
+from datetime import UTC, datetime
 
 from bot.conversation.chat_state import CardRef, ChatState
 from bot.conversation.views import Prompt, Review, View
@@ -51,7 +52,8 @@ async def deliver(
             logger.warning("could not turn card %s into a record: %s", last.message_id, error)
     asked: CardRef | None = None
     for index, view in enumerate(views):
-        made = card(view)
+        # Today in UTC, the engine's clock: the date picker refuses what the step refuses.
+        made = card(view, today=datetime.now(UTC).date())
         if index == 0 and replacing is not None:
             await sender.replace(address, replacing, made)
             message_id = replacing

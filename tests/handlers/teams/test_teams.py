@@ -17,7 +17,7 @@ from cards.ids import Action
 from tests.cards.test_teams import executes, schema_errors, texts
 from tests.handlers.teams.conftest import DM, TeamsBot, card_of, forget_teams_keys, teams_settings
 from tests.sandbox import Sandbox
-from tests.teams_stand_in import SEND, UPDATE, TeamsActivities, TeamsStandIn
+from tests.teams_stand_in import DEFAULT_TEAM, SEND, UPDATE, TeamsActivities, TeamsStandIn
 
 
 def words(content: dict[str, Any]) -> str:
@@ -238,3 +238,14 @@ async def test_the_unauthenticated_mode_takes_unsigned_activities_and_says_so_lo
             unsigned = await http.post("/api/messages", json=teams_activities.message("hi"))
     assert unsigned.status_code == 200
     await forget_teams_keys(redis)
+
+
+async def test_in_a_channel_the_bot_answers_when_mentioned_in_the_thread(bot: TeamsBot) -> None:
+    channel = DEFAULT_TEAM.channels[0]
+    message = bot.activities.message("referral help", channel=channel)
+    assert message["text"].startswith("<at>")
+    assert (await bot.post(message)).status_code == 200
+    await bot.settled()
+    (sent,) = bot.teams.calls(SEND)
+    assert sent.path.endswith(f"/v3/conversations/{message['conversation']['id']}/activities")
+    assert "referral new" in words(card_of(sent.activity))
