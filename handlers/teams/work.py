@@ -97,6 +97,8 @@ class TeamsWork:
         if card_id and not turn.get("invoked"):
             record = answered("", SENDING_NOTE) if sending else clicked(data, parsed)
             await self.sender.replace(address, card_id, record)
+        # The clicked card asks nothing any more; the views below may post one that does.
+        await self.chat.forget_card(conversation.key)
         if isinstance(parsed, TypedText):
             views = await self.desk.on_message(conversation, parsed.text, step=parsed.step)
         else:

@@ -249,3 +249,13 @@ async def test_in_a_channel_the_bot_answers_when_mentioned_in_the_thread(bot: Te
     (sent,) = bot.teams.calls(SEND)
     assert sent.path.endswith(f"/v3/conversations/{message['conversation']['id']}/activities")
     assert "referral new" in words(card_of(sent.activity))
+
+
+async def test_after_a_cancel_typed_words_leave_the_old_cards_alone(bot: TeamsBot) -> None:
+    await bot.say("referral new", cards=1)
+    assert bot.current is not None
+    asked = bot.current["id"]
+    await bot.click(Action.CANCEL)
+    record = card_of(bot.teams.message(asked))
+    await bot.say("hello")
+    assert card_of(bot.teams.message(asked)) == record
