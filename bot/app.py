@@ -364,6 +364,8 @@ def build_web_app(settings: Settings, *, worker: bool = True) -> Starlette:
                 stack.push_async_callback(socket.close_async)
             # Everything built so far lives as long as the process: take it out of the
             # collector's sight, so collections under load scan only per-request objects.
+            # (Garbage from start-up is collected first rather than kept for ever.)
+            gc.collect()
             gc.freeze()
             yield
 
