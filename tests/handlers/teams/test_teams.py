@@ -259,3 +259,24 @@ async def test_after_a_cancel_typed_words_leave_the_old_cards_alone(bot: TeamsBo
     record = card_of(bot.teams.message(asked))
     await bot.say("hello")
     assert card_of(bot.teams.message(asked)) == record
+
+
+async def test_an_invoke_teams_sends_again_has_one_effect(bot: TeamsBot) -> None:
+    await bot.say("referral new", cards=1)
+    assert bot.current is not None
+    (button,) = [
+        a
+        for a in executes(bot.current["card"])
+        if a["verb"] == Action.CHOOSE and a["data"].get("value") == "private"
+    ]
+    invoke = bot.activities.card_action(
+        Action.CHOOSE, button["data"], reply_to_id=bot.current["id"]
+    )
+    first = await bot.post(invoke)
+    again = await bot.post(invoke)  # the same activity id: Teams' retry
+    assert first.json() == again.json()
+    await bot.settled()
+    # One next question, not two, and no "already answered".
+    assert len(bot.teams.messages_in(DM)) == 2
+    said = " ".join(words(card_of(message)) for message in bot.teams.messages_in(DM))
+    assert "already answered" not in said
