@@ -16,6 +16,7 @@ so a burst of requests costs a round trip per turn rather than one per request.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 import os
@@ -176,6 +177,9 @@ class JobQueue:
                 except (RedisError, OSError) as error:
                     logger.warning("cannot read jobs (%s); trying again", error)
                     await asyncio.wait({stopped}, timeout=1.0)
+                    if "NOGROUP" in str(error):  # the stream was deleted: start it afresh
+                        with contextlib.suppress(RedisError, OSError):
+                            await self.ensure_group()
                     continue
                 for job in jobs:
                     task = loop.create_task(self._do(job, handler, options))

@@ -222,3 +222,17 @@ async def _empty(redis: Redis, stream: str) -> bool:
 
 async def _length(redis: Redis, stream: str, length: int) -> bool:
     return await redis.xlen(stream) == length
+
+
+async def test_a_deleted_stream_is_started_afresh(queue: JobQueue, redis: Redis) -> None:
+    seen: list[Job] = []
+
+    async def handle(job: Job) -> None:
+        seen.append(job)
+
+    async with working(queue, handle):
+        await queue.put("before", {})
+        await eventually(lambda: len(seen) == 1)
+        await redis.delete(queue.stream)  # an operator clears the stream, group and all
+        await queue.put("after", {})
+        await eventually(lambda: [job.kind for job in seen] == ["before", "after"], within=10)
