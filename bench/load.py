@@ -3,15 +3,25 @@
 from __future__ import annotations
 
 import asyncio
+import cProfile
+import os
 import signal
 import socket
 import subprocess
+import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 import aiohttp
+import uvicorn
+import uvloop
 from redis.asyncio import Redis
+from sandbox_process import free_port
+
+from bot.app import run_worker
+from bot.settings import Settings
 
 Prepared = tuple[bytes, dict[str, str]]
 """A body and its headers, built (and signed) before the timed window."""
@@ -144,3 +154,64 @@ async def wait_for_backlog(redis_url: str, stream: str, limit: float = 300) -> B
         return Backlog(left, time.perf_counter() - started, drained)
     finally:
         await redis.aclose()
+
+
+# Child processes ----------------------------------------------------------------------------
+
+UVICORN_OPTIONS: dict[str, Any] = {
+    "host": "127.0.0.1",
+    "loop": "uvloop",
+    "http": "httptools",
+    "workers": 1,
+    "lifespan": "on",
+    "log_level": "warning",
+    "access_log": False,
+}
+"""The same server options for every app measured."""
+
+
+def serve_app(app: Any, port: int, profile: str | None) -> None:
+    """Serve ``app`` until SIGINT; then write a cProfile of the process to ``profile``."""
+    profiler = cProfile.Profile() if profile else None
+    if profiler is not None:
+        profiler.enable()
+    uvicorn.run(app, port=port, **UVICORN_OPTIONS)
+    if profiler is not None and profile:
+        profiler.disable()
+        profiler.dump_stats(profile)
+
+
+def work_niced(settings: Settings, nice: int) -> None:
+    """The Procfile's worker process, at a lower CPU priority: on a machine shared with the
+    web process and the load it works in the slack time, as a worker on a machine of its own
+    would not take the web process's CPU at all. Runs until SIGTERM or SIGINT."""
+    os.nice(nice)
+    stop = asyncio.Event()
+
+    async def work() -> None:
+        loop = asyncio.get_running_loop()
+        loop.add_signal_handler(signal.SIGTERM, stop.set)
+        loop.add_signal_handler(signal.SIGINT, stop.set)
+        await run_worker(settings, stop)
+
+    with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
+        runner.run(work())
+
+
+def start_server(
+    script: str, kind: str, common: list[str], profile: str | None = None
+) -> tuple[subprocess.Popen[bytes], int]:
+    """``script --serve kind`` on a free port; returns once it accepts connections."""
+    port = free_port()
+    command = [sys.executable, script, "--serve", kind, "--port", str(port), *common]
+    if profile:
+        command += ["--profile", profile]
+    process = subprocess.Popen(command)
+    wait_for_port(port, process, f"{kind} server")
+    return process, port
+
+
+def start_worker(script: str, common: list[str], nice: int) -> subprocess.Popen[bytes]:
+    """``script --serve worker`` at CPU priority ``nice``."""
+    command = [sys.executable, script, "--serve", "worker", "--nice", str(nice), *common]
+    return subprocess.Popen(command)

@@ -28,7 +28,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import cProfile
 import os
 import re
 import secrets
@@ -43,9 +42,19 @@ from pathlib import Path
 # signed request builders and the Slack stand-in live in the test package.
 sys.path.insert(1, str(Path(__file__).resolve().parent.parent))
 
-import uvicorn
 import uvloop
-from load import Prepared, Result, drive, print_results, stop, wait_for_backlog, wait_for_port
+from load import (
+    Prepared,
+    Result,
+    drive,
+    print_results,
+    serve_app,
+    start_server,
+    start_worker,
+    stop,
+    wait_for_backlog,
+    work_niced,
+)
 from pydantic import SecretStr
 from redis.asyncio import Redis
 from sandbox_process import free_port, start_sandbox
@@ -57,7 +66,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from bot.app import build_web_app, run_worker
+from bot.app import build_web_app
 from bot.settings import Settings
 from cards.ids import Action
 from cards.slack import encode_choice
@@ -74,17 +83,6 @@ DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/13"
 BOT_TOKEN = "xoxb-bench"
 MAX_RATE = 6000
 """Requests per second the pre-built pool allows for (the floor stays well under it here)."""
-UVICORN_OPTIONS = {
-    "host": "127.0.0.1",
-    "loop": "uvloop",
-    "http": "httptools",
-    "workers": 1,
-    "lifespan": "on",
-    "log_level": "warning",
-    "access_log": False,
-}
-
-
 # Child processes ----------------------------------------------------------------------------
 
 
@@ -134,13 +132,7 @@ def serve(args: argparse.Namespace) -> None:
     else:
         # The Procfile's web process: it acknowledges and queues; the worker does the work.
         app = build_web_app(bench_settings(args), worker=False)
-    profiler = cProfile.Profile() if args.profile else None
-    if profiler is not None:
-        profiler.enable()
-    uvicorn.run(app, port=args.port, **UVICORN_OPTIONS)  # type: ignore[arg-type]
-    if profiler is not None:
-        profiler.disable()
-        profiler.dump_stats(args.profile)
+    serve_app(app, args.port, args.profile)
 
 
 def serve_stand_in(args: argparse.Namespace) -> None:
@@ -162,41 +154,12 @@ def serve_stand_in(args: argparse.Namespace) -> None:
 
 
 def serve_worker(args: argparse.Namespace) -> None:
-    """Child process: the Procfile's worker process, at a lower CPU priority (``--nice``) so
-    that on a machine shared with the web process and the load it works in the slack time,
-    as a worker on a machine of its own would not take the web process's CPU at all."""
-    os.nice(args.nice)
-    stop = asyncio.Event()
-
-    async def work() -> None:
-        loop = asyncio.get_running_loop()
-        loop.add_signal_handler(signal.SIGTERM, stop.set)
-        loop.add_signal_handler(signal.SIGINT, stop.set)
-        await run_worker(bench_settings(args), stop)
-
-    with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
-        runner.run(work())
+    """Child process: the worker, niced (see :func:`load.work_niced`)."""
+    work_niced(bench_settings(args), args.nice)
 
 
 def user_id(run: str, index: int) -> str:
     return f"U{run}{index:06d}"
-
-
-def start_server(
-    kind: str, common: list[str], profile: str | None
-) -> tuple[subprocess.Popen[bytes], int]:
-    port = free_port()
-    command = [sys.executable, __file__, "--serve", kind, "--port", str(port), *common]
-    if profile:
-        command += ["--profile", profile]
-    process = subprocess.Popen(command)
-    wait_for_port(port, process, f"{kind} server")
-    return process, port
-
-
-def start_worker(common: list[str], nice: int) -> subprocess.Popen[bytes]:
-    command = [sys.executable, __file__, "--serve", "worker", "--nice", str(nice), *common]
-    return subprocess.Popen(command)
 
 
 # Load ---------------------------------------------------------------------------------------
@@ -306,8 +269,10 @@ def run(args: argparse.Namespace) -> None:
     try:
         with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
             for kind, name in (("floor", "bare Bolt app, ack only"), ("app", "real app")):
-                worker = start_worker(common, args.nice) if kind == "app" else None
-                server, port = start_server(kind, common, args.profile if kind == "app" else None)
+                worker = start_worker(__file__, common, args.nice) if kind == "app" else None
+                server, port = start_server(
+                    __file__, kind, common, args.profile if kind == "app" else None
+                )
                 try:
                     results[kind] = runner.run(measure(name, port, builder, users, args))
                     if worker is not None:

@@ -26,7 +26,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
-import cProfile
 import itertools
 import json
 import os
@@ -45,16 +44,26 @@ from typing import Any
 sys.path.insert(1, str(Path(__file__).resolve().parent.parent))
 
 import aiohttp
-import uvicorn
 import uvloop
-from load import Prepared, Result, drive, print_results, stop, wait_for_backlog, wait_for_port
+from load import (
+    Prepared,
+    Result,
+    drive,
+    print_results,
+    serve_app,
+    start_server,
+    start_worker,
+    stop,
+    wait_for_backlog,
+    work_niced,
+)
 from pydantic import SecretStr
 from redis.asyncio import Redis
 from sandbox_process import free_port, start_sandbox
 from starlette.applications import Starlette
 from starlette.routing import Route
 
-from bot.app import build_web_app, run_worker, teams_front_end
+from bot.app import build_web_app, teams_front_end
 from bot.settings import Settings
 from cards.ids import Action
 from tests.teams_stand_in import (
@@ -67,15 +76,6 @@ from tests.teams_stand_in import (
 )
 
 DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/13"
-UVICORN_OPTIONS = {
-    "host": "127.0.0.1",
-    "loop": "uvloop",
-    "http": "httptools",
-    "workers": 1,
-    "lifespan": "on",
-    "log_level": "warning",
-    "access_log": False,
-}
 FLOOR_CARD = {
     "type": "AdaptiveCard",
     "version": "1.5",
@@ -142,46 +142,12 @@ def serve(args: argparse.Namespace) -> None:
     else:
         # The Procfile's web process: it answers and queues; the worker does the rest.
         app = build_web_app(real_settings(args), worker=False)
-    profiler = cProfile.Profile() if args.profile else None
-    if profiler is not None:
-        profiler.enable()
-    uvicorn.run(app, port=args.port, **UVICORN_OPTIONS)  # type: ignore[arg-type]
-    if profiler is not None:
-        profiler.disable()
-        profiler.dump_stats(args.profile)
+    serve_app(app, args.port, args.profile)
 
 
 def serve_worker(args: argparse.Namespace) -> None:
-    """Child process: the Procfile's worker process, at a lower CPU priority (``--nice``), as
-    a worker on a machine of its own would not take the web process's CPU at all."""
-    os.nice(args.nice)
-    stop_event = asyncio.Event()
-
-    async def work() -> None:
-        loop = asyncio.get_running_loop()
-        loop.add_signal_handler(signal.SIGTERM, stop_event.set)
-        loop.add_signal_handler(signal.SIGINT, stop_event.set)
-        await run_worker(real_settings(args), stop_event)
-
-    with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
-        runner.run(work())
-
-
-def start_worker(common: list[str], nice: int) -> subprocess.Popen[bytes]:
-    command = [sys.executable, __file__, "--serve", "worker", "--nice", str(nice), *common]
-    return subprocess.Popen(command)
-
-
-def start_server(
-    kind: str, common: list[str], profile: str | None = None
-) -> tuple[subprocess.Popen[bytes], int]:
-    port = free_port()
-    command = [sys.executable, __file__, "--serve", kind, "--port", str(port), *common]
-    if profile:
-        command += ["--profile", profile]
-    process = subprocess.Popen(command)
-    wait_for_port(port, process, f"{kind} server")
-    return process, port
+    """Child process: the worker, niced (see :func:`load.work_niced`)."""
+    work_niced(real_settings(args), args.nice)
 
 
 # Load ---------------------------------------------------------------------------------------
@@ -327,8 +293,10 @@ def run(args: argparse.Namespace) -> None:
     try:
         with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
             for kind, name in (("floor", "bare Teams SDK app, answer only"), ("app", "real app")):
-                worker = start_worker(common, args.nice) if kind == "app" else None
-                server, port = start_server(kind, common, args.profile if kind == "app" else None)
+                worker = start_worker(__file__, common, args.nice) if kind == "app" else None
+                server, port = start_server(
+                    __file__, kind, common, args.profile if kind == "app" else None
+                )
                 try:
                     if kind == "app":
                         url = f"http://127.0.0.1:{port}/api/messages"

@@ -8,13 +8,25 @@ from decimal import Decimal
 from typing import Any
 
 from bot.referrals.catalogs import CUSTOMER_SIZES
-from bot.referrals.models import Referral, Tag
+from bot.referrals.models import Member, Referral, Tag
 
 
 def joined(values: Iterable[Any], separator: str = " · ") -> str | None:
     """The non-empty values joined, or None when there are none."""
     parts = [str(value) for value in values if value not in (None, "")]
     return separator.join(parts) or None
+
+
+def kind(referral: Referral) -> str | None:
+    """What sort of referral it is: type, qualification and direction."""
+    return joined((referral.type, referral.qualification, referral.direction))
+
+
+def member(person: Member) -> str | None:
+    """A team member as one line: name, email (when it is not the name) and phone."""
+    name = person.display_name
+    email = person.email if person.email != name else None
+    return joined((name, email, person.phone_number))
 
 
 def customer(referral: Referral) -> str | None:

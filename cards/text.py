@@ -49,6 +49,7 @@ from bot.referrals.models import (
 from cards.formatting import customer as _customer
 from cards.formatting import day as _date
 from cards.formatting import joined as _joined
+from cards.formatting import kind as _kind
 from cards.formatting import money as _money
 from cards.formatting import requirements
 from cards.formatting import status as _status
@@ -137,7 +138,7 @@ def referral_card(referral: Referral, *, heading: str | None = None) -> Renderab
             "Status": _status(referral) or MISSING,
             "Status reason": referral.status_reason,
             "External reference": referral.external_reference_id,
-            "Type": _joined((referral.type, referral.qualification, referral.direction)),
+            "Type": _kind(referral),
             "Organization": referral.organization_name,
             "Customer": _customer(referral),
             "Deal value": _money(

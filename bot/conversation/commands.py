@@ -119,3 +119,20 @@ def parse_message(text: str, *, step: str | None = None) -> Parsed:
     if lowered.startswith("edit ") or lowered == "edit":
         return Command(name=CommandName.EDIT, arg=stripped[5:].strip() or None, step=step)
     return Text(value=text, step=step)
+
+
+SENDING = frozenset({CommandName.SUBMIT, CommandName.REAPPLY})
+"""Commands that send to Partner Center: chat fronts show progress while they run."""
+
+
+def sends(parsed: object) -> bool:
+    """Whether ``parsed`` is a command that sends to Partner Center (Submit, Reapply)."""
+    return isinstance(parsed, Command) and parsed.name in SENDING
+
+
+def needs_seller_profile(parsed: object) -> bool:
+    """Whether answering ``parsed`` needs the seller's names and email: a draft starting (the
+    seller joins its team) or "my" referrals. Help, show and the other lists do without, so
+    chat fronts skip the profile lookup for them."""
+    starts = isinstance(parsed, Command) and parsed.name is CommandName.START
+    return starts or (isinstance(parsed, ListReferrals) and parsed.scope == "mine")

@@ -23,6 +23,8 @@ from bot.referrals.models import EligibilityPolicy, Member, Referral
 from cards.formatting import customer as _customer
 from cards.formatting import day as _date
 from cards.formatting import joined as _joined
+from cards.formatting import kind as _kind
+from cards.formatting import member as _member_line
 from cards.formatting import money as _money
 from cards.formatting import requirements
 from cards.formatting import status as _status
@@ -89,7 +91,7 @@ def _facts(referral: Referral) -> list[str]:
     ]
     if referral.status_reason:
         facts.append(fact("Status reason", referral.status_reason))
-    kind = _joined((referral.type, referral.qualification, referral.direction))
+    kind = _kind(referral)
     if kind:
         facts.append(fact("Type", kind))
     if referral.team:
@@ -240,9 +242,7 @@ def _members(members: Iterable[Member]) -> str:
 
 
 def _member(member: Member) -> str:
-    name = member.display_name
-    email = member.email if member.email != name else None
-    return _joined((name, email, member.phone_number)) or MISSING
+    return _member_line(member) or MISSING
 
 
 def _mark(ok: bool) -> str:

@@ -18,9 +18,9 @@ from typing import Any
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.conversation.chat_state import ChatState
-from bot.conversation.commands import ListReferrals, parse_message
+from bot.conversation.commands import needs_seller_profile, parse_message, sends
 from bot.conversation.desk import Desk
-from bot.conversation.views import Command, CommandName, Problem, Text
+from bot.conversation.views import Command, Problem, Text
 from bot.jobs import Job, JobHandler
 from cards.slack import SENDING_NOTE, answered, home, message
 from handlers.slack import inputs
@@ -33,7 +33,6 @@ COMMAND = "slack.command"
 CARD_ACTION = "slack.action"
 DM_MESSAGE = "slack.message"
 HOME_OPENED = "slack.home"
-SENDING = frozenset({CommandName.SUBMIT, CommandName.REAPPLY})
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,7 +72,7 @@ class SlackWork:
             return
         text = f"/referral {body.get('text', '')}"
         conversation = base
-        if _needs_profile(parse_message(text)):
+        if needs_seller_profile(parse_message(text)):
             profile = await self.people.profile(self.client, body["user_id"])
             conversation = inputs.with_profile(base, profile)
         views = await self.desk.on_message(conversation, text)
@@ -90,7 +89,7 @@ class SlackWork:
             return
         text = event.get("text", "")
         parsed = parse_message(text)
-        if _needs_profile(parsed):
+        if needs_seller_profile(parsed):
             profile = await self.people.profile(self.client, event["user"])
             conversation = inputs.with_profile(conversation, profile)
         views = await self.desk.on_message(conversation, text)
@@ -122,7 +121,7 @@ class SlackWork:
             views = await self.desk.on_message(conversation, parsed.text)
             await deliver(self.client, self.chat, conversation.key, channel, views)
             return
-        if isinstance(parsed, Command) and parsed.name in SENDING:
+        if sends(parsed):
             await self._show_sending(body)
         views = await self.desk.on_input(conversation, parsed)
         await deliver(
@@ -152,13 +151,6 @@ class SlackWork:
         profile = await self.people.profile(self.client, user)
         view = await self.desk.home(inputs.with_profile(base, profile))
         await self.client.views_publish(user_id=user, view=home(view))
-
-
-def _needs_profile(parsed: object) -> bool:
-    # The seller's name and email matter when a draft starts (they join its team) and for
-    # "mine"; help, show and the other lists do without a users.info call.
-    starts = isinstance(parsed, Command) and parsed.name is CommandName.START
-    return starts or (isinstance(parsed, ListReferrals) and parsed.scope == "mine")
 
 
 async def report_failure(

@@ -28,7 +28,8 @@ from microsoft_teams.api.activities.invoke.adaptive_card import AdaptiveCardInvo
 from microsoft_teams.api.activities.message.message import MessageActivity
 from microsoft_teams.apps import ActivityContext
 
-from bot.conversation.views import Command, Notice, Problem
+from bot.conversation.commands import sends
+from bot.conversation.views import Notice, Problem
 from bot.jobs import JobQueue
 from bot.references import ReferenceBook
 from cards.teams import (
@@ -41,7 +42,7 @@ from cards.teams import (
     read_action,
 )
 from handlers.teams import turns
-from handlers.teams.work import SENDING, TURN
+from handlers.teams.work import TURN
 
 logger = logging.getLogger(__name__)
 
@@ -115,7 +116,7 @@ class TeamsListeners:
             return card(STALE)
         turn = turns.turn(activity, reference_of(ctx), data=data)
         await self._services.jobs.put(TURN, {**turn, "invoked": True})
-        if isinstance(parsed, Command) and parsed.name in SENDING:
+        if sends(parsed):
             return answered("", SENDING_NOTE)
         return clicked(data, parsed)
 

@@ -14,10 +14,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from bot.conversation.chat_state import ChatState
-from bot.conversation.commands import ListReferrals, parse_message
+from bot.conversation.commands import needs_seller_profile, parse_message, sends
 from bot.conversation.desk import Desk
 from bot.conversation.engine import Conversation
-from bot.conversation.views import Command, CommandName, Problem, Text
+from bot.conversation.views import Command, Problem, Text
 from bot.jobs import Job, JobHandler
 from bot.references import ReferenceBook
 from cards.teams import SENDING_NOTE, TypedText, answered, card, clicked, read_action
@@ -28,7 +28,6 @@ from handlers.teams.sender import TeamsSender
 logger = logging.getLogger(__name__)
 
 TURN = "teams.turn"
-SENDING = frozenset({CommandName.SUBMIT, CommandName.REAPPLY})
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,7 +64,7 @@ class TeamsWork:
             return
         text = turn.get("text") or ""
         parsed = parse_message(text)
-        if _needs_profile(parsed):
+        if needs_seller_profile(parsed):
             member = await self.sender.member(address, turn["user"]["id"])
             conversation = turns.with_member(conversation, member)
         views = await self.desk.on_message(conversation, text)
@@ -89,7 +88,7 @@ class TeamsWork:
             return
         address = turns.address(turn)
         card_id = turn.get("card_id")
-        sending = isinstance(parsed, Command) and parsed.name in SENDING
+        sending = sends(parsed)
         if not card_id and not turn.get("invoked"):
             # Teams names the card a Submit came from; should it not, it is the last one.
             last = await self.chat.last_card(conversation.key)
@@ -128,9 +127,3 @@ class TeamsWork:
             await self.sender.post(turns.address(turn), problem)
         except Exception:  # Teams itself failing: the log has the reference
             logger.exception("could not tell the seller about failure %s", reference)
-
-
-def _needs_profile(parsed: object) -> bool:
-    # Names and email matter when a draft starts (the seller joins its team) and for "mine".
-    starts = isinstance(parsed, Command) and parsed.name is CommandName.START
-    return starts or (isinstance(parsed, ListReferrals) and parsed.scope == "mine")
