@@ -31,7 +31,6 @@ import threading
 import time
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
-from types import TracebackType
 from typing import Any
 from urllib.parse import parse_qsl
 
@@ -42,7 +41,7 @@ from starlette.responses import Response
 from starlette.routing import Route, WebSocketRoute
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
-from bot.partner_center.sandbox import SandboxServer
+from tests.loopback import LoopbackStandIn
 from tests.slack_payloads import (
     API_APP_ID,
     BOT_ID,
@@ -144,7 +143,7 @@ class _Fault:
     headers: dict[str, str] = field(default_factory=dict)
 
 
-class SlackApiStandIn:
+class SlackApiStandIn(LoopbackStandIn):
     """Slack's Web API for one workspace and one bot, in memory, behind a loopback server.
 
     Use as a context manager (or :meth:`start` / :meth:`stop`); :attr:`base_url` is the value
@@ -152,11 +151,13 @@ class SlackApiStandIn:
     thread-safe: the server answers on its own thread.
     """
 
+    name = "Slack stand-in"
+
     def __init__(self, *, clock: Callable[[], float] = time.time) -> None:
         self.clock = clock
         self._socket_open = False
         self._condition = threading.Condition()
-        self._server: SandboxServer | None = None
+        super().__init__()
         self._handlers: dict[str, Callable[[dict[str, Any]], dict[str, Any]]] = {
             "auth.test": self._auth_test,
             "conversations.open": self._conversations_open,
@@ -181,39 +182,10 @@ class SlackApiStandIn:
 
     # Serving --------------------------------------------------------------------------------
 
-    def start(self) -> str:
-        """Serve on a free loopback port; returns :attr:`base_url`."""
-        if self._server is not None:
-            raise RuntimeError("the Slack stand-in is already running")
-        server = SandboxServer(self.app)
-        server.start()
-        self._server = server
-        return self.base_url
-
-    def stop(self) -> None:
-        """Stop serving (open requests finish first)."""
-        server, self._server = self._server, None
-        if server is not None:
-            server.stop()
-
-    def __enter__(self) -> SlackApiStandIn:
-        self.start()
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
-        self.stop()
-
     @property
-    def origin(self) -> str:
-        """``http://127.0.0.1:PORT``: where ``response_url``s should point."""
-        if self._server is None:
-            raise RuntimeError("the Slack stand-in is not running")
-        return self._server.origin
+    def address(self) -> str:
+        """What :meth:`start` returns."""
+        return self.base_url
 
     @property
     def base_url(self) -> str:

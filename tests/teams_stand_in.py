@@ -46,7 +46,6 @@ import time
 import uuid
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
-from types import TracebackType
 from typing import TYPE_CHECKING, Any, Literal
 from urllib.parse import parse_qsl
 
@@ -62,8 +61,8 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from bot.partner_center.sandbox import SandboxServer
 from tests.fixtures import load_json
+from tests.loopback import LoopbackStandIn
 
 if TYPE_CHECKING:
     from microsoft_teams.api.auth.cloud_environment import CloudEnvironment
@@ -379,7 +378,7 @@ def _b64url(data: bytes) -> str:
 # The stand-in --------------------------------------------------------------------------------
 
 
-class TeamsStandIn:
+class TeamsStandIn(LoopbackStandIn):
     """Bot Connector, Bot Framework's key publication and the token endpoint, in memory,
     behind a loopback server.
 
@@ -387,6 +386,8 @@ class TeamsStandIn:
     the server answers on its own thread. Keys and issued tokens live as long as the object
     (a session); :meth:`reset` forgets calls, messages, conversations and faults.
     """
+
+    name = "Teams stand-in"
 
     def __init__(
         self,
@@ -399,7 +400,7 @@ class TeamsStandIn:
         self.app_password = app_password
         self.clock = clock
         self._condition = threading.Condition()
-        self._server: SandboxServer | None = None
+        super().__init__()
         self._signing_keys = [_SigningKey.generate("Bot Framework (stand-in)")]
         self._foreign_key: _SigningKey | None = None
         self._entra_key = _SigningKey.generate("Microsoft identity platform (stand-in)")
@@ -431,39 +432,10 @@ class TeamsStandIn:
 
     # Serving --------------------------------------------------------------------------------
 
-    def start(self) -> str:
-        """Serve on a free loopback port; returns :attr:`service_url`."""
-        if self._server is not None:
-            raise RuntimeError("the Teams stand-in is already running")
-        server = SandboxServer(self.app)
-        server.start()
-        self._server = server
-        return self.service_url
-
-    def stop(self) -> None:
-        """Stop serving (open requests finish first)."""
-        server, self._server = self._server, None
-        if server is not None:
-            server.stop()
-
-    def __enter__(self) -> TeamsStandIn:
-        self.start()
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
-        self.stop()
-
     @property
-    def origin(self) -> str:
-        """``http://127.0.0.1:PORT``."""
-        if self._server is None:
-            raise RuntimeError("the Teams stand-in is not running")
-        return self._server.origin
+    def address(self) -> str:
+        """What :meth:`start` returns."""
+        return self.service_url
 
     @property
     def service_url(self) -> str:
