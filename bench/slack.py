@@ -70,14 +70,14 @@ from bot.app import build_web_app
 from bot.settings import Settings
 from cards.ids import Action
 from cards.slack import encode_choice
-from tests.slack_payloads import (
+from tests.support.slack_payloads import (
     EVENTS_PATH,
     SIGNING_SECRET,
     SignedRequest,
     SlackRequests,
     SlackUser,
 )
-from tests.slack_stand_in import SlackApiStandIn
+from tests.support.slack_stand_in import SlackApiStandIn
 
 DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/13"
 BOT_TOKEN = "xoxb-bench"

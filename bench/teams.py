@@ -66,7 +66,7 @@ from starlette.routing import Route
 from bot.app import build_web_app, teams_front_end
 from bot.settings import Settings
 from cards.ids import Action
-from tests.teams_stand_in import (
+from tests.support.teams_stand_in import (
     APP_ID,
     APP_PASSWORD,
     TENANT_ID,

@@ -1,7 +1,7 @@
 """Suite-wide guards: no test may reach beyond this machine's loopback interface.
 
 Also the suite's Redis: a real server (``REDIS_URL`` or an embedded one), see
-``tests/redis_server.py``.
+``tests/support/redis_server.py``.
 """
 
 from __future__ import annotations
@@ -20,10 +20,10 @@ from redis.asyncio import Redis
 
 from bot.storage.embedded import ensure_embedded_server, stop_embedded_server
 from bot.storage.redis import connect
-from tests.redis_server import TEST_DB, PrivateRedis, with_db
-from tests.sandbox import fresh_sandbox, sandbox
-from tests.slack_stand_in import fresh_slack_api, slack_api, slack_requests
-from tests.teams_stand_in import fresh_teams_api, teams_activities, teams_api
+from tests.support.redis_server import TEST_DB, PrivateRedis, with_db
+from tests.support.sandbox import fresh_sandbox, sandbox
+from tests.support.slack_stand_in import fresh_slack_api, slack_api, slack_requests
+from tests.support.teams_stand_in import fresh_teams_api, teams_activities, teams_api
 
 # Fixtures shared by the whole suite.
 # Properties are about behaviour, not speed: on a busy two-core machine a slow example or a

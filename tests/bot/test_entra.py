@@ -7,7 +7,7 @@ import pytest
 from pydantic import SecretStr
 
 from bot.entra import ClientCredentials, TokenRefused
-from tests.teams_stand_in import APP_ID, APP_PASSWORD, TENANT_ID, TOKEN, TeamsStandIn
+from tests.support.teams_stand_in import APP_ID, APP_PASSWORD, TENANT_ID, TOKEN, TeamsStandIn
 
 SCOPE = "https://api.botframework.com/.default"
 

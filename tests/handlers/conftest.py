@@ -11,7 +11,7 @@ from bot.app import build_http_client
 from bot.partner_center.auth import StaticTokenProvider
 from bot.partner_center.client import PartnerCenterClient
 from bot.settings import Settings
-from tests.sandbox import Sandbox
+from tests.support.sandbox import Sandbox
 
 
 @pytest.fixture

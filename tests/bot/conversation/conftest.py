@@ -17,7 +17,7 @@ from bot.conversation.store import RedisSessionStore
 from bot.partner_center.auth import StaticTokenProvider
 from bot.partner_center.client import PartnerCenterClient
 from bot.settings import Settings
-from tests.sandbox import Sandbox
+from tests.support.sandbox import Sandbox
 
 NOW = datetime(2026, 11, 23, 12, tzinfo=UTC)
 TTL = 72 * 3600

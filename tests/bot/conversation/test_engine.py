@@ -29,8 +29,8 @@ from bot.referrals.models import Referral
 from bot.referrals.patch import JsonPatch
 from bot.storage.redis import connect
 from tests.bot.conversation.conftest import EngineFactory, FixedClock
-from tests.redis_server import PrivateRedis
-from tests.sandbox import Sandbox
+from tests.support.redis_server import PrivateRedis
+from tests.support.sandbox import Sandbox
 
 ADDRESS = ["1 Main St", "skip", "Seattle", "WA", "98101", "United States", "51 to 250 employees"]
 CONTACT = ["Sam", "Rivera", "sam.rivera@fabrikam.com", "+1 425 555 0100"]

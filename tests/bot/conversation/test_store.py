@@ -23,7 +23,7 @@ from bot.conversation.store import (
     escape_conversation_key,
 )
 from bot.storage.redis import RedisUnavailable, connect
-from tests.redis_server import PrivateRedis
+from tests.support.redis_server import PrivateRedis
 
 TTL = 3600
 BACKENDS = ["redis"]

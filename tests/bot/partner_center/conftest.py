@@ -12,7 +12,7 @@ from bot.partner_center.auth import StaticTokenProvider
 from bot.partner_center.client import PartnerCenterClient
 from bot.partner_center.retry import RetryPolicy
 from bot.settings import Settings
-from tests.sandbox import Sandbox
+from tests.support.sandbox import Sandbox
 
 
 class SleepRecorder:

@@ -28,7 +28,7 @@ from bot.referrals.patch import JsonPatch
 from bot.referrals.transitions import TransitionError
 from tests.bot.partner_center.conftest import SleepRecorder
 from tests.fixtures import partner_center
-from tests.sandbox import PAGE_SIZE, Sandbox
+from tests.support.sandbox import PAGE_SIZE, Sandbox
 
 pytestmark = pytest.mark.usefixtures("fresh_sandbox")
 

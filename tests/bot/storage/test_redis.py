@@ -10,7 +10,7 @@ from redis.asyncio import BlockingConnectionPool, Redis
 
 from bot.storage.embedded import stop_embedded_server
 from bot.storage.redis import RedisUnavailable, connect, redact_url, resolve_redis_url
-from tests.redis_server import PrivateRedis, free_port, with_db
+from tests.support.redis_server import PrivateRedis, free_port, with_db
 
 
 async def test_connect_builds_a_blocking_pool_from_the_settings(redis_url: str) -> None:

@@ -12,9 +12,9 @@ from redis.asyncio import Redis
 
 from bot.app import build_web_app
 from bot.settings import Settings
-from tests.sandbox import Sandbox
-from tests.slack_payloads import SIGNING_SECRET, SignedRequest, SlackRequests
-from tests.slack_stand_in import SlackApiStandIn
+from tests.support.sandbox import Sandbox
+from tests.support.slack_payloads import SIGNING_SECRET, SignedRequest, SlackRequests
+from tests.support.slack_stand_in import SlackApiStandIn
 
 
 @dataclass

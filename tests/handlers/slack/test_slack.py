@@ -16,9 +16,9 @@ from bot.referrals.models import Referral
 from cards.ids import Action
 from cards.slack import encode_choice
 from tests.handlers.slack.conftest import SlackBot, slack_settings
-from tests.sandbox import Sandbox
-from tests.slack_payloads import SlackRequests, dm_channel_id
-from tests.slack_stand_in import SlackApiStandIn
+from tests.support.sandbox import Sandbox
+from tests.support.slack_payloads import SlackRequests, dm_channel_id
+from tests.support.slack_stand_in import SlackApiStandIn
 
 DM = dm_channel_id("U0001")
 

@@ -16,8 +16,8 @@ from bot.app import build_web_app
 from bot.settings import Settings
 from handlers.teams import MESSAGES_PATH
 from tests.cards.test_teams import executes, inputs, schema_errors
-from tests.sandbox import Sandbox
-from tests.teams_stand_in import (
+from tests.support.sandbox import Sandbox
+from tests.support.teams_stand_in import (
     APP_ID,
     APP_PASSWORD,
     SELLER,

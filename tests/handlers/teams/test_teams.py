@@ -16,8 +16,8 @@ from bot.settings import ConfigurationError, load_settings
 from cards.ids import Action
 from tests.cards.test_teams import executes, schema_errors, texts
 from tests.handlers.teams.conftest import DM, TeamsBot, card_of, forget_teams_keys, teams_settings
-from tests.sandbox import Sandbox
-from tests.teams_stand_in import DEFAULT_TEAM, SEND, UPDATE, TeamsActivities, TeamsStandIn
+from tests.support.sandbox import Sandbox
+from tests.support.teams_stand_in import DEFAULT_TEAM, SEND, UPDATE, TeamsActivities, TeamsStandIn
 
 
 def words(content: dict[str, Any]) -> str:

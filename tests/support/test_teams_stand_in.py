@@ -18,7 +18,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from tests.teams_stand_in import (
+from tests.support.teams_stand_in import (
     APP_ID,
     APP_PASSWORD,
     BOT_FRAMEWORK_ISSUER,

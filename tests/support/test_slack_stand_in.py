@@ -25,7 +25,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from tests.slack_payloads import (
+from tests.support.slack_payloads import (
     DEFAULT_USERS,
     SIGNING_SECRET,
     SignedRequest,
@@ -34,7 +34,7 @@ from tests.slack_payloads import (
     fixture,
     sign,
 )
-from tests.slack_stand_in import (
+from tests.support.slack_stand_in import (
     RESPONSE_URL,
     SlackApiStandIn,
     fresh_slack_api,

@@ -9,7 +9,7 @@ modals opened) so a test can read the conversation back, and it can answer HTTP 
 ``Retry-After`` (platform notes C8) or any ``ok: false`` error on demand.
 
 It also receives what the bot posts to a payload's ``response_url``: the payload builders
-(``tests/slack_payloads.py``) point those at :attr:`SlackApiStandIn.origin`, and such posts
+(``tests/support/slack_payloads.py``) point those at :attr:`SlackApiStandIn.origin`, and such posts
 are recorded as calls of :data:`RESPONSE_URL`.
 
 Methods answered: ``auth.test``, ``conversations.open``, ``chat.postMessage``,
@@ -41,8 +41,8 @@ from starlette.responses import Response
 from starlette.routing import Route, WebSocketRoute
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
-from tests.loopback import LoopbackStandIn
-from tests.slack_payloads import (
+from tests.support.loopback import LoopbackStandIn
+from tests.support.slack_payloads import (
     API_APP_ID,
     BOT_ID,
     BOT_USER_ID,

@@ -62,7 +62,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from tests.fixtures import load_json
-from tests.loopback import LoopbackStandIn
+from tests.support.loopback import LoopbackStandIn
 
 if TYPE_CHECKING:
     from microsoft_teams.api.auth.cloud_environment import CloudEnvironment
