@@ -22,6 +22,13 @@ Every user of a run belongs to a team named after the run, so the Redis keys the
 
     .venv/bin/python bench/slack.py [--seconds 10] [--clients 100] [--warmup 2]
         [--redis-url redis://127.0.0.1:6379/13] [--profile app.prof]
+
+``--e2e`` measures instead what a seller sees: click-to-next-card latency with Slack's rate
+tiers enforced by the stand-in, Web API calls and 429s per step, and one worker's pace (see
+``bench/slack_e2e.py``):
+
+    .venv/bin/python bench/slack.py --e2e [--sellers 50] [--interval 2] [--e2e-seconds 30]
+        [--burst 400] [--card-timeout 15]
 """
 
 from __future__ import annotations
@@ -42,6 +49,7 @@ from pathlib import Path
 # signed request builders and the Slack stand-in live in the test package.
 sys.path.insert(1, str(Path(__file__).resolve().parent.parent))
 
+import slack_e2e
 import uvloop
 from load import (
     Prepared,
@@ -317,6 +325,17 @@ def main() -> None:
     parser.add_argument("--warmup", type=float, default=2.0, help="seconds of load before timing")
     parser.add_argument("--redis-url", default=DEFAULT_REDIS_URL)
     parser.add_argument("--profile", help="write a cProfile of the real app's process here")
+    e2e = parser.add_argument_group("end to end (--e2e)")
+    e2e.add_argument("--e2e", action="store_true", help="measure click to next card instead")
+    e2e.add_argument("--sellers", type=int, default=50, help="sellers clicking under the tiers")
+    e2e.add_argument(
+        "--interval", type=float, default=2.0, help="seconds between a seller's clicks"
+    )
+    e2e.add_argument("--e2e-seconds", type=float, default=30.0, help="how long they click")
+    e2e.add_argument("--burst", type=int, default=400, help="clicks at once for the worker's pace")
+    e2e.add_argument(
+        "--card-timeout", type=float, default=15.0, help="seconds a seller waits for a card"
+    )
     # For the child processes this script starts.
     parser.add_argument(
         "--nice", type=int, default=10, help="CPU priority of the worker process (0-19)"
@@ -336,6 +355,8 @@ def main() -> None:
         serve_worker(args)
     elif args.serve:
         serve(args)
+    elif args.e2e:
+        slack_e2e.run(args, __file__, job_stream)
     else:
         run(args)
 

@@ -10,7 +10,7 @@ import asyncio
 import gc
 import logging
 import warnings
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass
 from http.cookiejar import CookieJar
@@ -37,6 +37,7 @@ from bot.conversation.chat_state import ChatState
 from bot.conversation.desk import Desk
 from bot.conversation.engine import Engine
 from bot.conversation.store import RedisSessionStore
+from bot.conversation.turns import Replier, TurnRunner, turn_handlers
 from bot.entra import ClientCredentials
 from bot.jobs import JobHandler, JobQueue, WorkOptions, dispatch
 from bot.partner_center.auth import StaticTokenProvider, TokenProvider
@@ -47,7 +48,7 @@ from bot.references import ReferenceBook
 from bot.settings import SANDBOX, ConfigurationError, Settings
 from bot.storage.redis import connect, redact_url, resolve_redis_url
 from bot.web import create_web_app
-from handlers.slack import SlackServices, SlackWork
+from handlers.slack import SlackReplier, SlackServices
 from handlers.slack import register as register_slack
 
 if TYPE_CHECKING:
@@ -201,8 +202,9 @@ def build_slack_app(settings: Settings) -> AsyncApp:
     return AsyncApp(
         client=build_slack_client(settings),
         signing_secret=settings.slack_signing_secret.get_secret_value(),
-        # Listeners acknowledge first and carry on after the response has gone.
-        process_before_response=False,
+        # Listeners queue the turn, then acknowledge: Slack hears "received" only once the
+        # turn is in Redis (listeners do nothing slow, so this stays well inside 3 s).
+        process_before_response=True,
         logger=logging.getLogger("slack_bolt"),
     )
 
@@ -280,28 +282,43 @@ async def teams_running(teams: TeamsApp, login: httpx.AsyncClient) -> AsyncItera
 async def job_handlers(
     settings: Settings, services: ChatServices, stack: AsyncExitStack
 ) -> dict[str, JobHandler]:
-    """The handler of every kind of job this deployment produces."""
-    handlers: dict[str, JobHandler] = {}
+    """The handler of every kind of job this deployment produces: the turns of the chat
+    platforms that are configured, each answered through its platform's replier."""
+    repliers: dict[str, Replier] = {}
     if slack_configured(settings):
         client = build_slack_client(settings)
-        # One pooled session for every Web API call, rather than one per call.
-        client.session = await stack.enter_async_context(aiohttp.ClientSession())
-        handlers |= SlackWork(services.desk, services.chat, client).handlers()
+        # One pooled session for every Web API call and response_url, rather than one each.
+        session = await stack.enter_async_context(aiohttp.ClientSession())
+        client.session = session
+        repliers["slack"] = SlackReplier(client, session=session)
     if teams_configured(settings):
         front = teams_front_end()
         login = build_login_client()
         teams = build_teams_app(settings, login)
         await stack.enter_async_context(teams_running(teams, login))
-        work = front.TeamsWork(
-            services.desk, services.chat, front.TeamsSender(teams), ReferenceBook(services.redis)
-        )
-        handlers |= work.handlers()
-    return handlers
+        references = ReferenceBook(services.redis)
+        repliers["teams"] = front.TeamsReplier(front.TeamsSender(teams), references)
+    if not repliers:
+        return {}
+    return turn_handlers(TurnRunner(services.desk, services.chat, repliers))
+
+
+class WorkerFailed(RuntimeError):
+    """The job loop of this process stopped on an error: the process must not stay up."""
 
 
 @asynccontextmanager
-async def working(settings: Settings, services: ChatServices) -> AsyncIterator[None]:
-    """This process works on the job stream until the block ends (then drains its jobs)."""
+async def working(
+    settings: Settings,
+    services: ChatServices,
+    *,
+    on_failure: Callable[[BaseException], None] | None = None,
+) -> AsyncIterator[asyncio.Task[None]]:
+    """This process works on the job stream until the block ends (then drains its jobs).
+
+    Yields the job loop's task. Should the loop stop on its own (an error it cannot wait
+    out), ``on_failure`` is called at once and leaving the block raises :class:`WorkerFailed`.
+    """
     async with AsyncExitStack() as stack:
         handlers = await job_handlers(settings, services, stack)
         if not handlers:
@@ -313,18 +330,37 @@ async def working(settings: Settings, services: ChatServices) -> AsyncIterator[N
                 dispatch(handlers), stopping, options=options
             )
         )
+
+        def stopped(task: asyncio.Task[None]) -> None:
+            if task.cancelled() or task.exception() is None:
+                return
+            error = task.exception()
+            assert error is not None
+            logger.critical("the job loop stopped: %r", error, exc_info=error)
+            if on_failure is not None:
+                on_failure(error)
+
+        loop.add_done_callback(stopped)
         try:
-            yield
+            yield loop
         finally:
             stopping.set()
-            await loop
+            try:
+                await loop
+            except Exception as error:
+                raise WorkerFailed(f"the job loop stopped: {error!r}") from error
 
 
 async def run_worker(settings: Settings, stop: asyncio.Event) -> None:
-    """The ``worker`` process: do jobs until ``stop`` is set."""
-    async with chat_services(settings) as services, working(settings, services):
+    """The ``worker`` process: do jobs until ``stop`` is set; raise :class:`WorkerFailed`
+    (for a non-zero exit) should the job loop stop on its own."""
+    async with chat_services(settings) as services, working(settings, services) as loop:
         logger.info("worker started (Redis %s)", services.redis_url)
-        await stop.wait()
+        stopping = asyncio.ensure_future(stop.wait())
+        try:
+            await asyncio.wait({loop, stopping}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            stopping.cancel()
 
 
 def build_web_app(settings: Settings, *, worker: bool = True) -> Starlette:
@@ -341,6 +377,14 @@ def build_web_app(settings: Settings, *, worker: bool = True) -> Starlette:
     login = build_login_client() if teams_configured(settings) else None
     teams = build_teams_app(settings, login) if login is not None else None
     state: dict[str, Redis] = {}
+    failures: list[BaseException] = []
+
+    def worker_failed(error: BaseException) -> None:
+        # /readyz turns 503 and the server is asked to stop; `serve` then exits non-zero.
+        failures.append(error)
+        stop_server = getattr(web.state, "stop_server", None)
+        if stop_server is not None:
+            stop_server()
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -348,7 +392,9 @@ def build_web_app(settings: Settings, *, worker: bool = True) -> Starlette:
             state["redis"] = services.redis
             jobs = JobQueue(services.redis, stream=settings.job_stream)
             if worker:
-                await stack.enter_async_context(working(settings, services))
+                await stack.enter_async_context(
+                    working(settings, services, on_failure=worker_failed)
+                )
             if slack is not None:
                 register_slack(slack, SlackServices(jobs))
             if teams is not None and login is not None:
@@ -372,6 +418,10 @@ def build_web_app(settings: Settings, *, worker: bool = True) -> Starlette:
     async def redis_ready() -> None:
         await state["redis"].ping()
 
+    async def worker_ready() -> None:
+        if failures:
+            raise WorkerFailed(f"the job loop stopped: {failures[0]!r}")
+
     routes = []
     if slack is not None:
         handler = AsyncSlackRequestHandler(slack)
@@ -383,4 +433,7 @@ def build_web_app(settings: Settings, *, worker: bool = True) -> Starlette:
     if teams is not None:
         front = teams_front_end()
         routes.append(Route(front.MESSAGES_PATH, front.messages_endpoint(teams), methods=["POST"]))
-    return create_web_app({"redis": redis_ready}, routes=routes, lifespan=lifespan)
+    checks = {"redis": redis_ready, **({"worker": worker_ready} if worker else {})}
+    web = create_web_app(checks, routes=routes, lifespan=lifespan)
+    web.state.worker_failures = failures
+    return web

@@ -9,6 +9,7 @@ from typing import Any
 
 from bot.referrals.catalogs import CUSTOMER_SIZES
 from bot.referrals.models import Member, Referral, Tag
+from cards.words import MISSING
 
 
 def joined(values: Iterable[Any], separator: str = " · ") -> str | None:
@@ -69,6 +70,53 @@ def day(value: datetime | None) -> str | None:
 def timestamp(value: datetime | None) -> str | None:
     """ "2026-11-23 19:44 UTC"."""
     return value.strftime("%Y-%m-%d %H:%M UTC") if value else None
+
+
+def members(people: Iterable[Member], separator: str) -> str:
+    """Team members, one :func:`member` line each, joined by ``separator``."""
+    return separator.join(member(person) or MISSING for person in people)
+
+
+def facts(referral: Referral, *, people: str = "\n") -> list[tuple[str, str | None]]:
+    """What a referral card shows first, by label: ids, status, customer, deal, type, teams.
+
+    ``people`` separates the members of a team.
+    """
+    details = referral.details
+    profile = referral.customer_profile
+    rows: list[tuple[str, str | None]] = [
+        ("Id", referral.id),
+        ("Engagement id", referral.engagement_id),
+        ("Status", status(referral)),
+        ("Customer", customer(referral)),
+        ("Deal value", money(details.deal_value, details.currency) if details else None),
+        ("Closing", day(details.closing_date_time) if details else None),
+    ]
+    if referral.status_reason:
+        rows.append(("Status reason", referral.status_reason))
+    sort = kind(referral)
+    if sort:
+        rows.append(("Type", sort))
+    if referral.team:
+        rows.append(("Team", members(referral.team, people)))
+    if profile and profile.team:
+        rows.append(("Customer contacts", members(profile.team, people)))
+    return rows
+
+
+def glance(referral: Referral) -> str | None:
+    """A referral in one line: customer, status, value and closing date."""
+    details = referral.details
+    return joined(
+        (
+            referral.customer_profile.name if referral.customer_profile else None,
+            status(referral),
+            money(details.deal_value, details.currency) if details else None,
+            f"closing {day(details.closing_date_time)}"
+            if details and details.closing_date_time
+            else None,
+        )
+    )
 
 
 def tag_ids(tags: Iterable[Tag] | None) -> str:

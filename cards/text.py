@@ -6,8 +6,8 @@ customer's name are shown as typed instead of being read as console markup. Any 
 missing; a missing one shows as a dash.
 
 :func:`render_view` turns any view of the conversation engine into terminal output; the
-words the terminal adds around the engine's own (banner, prompts, closing lines) live here
-too, so every user-facing string of the terminal front end is in this one module.
+words it adds around the engine's own are those of every surface (:mod:`cards.words`), and
+so is the choice of how each question is answered (:mod:`cards.controls`).
 """
 
 from __future__ import annotations
@@ -46,6 +46,8 @@ from bot.referrals.models import (
     Referral,
     ReferralEligibility,
 )
+from cards import words
+from cards.controls import Control, control_for
 from cards.formatting import customer as _customer
 from cards.formatting import day as _date
 from cards.formatting import joined as _joined
@@ -54,10 +56,15 @@ from cards.formatting import money as _money
 from cards.formatting import requirements
 from cards.formatting import status as _status
 from cards.formatting import timestamp as _timestamp
-
-MISSING = "-"
-PASSED = "✓"
-FAILED = "✗"
+from cards.words import (
+    FAILED,
+    GOODBYE,
+    INPUT_PROMPT,
+    MISSING,
+    PASSED,
+    UNEXPECTED,
+    UNEXPECTED_HINT,
+)
 
 __all__ = [
     "GOODBYE",
@@ -80,11 +87,6 @@ __all__ = [
     "render_view",
 ]
 
-INPUT_PROMPT = "you \N{SINGLE RIGHT-POINTING ANGLE QUOTATION MARK} "
-"""What the terminal shows before each line the seller types."""
-GOODBYE = "Bye. An unfinished draft stays saved: /referral resume picks it up."
-UNEXPECTED = "Something went wrong on my side."
-UNEXPECTED_HINT = "Try again; referral-bot -v chat logs the details."
 SHORT_LIST = 12
 """Up to this many choices go one per line; longer lists are laid out in columns."""
 
@@ -97,7 +99,7 @@ def referral_table(
     Where the terminal is too narrow for a column each (ids alone take 36), the name,
     customer, status, value and closing date share one column instead of being cut off.
     """
-    caption = _list_caption(len(referrals), total, truncated)
+    caption = words.list_caption(len(referrals), len(referrals), total, truncated)
     wide = _table(caption, "Id", "Name", "Customer", "Status", "Value", "Closing", "Updated")
     narrow = _table(caption, "Id", "Referral")
     for referral in referrals:
@@ -119,7 +121,7 @@ def referral_table(
             _text(referral.id),
             Text("\n").join(
                 [
-                    Text(cells["name"] or "(unnamed referral)", style="bold"),
+                    Text(cells["name"] or words.UNNAMED, style="bold"),
                     _text(cells["customer"]),
                     Text(_joined((cells["status"], cells["value"], cells["closing"])) or MISSING),
                 ]
@@ -162,7 +164,7 @@ def referral_card(referral: Referral, *, heading: str | None = None) -> Renderab
         parts.append(requirements)
     if referral.registrations:
         parts.append(_registrations(referral.registrations))
-    title = Text(referral.name or "(unnamed referral)", style="bold")
+    title = Text(referral.name or words.UNNAMED, style="bold")
     if heading:
         title = Text.assemble((f"{heading}: ", "green"), title)
     return Panel(Group(*parts), title=title, title_align="left")
@@ -177,12 +179,9 @@ def eligibility_report(eligibility: ReferralEligibility, *, referral_id: str) ->
     for policy in [*eligibility.passed_policies, *eligibility.failed_policies]:
         table.add_row(_mark(policy.is_eligible), Text(policy.policy_name), _looked_at(policy))
     if not eligibility.passed_policies and not eligibility.failed_policies:
-        table.add_row("", Text("(the service listed no policies)", style="dim"), "")
-    verdict = "eligible" if eligibility.is_eligible else "not eligible"
+        table.add_row("", Text(words.NO_POLICIES, style="dim"), "")
     summary = Text.assemble(
-        _mark(eligibility.is_eligible),
-        f" Referral {referral_id} is {verdict} for deal registration",
-        f" ({len(eligibility.passed_policies)} passed, {len(eligibility.failed_policies)} failed).",
+        _mark(eligibility.is_eligible), " ", words.eligibility_words(eligibility, referral_id)
     )
     return Group(summary, table)
 
@@ -235,31 +234,25 @@ def render_prompt(prompt: Prompt) -> RenderableType:
     Choices are numbered in the order of ``prompt.choices``: the engine reads "3" as the
     third of them, so the numbers shown must be exactly those.
     """
-    progress = prompt.progress
     question = Text(prompt.question, style="bold")
     if not prompt.required:
-        question.append("  (optional — type skip)", style="dim")
-    parts: list[RenderableType] = [
-        Text(f"Step {progress.number} of {progress.total}", style="dim"),
-        question,
-    ]
+        question.append(f"  {words.TYPE_SKIP}", style="dim")
+    parts: list[RenderableType] = [Text(words.progress_line(prompt), style="dim"), question]
     if prompt.choices:
         parts.append(_numbered(prompt.choices))
+    plan = control_for(prompt)
     guidance = [
-        (
-            "Pick one or more: numbers or names, separated by commas.",
-            prompt.input is InputKind.MULTI,
-        ),
-        ("Answer yes or no.", prompt.input is InputKind.YES_NO),
-        ("Type a name or code.", prompt.searchable),
+        (words.TYPE_SEVERAL, prompt.input is InputKind.MULTI),
+        (words.TYPE_YES_NO, prompt.input is InputKind.YES_NO),
+        (words.TYPE_NAME_OR_CODE, plan.control is Control.SEARCH),
     ]
-    parts.extend(Text(words, style="dim") for words, applies in guidance if applies)
+    parts.extend(Text(said, style="dim") for said, applies in guidance if applies)
     if prompt.placeholder:
-        parts.append(Text.assemble(("For example: ", "dim"), (prompt.placeholder, "dim italic")))
+        parts.append(Text.assemble((words.FOR_EXAMPLE, "dim"), (prompt.placeholder, "dim italic")))
     if prompt.hint and not prompt.error:
         parts.append(Text(prompt.hint, style="dim"))
     if prompt.current is not None:
-        parts.append(Text.assemble(("Current: ", "cyan"), prompt.current))
+        parts.append(Text.assemble((words.CURRENT, "cyan"), prompt.current))
     if prompt.error:
         parts.append(Text.assemble((f"{FAILED} ", "bold red"), (prompt.error, "red")))
         if prompt.hint:
@@ -281,7 +274,7 @@ def render_review(review: Review) -> RenderableType:
         if line.value is not None:
             value = Text(line.value)
         elif line.label in missing:
-            value = Text("missing", style="bold red")
+            value = Text(words.NOT_ANSWERED, style="bold red")
         else:
             value = Text(MISSING, style="dim")
         table.add_row(Text(line.label), value)
@@ -289,11 +282,8 @@ def render_review(review: Review) -> RenderableType:
     if review.notice:
         parts.append(Text(review.notice, style="yellow"))
     if review.missing:
-        parts.append(Text(f"Still needed: {', '.join(review.missing)}.", style="red"))
-    if review.can_reapply:
-        closing = "Type reapply to apply your changes on top, edit FIELD to change one, or cancel."
-    else:
-        closing = "Type submit to send, edit FIELD to change one, or cancel."
+        parts.append(Text(words.still_needed(review.missing), style="red"))
+    closing = words.REAPPLY_OR_EDIT if review.can_reapply else words.SUBMIT_OR_EDIT
     parts.append(Text(closing, style="bold"))
     return Group(*parts)
 
@@ -325,11 +315,16 @@ def render_referral(view: ReferralCard) -> RenderableType:
 
 
 def render_referral_list(view: ReferralList) -> RenderableType:
-    """A titled page of referrals."""
+    """A titled page of referrals: at most 20, as on a card, and how many there are in all."""
     title = Text(view.title, style="bold")
     if not view.referrals:
-        return Group(title, Text("No referrals found.", style="dim"))
-    table = referral_table(view.referrals, total=view.total, truncated=view.truncated)
+        return Group(title, Text(words.NO_REFERRALS, style="dim"))
+    listed = len(view.referrals)
+    table = referral_table(
+        view.referrals[: words.MAX_LISTED],
+        total=max(view.total if view.total is not None else listed, listed),
+        truncated=view.truncated,
+    )
     if view.more is None:
         return Group(title, table)
     return Group(title, table, Text(f"More: type {view.more}", style="dim"))
@@ -356,7 +351,7 @@ def render_problem(problem: Problem) -> RenderableType:
     if problem.hint:
         parts.append(Text(problem.hint, style="yellow"))
     if problem.reference:
-        parts.append(Text(f"Reference: {problem.reference}", style="dim"))
+        parts.append(Text(f"{words.REFERENCE}{problem.reference}", style="dim"))
     return Group(*parts)
 
 
@@ -498,15 +493,6 @@ def _looked_at(policy: EligibilityPolicy) -> Text:
     seen = [f"{key}={_scalar(value)}" for key, value in policy.referral_properties.items()]
     seen.extend(policy.additional_properties)
     return _text(", ".join(seen))
-
-
-def _list_caption(shown: int, total: int | None, truncated: bool) -> str:
-    counted = total if total is not None else shown
-    noun = "referral" if counted == 1 else "referrals"
-    caption = f"{shown} of {total} {noun}" if counted != shown else f"{shown} {noun}"
-    if truncated:
-        caption += "; stopped at the page limit, narrow the filter to see the rest"
-    return caption
 
 
 def _scalar(value: Any) -> str:

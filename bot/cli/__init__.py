@@ -15,7 +15,7 @@ from typing import Annotated
 import typer
 import uvicorn
 
-from bot.app import build_web_app, run_worker
+from bot.app import WorkerFailed, build_web_app, run_worker
 from bot.cli import chat, deals, referrals, teams_package
 from bot.cli._shared import command, configure_logging
 from bot.partner_center.sandbox import run_sandbox
@@ -115,15 +115,23 @@ def serve(
     """
     settings = load_settings()
     configure_logging(settings.log_level)
-    uvicorn.run(
-        build_web_app(settings, worker=worker),
-        host=host,
-        port=port or settings.port,
-        log_level=settings.log_level.lower(),
-        access_log=False,
-        proxy_headers=True,
-        lifespan="on",
+    web = build_web_app(settings, worker=worker)
+    server = uvicorn.Server(
+        uvicorn.Config(
+            web,
+            host=host,
+            port=port or settings.port,
+            log_level=settings.log_level.lower(),
+            access_log=False,
+            proxy_headers=True,
+            lifespan="on",
+        )
     )
+    web.state.stop_server = lambda: setattr(server, "should_exit", True)
+    server.run()
+    if web.state.worker_failures:
+        typer.echo(f"Stopped: {web.state.worker_failures[0]!r}", err=True)
+        raise typer.Exit(1)
 
 
 @command(app, "worker")
@@ -135,7 +143,11 @@ def worker() -> None:
     """
     settings = load_settings()
     configure_logging(settings.log_level)
-    asyncio.run(_work_until_signalled(settings))
+    try:
+        asyncio.run(_work_until_signalled(settings))
+    except WorkerFailed as failed:
+        typer.echo(f"Stopped: {failed}", err=True)
+        raise typer.Exit(1) from None
 
 
 async def _work_until_signalled(settings: Settings) -> None:

@@ -11,11 +11,13 @@ from bot.conversation.commands import (
     HELP_TEXT,
     Help,
     ListReferrals,
+    Parsed,
     Show,
     Usage,
     parse_message,
 )
-from bot.conversation.engine import Conversation, Engine, api_problem
+from bot.conversation.engine import Conversation, Engine, Reply, api_problem
+from bot.conversation.machine import Effect
 from bot.conversation.views import (
     Home,
     Input,
@@ -48,20 +50,29 @@ class Desk:
         self, conversation: Conversation, text: str, *, step: str | None = None
     ) -> list[View]:
         """Handle a typed message; ``step`` is the question it answers, when known."""
-        parsed = parse_message(text, step=step)
-        if isinstance(parsed, Show):
-            return await self._show(parsed.referral_id)
-        if isinstance(parsed, ListReferrals):
-            return await self._list(conversation, parsed)
-        if isinstance(parsed, Help):
-            return [_help(parsed)]
-        if isinstance(parsed, Usage):
-            return [Problem(message=parsed.message)]
-        return await self._engine.handle(conversation, parsed)
+        return (await self.answer(conversation, parse_message(text, step=step))).views
 
     async def on_input(self, conversation: Conversation, message: Input) -> list[View]:
         """Handle an input an adapter built from a card action."""
-        return await self._engine.handle(conversation, message)
+        return (await self.answer(conversation, message)).views
+
+    async def answer(
+        self, conversation: Conversation, parsed: Parsed, *, delivery: str | None = None
+    ) -> Reply:
+        """Answer a parsed message or card input, saying what it did to the draft.
+
+        ``delivery`` names the turn, so a turn delivered twice changes the draft once (see
+        :meth:`Engine.turn`).
+        """
+        if isinstance(parsed, Show):
+            return Reply(await self._show(parsed.referral_id), Effect.SHOWN)
+        if isinstance(parsed, ListReferrals):
+            return Reply(await self._list(conversation, parsed), Effect.SHOWN)
+        if isinstance(parsed, Help):
+            return Reply([_help(parsed)], Effect.SHOWN)
+        if isinstance(parsed, Usage):
+            return Reply([Problem(message=parsed.message)], Effect.REFUSED)
+        return await self._engine.turn(conversation, parsed, delivery=delivery)
 
     async def home(self, conversation: Conversation) -> Home:
         """The seller's home page: the draft in progress and their open referrals."""

@@ -10,6 +10,7 @@ import sys
 from pathlib import Path
 
 from bot.conversation.flows import FLOWS
+from bot.conversation.paths import ApiPath
 from bot.conversation.steps import Flow, Step
 
 DOCS = Path(__file__).resolve().parents[2] / "docs" / "flows"
@@ -24,7 +25,8 @@ def mermaid(flow: Flow) -> str:
     lines.append('    submit(["submit"])')
     previous = "start"
     for step in flow.steps:
-        condition = step.when.describe() if step.when is not None else None
+        when = flow.condition(step)
+        condition = when.describe() if when is not None else None
         edge = f" -- {condition} --> " if condition else " --> "
         lines.append(f"    {previous}{edge}{step.id}")
         previous = step.id
@@ -38,9 +40,9 @@ def document(flow: Flow) -> str:
     """The Markdown page for one flow."""
     optional = [step.label for step in flow.steps if step.required is False]
     conditional = [
-        f"- **{step.label}**: asked when {step.when.describe()}"
+        f"- **{step.label}**: asked when {when.describe()}"
         for step in flow.steps
-        if step.when is not None
+        if (when := flow.condition(step)) is not None
     ]
     parts = [
         f"# {flow.title} (`/referral {flow.name}`)",
@@ -59,7 +61,22 @@ def document(flow: Flow) -> str:
         parts += ["", "Optional: " + ", ".join(optional) + "."]
     if conditional:
         parts += ["", "Conditional steps:", *conditional]
+    parts += ["", f"Submit: {flow.submit.value}. What each answer fills:", "", *_fills(flow)]
     return "\n".join(parts) + "\n"
+
+
+def _fills(flow: Flow) -> list[str]:
+    """A table of the steps and the API path each fills (or why none)."""
+    rows = ["| Step | API path |", "| --- | --- |"]
+    for step in flow.steps:
+        path = step.fills
+        if isinstance(path, ApiPath):
+            filled = f"`{path.pointer}`" + (" (updatable)" if path.updatable else "")
+        else:
+            filled = f"none: {path.reason}"
+        cell = filled.replace("|", "\\|")
+        rows.append(f"| {step.label} (`{step.id}`) | {cell} |")
+    return rows
 
 
 def _label(step: Step) -> str:

@@ -21,8 +21,9 @@ from typing import Literal
 from pydantic import TypeAdapter
 
 from bot.clock import Clock
-from bot.conversation import machine, payloads
+from bot.conversation import machine, to_api
 from bot.conversation.flows import FLOWS
+from bot.conversation.machine import Effect
 from bot.conversation.session import (
     Seller,
     Session,
@@ -32,7 +33,7 @@ from bot.conversation.session import (
     dump_session,
     load_session,
 )
-from bot.conversation.steps import Flow
+from bot.conversation.steps import Flow, Submit
 from bot.conversation.store import SessionStore, Stored, StoreUnavailable
 from bot.conversation.views import (
     Command,
@@ -62,6 +63,9 @@ SUBMIT_RESULT_SECONDS = 24 * 3600
 LAST_DRAFT_SECONDS = 30 * 24 * 3600
 """How long we remember that a draft existed, to tell "expired" from "never started"."""
 START_HINT = "Start one with /referral new."
+SUBMITTING = "This draft is being submitted already; one moment."
+ENDED_SECONDS = 3600
+"""How long a turn that ended a draft is remembered, against its delivery again."""
 
 VIEWS: TypeAdapter[list[View]] = TypeAdapter(list[View])
 
@@ -72,6 +76,21 @@ class Conversation:
 
     key: str
     seller: Seller
+
+
+@dataclass(frozen=True, slots=True)
+class Reply:
+    """What an input led to: the views to show, and what it did to the draft (so a chat
+    front stamps a card with an answer only when the answer was taken)."""
+
+    views: list[View]
+    effect: Effect
+    answer: str | None = None
+    """For a STALE input: the answer the draft holds for the question it was meant for."""
+
+
+MAX_DELIVERIES = 16
+"""Turns remembered per draft as done; a redelivered turn is older than a few steps at most."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -111,27 +130,36 @@ class Engine:
 
     async def handle(self, conversation: Conversation, message: Input) -> list[View]:
         """Apply one input and return what to show the seller."""
+        return (await self.turn(conversation, message)).views
+
+    async def turn(
+        self, conversation: Conversation, message: Input, *, delivery: str | None = None
+    ) -> Reply:
+        """Apply one input and say what it did.
+
+        ``delivery`` names the turn (a platform's event or action id). It is stored with the
+        change it makes, in the same write, so the same turn delivered again (its worker died
+        after the change, before the reply) changes nothing and gets the views that follow it.
+        """
         try:
             if isinstance(message, Command) and message.name is CommandName.START:
-                return await self._start(conversation, message.arg or "")
-            return await self._step(conversation, message)
+                return await self._start(conversation, message.arg or "", delivery)
+            return await self._step(conversation, message, delivery)
         except StoreUnavailable:
             logger.warning("conversation store unavailable for %s", conversation.key)
             self._cache.pop(conversation.key, None)
-            return [
-                Problem(
-                    message="I can't reach my memory right now, so nothing changed.",
-                    hint="Try again in a minute; your draft is safe.",
-                )
-            ]
+            problem = Problem(
+                message="I can't reach my memory right now, so nothing changed.",
+                hint="Try again in a minute; your draft is safe.",
+            )
+            return Reply([problem], Effect.REFUSED)
         except _Unreadable:
-            return [
-                Problem(
-                    message="Your draft was saved by a different version of this bot and "
-                    "can't be resumed, so it was discarded. Nothing was sent.",
-                    hint=START_HINT,
-                )
-            ]
+            problem = Problem(
+                message="Your draft was saved by a different version of this bot and "
+                "can't be resumed, so it was discarded. Nothing was sent.",
+                hint=START_HINT,
+            )
+            return Reply([problem], Effect.CHANGED)
 
     async def draft(self, conversation: Conversation) -> DraftSummary | None:
         """The seller's draft in progress, summarised for a home page (read fresh: another
@@ -140,7 +168,7 @@ class Engine:
         if loaded is None:
             return None
         flow = self._flows[loaded.session.flow]
-        view = machine.current_view(flow, loaded.session)
+        view = machine.current_view(flow, loaded.session, today=_today(self._clock.now()))
         return DraftSummary(
             flow=flow.name,
             title=flow.title,
@@ -150,7 +178,9 @@ class Engine:
 
     # -- steps ------------------------------------------------------------------------------
 
-    async def _step(self, conversation: Conversation, message: Input) -> list[View]:
+    async def _step(
+        self, conversation: Conversation, message: Input, delivery: str | None
+    ) -> Reply:
         """Advance the draft by one input: one compare-and-set write, plus a read unless this
         process's cache holds the latest version.
 
@@ -168,36 +198,61 @@ class Engine:
             loaded = await self._load(key, use_cache=False)
         for attempt in range(2):
             if loaded is None:
-                return await self._no_draft(key, message)
+                return await self._no_draft(key, message, delivery)
             flow = self._flows[loaded.session.flow]
+            if delivery is not None and delivery in loaded.session.deliveries:
+                return self._replayed(flow, loaded.session)
             if attempt and pinned is not None and loaded.session.current != pinned:
-                return _already_answered(flow, loaded.session)
+                views = _already_answered(flow, loaded.session, _today(self._clock.now()))
+                return _stale(views, flow, loaded.session, pinned)
             outcome = self._advance(flow, loaded.session, message)
             if outcome.submit:
-                return await self._submit(conversation, flow, loaded)
+                return _submitted(await self._submit(conversation, flow, loaded))
             if not outcome.persist:
                 if from_cache and attempt == 0:
                     fresh = await self._load(key, use_cache=False)
                     if fresh is None or fresh.version != loaded.version:
                         loaded, from_cache = fresh, False
                         continue
-                return list(outcome.views)
+                if outcome.effect is Effect.STALE:
+                    return _stale(list(outcome.views), flow, loaded.session, pinned)
+                return Reply(list(outcome.views), outcome.effect)
             if outcome.session is None:
-                await self._discard(key, loaded)
-                return list(outcome.views)
-            written = await self._write(key, outcome.session, loaded.version)
+                await self._discard(key, loaded, delivery, list(outcome.views))
+                return Reply(list(outcome.views), outcome.effect)
+            written = await self._write(key, outcome.session, loaded.version, delivery)
             if written is True:
-                return list(outcome.views)
+                return Reply(list(outcome.views), outcome.effect)
             loaded, from_cache = written, False  # what is stored now, read by the same trip
         if loaded is None:
-            return await self._no_draft(key, message)
-        return _already_answered(self._flows[loaded.session.flow], loaded.session)
+            return await self._no_draft(key, message, delivery)
+        flow = self._flows[loaded.session.flow]
+        if delivery is not None and delivery in loaded.session.deliveries:
+            return self._replayed(flow, loaded.session)
+        views = _already_answered(flow, loaded.session, _today(self._clock.now()))
+        return _stale(views, flow, loaded.session, pinned)
+
+    def _replayed(self, flow: Flow, session: Session) -> Reply:
+        """A turn that already changed the draft, delivered again: where it led."""
+        today = _today(self._clock.now())
+        return Reply([machine.current_view(flow, session, today=today)], Effect.CHANGED)
 
     def _advance(self, flow: Flow, session: Session, message: Input) -> machine.Outcome:
         now = self._clock.now()
         return machine.advance(flow, session, message, today=_today(now), now=now)
 
-    async def _start(self, conversation: Conversation, argument: str) -> list[View]:
+    async def _start(
+        self, conversation: Conversation, argument: str, delivery: str | None
+    ) -> Reply:
+        views = await self._started(conversation, argument, delivery)
+        if isinstance(views, Reply):
+            return views
+        effect = Effect.CHANGED if isinstance(views[-1], Prompt) else Effect.REFUSED
+        return Reply(views, effect)
+
+    async def _started(
+        self, conversation: Conversation, argument: str, delivery: str | None
+    ) -> list[View] | Reply:
         name, _, referral_id = argument.strip().partition(" ")
         flow = self._flows.get(name.lower() or "new")
         if flow is None:
@@ -205,6 +260,8 @@ class Engine:
         existing = await self._load(conversation.key, use_cache=False)
         if existing is not None:
             other = self._flows[existing.session.flow]
+            if delivery is not None and delivery in existing.session.deliveries:
+                return self._replayed(other, existing.session)
             return [
                 Problem(
                     message=f"You have an unfinished {other.title.lower()} draft.",
@@ -242,14 +299,19 @@ class Engine:
                 subject=subject,
                 created_at=now,
                 updated_at=now,
+                deliveries=[delivery] if delivery is not None else [],
             ),
         )
         version = await self._store.save(
             conversation.key, dump_session(session), expected_version=None, ttl_seconds=self._ttl
         )
         if version is None:
-            return [Notice(message="A draft was just started; here it is.")] + (
-                await self._current(conversation.key)
+            return Reply(
+                [
+                    Notice(message="A draft was just started; here it is."),
+                    *await self._current(conversation.key),
+                ],
+                Effect.STALE,
             )
         self._remember(conversation.key, _Loaded(version, session))
         await self._store.put(
@@ -258,28 +320,34 @@ class Engine:
             json.dumps({"flow": flow.name, "ttl": self._ttl}).encode(),
             ttl_seconds=LAST_DRAFT_SECONDS,
         )
-        return [machine.current_view(flow, session)]
+        return [machine.current_view(flow, session, today=_today(now))]
 
     async def _current(self, key: str) -> list[View]:
         loaded = await self._load(key, use_cache=False)
         if loaded is None:
             return []
-        return [machine.current_view(self._flows[loaded.session.flow], loaded.session)]
+        flow = self._flows[loaded.session.flow]
+        return [machine.current_view(flow, loaded.session, today=_today(self._clock.now()))]
 
-    async def _no_draft(self, key: str, message: Input) -> list[View]:
+    async def _no_draft(self, key: str, message: Input, delivery: str | None = None) -> Reply:
+        if delivery is not None:
+            ended = await self._store.get(key, _ended(delivery))
+            if ended is not None:
+                # This turn ended the draft (a cancel, a submit) and is delivered again.
+                return Reply(VIEWS.validate_json(ended), Effect.CHANGED)
         if isinstance(message, Command) and message.name is CommandName.CANCEL:
-            return [Notice(message="There is nothing to cancel.")]
+            return Reply([Notice(message="There is nothing to cancel.")], Effect.SHOWN)
         remembered = await self._store.get(key, LAST_DRAFT)
         if remembered is None:
-            return [Notice(message="You have no referral in progress.", detail=START_HINT)]
+            notice = Notice(message="You have no referral in progress.", detail=START_HINT)
+            return Reply([notice], Effect.REFUSED)
         hours = int(json.loads(remembered).get("ttl", self._ttl)) // 3600
-        return [
-            Notice(
-                message=f"Your draft expired after {hours} hours without an answer; "
-                "nothing was sent to Partner Center.",
-                detail=START_HINT,
-            )
-        ]
+        notice = Notice(
+            message=f"Your draft expired after {hours} hours without an answer; "
+            "nothing was sent to Partner Center.",
+            detail=START_HINT,
+        )
+        return Reply([notice], Effect.REFUSED)
 
     # -- submit -----------------------------------------------------------------------------
 
@@ -289,7 +357,7 @@ class Engine:
         # what is stored now, and only if it is still complete.
         loaded = await self._load(key, use_cache=False)
         if loaded is None:
-            return await self._no_draft(key, Command(name=CommandName.SUBMIT))
+            return (await self._no_draft(key, Command(name=CommandName.SUBMIT))).views
         if loaded.version != cached.version:
             again = self._advance(flow, loaded.session, Command(name=CommandName.SUBMIT))
             if not again.submit:
@@ -301,10 +369,10 @@ class Engine:
         if not claim.won:
             if claim.result is not None:
                 return VIEWS.validate_json(claim.result)
-            return [Notice(message="This draft is being submitted already; one moment.")]
-        submitter = self._submitters()[flow.name]
+            return [Notice(message=SUBMITTING)]
+        submitter = self._submitters()[flow.submit]
         try:
-            result = await submitter(conversation, loaded)
+            result = await submitter(conversation, flow, loaded)
         except (PartnerCenterError, TransitionError) as error:
             await self._store.release(key, claim_name, token)
             return await self._submit_failed(key, flow, error)
@@ -324,20 +392,23 @@ class Engine:
         await self._finish(key)
         return result.views
 
-    def _submitters(self) -> Mapping[str, Callable[[Conversation, _Loaded], Awaitable[_Result]]]:
+    def _submitters(
+        self,
+    ) -> Mapping[Submit, Callable[[Conversation, Flow, _Loaded], Awaitable[_Result]]]:
+        """What sends each kind of submit a flow names."""
         return {
-            "new": self._submit_new,
-            "update": self._submit_update,
-            "close": self._submit_close,
-            "team": self._submit_team,
+            Submit.CREATE_REFERRAL: self._submit_new,
+            Submit.UPDATE_REFERRAL: self._submit_update,
+            Submit.CLOSE_REFERRAL: self._submit_close,
+            Submit.ADD_TEAM_MEMBER: self._submit_team,
         }
 
-    async def _submit_new(self, conversation: Conversation, loaded: _Loaded) -> _Result:
+    async def _submit_new(self, conversation: Conversation, flow: Flow, loaded: _Loaded) -> _Result:
         session = loaded.session
         created = [Referral.from_wire(wire) for wire in session.submission.created]
         if not created:
             partner = await self._client.create(
-                payloads.partner_referral(session.answers, session.seller)
+                to_api.partner_referral(flow, session.answers, session.seller)
             )
             created.append(partner)
             # Record progress before the second request, so a failure there is retried
@@ -346,7 +417,7 @@ class Engine:
                 update={"submission": Submission(created=[partner.to_wire()])}
             )
             await self._save(conversation.key, progressed, loaded.version)
-        linked = payloads.microsoft_referral(session.answers, created[0])
+        linked = to_api.microsoft_referral(flow, session.answers, created[0])
         if linked is not None and len(created) < 2:
             created.append(await self._client.create(linked))
         message = (
@@ -356,11 +427,13 @@ class Engine:
         )
         return _Result([Created(referrals=tuple(created), message=message)])
 
-    async def _submit_update(self, conversation: Conversation, loaded: _Loaded) -> _Result:
+    async def _submit_update(
+        self, conversation: Conversation, flow: Flow, loaded: _Loaded
+    ) -> _Result:
         session = loaded.session
         subject = _require_subject(session)
         current = Referral.from_wire(subject.snapshot)
-        patch = payloads.update_patch(session.answers, current)
+        patch = to_api.update_patch(flow, session.answers, current)
         if not patch:
             return _Result(
                 [Notice(message="Nothing to send: the new values match the referral's.")]
@@ -372,20 +445,23 @@ class Engine:
         referral = updated or await self._client.get(subject.referral_id)
         return _Result([ReferralCard(referral=referral, message="Updated.")])
 
-    async def _submit_close(self, conversation: Conversation, loaded: _Loaded) -> _Result:
+    async def _submit_close(
+        self, conversation: Conversation, flow: Flow, loaded: _Loaded
+    ) -> _Result:
         subject = _require_subject(loaded.session)
-        answers = loaded.session.answers
+        closing = to_api.closing(flow, loaded.session.answers)
         closed = await self._client.close(
-            subject.referral_id, answers["outcome"], reason=answers.get("reason")
+            subject.referral_id, closing.substatus, reason=closing.reason
         )
         referral = closed or await self._client.get(subject.referral_id)
-        return _Result(
-            [ReferralCard(referral=referral, message=f"Closed as {answers['outcome']}.")]
-        )
+        message = f"Closed as {closing.substatus.lower()}."
+        return _Result([ReferralCard(referral=referral, message=message)])
 
-    async def _submit_team(self, conversation: Conversation, loaded: _Loaded) -> _Result:
+    async def _submit_team(
+        self, conversation: Conversation, flow: Flow, loaded: _Loaded
+    ) -> _Result:
         subject = _require_subject(loaded.session)
-        member = payloads.team_member(loaded.session.answers)
+        member = to_api.team_member(flow, loaded.session.answers)
         updated = await self._client.add_team_member(subject.referral_id, member)
         referral = updated or await self._client.get(subject.referral_id)
         return _Result([ReferralCard(referral=referral, message=f"Added {member.display_name}.")])
@@ -469,13 +545,17 @@ class Engine:
         return True
 
     async def _write(
-        self, key: str, session: Session, expected_version: int
+        self, key: str, session: Session, expected_version: int, delivery: str | None = None
     ) -> Literal[True] | _Loaded | None:
         """Compare-and-set ``session``: True when written, else what is stored now (or None).
 
         One round trip either way: on a conflict the store answers with its current copy.
+        ``delivery``, the turn making the change, is recorded in the same write.
         """
-        session = session.model_copy(update={"write_id": uuid.uuid4().hex})
+        update: dict[str, object] = {"write_id": uuid.uuid4().hex}
+        if delivery is not None:
+            update["deliveries"] = [*session.deliveries[1 - MAX_DELIVERIES :], delivery]
+        session = session.model_copy(update=update)
         data = dump_session(session)
         result = await self._store.save_or_current(
             key, data, expected_version=expected_version, ttl_seconds=self._ttl
@@ -492,7 +572,14 @@ class Engine:
             return True
         return self._loaded(key, result)
 
-    async def _discard(self, key: str, loaded: _Loaded) -> None:
+    async def _discard(
+        self, key: str, loaded: _Loaded, delivery: str | None, views: list[View]
+    ) -> None:
+        if delivery is not None:
+            # Before the delete: a turn delivered again after it must find what it did.
+            await self._store.put(
+                key, _ended(delivery), VIEWS.dump_json(views), ttl_seconds=ENDED_SECONDS
+            )
         if not await self._store.delete(key, expected_version=loaded.version):
             fresh = await self._load(key, use_cache=False)
             if fresh is not None:
@@ -507,6 +594,21 @@ class Engine:
             self._cache.popitem(last=False)
 
 
+def _ended(delivery: str) -> str:
+    return f"ended:{delivery}"
+
+
+def _submitted(views: list[View]) -> Reply:
+    """What a submit did, told from its views: sent (or its earlier result), refused by
+    Partner Center or the rules (the draft is kept), or already under way elsewhere."""
+    first = views[0] if views else None
+    if isinstance(first, Problem) or (isinstance(first, Prompt) and first.error):
+        return Reply(views, Effect.REFUSED)
+    if isinstance(first, Notice) and first.message == SUBMITTING:
+        return Reply(views, Effect.STALE)
+    return Reply(views, Effect.CHANGED)
+
+
 class _Unreadable(Exception):
     """A stored draft this version cannot read; it is deleted and the seller told."""
 
@@ -515,11 +617,22 @@ def _today(now: datetime) -> date:
     return now.date()
 
 
-def _already_answered(flow: Flow, session: Session) -> list[View]:
+def _already_answered(flow: Flow, session: Session, today: date) -> list[View]:
     return [
         Notice(message="That question was already answered; here is where you are now."),
-        machine.current_view(flow, session),
+        machine.current_view(flow, session, today=today),
     ]
+
+
+def _stale(views: list[View], flow: Flow, session: Session, pinned: str | None) -> Reply:
+    """An input meant for a question already answered, with the answer the draft holds."""
+    held = None
+    if pinned is not None and pinned in session.answers:
+        try:
+            held = flow.step(pinned).show(session.answers[pinned])
+        except KeyError:
+            held = None
+    return Reply(views, Effect.STALE, answer=held)
 
 
 def _require_subject(session: Session) -> Subject:
@@ -551,8 +664,6 @@ def _flow_names(flows: Mapping[str, Flow]) -> str:
 def _differences(flow: Flow, before: Referral, after: Referral) -> str:
     changes: list[str] = []
     for step in flow.steps:
-        if step.current is None:
-            continue
         old, new = step.current(before), step.current(after)
         if old != new:
             shown_old = step.show(old) if old is not None else "empty"

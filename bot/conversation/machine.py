@@ -7,8 +7,9 @@ own and the engine stays a thin layer of storage and API calls around :func:`adv
 from __future__ import annotations
 
 import difflib
-from dataclasses import dataclass, field
-from datetime import date, datetime
+from dataclasses import dataclass, field, replace
+from datetime import date, datetime, timedelta
+from enum import StrEnum
 from typing import Any
 
 from bot.conversation import values
@@ -19,6 +20,7 @@ from bot.conversation.views import (
     Command,
     CommandName,
     Input,
+    InputKind,
     Notice,
     Option,
     Problem,
@@ -30,12 +32,28 @@ from bot.conversation.views import (
     View,
 )
 from bot.referrals.catalog import lookup_key
+from bot.referrals.catalogs import catalog_id
 from bot.referrals.models import Referral
 
+EARLIEST_SEARCH_DAYS = 366
+"""How far past today a date step's earliest accepted day is looked for."""
 COMMANDS_HELP = (
     "Answer the question, or type: back, skip (optional questions), review, "
     "edit FIELD, submit, cancel, help."
 )
+
+
+class Effect(StrEnum):
+    """What an input did to the draft, for a chat front to show it truthfully."""
+
+    CHANGED = "changed"
+    """Taken: the draft moved on (an answer accepted, a step skipped, a submit, a cancel)."""
+    REFUSED = "refused"
+    """Not taken: the answer (or command) was refused and the same question is asked again."""
+    STALE = "stale"
+    """Not taken: it was meant for a question that was already answered."""
+    SHOWN = "shown"
+    """Nothing to take: the input only asked to see something (help, resume, a listing)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,6 +66,15 @@ class Outcome:
     """The seller asked to submit and the draft is complete: the engine sends it."""
     persist: bool = True
     """Whether the session changed and must be written."""
+    refused: Effect | None = None
+    """Why nothing was taken (REFUSED or STALE), when that is the case."""
+
+    @property
+    def effect(self) -> Effect:
+        """What the input did to the draft."""
+        if self.refused is not None:
+            return self.refused
+        return Effect.CHANGED if self.persist or self.submit else Effect.SHOWN
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,6 +84,8 @@ class Situation:
     flow: Flow
     session: Session
     subject: Referral | None = field(default=None)
+    today: date | None = None
+    """The engine's today, which date questions are asked against (their earliest day)."""
 
     @property
     def answers(self) -> dict[str, Any]:
@@ -78,7 +107,7 @@ class Situation:
 
 def advance(flow: Flow, session: Session, message: Input, *, today: date, now: datetime) -> Outcome:
     """Apply one input to a session."""
-    situation = Situation(flow, session, _subject(session))
+    situation = Situation(flow, session, _subject(session), today)
     if isinstance(message, Command):
         return _command(situation, message, today=today, now=now)
     if message.step is not None and message.step != session.current:
@@ -98,12 +127,9 @@ def advance(flow: Flow, session: Session, message: Input, *, today: date, now: d
     return _answer(situation, flow.step(session.current), raw, today=today, now=now)
 
 
-def current_view(flow: Flow, session: Session) -> View:
+def current_view(flow: Flow, session: Session, *, today: date) -> View:
     """What the seller should see now: the current question or the review."""
-    situation = Situation(flow, session, _subject(session))
-    if session.current is None:
-        return review_view(situation)
-    return prompt_view(situation, flow.step(session.current))
+    return _now_showing(Situation(flow, session, _subject(session), today))
 
 
 def start(flow: Flow, session: Session) -> Session:
@@ -120,7 +146,8 @@ def prompt_view(
     hint: str | None = None,
     suggestions: tuple[str, ...] = (),
 ) -> Prompt:
-    """The question for ``step``."""
+    """The question for ``step``: its choices, or the id of the catalog a card's type-ahead
+    lists, and for a date the earliest day the step accepts (``situation.today`` or later)."""
     answers = situation.answers
     applicable = situation.applicable()
     number = next((i for i, s in enumerate(applicable, 1) if s.id == step.id), len(applicable))
@@ -134,6 +161,8 @@ def prompt_view(
         required=step.is_required(answers),
         choices=options,
         searchable=step.searchable(answers),
+        catalog=catalog_id(catalog) if catalog is not None else None,
+        earliest=_earliest(situation, step),
         current=_current(situation, step),
         error=error,
         hint=hint or (step.help if error is None else None),
@@ -153,7 +182,7 @@ def review_view(situation: Situation, *, notice: str | None = None) -> Review:
     for step in situation.applicable():
         answer = situation.answers.get(step.id)
         shown = step.show(answer) if answer is not None else None
-        before = step.current(situation.subject) if step.current and situation.subject else None
+        before = step.current(situation.subject) if situation.subject else None
         if shown is not None and before is not None and before != answer:
             shown = f"{step.show(before)} → {shown}"
         lines.append(ReviewLine(step=step.id, label=step.label, value=shown))
@@ -187,7 +216,7 @@ def _answer(situation: Situation, step: Step, raw: str, *, today: date, now: dat
             hint=invalid.hint,
             suggestions=invalid.suggestions,
         )
-        return Outcome(session, (prompt,), persist=False)
+        return Outcome(session, (prompt,), persist=False, refused=Effect.REFUSED)
     answers = dict(session.answers)
     answers[step.id] = value
     if step.derive is not None:
@@ -204,7 +233,7 @@ def _answer(situation: Situation, step: Step, raw: str, *, today: date, now: dat
             "notice": None,
         }
     )
-    return _move_on(Situation(situation.flow, updated, situation.subject), step, now=now)
+    return _move_on(replace(situation, session=updated), step, now=now)
 
 
 def _skip(situation: Situation, now: datetime) -> Outcome:
@@ -214,7 +243,7 @@ def _skip(situation: Situation, now: datetime) -> Outcome:
     step = situation.flow.step(session.current)
     if step.is_required(situation.answers):
         prompt = prompt_view(situation, step, error="This one is required; it can't be skipped.")
-        return Outcome(session, (prompt,), persist=False)
+        return Outcome(session, (prompt,), persist=False, refused=Effect.REFUSED)
     answers = {k: v for k, v in session.answers.items() if k != step.id}
     updated = session.model_copy(
         update={
@@ -224,7 +253,7 @@ def _skip(situation: Situation, now: datetime) -> Outcome:
             "updated_at": now,
         }
     )
-    return _move_on(Situation(situation.flow, updated, situation.subject), step, now=now)
+    return _move_on(replace(situation, session=updated), step, now=now)
 
 
 def _move_on(situation: Situation, answered: Step, *, now: datetime) -> Outcome:
@@ -249,7 +278,7 @@ def _move_on(situation: Situation, answered: Step, *, now: datetime) -> Outcome:
 
 
 def _show(situation: Situation, session: Session) -> Outcome:
-    moved = Situation(situation.flow, session, situation.subject)
+    moved = replace(situation, session=session)
     if session.current is None:
         return Outcome(session, (review_view(moved),))
     return Outcome(session, (prompt_view(moved, situation.flow.step(session.current)),))
@@ -277,7 +306,7 @@ def _command(situation: Situation, command: Command, *, today: date, now: dateti
         return _stale(situation)
     if name is CommandName.BACK:
         if not session.history:
-            view = current_view(situation.flow, session)
+            view = _now_showing(situation)
             first = Notice(message="This is the first question.")
             return Outcome(session, (first, view), persist=False)
         *earlier, last = session.history
@@ -292,7 +321,7 @@ def _command(situation: Situation, command: Command, *, today: date, now: dateti
     if name is CommandName.HELP:
         step = situation.flow.step(session.current) if session.current else None
         detail = step.help if step and step.help else None
-        view = current_view(situation.flow, session)
+        view = _now_showing(situation)
         return Outcome(session, (Notice(message=COMMANDS_HELP, detail=detail), view), persist=False)
     if name is CommandName.REVIEW:
         return _show(situation, session.model_copy(update={"current": None, "editing": False}))
@@ -301,7 +330,7 @@ def _command(situation: Situation, command: Command, *, today: date, now: dateti
     if name in (CommandName.SUBMIT, CommandName.REAPPLY):
         return _submit(situation, reapply=name is CommandName.REAPPLY)
     if name is CommandName.RESUME:
-        view = current_view(situation.flow, session)
+        view = _now_showing(situation)
         resumed = Notice(message=f"Picking up your {situation.flow.title.lower()} draft.")
         return Outcome(session, (resumed, view), persist=False)
     problem = Problem(message=f"{name} can't be used here.", hint=COMMANDS_HELP)
@@ -323,7 +352,7 @@ def _edit(situation: Situation, target: str | None, *, now: datetime) -> Outcome
             message=f"There is no field called {target!r}." if target else "Edit which field?",
             hint=f"Type edit and one of: {fields}.",
         )
-        return Outcome(situation.session, (problem,), persist=False)
+        return Outcome(situation.session, (problem,), persist=False, refused=Effect.REFUSED)
     return _goto(situation, step.id, now=now, editing=True)
 
 
@@ -340,17 +369,55 @@ def _submit(situation: Situation, *, reapply: bool) -> Outcome:
             first,
             error=f"Before submitting, answer: {', '.join(step.label for step in missing)}.",
         )
-        return Outcome(session.model_copy(update={"current": first.id}), (prompt,))
+        moved = session.model_copy(update={"current": first.id})
+        return Outcome(moved, (prompt,), refused=Effect.REFUSED)
     return Outcome(session, (), submit=True, persist=False)
 
 
 def _stale(situation: Situation) -> Outcome:
     notice = Notice(message="That question was already answered; here is where you are now.")
-    view = current_view(situation.flow, situation.session)
-    return Outcome(situation.session, (notice, view), persist=False)
+    return Outcome(
+        situation.session, (notice, _now_showing(situation)), persist=False, refused=Effect.STALE
+    )
 
 
 # -- helpers --------------------------------------------------------------------------------
+
+
+def _now_showing(situation: Situation) -> View:
+    """The current question or the review, for the situation as it is."""
+    current = situation.session.current
+    if current is None:
+        return review_view(situation)
+    return prompt_view(situation, situation.flow.step(current))
+
+
+def _earliest(situation: Situation, step: Step) -> date | None:
+    """The earliest day a date step accepts, found by asking its own validator: None when it
+    takes yesterday (or there is no today to ask against), else the first day from today on
+    that it takes."""
+    today = situation.today
+    if step.kind is not InputKind.DATE or today is None:
+        return None
+    context = ParseContext(today=today, answers=situation.answers)
+    try:
+        if _accepts(step, today - timedelta(days=1), context):
+            return None
+        for offset in range(EARLIEST_SEARCH_DAYS):
+            day = today + timedelta(days=offset)
+            if _accepts(step, day, context):
+                return day
+    except OverflowError:  # at the ends of the calendar
+        return None
+    return None
+
+
+def _accepts(step: Step, day: date, context: ParseContext) -> bool:
+    try:
+        step.parse(day.isoformat(), context)
+    except values.InvalidAnswer:
+        return False
+    return True
 
 
 def _choice_text(choice: Choice) -> str:
@@ -370,7 +437,7 @@ def _drop_invalidated(flow: Flow, answers: dict[str, Any], changed: str, today: 
 
 def _current(situation: Situation, step: Step) -> str | None:
     answer = situation.answers.get(step.id)
-    if answer is None and step.current is not None and situation.subject is not None:
+    if answer is None and situation.subject is not None:
         answer = step.current(situation.subject)
     return step.show(answer) if answer is not None else None
 

@@ -70,6 +70,9 @@ class Session(BaseModel):
     """Platform references (a message to update, a channel) the adapters keep here."""
     write_id: str | None = None
     """New on every write, so a writer can tell its own write from another's identical one."""
+    deliveries: list[str] = Field(default_factory=list)
+    """The latest turns (platform delivery ids) that changed this draft, written with the
+    change itself: a turn delivered again (its worker died half-way) is recognised as done."""
 
 
 class UnreadableSession(Exception):

@@ -1,8 +1,10 @@
 """The vocabulary flows are written in: steps, the conditions that switch them on, and the
 catalogs that supply their choices.
 
-A flow is data: an ordered tuple of :class:`Step`. Nothing here does I/O; the state machine
-(:mod:`bot.conversation.machine`) walks the steps and the engine persists the result.
+A flow is data: an ordered tuple of :class:`Step`, and the :class:`Submit` it ends with. Each
+step names the API path its answer fills (:mod:`bot.conversation.paths`). Nothing here does
+I/O; the state machine (:mod:`bot.conversation.machine`) walks the steps and the engine
+persists the result.
 """
 
 from __future__ import annotations
@@ -11,8 +13,11 @@ import functools
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
+from enum import StrEnum
+from types import MappingProxyType
 from typing import Any, Protocol
 
+from bot.conversation.paths import ApiPath, NoPath
 from bot.conversation.views import InputKind, Option
 from bot.referrals.catalog import Catalog
 from bot.referrals.models import Referral
@@ -153,8 +158,18 @@ class Step:
     """How an answer reads on the review card; default: the value, lists joined."""
     derive: Callable[[Any], Mapping[str, Any]] | None = field(default=None)
     """Answers for other steps implied by this one ("USD 50,000" also answers the currency)."""
-    current: Callable[[Referral], Any] | None = None
-    """The referral's present value for this step, in answer form (update flows)."""
+    fills: ApiPath | NoPath = field(kw_only=True)
+    """The API path the answer fills, or why it fills none; required, so no step forgets."""
+
+    @property
+    def updatable(self) -> bool:
+        """Whether ``/referral update`` offers this step (its path is marked updatable)."""
+        return isinstance(self.fills, ApiPath) and self.fills.updatable
+
+    def current(self, referral: Referral) -> Any:
+        """The referral's present value at this step's path, in answer form; None when it has
+        none or the step fills no path."""
+        return self.fills.current(referral) if isinstance(self.fills, ApiPath) else None
 
     def applies(self, answers: Answers) -> bool:
         """Whether the step is part of the flow for these answers."""
@@ -187,21 +202,48 @@ class Step:
         return str(value)
 
 
+class Submit(StrEnum):
+    """What a finished flow sends to Partner Center; the engine dispatches on it."""
+
+    CREATE_REFERRAL = "create_referral"
+    """Create the referral the answers fill (and the linked Microsoft referral when help is
+    asked)."""
+    UPDATE_REFERRAL = "update_referral"
+    """A JSON Patch replacing the picked fields whose answers differ from the referral's."""
+    CLOSE_REFERRAL = "close_referral"
+    """Close the referral with the substatus (and reason) the answers fill."""
+    ADD_TEAM_MEMBER = "add_team_member"
+    """Append the member the answers fill to the referral's team."""
+
+
 @dataclass(frozen=True, slots=True)
 class Flow:
-    """A conversation: its steps in order and what it is called."""
+    """A conversation: its steps in order, what it is called and what it submits."""
 
     name: str
     title: str
     steps: tuple[Step, ...]
+    submit: Submit
     needs_referral: bool = False
     """Whether the flow works on an existing referral (``/referral update ID``)."""
+    chosen_by: str | None = None
+    """A step whose answer lists the ids of the other steps to ask (the update flow's fields
+    picker): each of those is asked only when picked."""
 
     def __post_init__(self) -> None:
         ids = [step.id for step in self.steps]
         if len(set(ids)) != len(ids):
             raise ValueError(f"flow {self.name} repeats a step id")
         known = set(ids)
+        if self.chosen_by is not None:
+            if self.chosen_by not in known:
+                raise ValueError(f"flow {self.name} is chosen by unknown step {self.chosen_by}")
+            conditional = [
+                s.id for s in self.steps if s.id != self.chosen_by and s.when is not None
+            ]
+            if conditional:
+                # Their conditions speak of answers this flow never asks for.
+                raise ValueError(f"picked steps cannot have conditions: {conditional}")
         for step in self.steps:
             depends_on = step.choices.depends_on if step.choices else None
             if depends_on is not None and ids.index(depends_on) > ids.index(step.id):
@@ -216,6 +258,36 @@ class Flow:
                 return step
         raise KeyError(step_id)
 
+    def condition(self, step: Step) -> Condition | None:
+        """When ``step`` is asked in this flow: its own condition, or being picked."""
+        if self.chosen_by is None or step.id == self.chosen_by:
+            return step.when
+        return AnswerContains(self.chosen_by, step.id)
+
     def applicable(self, answers: Answers) -> tuple[Step, ...]:
         """The steps that apply for these answers, in order."""
-        return tuple(step for step in self.steps if step.applies(answers))
+        return tuple(
+            step
+            for step in self.steps
+            if (condition := self.condition(step)) is None or condition(answers)
+        )
+
+
+def flow_index(*flows: Flow) -> Mapping[str, Flow]:
+    """The flows by name, checked: names are unique, and a step id names one step across all
+    flows (two flows share an id only by sharing the very same step, as the update flow shares
+    the new-referral flow's updatable steps). Catalog look-ups and ``edit FIELD`` go by id."""
+    by_name: dict[str, Flow] = {}
+    by_id: dict[str, tuple[Step, Flow]] = {}
+    for flow in flows:
+        if flow.name in by_name:
+            raise ValueError(f"two flows are called {flow.name}")
+        by_name[flow.name] = flow
+        for step in flow.steps:
+            seen = by_id.setdefault(step.id, (step, flow))
+            if seen[0] is not step:
+                raise ValueError(
+                    f"flows {seen[1].name} and {flow.name} both have a step {step.id!r} but "
+                    "not the same one: rename one, or share the step itself"
+                )
+    return MappingProxyType(by_name)

@@ -2,6 +2,11 @@
 
 Answered within a platform's few-second budget without touching Redis: the catalogs are in
 memory and a step's catalog does not depend on the draft for the searchable steps.
+
+A card names the catalog it searches by id (``Prompt.catalog``, an id of
+:data:`bot.referrals.catalogs.OFFERED`): :func:`catalog_suggestions` answers from that id.
+:func:`suggestions` answers for a step id, for a platform whose type-ahead request carries
+only the step (Slack's ``block_suggestion``).
 """
 
 from __future__ import annotations
@@ -12,6 +17,7 @@ from bot.conversation.flows import FLOWS
 from bot.conversation.steps import Fixed
 from bot.conversation.views import Option
 from bot.referrals.catalog import Catalog, lookup_key
+from bot.referrals.catalogs import by_id
 
 MAX_SUGGESTIONS = 100
 """Slack shows at most 100 options in an external select."""
@@ -27,11 +33,25 @@ def searchable_catalog(step_id: str) -> Catalog[str] | None:
 
 
 def suggestions(step_id: str, query: str, *, limit: int = MAX_SUGGESTIONS) -> tuple[Option, ...]:
-    """Options of the step's catalog matching ``query``: prefix matches of the label or value
-    first, then other substring matches, then the closest spellings."""
+    """Options of the step's catalog matching ``query`` (see :func:`matching`)."""
     catalog = searchable_catalog(step_id)
-    if catalog is None:
-        return ()
+    return () if catalog is None else matching(catalog, query, limit=limit)
+
+
+def catalog_suggestions(
+    catalog_id: str, query: str, *, limit: int = MAX_SUGGESTIONS
+) -> tuple[Option, ...]:
+    """Options of the catalog with this id matching ``query`` (see :func:`matching`)."""
+    catalog = by_id(catalog_id)
+    return () if catalog is None else matching(catalog, query, limit=limit)
+
+
+def matching(
+    catalog: Catalog[str], query: str, *, limit: int = MAX_SUGGESTIONS
+) -> tuple[Option, ...]:
+    """Options of ``catalog`` matching ``query``: prefix matches of the label or value first,
+    then other substring matches, then the closest spellings; the first ``limit`` of the
+    catalog for an empty query."""
     key = lookup_key(query)
     keyed = _keyed(catalog)
     if not key:

@@ -6,7 +6,7 @@ inputs below, and render the views with ``cards/``. The engine never sees platfo
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from enum import StrEnum
 from typing import Annotated, Literal
 
@@ -69,7 +69,7 @@ Input = Annotated[Text | Choice | Command, Field(discriminator="kind")]
 
 
 class InputKind(StrEnum):
-    """What kind of answer a step wants; adapters pick the control that fits."""
+    """What kind of answer a step wants; the cards pick the control that fits (cards.controls)."""
 
     TEXT = "text"
     LONG_TEXT = "long_text"
@@ -118,7 +118,12 @@ class Prompt(_View):
     choices: tuple[Option, ...] = ()
     """Every valid option when the list is short enough to show; empty for long catalogs."""
     searchable: bool = False
-    """The step's catalog is too long to list: adapters offer type-ahead (see ``suggest``)."""
+    """The step's catalog is too long to list: adapters offer type-ahead over ``catalog``."""
+    catalog: str | None = None
+    """The id of the catalog the choices come from (:data:`bot.referrals.catalogs.OFFERED`):
+    what a type-ahead lists and a pick is labelled from. None for a flow's own short lists."""
+    earliest: date | None = None
+    """For a date: the earliest the step accepts (today, when it refuses past dates)."""
     current: str | None = None
     """The answer given before (when going back or editing), shown as the default."""
     error: str | None = None

@@ -450,3 +450,42 @@ CURRENCIES: Catalog[str] = Catalog(
     },
     labels={record.alpha_3: record.name for record in _CURRENCY_RECORDS},
 )
+
+
+# -- catalogs by id -------------------------------------------------------------------------
+# A card names the catalog it offers by id (its name), so that a renderer can list it for a
+# type-ahead and label a pick without knowing which question asked for it.
+
+OFFERED: Mapping[str, Catalog[str]] = MappingProxyType(
+    {
+        catalog.name: catalog
+        for catalog in (
+            COUNTRIES,
+            CURRENCIES,
+            CUSTOMER_SIZES,
+            INDUSTRIES,
+            PRODUCTS,
+            SERVICES,
+            SOLUTIONS,
+            PARTNER_ROLES,
+            SOLUTION_AREAS,
+            SALES_STAGES,
+            *SOLUTION_PLAYS.values(),
+        )
+    }
+)
+"""The catalogs a conversation offers choices from, by id (the catalog's name)."""
+
+_IDS: Mapping[Catalog[str], str] = MappingProxyType(
+    {catalog: catalog_id for catalog_id, catalog in OFFERED.items()}
+)
+
+
+def catalog_id(catalog: Catalog[str]) -> str | None:
+    """The id :data:`OFFERED` knows ``catalog`` by, or None for a catalog it does not hold."""
+    return _IDS.get(catalog)
+
+
+def by_id(catalog_id: str) -> Catalog[str] | None:
+    """The offered catalog with this id, or None."""
+    return OFFERED.get(catalog_id)

@@ -37,6 +37,7 @@ from bot.conversation.views import (
     Review,
     View,
 )
+from cards import words
 from cards.slack._choice import decode_choice, encode_choice
 from cards.slack._kit import (
     FALLBACK_TEXT,
@@ -50,21 +51,18 @@ from cards.slack._kit import (
     section,
     to_dicts,
 )
-from cards.slack._prompt import ANSWERED, answered_blocks, progress_line, prompt_blocks
+from cards.slack._prompt import answered_blocks, prompt_blocks
 from cards.slack._referrals import (
     created_blocks,
     eligibility_blocks,
-    eligibility_text,
     home_blocks,
     list_blocks,
-    list_caption,
+    listed_caption,
     referral_blocks,
     referral_text,
 )
-from cards.slack._review import review_blocks, review_text
-
-SENDING_NOTE = "Sending to Partner Center…"
-"""What a review card says while its submit is under way."""
+from cards.slack._review import review_blocks
+from cards.words import SENDING_NOTE
 
 __all__ = [
     "SENDING_NOTE",
@@ -91,18 +89,18 @@ def message(view: View) -> SlackMessage:
     """Any view the conversation engine returns, as a Slack message."""
     match view:
         case Prompt():
-            text, blocks = f"{progress_line(view)}: {view.question}", prompt_blocks(view)
+            text, blocks = words.prompt_summary(view), prompt_blocks(view)
         case Review():
-            text, blocks = review_text(view), review_blocks(view)
+            text, blocks = words.review_summary(view), review_blocks(view)
         case Created():
             text, blocks = view.message, created_blocks(view)
         case ReferralCard():
             text, blocks = referral_text(view), referral_blocks(view)
         case ReferralList():
-            caption = list_caption(view.referrals, view.total, view.truncated)
-            text, blocks = f"{view.title}: {caption}", list_blocks(view)
+            text, blocks = f"{view.title}: {listed_caption(view)}", list_blocks(view)
         case EligibilityReport():
-            text, blocks = eligibility_text(view), eligibility_blocks(view)
+            text = words.eligibility_verdict(view.eligibility, view.referral_id)
+            blocks = eligibility_blocks(view)
         case Notice():
             text, blocks = view.message, _notice(view)
         case Problem():
@@ -116,7 +114,7 @@ def answered(prompt: Prompt | str, answer: str) -> SlackMessage:
     """The card that asked ``prompt`` rewritten as a record: the question and ``✓ answer``,
     with nothing left to click. ``prompt`` may be just the question's words."""
     question = prompt.question if isinstance(prompt, Prompt) else prompt
-    return _message(f"{question} {ANSWERED} {answer}", answered_blocks(prompt, answer))
+    return _message(words.answered_summary(question, answer), answered_blocks(prompt, answer))
 
 
 def home(view: Home) -> dict[str, Any]:
@@ -143,12 +141,12 @@ def _notice(notice: Notice) -> list[Block]:
 
 
 def _problem(problem: Problem) -> list[Block]:
-    words = [f":x: {escape(problem.message)}"]
+    said = [f":x: {escape(problem.message)}"]
     if problem.hint:
-        words.append(escape(problem.hint))
-    blocks: list[Block] = [section("\n".join(words))]
+        said.append(escape(problem.hint))
+    blocks: list[Block] = [section("\n".join(said))]
     if problem.reference:
-        blocks.append(context(f"Reference: {escape(problem.reference)}"))
+        blocks.append(context(f"{words.REFERENCE}{escape(problem.reference)}"))
     return blocks
 
 

@@ -34,6 +34,7 @@ from slack_sdk.models.blocks import (
 from slack_sdk.models.views import View
 
 from cards.ids import STEP_BLOCK_PREFIX, Action
+from cards.words import MISSING
 
 # Limits, from slack_sdk's own validation where it checks them, else from Slack's reference.
 SECTION_TEXT = SectionBlock.text_max_length
@@ -61,7 +62,6 @@ FALLBACK_TEXT = 3000
 """The notification text of a message: Slack allows far more, a notification needs the gist."""
 
 ELLIPSIS = "…"
-MISSING = "-"
 
 _PARTIAL_ENTITY = re.compile(r"&[a-z]{0,3}$")
 

@@ -13,11 +13,11 @@ import math
 from slack_sdk.models.blocks import Block, InteractiveElement, OverflowMenuElement, SectionBlock
 
 from bot.conversation.views import Review, ReviewLine
+from cards import words
 from cards.ids import Action
 from cards.slack._kit import (
     FIELD_TEXT,
     MESSAGE_BLOCKS,
-    MISSING,
     actions,
     button,
     context,
@@ -29,17 +29,11 @@ from cards.slack._kit import (
     section,
 )
 from cards.slack._prompt import cancel_button
+from cards.words import MISSING
 
 PER_SECTION = OverflowMenuElement.options_max_length
 """Lines sharing one section when the review is long: one Edit menu option each."""
-NOT_ANSWERED = "_missing_"
-
-
-def review_text(review: Review) -> str:
-    """The notification text of a review."""
-    if review.missing:
-        return f"{review.title}: {len(review.missing)} more answers needed before submitting."
-    return f"{review.title}: check your answers, then submit."
+NOT_ANSWERED = f"_{words.NOT_ANSWERED}_"
 
 
 def review_blocks(review: Review) -> list[Block]:
@@ -49,8 +43,8 @@ def review_blocks(review: Review) -> list[Block]:
         head.append(section(f":warning: {escape(review.notice)}"))
     tail: list[Block] = []
     if review.missing:
-        needed = ", ".join(escape(label) for label in review.missing)
-        tail.append(section(f":warning: Still needed: {needed}."))
+        needed = words.still_needed([escape(label) for label in review.missing])
+        tail.append(section(f":warning: {needed}"))
     tail.append(actions(_decisions(review)))
     room = MESSAGE_BLOCKS - len(head) - len(tail)
     return [*head, *_lines(review, room), *tail]
@@ -58,10 +52,10 @@ def review_blocks(review: Review) -> list[Block]:
 
 def _decisions(review: Review) -> list[InteractiveElement]:
     row: list[InteractiveElement] = [
-        button("Submit", Action.SUBMIT, style=None if review.can_reapply else "primary")
+        button(words.SUBMIT, Action.SUBMIT, style=None if review.can_reapply else "primary")
     ]
     if review.can_reapply:
-        row.append(button("Reapply my changes", Action.REAPPLY, style="primary"))
+        row.append(button(words.REAPPLY, Action.REAPPLY, style="primary"))
     row.append(cancel_button())
     return row
 
@@ -84,7 +78,7 @@ def _lines(review: Review, room: int) -> list[Block]:
         _grouped_section(lines[start : start + per], missing) for start in range(0, len(lines), per)
     )
     if more:
-        blocks.append(context(f"{more} more fields are not shown; type edit FIELD to change one."))
+        blocks.append(context(words.fields_not_shown(more)))
     return blocks
 
 
@@ -95,7 +89,7 @@ def _answer(line: ReviewLine, missing: set[str]) -> str:
 
 
 def _line_section(line: ReviewLine, missing: set[str]) -> Block:
-    edit = button("Edit", Action.EDIT, value=line.step)
+    edit = button(words.EDIT, Action.EDIT, value=line.step)
     return section(f"*{escape(line.label)}*\n{_answer(line, missing)}", accessory=edit)
 
 
@@ -103,6 +97,8 @@ def _grouped_section(lines: tuple[ReviewLine, ...], missing: set[str]) -> Block:
     fields = [
         mrkdwn(f"*{escape(line.label)}*\n{_answer(line, missing)}", FIELD_TEXT) for line in lines
     ]
-    edits = [option(f"Edit {line.label}", line.step) for line in lines if fits_option(line.step)]
+    edits = [
+        option(words.edit_field(line.label), line.step) for line in lines if fits_option(line.step)
+    ]
     menu = OverflowMenuElement(action_id=Action.EDIT.value, options=edits) if edits else None
     return SectionBlock(fields=fields, accessory=menu)

@@ -15,8 +15,8 @@ data:
 
 Every action is an ``Action.Execute`` with an ``Action.Submit`` fallback; what they carry
 and how :func:`read_action` reads it back is in :mod:`cards.teams._actions`. The control each
-question gets is described in :mod:`cards.teams._prompt`; how long lists are cut, in
-:mod:`cards.teams._options`.
+question gets is chosen in :mod:`cards.controls` and drawn in :mod:`cards.teams._prompt`; how
+long lists are cut, in :mod:`cards.teams._options`. The words are :mod:`cards.words`.
 """
 
 from __future__ import annotations
@@ -29,7 +29,6 @@ from typing import Any, Final, assert_never
 
 from microsoft_teams.cards.core import CardElement
 
-from bot.conversation.suggest import searchable_catalog
 from bot.conversation.views import (
     Choice,
     Created,
@@ -44,35 +43,31 @@ from bot.conversation.views import (
     Review,
     View,
 )
-from cards.teams._actions import LABEL, QUESTION, TypedText, read_action
-from cards.teams._kit import LONG_TEXT, SUMMARY, Budget, clip, run, said, words
+from cards import words
+from cards.controls import label
+from cards.teams._actions import CATALOG, LABEL, QUESTION, TypedText, carried_labels, read_action
+from cards.teams._kit import LONG_TEXT, SUMMARY, Budget, clip, run, said
 from cards.teams._kit import card as card_json
-from cards.teams._prompt import ANSWERED, answered_body, progress_line, prompt_body
+from cards.teams._kit import words as runs
+from cards.teams._prompt import answered_body, prompt_body
 from cards.teams._referrals import (
-    FAILED,
-    MAX_LISTED,
     created_body,
     eligibility_body,
-    eligibility_text,
     home_body,
-    home_text,
     list_body,
-    list_caption,
     referral_body,
     referral_text,
 )
-from cards.teams._review import review_body, review_text
+from cards.teams._review import review_body
+from cards.words import ANSWER_SENT, SENDING_NOTE
 
 CONTENT_TYPE: Final = "application/vnd.microsoft.card.adaptive"
 PROMPT_CARDS: Final = 2048
 """Question cards kept rendered per process (a few hundred steps and their variants)."""
-ANSWER_SENT: Final = "Sent"
-"""What a record says when a click carried no words to show."""
-SENDING_NOTE: Final = "Sending to Partner Center…"
-"""What a review card says while its submit is under way."""
 
 __all__ = [
     "CONTENT_TYPE",
+    "OWNER",
     "SENDING_NOTE",
     "TeamsCard",
     "TypedText",
@@ -80,7 +75,9 @@ __all__ = [
     "attachment",
     "card",
     "clicked",
+    "clicked_words",
     "home",
+    "owned",
     "read_action",
 ]
 
@@ -97,24 +94,27 @@ class TeamsCard:
 def card(view: View, *, today: date | None = None) -> TeamsCard:
     """Any view the conversation engine returns, as an Adaptive Card.
 
-    ``today`` (the engine's clock) lets a date question refuse past dates in the picker, as
-    the step's validator does.
+    ``today`` is accepted and ignored, for callers not yet changed: a date question's earliest
+    day comes in the prompt (``Prompt.earliest``).
     """
+    del today
     match view:
         case Prompt():
-            return _prompt_card(view, today)
+            return _prompt_card(view)
         case Review():
-            return _card(review_text(view), lambda budget: review_body(view, budget))
+            return _card(words.review_summary(view), lambda budget: review_body(view, budget))
         case Created():
             return _card(view.message, lambda budget: created_body(view, budget))
         case ReferralCard():
             return _card(referral_text(view), lambda budget: referral_body(view, budget))
         case ReferralList():
-            shown = min(len(view.referrals), MAX_LISTED)
-            caption = list_caption(shown, view.referrals, view.total, view.truncated)
+            listed = len(view.referrals)
+            shown = min(listed, words.MAX_LISTED)
+            caption = words.list_caption(shown, listed, view.total, view.truncated)
             return _card(f"{view.title}: {caption}", lambda budget: list_body(view, budget))
         case EligibilityReport():
-            return _card(eligibility_text(view), lambda budget: eligibility_body(view, budget))
+            verdict = words.eligibility_verdict(view.eligibility, view.referral_id)
+            return _card(verdict, lambda budget: eligibility_body(view, budget))
         case Notice():
             return _card(view.message, lambda _: _notice(view))
         case Problem():
@@ -124,12 +124,11 @@ def card(view: View, *, today: date | None = None) -> TeamsCard:
 
 
 @functools.lru_cache(maxsize=PROMPT_CARDS)
-def _prompt_card(view: Prompt, today: date | None) -> TeamsCard:
+def _prompt_card(view: Prompt) -> TeamsCard:
     # Every seller at the same step sees the same question: rendering it once per process
     # takes the card models off the path of each click. The cached content is shared, so
     # callers must treat it as read-only (they only serialise it).
-    text = f"{progress_line(view)}: {view.question}"
-    return _card(text, lambda budget: prompt_body(view, budget, today=today))
+    return _card(words.prompt_summary(view), lambda budget: prompt_body(view, budget))
 
 
 def answered(prompt: Prompt | str, answer: str) -> TeamsCard:
@@ -137,7 +136,8 @@ def answered(prompt: Prompt | str, answer: str) -> TeamsCard:
     with no action and no input left (Teams shows it in place of the card that was clicked,
     so its buttons cannot be used again). ``prompt`` may be just the question's words."""
     question = prompt.question if isinstance(prompt, Prompt) else prompt
-    return _card(f"{question} {ANSWERED} {answer}", lambda _: answered_body(prompt, answer))
+    summary = words.answered_summary(question, answer)
+    return _card(summary, lambda _: answered_body(prompt, answer))
 
 
 def clicked(data: Mapping[str, Any], given: Input | TypedText) -> TeamsCard:
@@ -146,8 +146,14 @@ def clicked(data: Mapping[str, Any], given: Input | TypedText) -> TeamsCard:
 
     The words come from the click itself (the question and a button's title travel in its
     data), so no lookup stands between the click and Teams' answer; a pick from a list is
-    shown by its catalog label.
+    shown by its label: from the catalog the data names, or the labels it carries.
     """
+    return answered(*clicked_words(data, given))
+
+
+def clicked_words(data: Mapping[str, Any], given: Input | TypedText) -> tuple[str, str]:
+    """The question a clicked card asked and the answer the click gave, in the card's words
+    (both travel in the click's data; see :func:`clicked`)."""
     question = data.get(QUESTION)
     label = data.get(LABEL)
     if isinstance(label, str) and label:
@@ -155,23 +161,48 @@ def clicked(data: Mapping[str, Any], given: Input | TypedText) -> TeamsCard:
     elif isinstance(given, TypedText):
         shown = given.text
     elif isinstance(given, Choice):
-        shown = _labelled(given.step, given.value)
+        shown = _labelled(data, given.value)
     else:
         shown = ANSWER_SENT
-    return answered(question if isinstance(question, str) else "", shown)
+    return (question if isinstance(question, str) else "", shown)
 
 
-def _labelled(step: str, value: str | tuple[str, ...]) -> str:
-    catalog = searchable_catalog(step)
+def _labelled(data: Mapping[str, Any], value: str | tuple[str, ...]) -> str:
+    catalog = data.get(CATALOG)
+    named = catalog if isinstance(catalog, str) else None
+    carried = carried_labels(data)
     values = (value,) if isinstance(value, str) else value
-    if catalog is None:
-        return ", ".join(values)
-    return ", ".join(catalog.label(each) if each in catalog else each for each in values)
+    return ", ".join(carried.get(each) or label(named, each) for each in values)
 
 
 def home(view: Home) -> TeamsCard:
     """The seller's home card: the draft in progress, with Resume, and their open referrals."""
-    return _card(home_text(view), lambda budget: home_body(view, budget))
+    summary = words.home_summary(view.draft.title if view.draft is not None else None)
+    return _card(summary, lambda budget: home_body(view, budget))
+
+
+OWNER: Final = "owner"
+"""Action data naming whose draft a card belongs to: in a channel, anyone can click it."""
+
+
+def owned(made: TeamsCard, owner: str) -> TeamsCard:
+    """``made`` with every action's data naming ``owner``, so a click by anyone else can be
+    told apart before it changes the card for everyone. The card is copied: rendered cards
+    may be shared (see :func:`card`)."""
+    return TeamsCard(made.text, _with_owner(made.content, owner))
+
+
+def _with_owner(node: Any, owner: str) -> Any:
+    if isinstance(node, dict):
+        copied = {key: _with_owner(value, owner) for key, value in node.items()}
+        if node.get("type") in ("Action.Execute", "Action.Submit") and isinstance(
+            copied.get("data"), dict
+        ):
+            copied["data"] = {**copied["data"], OWNER: owner}
+        return copied
+    if isinstance(node, list):
+        return [_with_owner(item, owner) for item in node]
+    return node
 
 
 def attachment(card: TeamsCard) -> dict[str, Any]:
@@ -187,11 +218,12 @@ def _notice(notice: Notice) -> list[CardElement]:
 
 
 def _problem(problem: Problem) -> list[CardElement]:
-    body = said(f"{FAILED} {problem.message}", weight="Bolder", color="Attention")
+    body = said(f"{words.FAILED} {problem.message}", weight="Bolder", color="Attention")
     if problem.hint:
         body.extend(said(problem.hint))
     if problem.reference:
-        body.append(words(run("Reference: ", subtle=True), run(problem.reference, subtle=True)))
+        reference = run(problem.reference, subtle=True)
+        body.append(runs(run(words.REFERENCE, subtle=True), reference))
     return body
 
 

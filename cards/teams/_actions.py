@@ -16,7 +16,11 @@ the data. Either way the data is one flat JSON object of strings::
 * ``value``: what a button stands for, fixed when the card was made (the choice, the field to
   edit, the referral to show, the page command);
 * ``q`` and ``label``: on a question's card, the question, and on a button its title, so the
-  clicked card can be shown as a record of question and answer without looking anything up.
+  clicked card can be shown as a record of question and answer without looking anything up;
+* ``catalog`` or ``labels``: on the button that sends a choice set, the id of the catalog the
+  options come from (``Prompt.catalog``), or for a flow's own short list the labels of the
+  options whose label is not their value (a JSON object, up to :data:`LABELS_BYTES`), so
+  the record shows a pick by its label.
 
 Inputs add their own key, named by the input's id, when the action sends them (Teams merges
 input values into the data by id; on a card with an input, the other buttons set
@@ -45,6 +49,7 @@ Anything else (missing keys, an unknown verb, a value of the wrong type) reads a
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -61,7 +66,11 @@ STEP: Final = "step"
 VALUE: Final = "value"
 QUESTION: Final = "q"
 LABEL: Final = "label"
+CATALOG: Final = "catalog"
+LABELS: Final = "labels"
 QUESTION_BYTES: Final = 300
+LABELS_BYTES: Final = 1_000
+"""Longest map of labels a choice set's button carries; past it, picks show as values."""
 CHOICE_INPUT: Final = "rb_choice"
 DATE_INPUT: Final = "rb_date"
 TEXT_INPUT: Final = "rb_text"
@@ -107,18 +116,28 @@ def execute(
     style: ActionStyle | None = None,
     enabled: bool = True,
     question: str | None = None,
+    catalog: str | None = None,
+    labels: Mapping[str, str] | None = None,
 ) -> ExecuteAction:
     """An ``Action.Execute`` with its ``Action.Submit`` fallback, both carrying the same data.
 
     On a card with an input, every action but the one under it says ``inputs="none"``, so a
     half-filled box never rides along with Back or Cancel, nor blocks them when required.
     ``question`` is the words of the question the card asks: the bot shows the card clicked
-    as a record of the question and the answer at once, before any other work.
+    as a record of the question and the answer at once, before any other work; ``catalog``
+    or ``labels`` say how the values of a choice set read (``labels`` only when they fit in
+    :data:`LABELS_BYTES`).
     """
     words = clip(title, TITLE)
     data = action_data(verb, step=step, value=value)
     if question is not None:
         data[QUESTION] = clip(question, QUESTION_BYTES)
+    if catalog is not None:
+        data[CATALOG] = catalog
+    elif labels:
+        encoded = json.dumps(dict(labels), ensure_ascii=False, separators=(",", ":"))
+        if len(encoded.encode()) <= LABELS_BYTES:
+            data[LABELS] = encoded
     if inputs == "none":
         data[LABEL] = words  # a button: its title is the answer it gives
     disabled = None if enabled else False
@@ -160,6 +179,21 @@ def choice_values(text: str) -> tuple[str, ...]:
 
 def _unescape(value: str) -> str:
     return _ESCAPED.sub(lambda found: _UNESCAPED[found.group(0)], value)
+
+
+def carried_labels(data: Mapping[str, Any]) -> Mapping[str, str]:
+    """The labels a choice set's button carried (see :func:`execute`); none when absent or
+    not ours."""
+    encoded = data.get(LABELS)
+    if not isinstance(encoded, str):
+        return {}
+    try:
+        found = json.loads(encoded)
+    except ValueError:
+        return {}
+    if not isinstance(found, dict):
+        return {}
+    return {key: value for key, value in found.items() if isinstance(value, str)}
 
 
 # -- decoding --------------------------------------------------------------------------------

@@ -39,6 +39,8 @@ from microsoft_teams.cards.core import (
     TextWeight,
 )
 
+from cards.words import MISSING
+
 VERSION: Final = "1.5"
 """The newest Adaptive Card version Teams renders; Action.Execute needs 1.4 or later."""
 CARD_BYTES: Final = 24_000
@@ -62,7 +64,6 @@ MAX_LINES: Final = 40
 """Lines of one text shown as separate lines; the rest are run together."""
 
 ELLIPSIS: Final = "…"
-MISSING: Final = "-"
 BYTES_PER_CHARACTER: Final = 4
 
 

@@ -2,9 +2,9 @@
 
 Adaptive Cards 1.5 in Teams cannot ask the bot for options while the seller types: a
 type-ahead (``Input.ChoiceSet`` with ``style: "filtered"``) filters the options already in
-the card. So a searchable step lists its whole catalog (the one the Slack type-ahead searches,
-from :func:`bot.conversation.suggest.suggestions`), sorted by label, and the seller filters
-it on the device.
+the card. So a searchable step lists its whole catalog (the one the prompt names, as
+:func:`cards.controls.searched` gives it), sorted by label, and the seller filters it on the
+device.
 
 The rule for long lists: at most :data:`MAX_OPTIONS` options, and only as many as fit in the
 room the rest of the card leaves under :data:`~cards.teams._kit.CARD_BYTES`. Countries (249,
@@ -20,21 +20,12 @@ from typing import Final
 
 from microsoft_teams.cards.core import Choice as CardChoice
 
-from bot.conversation.suggest import suggestions
-from bot.conversation.views import Option, Prompt
+from bot.conversation.views import Option
 from cards.teams._actions import VALUE_BYTES, choice_value
 from cards.teams._kit import TITLE, Budget, clip, fits, size_of, to_dict
 
 MAX_OPTIONS: Final = 400
 """Options listed in one choice set at most (every catalog of the flows has fewer)."""
-
-
-def listed(prompt: Prompt) -> tuple[Option, ...]:
-    """Every option the step offers: the prompt's own, or its catalog when that is searched."""
-    if prompt.choices:
-        return prompt.choices
-    found = suggestions(prompt.step, "", limit=MAX_OPTIONS + 1)
-    return tuple(sorted(found, key=lambda option: option.label.casefold()))
 
 
 def usable(options: Sequence[Option]) -> list[Option]:

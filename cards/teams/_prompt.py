@@ -1,16 +1,17 @@
 """A question card, with the control that fits the answer, and its record once answered.
 
-Controls, and what a click sends (the data layout is in :mod:`cards.teams._actions`):
+Which control a question gets is decided in :mod:`cards.controls`; here is how each is drawn
+as an Adaptive Card, and what a click sends (the data layout is in :mod:`cards.teams._actions`):
 
-* up to five choices, and yes/no: one button each, ``Action.CHOOSE`` with the choice as its
+* buttons (up to five choices, and yes/no): one each, ``Action.CHOOSE`` with the choice as its
   value, a row each so that long labels stay readable; the current answer is the positive one;
-* up to 100 choices: a compact ``Input.ChoiceSet`` and Choose (``Action.CHOOSE``); several
-  answers: ``isMultiSelect`` and ``Action.CHOOSE_MANY``;
-* longer lists, countries and currencies: a type-ahead choice set (``style: "filtered"``)
-  listing the catalog (:mod:`cards.teams._options` says how much of it), ``Action.SEARCH``
-  (several answers: ``Action.CHOOSE_MANY``);
-* dates: an ``Input.Date``, earliest today when the step refuses past dates, and Choose
-  (``Action.PICK_DATE``);
+* a select (up to 100 choices): a compact ``Input.ChoiceSet`` and Choose (``Action.CHOOSE``);
+  several answers: ``isMultiSelect`` and ``Action.CHOOSE_MANY``;
+* a type-ahead (longer lists, countries and currencies): a choice set with ``style:
+  "filtered"`` listing the prompt's choices or its whole catalog (:mod:`cards.teams._options`
+  says how much of it fits), ``Action.SEARCH`` (several answers: ``Action.CHOOSE_MANY``);
+* dates: an ``Input.Date`` whose earliest day is the prompt's (``Prompt.earliest``), and
+  Choose (``Action.PICK_DATE``);
 * anything else, money included: an ``Input.Text`` (several lines for long text) and Send
   (``Action.CHOOSE`` with the text box's value), which the adapter sends through the engine's
   text path. Money stays text: the engine reads "50k" and "USD 75,000" (taking the currency
@@ -24,9 +25,7 @@ confirmation does: it opens (``Action.ShowCard``) a small card holding the real 
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
-from datetime import date, timedelta
 from typing import Final
 
 from microsoft_teams.cards.core import (
@@ -40,10 +39,17 @@ from microsoft_teams.cards.core import (
     TextInput,
 )
 
-from bot.conversation.flows import FLOWS
-from bot.conversation.steps import ParseContext
-from bot.conversation.values import InvalidAnswer
 from bot.conversation.views import InputKind, Option, Prompt
+from cards import words
+from cards.controls import (
+    Control,
+    Plan,
+    control_for,
+    initial_date,
+    is_current,
+    searched,
+    suggested,
+)
 from cards.ids import Action
 from cards.teams._actions import (
     CHOICE_INPUT,
@@ -63,75 +69,39 @@ from cards.teams._kit import (
     note,
     run,
     said,
-    words,
 )
-from cards.teams._options import fitted, listed, usable
+from cards.teams._kit import (
+    words as runs,
+)
+from cards.teams._options import fitted, usable
 
-MAX_BUTTONS: Final = 5
-"""Up to this many choices are buttons; more go in a choice set."""
-MAX_LISTED: Final = 100
-"""Up to this many choices go in a plain drop-down; more get the type-ahead."""
-MAX_SUGGESTIONS: Final = 5
 PREFILL_BYTES: Final = 8_000
 """Longest earlier answer put back in a text box; a longer one is shown, not prefilled (a
 prefill cut short would be sent back cut short)."""
-YES_NO: Final = (Option(value="yes", label="Yes"), Option(value="no", label="No"))
-ANSWERED: Final = "✓"
-WARNING: Final = "⚠"
-
-CHOOSE: Final = "Choose"
-SEND: Final = "Send"
-TYPE_ANSWER: Final = "Type your answer"
-PICK_ONE: Final = "Pick one first."
-PICK_MANY: Final = "Pick at least one first."
-PICK_DATE: Final = "Pick a date first."
-TYPE_FIRST: Final = "Type your answer first."
-ANSWER_LABEL: Final = "Your answer"
-CHOICE_LABEL: Final = "Your choice"
-CHOICES_LABEL: Final = "Your choices"
-DATE_LABEL: Final = "Date"
-CHOOSE_ONE: Final = "Choose one"
-CHOOSE_SEVERAL: Final = "Choose one or more"
-SEARCH: Final = "Type a name or code"
-TYPE_REPLY: Final = "Type your answer as a reply."
-OR_TYPE_REPLY: Final = "Or type your answer as a reply."
-CUT_SHORT: Final = "Not every option fits on this card: if yours is missing, type it as a reply."
-CANCEL: Final = "Cancel"
-CANCEL_TITLE: Final = "Cancel this draft?"
-CANCEL_TEXT: Final = "Your answers so far are thrown away. Nothing is sent to Partner Center."
-CANCEL_YES: Final = "Cancel the draft"
-
-_ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 CHOICES_KEY: Final = ',"choices":[]'
 
 
-def progress_line(prompt: Prompt) -> str:
-    """``Step 5 of 17``, and whether the question may be skipped."""
-    line = f"Step {prompt.progress.number} of {prompt.progress.total}"
-    return line if prompt.required else f"{line} · optional"
-
-
-def prompt_body(prompt: Prompt, budget: Budget, *, today: date | None) -> list[CardElement]:
+def prompt_body(prompt: Prompt, budget: Budget) -> list[CardElement]:
     """Progress, question, current answer, error, suggestions, the control, navigation."""
     head: list[CardElement] = [
-        note(progress_line(prompt), subtle=True),
+        note(words.progress_line(prompt), subtle=True),
         *said(prompt.question, weight="Bolder"),
     ]
     if prompt.current is not None:
-        head.append(words(run("Current: ", weight="Bolder", subtle=True), run(prompt.current)))
+        head.append(runs(run(words.CURRENT, weight="Bolder", subtle=True), run(prompt.current)))
     if prompt.error:
-        head.extend(said(f"{WARNING} {prompt.error}", color="Attention"))
+        head.extend(said(f"{words.WARNING} {prompt.error}", color="Attention"))
         if prompt.hint:
             head.extend(said(prompt.hint))
     elif prompt.hint:
         head.extend(said(prompt.hint, subtle=True))
     nav = navigation(prompt)
     budget.reserve(*head, nav)
-    control, as_buttons = _control(prompt, budget, today=today)
-    picks: list[CardElement] = []
-    if prompt.error and prompt.suggestions and not as_buttons:
-        picks = _buttons(prompt, prompt.suggestions[:MAX_SUGGESTIONS], None, budget)
-    return [*head, *picks, *control, nav]
+    plan = control_for(prompt)
+    control = _control(prompt, plan, budget)
+    picks = suggested(prompt, plan)
+    offered = _buttons(prompt, picks, None, budget) if picks else []
+    return [*head, *offered, *control, nav]
 
 
 def answered_body(prompt: Prompt | str, answer: str) -> list[CardElement]:
@@ -139,29 +109,29 @@ def answered_body(prompt: Prompt | str, answer: str) -> list[CardElement]:
     question = prompt.question if isinstance(prompt, Prompt) else prompt
     body: list[CardElement] = []
     if isinstance(prompt, Prompt):
-        body.append(note(progress_line(prompt), subtle=True))
+        body.append(note(words.progress_line(prompt), subtle=True))
     if question.strip():
         body.extend(said(question, weight="Bolder"))
-    body.extend(said(f"{ANSWERED} {answer}", LONG_TEXT))
+    body.extend(said(words.answered_line(answer), LONG_TEXT))
     return body
 
 
 def navigation(prompt: Prompt) -> CardElement:
     """Back, Skip, Review and Cancel, each naming the step it was shown for."""
-    asked = prompt.question
+    asked, step = prompt.question, prompt.step
     row = []
     if prompt.can_go_back:
-        row.append(execute("Back", Action.BACK, step=prompt.step, inputs="none", question=asked))
+        row.append(execute(words.BACK, Action.BACK, step=step, inputs="none", question=asked))
     if not prompt.required:
-        row.append(execute("Skip", Action.SKIP, step=prompt.step, inputs="none", question=asked))
-    row.append(execute("Review", Action.REVIEW, step=prompt.step, inputs="none", question=asked))
-    return actions([*row, cancel(prompt.step, asked)])
+        row.append(execute(words.SKIP, Action.SKIP, step=step, inputs="none", question=asked))
+    row.append(execute(words.REVIEW, Action.REVIEW, step=step, inputs="none", question=asked))
+    return actions([*row, cancel(step, asked)])
 
 
 def cancel(step: str | None = None, question: str | None = None) -> ShowCardAction:
     """Cancel, after a confirmation: it throws the draft away."""
     yes = execute(
-        CANCEL_YES,
+        words.CANCEL_YES,
         Action.CANCEL,
         step=step,
         inputs="none",
@@ -169,88 +139,101 @@ def cancel(step: str | None = None, question: str | None = None) -> ShowCardActi
         question=question,
     )
     confirm = AdaptiveCard(
-        body=[note(CANCEL_TITLE, weight="Bolder"), note(CANCEL_TEXT)], actions=[yes]
+        body=[note(words.CANCEL_TITLE, weight="Bolder"), note(words.CANCEL_TEXT)], actions=[yes]
     )
-    return ShowCardAction(title=CANCEL, card=confirm)
+    return ShowCardAction(title=words.CANCEL, card=confirm)
 
 
 # -- controls --------------------------------------------------------------------------------
 
 
-def _control(
-    prompt: Prompt, budget: Budget, *, today: date | None
-) -> tuple[list[CardElement], bool]:
-    """The elements that take the answer, and whether they are choice buttons."""
-    kind, choices = prompt.input, prompt.choices
-    if kind is InputKind.YES_NO:
-        return _buttons(prompt, choices or YES_NO, prompt.current, budget), True
-    if kind is InputKind.DATE:
-        return _date(prompt, budget, today=today), False
-    if kind in (InputKind.COUNTRY, InputKind.CURRENCY):
-        return _choice_set(prompt, budget, style="filtered", many=False), False
-    if kind in (InputKind.SINGLE, InputKind.MULTI):
-        many = kind is InputKind.MULTI
-        if prompt.searchable or len(choices) > MAX_LISTED:
-            return _choice_set(prompt, budget, style="filtered", many=many), False
-        if not choices:
-            return _text(prompt, budget), False
-        if many or len(choices) > MAX_BUTTONS:
-            return _choice_set(prompt, budget, style="compact", many=many), False
-        return _buttons(prompt, choices, prompt.current, budget), True
-    return _text(prompt, budget), False
+def _control(prompt: Prompt, plan: Plan, budget: Budget) -> list[CardElement]:
+    """The elements that take the answer."""
+    match plan.control:
+        case Control.BUTTONS:
+            return _buttons(prompt, plan.options, prompt.current, budget)
+        case Control.SELECT:
+            return _choice_set(prompt, plan.options, budget, style="compact", many=plan.many)
+        case Control.SEARCH:
+            options = searched(prompt, plan)
+            return _choice_set(prompt, options, budget, style="filtered", many=plan.many)
+        case Control.DATE:
+            return _date(prompt, budget)
+        case Control.TEXT | Control.LONG_TEXT:
+            return _text(prompt, budget, multiline=plan.control is Control.LONG_TEXT)
 
 
 def _buttons(
     prompt: Prompt, choices: Sequence[Option], current: str | None, budget: Budget
 ) -> list[CardElement]:
     """One button per choice, a row each, as many as fit; the current answer stands out."""
-    hint = note(OR_TYPE_REPLY, subtle=True)
+    hint = note(words.OR_TYPE_REPLY, subtle=True)
     budget.reserve(hint)
     rows: list[CardElement] = []
     for choice in choices:
         if not fits(choice.value, VALUE_BYTES):
             continue
-        chosen = current is not None and current in (choice.value, choice.label)
         pick = execute(
             choice.label if choice.label.strip() else choice.value,
             Action.CHOOSE,
             step=prompt.step,
             value=choice.value,
             inputs="none",
-            style="positive" if chosen else None,
+            style="positive" if is_current(choice, current) else None,
             question=prompt.question,
         )
         row = actions([pick])
         if budget.take(row):
             rows.append(row)
     if len(rows) < len(choices):
-        rows.append(hint if rows else note(TYPE_REPLY, subtle=True))
+        rows.append(hint if rows else note(words.TYPE_REPLY, subtle=True))
     return rows
 
 
 def _choice_set(
-    prompt: Prompt, budget: Budget, *, style: ChoiceSetInputStyle, many: bool
+    prompt: Prompt,
+    options: Sequence[Option],
+    budget: Budget,
+    *,
+    style: ChoiceSetInputStyle,
+    many: bool,
 ) -> list[CardElement]:
-    """A drop-down (or type-ahead) of the step's options and the button that sends the pick."""
-    options = listed(prompt)
+    """A drop-down (or type-ahead) of ``options`` and the button that sends the pick."""
     candidates = usable(options)
     if not candidates:
-        return _text(prompt, budget)
+        return _text(prompt, budget, multiline=False)
     verb = Action.CHOOSE_MANY if many else Action.SEARCH if style == "filtered" else Action.CHOOSE
-    send = actions([execute(CHOOSE, verb, step=prompt.step, question=prompt.question)])
+    labels = None
+    if prompt.catalog is None:
+        labels = {o.value: o.label for o in candidates if o.label.strip() and o.label != o.value}
+    send = actions(
+        [
+            execute(
+                words.CHOOSE,
+                verb,
+                step=prompt.step,
+                question=prompt.question,
+                catalog=prompt.catalog,
+                labels=labels,
+            )
+        ]
+    )
     preset = _preselected(prompt.current, candidates, many=many)
+    placeholder = (
+        words.SEARCH if style == "filtered" else words.CHOOSE_SEVERAL if many else words.CHOOSE_ONE
+    )
     shell = ChoiceSetInput(
         id=CHOICE_INPUT,
         style=style,
         is_multi_select=many or None,
-        placeholder=SEARCH if style == "filtered" else CHOOSE_SEVERAL if many else CHOOSE_ONE,
+        placeholder=placeholder,
         value=preset,
         wrap=True,
-        label=CHOICES_LABEL if many else CHOICE_LABEL,
+        label=words.CHOICES_LABEL if many else words.CHOICE_LABEL,
         is_required=True,
-        error_message=PICK_MANY if many else PICK_ONE,
+        error_message=words.PICK_SEVERAL_FIRST if many else words.PICK_ONE_FIRST,
     )
-    cut = note(CUT_SHORT, subtle=True)
+    cut = note(words.CUT_SHORT, subtle=True)
     budget.reserve(shell, send, cut)
     budget.reserve_bytes(len(CHOICES_KEY))  # the options are counted one by one, not their key
     choices = fitted(candidates, budget)
@@ -263,44 +246,40 @@ def _choice_set(
     return [shell, send]
 
 
-def _date(prompt: Prompt, budget: Budget, *, today: date | None) -> list[CardElement]:
-    earliest = refuses_past(prompt, today)
-    current = _iso_date(prompt.current)
-    if current is not None and earliest is not None and current < earliest:
-        current = None
+def _date(prompt: Prompt, budget: Budget) -> list[CardElement]:
+    earliest, initial = prompt.earliest, initial_date(prompt)
     picker = DateInput(
         id=DATE_INPUT,
         min=earliest.isoformat() if earliest else None,
-        value=current.isoformat() if current else None,
-        label=DATE_LABEL,
+        value=initial.isoformat() if initial else None,
+        label=words.DATE_LABEL,
         is_required=True,
-        error_message=PICK_DATE,
+        error_message=words.PICK_DATE_FIRST,
     )
+    pick = execute(words.CHOOSE, Action.PICK_DATE, step=prompt.step, question=prompt.question)
     elements: list[CardElement] = [
         picker,
-        actions([execute(CHOOSE, Action.PICK_DATE, step=prompt.step, question=prompt.question)]),
-        note(OR_TYPE_REPLY, subtle=True),
+        actions([pick]),
+        note(words.OR_TYPE_REPLY, subtle=True),
     ]
     budget.reserve(*elements)
     return elements
 
 
-def _text(prompt: Prompt, budget: Budget) -> list[CardElement]:
-    example = f"For example: {prompt.placeholder}" if prompt.placeholder else TYPE_ANSWER
+def _text(prompt: Prompt, budget: Budget, *, multiline: bool) -> list[CardElement]:
+    example = words.for_example(prompt.placeholder) if prompt.placeholder else words.TYPE_ANSWER
     box = TextInput(
         id=TEXT_INPUT,
-        is_multiline=prompt.input is InputKind.LONG_TEXT or None,
+        is_multiline=multiline or None,
         style=_TEXT_STYLES.get(prompt.input),
         placeholder=clip(example, PLACEHOLDER),
         value=_prefill(prompt.current),
-        label=ANSWER_LABEL,
+        label=words.ANSWER_LABEL,
         is_required=True,
-        error_message=TYPE_FIRST,
+        error_message=words.TYPE_FIRST,
     )
-    elements: list[CardElement] = [
-        box,
-        actions([execute(SEND, Action.CHOOSE, step=prompt.step, question=prompt.question)]),
-    ]
+    send = execute(words.SEND, Action.CHOOSE, step=prompt.step, question=prompt.question)
+    elements: list[CardElement] = [box, actions([send])]
     budget.reserve(*elements)
     return elements
 
@@ -309,27 +288,6 @@ _TEXT_STYLES: Final[dict[InputKind, InputTextStyle]] = {
     InputKind.EMAIL: "Email",
     InputKind.PHONE: "Tel",
 }
-
-
-def refuses_past(prompt: Prompt, today: date | None) -> date | None:
-    """``today`` when the step's own validator refuses yesterday, else None.
-
-    Asking the validator keeps the card and the engine in agreement without a second list of
-    which dates each step accepts.
-    """
-    flow = FLOWS.get(prompt.flow)
-    if today is None or flow is None:
-        return None
-    try:
-        step = flow.step(prompt.step)
-    except KeyError:
-        return None
-    yesterday = (today - timedelta(days=1)).isoformat()
-    try:
-        step.parse(yesterday, ParseContext(today=today, answers={}))
-    except InvalidAnswer:
-        return today
-    return None
 
 
 def _preselected(current: str | None, options: Sequence[Option], *, many: bool) -> str | None:
@@ -341,7 +299,7 @@ def _preselected(current: str | None, options: Sequence[Option], *, many: bool) 
     if current is None:
         return None
     if not many:
-        match = next((o for o in options if current in (o.value, o.label)), None)
+        match = next((o for o in options if is_current(o, current)), None)
         return choice_value(match.value) if match else None
     shown = f", {current}, "
     picked = [o for o in options if f", {o.value}, " in shown or f", {o.label}, " in shown]
@@ -352,12 +310,3 @@ def _prefill(current: str | None) -> str | None:
     if current is None or not current.strip() or not fits(current, PREFILL_BYTES):
         return None
     return current
-
-
-def _iso_date(current: str | None) -> date | None:
-    if current is None or not _ISO_DATE.fullmatch(current):
-        return None
-    try:
-        return date.fromisoformat(current)
-    except ValueError:
-        return None

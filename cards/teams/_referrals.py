@@ -1,16 +1,15 @@
 """Referrals on cards: one in full, a list of them, what was created, eligibility, home.
 
-Wording and formats follow the Slack and terminal renderers: the same facts, a dash for
-anything missing, amounts with thousands separators, dates as ``YYYY-MM-DD``. No link to
-Partner Center is built (the other renderers build none either). Rows that do not fit under
-the card's size limit are counted instead of shown.
+Words come from :mod:`cards.words` and facts from :mod:`cards.formatting`, as on every
+surface: a dash for anything missing, amounts with thousands separators, dates as
+``YYYY-MM-DD``. No link to Partner Center is built (the other renderers build none either).
+Rows that do not fit under the card's size limit are counted instead of shown.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
-from typing import Final
 
 from microsoft_teams.cards.core import CardElement, Container
 
@@ -22,20 +21,13 @@ from bot.conversation.views import (
     ReferralCard,
     ReferralList,
 )
-from bot.referrals.models import EligibilityPolicy, Member, Referral
-from cards.formatting import customer as _customer
-from cards.formatting import day as _date
-from cards.formatting import joined as _joined
-from cards.formatting import kind as _kind
-from cards.formatting import member as _member_line
-from cards.formatting import money as _money
-from cards.formatting import requirements
-from cards.formatting import status as _status
+from bot.referrals.models import EligibilityPolicy, Referral
+from cards import words
+from cards.formatting import facts, glance, requirements
 from cards.ids import Action
 from cards.teams._actions import VALUE_BYTES, execute
 from cards.teams._kit import (
     LONG_TEXT,
-    MISSING,
     TEXT,
     Budget,
     actions,
@@ -45,23 +37,11 @@ from cards.teams._kit import (
     note,
     run,
     said,
-    words,
 )
-
-MAX_LISTED: Final = 20
-"""Referrals shown on a list or the home card; the rest are counted."""
-PASSED: Final = "✓"
-FAILED: Final = "✗"
-WARNING: Final = "⚠"
-UNNAMED: Final = "(unnamed referral)"
-NO_DRAFT: Final = "No draft in progress. Type /referral new to start one."
-NO_REFERRALS: Final = "No referrals found."
-NO_OPEN_REFERRALS: Final = "You have no open referrals."
-NO_POLICIES: Final = "(the service listed no policies)"
-MORE: Final = "More"
-NOT_SHOWN: Final = "Some details do not fit on this card."
-POLICIES_NOT_SHOWN: Final = "{count} more policies not shown."
-
+from cards.teams._kit import (
+    words as runs,
+)
+from cards.words import MISSING
 
 # -- one referral ---------------------------------------------------------------------------
 
@@ -69,46 +49,23 @@ POLICIES_NOT_SHOWN: Final = "{count} more policies not shown."
 def referral_body(view: ReferralCard, budget: Budget) -> list[CardElement]:
     """The referral's name, what just happened, then its facts, notes and requirements."""
     referral = view.referral
-    head: list[CardElement] = [*said(referral.name or UNNAMED, weight="Bolder", size="Large")]
+    head: list[CardElement] = [*said(referral.name or words.UNNAMED, weight="Bolder", size="Large")]
     if view.message:
-        head.extend(said(f"{PASSED} {view.message}", color="Good"))
-    rows: list[CardElement] = [fact(label, value) for label, value in _facts(referral)]
+        head.extend(said(f"{words.PASSED} {view.message}", color="Good"))
+    rows: list[CardElement] = [fact(label, value) for label, value in facts(referral, people="; ")]
     notes = referral.details.notes if referral.details else None
     if notes:
-        rows.append(Container(items=[note("Notes", weight="Bolder"), *said(notes, LONG_TEXT)]))
+        rows.append(Container(items=[note(words.NOTES, weight="Bolder"), *said(notes, LONG_TEXT)]))
     rows.extend(
         fact(label, value) for label, value in requirements(referral, missing=MISSING).items()
     )
-    return _fitted(head, rows, [], budget, more=lambda _: note(NOT_SHOWN, subtle=True))
+    return _fitted(head, rows, [], budget, more=lambda _: note(words.NOT_SHOWN, subtle=True))
 
 
 def referral_text(view: ReferralCard) -> str:
     """The notification text of a referral card."""
-    name = view.referral.name or UNNAMED
+    name = view.referral.name or words.UNNAMED
     return f"{view.message} {name}" if view.message else name
-
-
-def _facts(referral: Referral) -> list[tuple[str, str | None]]:
-    details = referral.details
-    profile = referral.customer_profile
-    facts = [
-        ("Id", referral.id),
-        ("Engagement id", referral.engagement_id),
-        ("Status", _status(referral)),
-        ("Customer", _customer(referral)),
-        ("Deal value", _money(details.deal_value, details.currency) if details else None),
-        ("Closing", _date(details.closing_date_time) if details else None),
-    ]
-    if referral.status_reason:
-        facts.append(("Status reason", referral.status_reason))
-    kind = _kind(referral)
-    if kind:
-        facts.append(("Type", kind))
-    if referral.team:
-        facts.append(("Team", _members(referral.team)))
-    if profile and profile.team:
-        facts.append(("Customer contacts", _members(profile.team)))
-    return facts
 
 
 # -- several referrals ----------------------------------------------------------------------
@@ -116,56 +73,35 @@ def _facts(referral: Referral) -> list[tuple[str, str | None]]:
 
 def summary(referral: Referral, *, ids: bool = False) -> CardElement:
     """One referral in two to four lines, with Show on its right when it has an id."""
-    details = referral.details
-    customer = referral.customer_profile.name if referral.customer_profile else None
-    facts = _joined(
-        (
-            customer,
-            _status(referral),
-            _money(details.deal_value, details.currency) if details else None,
-            f"closing {_date(details.closing_date_time)}"
-            if details and details.closing_date_time
-            else None,
-        )
-    )
     lines: list[CardElement] = [
-        words(run(referral.name or UNNAMED, weight="Bolder")),
-        words(run(facts or MISSING, subtle=True)),
+        runs(run(referral.name or words.UNNAMED, weight="Bolder")),
+        runs(run(glance(referral) or MISSING, subtle=True)),
     ]
     if ids:
         lines.append(fact("Id", referral.id))
         lines.append(fact("Engagement id", referral.engagement_id))
     if referral.id and fits(referral.id, VALUE_BYTES):
-        return beside(lines, execute("Show", Action.SHOW, value=referral.id), separator=True)
+        show = execute(words.SHOW, Action.SHOW, value=referral.id)
+        return beside(lines, show, separator=True)
     return Container(items=lines, separator=True)
 
 
 def created_body(view: Created, budget: Budget) -> list[CardElement]:
     """What was created: the message, then each referral with its ids."""
-    head = said(f"{PASSED} {view.message}", weight="Bolder", color="Good")
+    head = said(f"{words.PASSED} {view.message}", weight="Bolder", color="Good")
     rows = [summary(referral, ids=True) for referral in view.referrals]
-    return _fitted(head, rows, [], budget, more=lambda count: note(f"{count} more not shown."))
+    return _fitted(head, rows, [], budget, more=lambda count: note(words.more_not_shown(count)))
 
 
 def list_body(view: ReferralList, budget: Budget) -> list[CardElement]:
     """A titled list of at most 20 referrals, how many there are in all, and More."""
     head = said(view.title, weight="Bolder", size="Large")
     if not view.referrals:
-        return [*head, note(NO_REFERRALS)]
+        return [*head, note(words.NO_REFERRALS)]
     tail: list[CardElement] = []
     if view.more is not None and fits(view.more, VALUE_BYTES):
-        tail.append(actions([execute(MORE, Action.PAGE, value=view.more)]))
+        tail.append(actions([execute(words.MORE, Action.PAGE, value=view.more)]))
     return _listed(head, view.referrals, tail, budget, total=view.total, truncated=view.truncated)
-
-
-def list_caption(shown: int, listed: Sequence[Referral], total: int | None, truncated: bool) -> str:
-    """``20 of 25 referrals``, and a word when the listing stopped at its page limit."""
-    counted = max(total if total is not None else len(listed), len(listed))
-    noun = "referral" if counted == 1 else "referrals"
-    caption = f"{shown} of {counted} {noun}" if counted != shown else f"{shown} {noun}"
-    if truncated:
-        caption += "; stopped at the page limit, narrow the filter to see the rest"
-    return caption
 
 
 def _listed(
@@ -178,45 +114,35 @@ def _listed(
     truncated: bool,
 ) -> list[CardElement]:
     """Referral rows that fit, followed by the caption counting them, then ``tail``."""
-    widest = note(list_caption(0, referrals, max(total or 0, 10**9), truncated), subtle=True)
+    listed = len(referrals)
+    widest = note(words.list_caption(0, listed, max(total or 0, 10**9), truncated), subtle=True)
     budget.reserve(*head, *tail, widest)
     rows: list[CardElement] = []
-    for referral in referrals[:MAX_LISTED]:
+    for referral in referrals[: words.MAX_LISTED]:
         row = summary(referral)
         if not budget.take(row):
             break
         rows.append(row)
-    caption = note(list_caption(len(rows), referrals, total, truncated), subtle=True)
+    caption = note(words.list_caption(len(rows), listed, total, truncated), subtle=True)
     return [*head, *rows, caption, *tail]
 
 
 # -- eligibility ----------------------------------------------------------------------------
 
 
-def eligibility_text(view: EligibilityReport) -> str:
-    """The verdict in one line: ``✓ Referral X is eligible ... (2 passed, 0 failed).``"""
-    eligibility = view.eligibility
-    verdict = "eligible" if eligibility.is_eligible else "not eligible"
-    return (
-        f"{_mark(eligibility.is_eligible)} Referral {view.referral_id} is {verdict} for deal "
-        f"registration ({len(eligibility.passed_policies)} passed, "
-        f"{len(eligibility.failed_policies)} failed)."
-    )
-
-
 def eligibility_body(view: EligibilityReport, budget: Budget) -> list[CardElement]:
     """The verdict, then each policy with what it looked at."""
-    head = said(eligibility_text(view), weight="Bolder")
+    head = said(words.eligibility_verdict(view.eligibility, view.referral_id), weight="Bolder")
     policies = [*view.eligibility.passed_policies, *view.eligibility.failed_policies]
     if not policies:
-        return [*head, note(NO_POLICIES, subtle=True)]
+        return [*head, note(words.NO_POLICIES, subtle=True)]
     rows = [_policy(policy) for policy in policies]
     return _fitted(
         head,
         rows,
         [],
         budget,
-        more=lambda count: note(POLICIES_NOT_SHOWN.format(count=count), subtle=True),
+        more=lambda count: note(words.policies_not_shown(count), subtle=True),
     )
 
 
@@ -226,8 +152,8 @@ def _policy(policy: EligibilityPolicy) -> CardElement:
     return Container(
         separator=True,
         items=[
-            words(run(f"{_mark(policy.is_eligible)} "), run(policy.policy_name, weight="Bolder")),
-            fact("Looked at", ", ".join(seen) if seen else None),
+            runs(run(f"{_mark(policy.is_eligible)} "), run(policy.policy_name, weight="Bolder")),
+            fact(words.LOOKED_AT, ", ".join(seen) if seen else None),
         ],
     )
 
@@ -235,35 +161,24 @@ def _policy(policy: EligibilityPolicy) -> CardElement:
 # -- home -----------------------------------------------------------------------------------
 
 
-def home_text(view: Home) -> str:
-    """The notification text of the home card."""
-    if view.draft is not None:
-        return f"Referrals: your {view.draft.title} draft is waiting."
-    return "Referrals: your open referrals."
-
-
 def home_body(view: Home, budget: Budget) -> list[CardElement]:
     """The draft in progress (with Resume) or how to start one, then the open referrals."""
-    head: list[CardElement] = [note("Referrals", weight="Bolder", size="Large")]
-    head.append(_draft(view.draft) if view.draft is not None else note(NO_DRAFT))
-    head.append(note("Your open referrals", weight="Bolder", size="Medium"))
+    head: list[CardElement] = [note(words.HOME_TITLE, weight="Bolder", size="Large")]
+    head.append(_draft(view.draft) if view.draft is not None else note(words.NO_DRAFT))
+    head.append(note(words.YOUR_OPEN_REFERRALS, weight="Bolder", size="Medium"))
     if view.problem:
-        return [*head, *said(f"{WARNING} {view.problem}", color="Attention")]
+        return [*head, *said(f"{words.WARNING} {view.problem}", color="Attention")]
     if not view.referrals:
-        return [*head, note(NO_OPEN_REFERRALS)]
+        return [*head, note(words.NO_OPEN_REFERRALS)]
     return _listed(head, view.referrals, [], budget, total=view.total, truncated=False)
 
 
 def _draft(draft: DraftSummary) -> CardElement:
-    progress = draft.progress
-    where = (
-        f"Step {progress.number} of {progress.total}" if progress is not None else "Ready to review"
-    )
     content = [
-        words(run("Draft in progress: ", weight="Bolder"), run(draft.title, TEXT)),
-        note(f"{where} · last changed {_when(draft.updated_at)}", subtle=True),
+        runs(run(words.DRAFT_IN_PROGRESS, weight="Bolder"), run(draft.title, TEXT)),
+        note(words.draft_status(draft.progress, _when(draft.updated_at)), subtle=True),
     ]
-    return beside(content, execute("Resume", Action.RESUME, style="positive"))
+    return beside(content, execute(words.RESUME, Action.RESUME, style="positive"))
 
 
 # -- helpers ----------------------------------------------------------------------------------
@@ -298,13 +213,5 @@ def _when(moment: datetime) -> str:
     return f"{{{{DATE({stamp}, SHORT)}}}} {{{{TIME({stamp})}}}}"
 
 
-def _members(members: Iterable[Member]) -> str:
-    return "; ".join(_member(member) for member in members)
-
-
-def _member(member: Member) -> str:
-    return _member_line(member) or MISSING
-
-
 def _mark(ok: bool) -> str:
-    return PASSED if ok else FAILED
+    return words.PASSED if ok else words.FAILED

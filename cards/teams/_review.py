@@ -12,38 +12,29 @@ first, as on a question card.
 
 from __future__ import annotations
 
-from typing import Final
-
 from microsoft_teams.cards.core import Action as CardAction
 from microsoft_teams.cards.core import CardElement, Container, TextRun
 
 from bot.conversation.views import Review, ReviewLine
+from cards import words
 from cards.ids import Action
 from cards.teams._actions import VALUE_BYTES, execute
-from cards.teams._kit import LABEL, Budget, actions, beside, fits, note, run, said, words
-from cards.teams._prompt import WARNING, cancel
-
-NOT_ANSWERED: Final = "missing"
-NOT_SHOWN: Final = "{count} more fields are not shown; type edit FIELD to change one."
-
-
-def review_text(review: Review) -> str:
-    """The notification text of a review."""
-    if review.missing:
-        return f"{review.title}: {len(review.missing)} more answers needed before submitting."
-    return f"{review.title}: check your answers, then submit."
+from cards.teams._kit import LABEL, Budget, actions, beside, fits, note, run, said
+from cards.teams._kit import words as runs
+from cards.teams._prompt import cancel
+from cards.words import MISSING
 
 
 def review_body(review: Review, budget: Budget) -> list[CardElement]:
     """Title, notice, one row per answer with Edit, what is missing, Submit and Cancel."""
     head: list[CardElement] = [*said(review.title, weight="Bolder", size="Large")]
     if review.notice:
-        head.extend(said(f"{WARNING} {review.notice}", color="Warning"))
+        head.extend(said(f"{words.WARNING} {review.notice}", color="Warning"))
     tail: list[CardElement] = []
     if review.missing:
         tail.append(
-            words(
-                run(f"{WARNING} Still needed: ", weight="Bolder", color="Attention"),
+            runs(
+                run(f"{words.WARNING} {words.STILL_NEEDED}", weight="Bolder", color="Attention"),
                 run(", ".join(review.missing), color="Attention"),
             )
         )
@@ -62,35 +53,35 @@ def review_body(review: Review, budget: Budget) -> list[CardElement]:
 
 
 def _not_shown(count: int) -> CardElement:
-    return note(NOT_SHOWN.format(count=count), subtle=True)
+    return note(words.fields_not_shown(count), subtle=True)
 
 
 def _decisions(review: Review) -> list[CardAction]:
     ready = not review.missing
     row: list[CardAction] = [
         execute(
-            "Submit",
+            words.SUBMIT,
             Action.SUBMIT,
             style=None if review.can_reapply else "positive",
             enabled=ready,
         )
     ]
     if review.can_reapply:
-        row.append(execute("Reapply my changes", Action.REAPPLY, style="positive"))
+        row.append(execute(words.REAPPLY, Action.REAPPLY, style="positive"))
     row.append(cancel())
     return row
 
 
 def _line(line: ReviewLine, missing: set[str]) -> CardElement:
-    content = [words(run(f"{line.label}: ", LABEL, weight="Bolder"), _answer(line, missing))]
+    content = [runs(run(f"{line.label}: ", LABEL, weight="Bolder"), _answer(line, missing))]
     if not fits(line.step, VALUE_BYTES):  # not a step id this card can send back
         return Container(items=content)
-    return beside(content, execute("Edit", Action.EDIT, value=line.step))
+    return beside(content, execute(words.EDIT, Action.EDIT, value=line.step))
 
 
 def _answer(line: ReviewLine, missing: set[str]) -> TextRun:
     if line.value is not None:
         return run(" ".join(line.value.split()))
     if line.label in missing:
-        return run(NOT_ANSWERED, color="Attention", italic=True)
-    return run("-", subtle=True)
+        return run(words.NOT_ANSWERED, color="Attention", italic=True)
+    return run(MISSING, subtle=True)

@@ -15,9 +15,9 @@ from slack_bolt.async_app import AsyncApp
 from cards.ids import Action
 from handlers.slack import listeners
 from handlers.slack.listeners import SlackServices
-from handlers.slack.work import SlackWork
+from handlers.slack.replier import SlackReplier
 
-__all__ = ["SlackServices", "SlackWork", "register"]
+__all__ = ["SlackReplier", "SlackServices", "register"]
 
 CARD_ACTIONS = re.compile(r"^rb_")
 

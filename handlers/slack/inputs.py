@@ -1,19 +1,26 @@
-"""Slack payloads in, neutral inputs out: who is talking, and what their click means.
+"""Slack payloads in, typed turns out: who is talking, what they said or clicked, and where.
 
-Pure functions over the payload dicts Bolt hands to listeners; nothing here calls Slack.
+Pure functions over the payload dicts Bolt hands to listeners; nothing here calls Slack. The
+web process parses each request here, so the job stream carries turns, never Slack's bodies.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from bot.conversation.engine import Conversation
+from bot.conversation.chat_state import CardRef
 from bot.conversation.session import Seller
+from bot.conversation.turns import Turn
 from bot.conversation.views import Choice, Command, CommandName, Input
 from cards.ids import STEP_BLOCK_PREFIX, Action
 from cards.slack import decode_choice
+
+PLATFORM = "slack"
+PROGRESS = re.compile(r"^Step \d+ of \d+: ")
+"""How a question card's notification text begins (see ``cards.slack.message``)."""
 
 COMMANDS: Mapping[str, CommandName] = {
     Action.BACK: CommandName.BACK,
@@ -35,30 +42,103 @@ class Typed:
 
 def conversation_key(team_id: str, user_id: str) -> str:
     """One conversation per user and workspace: ``slack:T123:U456``."""
-    return f"slack:{team_id}:{user_id}"
+    return f"{PLATFORM}:{team_id}:{user_id}"
 
 
-def conversation(team_id: str, user_id: str, *, name: str | None = None) -> Conversation:
-    """The conversation of a Slack user, before their profile is known."""
-    return Conversation(
-        key=conversation_key(team_id, user_id),
-        seller=Seller(user_id=user_id, display_name=name),
-    )
-
-
-def with_profile(base: Conversation, user: Mapping[str, Any]) -> Conversation:
-    """The conversation with the seller's names and email from ``users.info``."""
+def seller_of(user: Mapping[str, Any]) -> Seller:
+    """The seller with the names and email of a ``users.info`` user object."""
     profile = user.get("profile") or {}
-    return Conversation(
-        key=base.key,
-        seller=Seller(
-            user_id=base.seller.user_id,
-            display_name=profile.get("real_name") or user.get("real_name") or user.get("name"),
-            first_name=profile.get("first_name") or None,
-            last_name=profile.get("last_name") or None,
-            email=profile.get("email") or None,
-        ),
+    return Seller(
+        user_id=str(user.get("id") or ""),
+        display_name=profile.get("real_name") or user.get("real_name") or user.get("name"),
+        first_name=profile.get("first_name") or None,
+        last_name=profile.get("last_name") or None,
+        email=profile.get("email") or None,
     )
+
+
+def command_turn(body: Mapping[str, Any]) -> Turn:
+    """``/referral ...`` typed anywhere: the replies go to the DM."""
+    user = str(body["user_id"])
+    return Turn(
+        platform=PLATFORM,
+        conversation=conversation_key(str(body["team_id"]), user),
+        seller=Seller(user_id=user, display_name=body.get("user_name")),
+        delivery=f"command-{body.get('trigger_id', '')}",
+        text=f"/referral {body.get('text', '')}",
+        address=_address(None, body.get("response_url")),
+    )
+
+
+def message_turn(body: Mapping[str, Any]) -> Turn:
+    """Words typed in the DM with the bot."""
+    event = body["event"]
+    user = str(event["user"])
+    return Turn(
+        platform=PLATFORM,
+        conversation=conversation_key(str(body["team_id"]), user),
+        seller=Seller(user_id=user),
+        delivery=f"event-{body['event_id']}",
+        text=str(event.get("text") or ""),
+        address=_address(event.get("channel"), None),
+    )
+
+
+def home_turn(body: Mapping[str, Any]) -> Turn:
+    """The App Home tab was opened."""
+    user = str(body["event"]["user"])
+    return Turn(
+        platform=PLATFORM,
+        conversation=conversation_key(str(body["team_id"]), user),
+        seller=Seller(user_id=user),
+        delivery=f"home-{body.get('event_id', '')}",
+        kind="home",
+    )
+
+
+def action_turn(body: Mapping[str, Any]) -> Turn | None:
+    """A click on one of our cards, or None for a control we do not know."""
+    action = body["actions"][0]
+    parsed = action_input(action)
+    if parsed is None:
+        return None
+    user = str(body["user"]["id"])
+    container = body.get("container") or {}
+    message = body.get("message") or {}
+    channel = container.get("channel_id") or (body.get("channel") or {}).get("id")
+    ts = container.get("message_ts") or message.get("ts")
+    card = (
+        CardRef(str(channel), str(ts), _step_of(action.get("block_id", "")), question_of(message))
+        if channel and ts
+        else None
+    )
+    text, given = (parsed.text, None) if isinstance(parsed, Typed) else (None, parsed)
+    return Turn(
+        platform=PLATFORM,
+        conversation=conversation_key(str(body["team"]["id"]), user),
+        seller=Seller(user_id=user, display_name=body["user"].get("name")),
+        delivery=f"action-{action.get('action_ts', '')}-{action.get('action_id', '')}",
+        kind="click",
+        text=text,
+        action=given,
+        shown=shown_answer(action),
+        card=card,
+        address=_address(channel, body.get("response_url")),
+    )
+
+
+def question_of(message: Mapping[str, Any]) -> str:
+    """The question a clicked card asked: its notification text without the progress line."""
+    return PROGRESS.sub("", str(message.get("text") or ""), count=1)
+
+
+def _address(channel: object, response_url: object) -> dict[str, str]:
+    address = {}
+    if isinstance(channel, str) and channel:
+        address["channel"] = channel
+    if isinstance(response_url, str) and response_url:
+        address["response_url"] = response_url
+    return address
 
 
 def action_input(action: Mapping[str, Any]) -> Input | Typed | None:

@@ -1,9 +1,12 @@
-"""Listener bodies of the ``web`` process: acknowledge, hand the work to the workers, done.
+"""Listener bodies of the ``web`` process: parse, queue, then acknowledge.
 
-Slack waits three seconds at most and retries what it thinks went unanswered, so the ack
-comes first and nothing slow follows it here: the payload goes on the job stream
-(:mod:`bot.jobs`) and a worker does the rest (:mod:`handlers.slack.work`). Type-ahead is the
-exception: its answer *is* the response, and it is computed from the catalogs, with no I/O.
+Slack waits three seconds at most and retries what it thinks went unanswered, so nothing slow
+happens here: each request is parsed into a :class:`~bot.conversation.turns.Turn` and put on
+the job stream (ordered by conversation) *before* Slack hears "received", and a worker does
+the rest (:mod:`handlers.slack.replier`). When Redis refuses the turn, the seller is told at
+once through the request's own channel (the slash command's answer, the click's
+``response_url``, a message in the DM) and nothing else happens. Type-ahead is the
+exception: its answer *is* the response, computed from the catalogs with no I/O.
 """
 
 from __future__ import annotations
@@ -13,19 +16,19 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from redis.exceptions import RedisError
 from slack_bolt.context.ack.async_ack import AsyncAck
+from slack_bolt.context.respond.async_respond import AsyncRespond
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.conversation.suggest import suggestions
+from bot.conversation.turns import TURN, Turn, not_queued
 from bot.jobs import JobQueue
 from cards.ids import STEP_BLOCK_PREFIX
-from cards.slack import external_options
-from handlers.slack.work import CARD_ACTION, COMMAND, DM_MESSAGE, HOME_OPENED, report_failure
+from cards.slack import external_options, message
+from handlers.slack import inputs
 
 logger = logging.getLogger(__name__)
-
-UNSHARED = ("token",)
-"""Payload fields left out of jobs: the legacy verification token is a credential."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,40 +45,62 @@ def services(context: Mapping[str, Any]) -> SlackServices:
     return found
 
 
-async def hand_over(context: Mapping[str, Any], kind: str, body: Mapping[str, Any]) -> None:
-    """Put the request on the job stream for a worker."""
-    payload = {key: value for key, value in body.items() if key not in UNSHARED}
-    await services(context).jobs.put(kind, payload)
+async def queue(context: Mapping[str, Any], turn: Turn) -> bool:
+    """Put ``turn`` on the job stream; False (logged) when Redis refuses it."""
+    try:
+        await services(context).jobs.put(
+            TURN, turn.model_dump(mode="json"), order_key=turn.conversation
+        )
+    except (RedisError, OSError) as error:
+        logger.warning("could not queue %s for %s: %s", turn.delivery, turn.conversation, error)
+        return False
+    return True
 
 
 async def on_referral_command(ack: AsyncAck, body: dict[str, Any], context: dict[str, Any]) -> None:
     """``/referral ...`` typed anywhere: the reply comes as cards in the DM."""
-    await ack()
-    await hand_over(context, COMMAND, body)
+    if await queue(context, inputs.command_turn(body)):
+        await ack()
+    else:
+        await ack(text=not_queued().message)
 
 
-async def on_card_action(ack: AsyncAck, body: dict[str, Any], context: dict[str, Any]) -> None:
+async def on_card_action(
+    ack: AsyncAck, respond: AsyncRespond, body: dict[str, Any], context: dict[str, Any]
+) -> None:
     """A button, select or date picker on one of our cards."""
+    turn = inputs.action_turn(body)
+    queued = turn is None or await queue(context, turn)
     await ack()
-    await hand_over(context, CARD_ACTION, body)
+    if not queued:
+        problem = message(not_queued())
+        await respond(
+            text=problem.text,
+            blocks=problem.blocks,
+            response_type="ephemeral",
+            replace_original=False,
+        )
 
 
 async def on_dm_message(
-    body: dict[str, Any], event: dict[str, Any], context: dict[str, Any]
+    body: dict[str, Any], event: dict[str, Any], context: dict[str, Any], client: AsyncWebClient
 ) -> None:
-    """A message typed in the DM with the bot (Bolt acknowledges events itself)."""
+    """A message typed in the DM with the bot."""
     if event.get("bot_id") or event.get("subtype") or event.get("channel_type") != "im":
         return
-    await hand_over(context, DM_MESSAGE, body)
+    if not await queue(context, inputs.message_turn(body)):
+        problem = message(not_queued())
+        await client.chat_postMessage(
+            channel=event["channel"], text=problem.text, blocks=problem.blocks
+        )
 
 
 async def on_home_opened(
     body: dict[str, Any], event: dict[str, Any], context: dict[str, Any]
 ) -> None:
     """The App Home tab was opened: a worker publishes the seller's home."""
-    if event.get("tab") != "home":
-        return
-    await hand_over(context, HOME_OPENED, body)
+    if event.get("tab") == "home":
+        await queue(context, inputs.home_turn(body))
 
 
 async def on_search(ack: AsyncAck, body: dict[str, Any]) -> None:
@@ -84,6 +109,6 @@ async def on_search(ack: AsyncAck, body: dict[str, Any]) -> None:
     await ack(options=external_options(suggestions(step, body.get("value", "")))["options"])
 
 
-async def on_error(error: Exception, body: dict[str, Any], client: AsyncWebClient) -> None:
-    """A listener failed (the job stream unreachable, say): the seller gets a reference."""
-    await report_failure(client, body, error)
+async def on_error(error: Exception, body: dict[str, Any]) -> None:
+    """A listener failed: logged with the traceback (the request is answered with an error)."""
+    logger.error("slack request failed", exc_info=error)

@@ -1,7 +1,7 @@
 """The Teams front end: one routing table from the SDK's activity kinds to the handlers.
 
 ``register`` is the only place that knows which activities the app answers; the bodies live
-in :mod:`handlers.teams.listeners` (the web process) and :mod:`handlers.teams.work` (workers).
+in :mod:`handlers.teams.listeners` (the web process) and :mod:`handlers.teams.replier` (workers).
 """
 
 from __future__ import annotations
@@ -10,15 +10,15 @@ from microsoft_teams.apps import App
 
 from handlers.teams.http import MESSAGES_PATH, RouteCollector, build_app, messages_endpoint
 from handlers.teams.listeners import TeamsListeners, TeamsServices
+from handlers.teams.replier import TeamsReplier
 from handlers.teams.sender import TeamsSender
-from handlers.teams.work import TeamsWork
 
 __all__ = [
     "MESSAGES_PATH",
     "RouteCollector",
+    "TeamsReplier",
     "TeamsSender",
     "TeamsServices",
-    "TeamsWork",
     "build_app",
     "messages_endpoint",
     "register",

@@ -1,12 +1,15 @@
-"""Handlers of the ``web`` process: answer Teams at once, hand the rest to the workers.
+"""Handlers of the ``web`` process: parse, queue, then answer Teams.
 
-* A message is put on the job stream as a turn and answered with an empty 200; a worker
-  replies (Teams re-sends a message left unanswered for 15 seconds).
+* A message is parsed into a turn and put on the job stream (ordered by conversation), then
+  answered with an empty 200; a worker replies (Teams re-sends a message left unanswered for
+  15 seconds). When Redis refuses the turn, the seller is told at once in the conversation.
 * A card action (``Action.Execute``) must be answered with the card that replaces the
   clicked one: the question and the answer given, with no buttons left to click twice (the
   words travel in the click's data, so nothing is looked up). A worker then does the step and
-  posts what follows, as in Slack. Submit and Reapply call Partner Center, which may take
-  seconds: their card says "sending…" until the worker turns it into the result.
+  posts what follows, or puts the card right if the answer was not taken. Submit and Reapply
+  call Partner Center, which may take seconds: their card says "sending…" until the worker
+  turns it into the result. A click by someone other than the draft's owner (a card in a
+  channel) changes nothing: the clicker alone is told so, and the card stays as it is.
 * Installs and channel additions keep the conversation reference, for proactive messages.
 """
 
@@ -27,22 +30,16 @@ from microsoft_teams.api.activities.install_update.remove import UninstalledActi
 from microsoft_teams.api.activities.invoke.adaptive_card import AdaptiveCardInvokeActivity
 from microsoft_teams.api.activities.message.message import MessageActivity
 from microsoft_teams.apps import ActivityContext
+from redis.exceptions import RedisError
 
 from bot.conversation.commands import sends
+from bot.conversation.turns import SENDING_NOTE, TURN, Turn, not_queued
 from bot.conversation.views import Notice, Problem
 from bot.jobs import JobQueue
 from bot.references import ReferenceBook
-from cards.teams import (
-    CONTENT_TYPE,
-    SENDING_NOTE,
-    TeamsCard,
-    answered,
-    card,
-    clicked,
-    read_action,
-)
+from cards.teams import CONTENT_TYPE, OWNER, TeamsCard, answered, card
 from handlers.teams import turns
-from handlers.teams.work import TURN
+from handlers.teams.sender import message_input
 
 logger = logging.getLogger(__name__)
 
@@ -50,6 +47,26 @@ STALE = Notice(
     message="This card is no longer in use.",
     detail="Say “referral resume” to carry on with your draft, or “referral help”.",
 )
+
+
+NOT_YOURS = "This card belongs to someone else's draft, so I left it as it is."
+
+
+def _card_answer(made: TeamsCard) -> InvokeResponse[Any]:
+    return InvokeResponse(
+        status=200, body={"statusCode": 200, "type": CONTENT_TYPE, "value": made.content}
+    )
+
+
+def _message_answer(text: str) -> InvokeResponse[Any]:
+    return InvokeResponse(
+        status=200,
+        body={
+            "statusCode": 200,
+            "type": "application/vnd.microsoft.activity.message",
+            "value": text,
+        },
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,49 +93,64 @@ class TeamsListeners:
         """Typed text, or an ``Action.Submit`` fallback from a client without Execute."""
         activity = ctx.activity
         value = activity.value if isinstance(activity.value, Mapping) else None
-        turn = turns.turn(
-            activity,
-            reference_of(ctx),
-            text=None if value else turns.spoken_text(activity.text),
-            data=value,
-        )
-        if not value and not turn["text"]:
-            return  # a reaction, an attachment alone: nothing to answer
-        await self._services.jobs.put(TURN, turn)
+        reference = reference_of(ctx)
+        if value:
+            turn = turns.click_turn(activity, reference, value, invoked=False)
+        else:
+            text = turns.spoken_text(activity.text)
+            turn = turns.message_turn(activity, reference, text) if text else None
+        if turn is None:
+            return  # a reaction, an attachment alone, data that is not ours
+        if not await self._queue(turn):
+            await ctx.send(message_input(card(not_queued())))
 
     async def on_card_action(
         self, ctx: ActivityContext[AdaptiveCardInvokeActivity]
     ) -> InvokeResponse[Any]:
-        """A click on a card: always answered with a card (an empty answer makes Teams show
-        an error and send the invoke again)."""
+        """A click on a card: always answered (an empty answer makes Teams show an error and
+        send the invoke again)."""
         try:
-            made = await self._card_action(ctx)
+            return await self._card_action(ctx)
         except Exception as error:
             reference = uuid.uuid4().hex[:8]
             logger.error("teams card action failed, reference %s", reference, exc_info=error)
-            made = card(
-                Problem(
-                    message="Something went wrong on my side; nothing changed.",
-                    hint="Try again in a moment.",
-                    reference=reference,
-                )
+            problem = Problem(
+                message="Something went wrong on my side; nothing changed.",
+                hint="Try again in a moment.",
+                reference=reference,
             )
-        return InvokeResponse(
-            status=200, body={"statusCode": 200, "type": CONTENT_TYPE, "value": made.content}
-        )
+            return _card_answer(card(problem))
 
-    async def _card_action(self, ctx: ActivityContext[AdaptiveCardInvokeActivity]) -> TeamsCard:
+    async def _card_action(
+        self, ctx: ActivityContext[AdaptiveCardInvokeActivity]
+    ) -> InvokeResponse[Any]:
         activity = ctx.activity
         action = activity.value.action
         data = {"verb": action.verb, **(action.data or {})}
-        parsed = read_action(data)
-        if parsed is None:
-            return card(STALE)
-        turn = turns.turn(activity, reference_of(ctx), data=data)
-        await self._services.jobs.put(TURN, {**turn, "invoked": True})
-        if sends(parsed):
-            return answered("", SENDING_NOTE)
-        return clicked(data, parsed)
+        turn = turns.click_turn(activity, reference_of(ctx), data, invoked=True)
+        if turn is None:
+            return _card_answer(card(STALE))
+        owner = data.get(OWNER)
+        if isinstance(owner, str) and owner and owner != turns.owner_of(turn.conversation):
+            # Someone else's card (in a channel): answering with a card would change it for
+            # everyone. A message answers the clicker alone.
+            return _message_answer(NOT_YOURS)
+        if not await self._queue(turn):
+            return _card_answer(card(not_queued()))
+        if turn.action is not None and sends(turn.action):
+            return _card_answer(answered("", SENDING_NOTE))
+        question = turn.card.question if turn.card is not None else None
+        return _card_answer(answered(question or "", turn.shown or ""))
+
+    async def _queue(self, turn: Turn) -> bool:
+        try:
+            await self._services.jobs.put(
+                TURN, turn.model_dump(mode="json"), order_key=turn.conversation
+            )
+        except (RedisError, OSError) as error:
+            logger.warning("could not queue %s for %s: %s", turn.delivery, turn.conversation, error)
+            return False
+        return True
 
     async def on_install(self, ctx: ActivityContext[InstalledActivity]) -> None:
         """The app was installed for a person or in a team: keep the reference, say hello."""
@@ -129,8 +161,7 @@ class TeamsListeners:
             turns.PLATFORM, conversation.id, reference, channel=not personal
         )
         if personal:
-            turn = turns.turn(ctx.activity, reference, text="referral help")
-            await self._services.jobs.put(TURN, turn)
+            await self._queue(turns.message_turn(ctx.activity, reference, "referral help"))
 
     async def on_uninstall(self, ctx: ActivityContext[UninstalledActivity]) -> None:
         """The app was removed: the reference is of no use any more."""

@@ -62,7 +62,7 @@ class TeamsSender:
         """Post ``card`` as a new message; its activity id."""
         sent = await self._retrying(
             lambda: self._app.api.conversations.create_activity(
-                address.conversation_id, _message(card), service_url=address.service_url
+                address.conversation_id, message_input(card), service_url=address.service_url
             )
         )
         return str(sent.id)
@@ -73,7 +73,7 @@ class TeamsSender:
             lambda: self._app.api.conversations.update_activity(
                 address.conversation_id,
                 activity_id,
-                _message(card),
+                message_input(card),
                 service_url=address.service_url,
             )
         )
@@ -102,7 +102,8 @@ class TeamsSender:
         raise AssertionError("unreachable")
 
 
-def _message(card: TeamsCard) -> MessageActivityInput:
+def message_input(card: TeamsCard) -> MessageActivityInput:
+    """The message activity that carries ``card``."""
     made = attachment(card)
     return MessageActivityInput(
         summary=card.text,

@@ -1,12 +1,8 @@
-"""Teams activities in, plain data out: who is talking, where, and what they said or clicked.
+"""Teams activities in, typed turns out: who is talking, where, and what they said or clicked.
 
-A *turn* is what the web process hands to a worker (and what an invoke works on at once):
-a small JSON object, so that the job stream never holds SDK objects::
-
-    {"activity_id": ..., "tenant": ..., "user": {"id", "aad", "name"},
-     "reference": {...conversation reference, as the SDK dumps it...},
-     "text": "referral new" | None, "data": {...card action data...} | None,
-     "card_id": id of the card the action was on | None}
+The web process parses each activity here, so the job stream carries
+:class:`~bot.conversation.turns.Turn` objects (with the conversation reference as the reply
+address), never SDK objects.
 """
 
 from __future__ import annotations
@@ -15,33 +11,14 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-from bot.conversation.engine import Conversation
+from bot.conversation.chat_state import CardRef
 from bot.conversation.session import Seller
+from bot.conversation.turns import Turn
+from cards.teams import TypedText, clicked_words, read_action
 from handlers.teams.sender import Address, Member
 
 PLATFORM = "teams"
 MENTION = re.compile(r"<at>.*?</at>", re.IGNORECASE | re.DOTALL)
-
-
-def turn(
-    activity: Any,
-    reference: Mapping[str, Any],
-    *,
-    text: str | None = None,
-    data: Mapping[str, Any] | None = None,
-) -> dict[str, Any]:
-    """The turn of an SDK activity (message or invoke)."""
-    sender = activity.from_
-    conversation = activity.conversation
-    return {
-        "activity_id": activity.id,
-        "tenant": conversation.tenant_id or "",
-        "user": {"id": sender.id, "aad": sender.aad_object_id, "name": sender.name},
-        "reference": dict(reference),
-        "text": text,
-        "data": dict(data) if data is not None else None,
-        "card_id": getattr(activity, "reply_to_id", None),
-    }
 
 
 def spoken_text(text: str | None) -> str:
@@ -49,34 +26,80 @@ def spoken_text(text: str | None) -> str:
     return " ".join(MENTION.sub(" ", text or "").split())
 
 
-def conversation_key(tenant: str, user: Mapping[str, Any]) -> str:
+def conversation_key(tenant: str, user_id: str) -> str:
     """One conversation per person and tenant: ``teams:<tenant>:<Entra object id>``."""
-    return f"{PLATFORM}:{tenant}:{user.get('aad') or user['id']}"
+    return f"{PLATFORM}:{tenant}:{user_id}"
 
 
-def conversation(turn: Mapping[str, Any]) -> Conversation:
-    """The seller's conversation, before their email is known."""
-    user = turn["user"]
-    return Conversation(
-        key=conversation_key(turn["tenant"], user),
-        seller=Seller(user_id=user.get("aad") or user["id"], display_name=user.get("name")),
+def message_turn(activity: Any, reference: Mapping[str, Any], text: str) -> Turn:
+    """Words typed to the bot (a DM, or a channel message that mentions it)."""
+    return Turn(text=text, **_common(activity, reference))
+
+
+def click_turn(
+    activity: Any, reference: Mapping[str, Any], data: Mapping[str, Any], *, invoked: bool
+) -> Turn | None:
+    """A click on one of our cards, or None for data that is not ours.
+
+    ``invoked``: it came as an ``Action.Execute`` invoke, already answered with the card
+    showing the answer; else as the message of an ``Action.Submit`` (a client without
+    Universal Actions), whose card is still as it was.
+    """
+    given = read_action(data)
+    if given is None:
+        return None
+    question, shown = clicked_words(data, given)
+    common = _common(activity, reference)
+    card_id = getattr(activity, "reply_to_id", None)
+    step = given.step if isinstance(given, TypedText) else getattr(given, "step", None)
+    card = (
+        CardRef(common["address"]["reference"]["conversation"]["id"], card_id, step, question)
+        if card_id
+        else None
+    )
+    if isinstance(given, TypedText):
+        return Turn(
+            kind="click",
+            text=given.text,
+            step=given.step,
+            shown=shown,
+            card=card,
+            answered_in_place=invoked,
+            **common,
+        )
+    return Turn(
+        kind="click", action=given, shown=shown, card=card, answered_in_place=invoked, **common
     )
 
 
-def with_member(base: Conversation, member: Member) -> Conversation:
-    """The conversation with the seller's names and email from the Bot Connector."""
-    return Conversation(
-        key=base.key,
-        seller=Seller(
-            user_id=base.seller.user_id,
-            display_name=member.name or base.seller.display_name,
-            first_name=member.given_name,
-            last_name=member.surname,
-            email=member.email,
-        ),
+def owner_of(conversation: str) -> str:
+    """The Entra object id (or Teams id) of the person whose conversation key this is."""
+    return conversation.rsplit(":", 1)[-1]
+
+
+def seller_with(base: Seller, member: Member) -> Seller:
+    """The seller with the names and email from the Bot Connector."""
+    return Seller(
+        user_id=base.user_id,
+        display_name=member.name or base.display_name,
+        first_name=member.given_name,
+        last_name=member.surname,
+        email=member.email,
     )
 
 
-def address(turn: Mapping[str, Any]) -> Address:
+def address(turn: Turn) -> Address:
     """Where the turn's conversation is."""
-    return Address.of(turn["reference"])
+    return Address.of(turn.address["reference"])
+
+
+def _common(activity: Any, reference: Mapping[str, Any]) -> dict[str, Any]:
+    sender = activity.from_
+    user_id = sender.aad_object_id or sender.id
+    return {
+        "platform": PLATFORM,
+        "conversation": conversation_key(activity.conversation.tenant_id or "", user_id),
+        "seller": Seller(user_id=user_id, display_name=sender.name),
+        "delivery": f"activity-{activity.id}",
+        "address": {"reference": dict(reference), "user": sender.id},
+    }

@@ -236,3 +236,162 @@ async def test_a_deleted_stream_is_started_afresh(queue: JobQueue, redis: Redis)
         await redis.delete(queue.stream)  # an operator clears the stream, group and all
         await queue.put("after", {})
         await eventually(lambda: [job.kind for job in seen] == ["before", "after"], within=10)
+
+
+# -- ordered jobs: one conversation's turns one at a time, in arrival order ------------------
+
+
+async def test_jobs_of_one_key_are_done_in_order_one_at_a_time_by_two_workers(
+    queue: JobQueue, redis: Redis
+) -> None:
+    done: list[tuple[str, int]] = []
+    busy: Counter[str] = Counter()
+    overlaps: list[str] = []
+
+    async def handle(job: Job) -> None:
+        key = job.payload["key"]
+        busy[key] += 1
+        if busy[key] > 1:
+            overlaps.append(key)
+        # The first job of each key is the slowest: a later one must still wait for it.
+        await asyncio.sleep(0.03 if job.payload["n"] == 0 else 0.001)
+        done.append((key, job.payload["n"]))
+        busy[key] -= 1
+
+    many = WorkOptions(concurrency=8, block_ms=20, drain_seconds=2)
+    async with (
+        working(queue, handle, many, consumer="a"),
+        working(queue, handle, many, consumer="b"),
+    ):
+        for n in range(10):
+            for key in ("ana", "ben", "cy"):
+                await queue.put("turn", {"key": key, "n": n}, order_key=key)
+            await asyncio.sleep(0.005)  # answers typed 5 ms apart
+        await eventually(lambda: len(done) == 30)
+        await eventually(lambda: _empty(redis, queue.stream))
+    for key in ("ana", "ben", "cy"):
+        assert [n for k, n in done if k == key] == list(range(10))
+        assert await redis.llen(queue.inbox(key)) == 0
+    assert overlaps == []
+
+
+async def test_an_ordered_job_of_a_worker_that_died_is_done_again_with_the_same_id(
+    queue: JobQueue, redis: Redis
+) -> None:
+    started = asyncio.Event()
+    finished: list[Job] = []
+    first: list[Job] = []
+
+    async def hangs(job: Job) -> None:
+        first.append(job)
+        started.set()
+        await asyncio.Event().wait()
+
+    async def finishes(job: Job) -> None:
+        finished.append(job)
+
+    await queue.put("turn", {"n": 1}, order_key="ana")
+    await queue.put("turn", {"n": 2}, order_key="ana")
+    dying = WorkOptions(concurrency=1, block_ms=50, drain_seconds=0.05, lease_ms=200)
+    async with working(queue, hangs, dying, consumer="dies"):
+        await asyncio.wait_for(started.wait(), timeout=5)
+    rescuing = WorkOptions(concurrency=4, block_ms=50, reclaim_after_ms=300, drain_seconds=2)
+    async with working(queue, finishes, rescuing, consumer="rescues"):
+        await eventually(lambda: len(finished) == 2)
+        await eventually(lambda: _empty(redis, queue.stream))
+    assert [job.payload["n"] for job in finished] == [1, 2]
+    assert finished[0].id == first[0].id  # the work can tell a retry of itself
+    assert await redis.llen(queue.inbox("ana")) == 0
+
+
+async def test_a_failing_ordered_job_is_buried_and_the_next_one_still_done(
+    queue: JobQueue, redis: Redis
+) -> None:
+    done: list[int] = []
+
+    async def handle(job: Job) -> None:
+        if job.payload["n"] == 1:
+            raise ValueError("a bug")
+        done.append(job.payload["n"])
+
+    for n in (1, 2):
+        await queue.put("turn", {"n": n}, order_key="ana")
+    async with working(queue, handle):
+        await eventually(lambda: done == [2])
+        await eventually(lambda: _length(redis, queue.dead_letters, 1))
+    ((_, fields),) = await redis.xrange(queue.dead_letters)
+    assert fields[b"error"] == b"ValueError: a bug"
+    assert fields[b"payload"] == b'{"n": 1}'
+
+
+async def test_a_put_that_redis_refuses_leaves_no_inbox_entry_behind(
+    queue: JobQueue, redis: Redis
+) -> None:
+    await redis.set(queue.stream, "not a stream")  # XADD fails: WRONGTYPE
+    with pytest.raises(RedisError):
+        await queue.put("turn", {"n": 1}, order_key="ana")
+    assert await redis.llen(queue.inbox("ana")) == 0
+
+
+@pytest.mark.parametrize(
+    "fields",
+    [
+        {"kind": "turn", "payload": "{not json"},
+        {"kind": "turn", "payload": "[1, 2]"},
+        {"payload": "{}"},
+        {"kind": "turn", "payload": b"\xff\xfe"},
+    ],
+    ids=["not-json", "not-an-object", "no-kind", "not-utf8"],
+)
+async def test_an_unreadable_entry_goes_to_the_dead_letters_and_work_goes_on(
+    queue: JobQueue, redis: Redis, fields: dict[str, object]
+) -> None:
+    seen: list[Job] = []
+
+    async def handle(job: Job) -> None:
+        seen.append(job)
+
+    await queue.ensure_group()
+    await redis.xadd(queue.stream, fields)  # type: ignore[arg-type]
+    await queue.put("after", {"n": 2})
+    async with working(queue, handle) as stopping:
+        await eventually(lambda: [job.kind for job in seen] == ["after"])
+        await eventually(lambda: _length(redis, queue.dead_letters, 1))
+        assert not stopping.is_set()
+    ((_, buried),) = await redis.xrange(queue.dead_letters)
+    assert buried[b"error"].startswith(b"unreadable: ")
+    assert await _empty(redis, queue.stream)
+
+
+async def test_an_unreadable_inbox_entry_is_buried_and_the_next_one_done(
+    queue: JobQueue, redis: Redis
+) -> None:
+    seen: list[int] = []
+
+    async def handle(job: Job) -> None:
+        seen.append(job.payload["n"])
+
+    await redis.rpush(queue.inbox("ana"), "{broken")
+    await queue.put("turn", {"n": 2}, order_key="ana")
+    async with working(queue, handle):
+        await eventually(lambda: seen == [2])
+        await eventually(lambda: _length(redis, queue.dead_letters, 1))
+    ((_, buried),) = await redis.xrange(queue.dead_letters)
+    assert buried[b"entry"] == b"{broken"
+    assert buried[b"error"].startswith(b"unreadable: the inbox entry is not JSON")
+
+
+async def test_an_error_outside_redis_ends_the_loop_instead_of_hiding(
+    queue: JobQueue, redis: Redis
+) -> None:
+    async def handle(job: Job) -> None:
+        raise AssertionError("no job was queued")
+
+    await queue.ensure_group()
+    # The consumer group's stream replaced by a hash: reading answers WRONGTYPE, which no
+    # wait cures. The loop must end with the error rather than spin or idle silently.
+    await redis.delete(queue.stream)
+    await redis.hset(queue.stream, "x", "y")
+    stopping = asyncio.Event()
+    with pytest.raises(RedisError):
+        await asyncio.wait_for(queue.work(handle, stopping, options=FAST), timeout=5)

@@ -13,7 +13,10 @@ from pathlib import Path
 
 import httpx
 import pytest
+from redis.asyncio import Redis
 
+from bot.app import WorkerFailed, build_web_app
+from bot.settings import Settings
 from bot.web import create_web_app
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -158,3 +161,78 @@ def test_serve_names_the_missing_slack_setting(tmp_path: Path) -> None:
     assert result.returncode == 2
     assert "SLACK_SIGNING_SECRET" in result.stderr
     assert "xoxb-only-half" not in result.stderr
+
+
+# -- a job loop that dies takes the process down with it ---------------------------------------
+
+
+def broken_stream_env(tmp_path: Path, redis_url: str, stream: str) -> dict[str, str]:
+    env = {
+        key: value
+        for key, value in os.environ.items()
+        if not key.startswith(("PARTNER_CENTER_", "SLACK_", "TEAMS_", "AZURE_"))
+    }
+    env.update(
+        PARTNER_CENTER_TOKEN="test-token",
+        REDIS_URL=redis_url,
+        JOB_STREAM=stream,
+        DATA_DIR=str(tmp_path / "data"),
+        PATH=f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}",
+    )
+    return env
+
+
+async def test_readyz_fails_when_the_job_loop_of_the_web_process_stops(
+    redis: Redis, redis_url: str, redis_namespace: str, tmp_path: Path
+) -> None:
+    stream = f"rb:jobs:{redis_namespace}"
+    await redis.hset(stream, "not", "a stream")  # the consumer group cannot be made
+    settings = Settings(  # type: ignore[call-arg]
+        _env_file=None,
+        partner_center_token="test-token",
+        redis_url=redis_url,
+        job_stream=stream,
+        data_dir=tmp_path,
+    )
+    app = build_web_app(settings, worker=True)
+    stopped: list[bool] = []
+    app.state.stop_server = lambda: stopped.append(True)
+    readiness: list[httpx.Response] = []
+
+    async def serve_until_stopped() -> None:
+        async with app.router.lifespan_context(app):
+            for _ in range(100):
+                if stopped:
+                    break
+                await asyncio.sleep(0.02)
+            readiness.append(await get(app, "/readyz"))
+
+    with pytest.raises(WorkerFailed):
+        await serve_until_stopped()
+    assert stopped == [True]  # the server was asked to stop
+    (ready,) = readiness
+    assert ready.status_code == 503
+    assert ready.json()["checks"]["worker"].startswith("failed: the job loop stopped")
+
+
+@pytest.mark.parametrize("command", ["referral-bot worker", "referral-bot serve --host 127.0.0.1"])
+async def test_a_process_whose_job_loop_stops_exits_non_zero(
+    command: str, tmp_path: Path, redis: Redis, redis_url: str, redis_namespace: str
+) -> None:
+    stream = f"rb:jobs:{redis_namespace}"
+    await redis.hset(stream, "not", "a stream")
+    env = broken_stream_env(tmp_path, redis_url, stream)
+    env["PORT"] = str(free_port())
+    finished = await asyncio.to_thread(
+        subprocess.run,
+        command,
+        shell=True,
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        timeout=30,
+        check=False,
+    )
+    assert finished.returncode == 1, finished.stderr.decode()
+    assert b"Stopped:" in finished.stderr
+    assert b"the job loop stopped" in finished.stderr

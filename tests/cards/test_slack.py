@@ -6,7 +6,7 @@ from __future__ import annotations
 import copy
 import json
 from collections.abc import Iterator, Sequence
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -34,6 +34,7 @@ from bot.conversation.views import (
     View,
 )
 from bot.referrals.models import Referral, ReferralEligibility
+from cards import words
 from cards.ids import STEP_BLOCK_PREFIX, Action
 from cards.slack import (
     SlackMessage,
@@ -45,8 +46,10 @@ from cards.slack import (
     home,
     message,
 )
+from tests.support.prompts import flow_prompts
 
 FIXTURES = Path(__file__).parents[1] / "fixtures" / "partner_center"
+TODAY = date(2026, 5, 1)
 NASTY = "Contoso <Test> & Co"
 ESCAPED = "Contoso &lt;Test&gt; &amp; Co"
 TEXT_KINDS = (
@@ -217,25 +220,29 @@ def test_prompt_shows_progress_question_and_one_button_per_choice() -> None:
         ({"choices": options(12)}, "static_select", Action.CHOOSE),
         ({"choices": options(100)}, "static_select", Action.CHOOSE),
         ({"choices": options(101)}, "external_select", Action.SEARCH),
-        ({"choices": (), "searchable": True}, "external_select", Action.SEARCH),
+        (
+            {"choices": (), "searchable": True, "catalog": "industry"},
+            "external_select",
+            Action.SEARCH,
+        ),
         (
             {"input": InputKind.MULTI, "choices": options(14)},
             "multi_static_select",
             Action.CHOOSE_MANY,
         ),
         (
-            {"input": InputKind.MULTI, "choices": (), "searchable": True},
+            {"input": InputKind.MULTI, "choices": (), "searchable": True, "catalog": "industry"},
             "multi_external_select",
             Action.CHOOSE_MANY,
         ),
         ({"input": InputKind.DATE, "choices": ()}, "datepicker", Action.PICK_DATE),
         (
-            {"input": InputKind.COUNTRY, "choices": (), "searchable": True},
+            {"input": InputKind.COUNTRY, "choices": (), "searchable": True, "catalog": "country"},
             "external_select",
             Action.SEARCH,
         ),
         (
-            {"input": InputKind.CURRENCY, "choices": (), "searchable": True},
+            {"input": InputKind.CURRENCY, "choices": (), "searchable": True, "catalog": "currency"},
             "external_select",
             Action.SEARCH,
         ),
@@ -334,6 +341,7 @@ def test_an_error_shows_the_hint_and_suggestions_to_click() -> None:
             input=InputKind.COUNTRY,
             choices=(),
             searchable=True,
+            catalog="country",
             error="Germny is not a country I know.",
             hint="Type a name or a two-letter code.",
             suggestions=(Option(value="DE", label="Germany"), Option(value="GM", label="Gambia")),
@@ -353,34 +361,20 @@ def test_an_error_shows_the_hint_and_suggestions_to_click() -> None:
 
 
 def test_every_step_of_every_flow_renders_within_limits() -> None:
-    for flow in FLOWS.values():
-        for number, step in enumerate(flow.steps, 1):
-            card = message(
-                Prompt(
-                    flow=flow.name,
-                    step=step.id,
-                    question=step.question,
-                    input=step.kind,
-                    required=True,
-                    choices=step.options({}),
-                    searchable=step.searchable({}),
-                    progress=Progress(number=number, total=len(flow.steps)),
-                    can_go_back=number > 1,
-                    placeholder=step.placeholder,
-                )
-            )
-            assert_valid(card)
-            found = {(element["type"], element["action_id"]) for element in controls(card.blocks)}
-            if step.kind in (InputKind.COUNTRY, InputKind.CURRENCY):
-                assert found == {("external_select", Action.SEARCH)}, step.id
-            elif step.kind is InputKind.DATE:
-                assert found == {("datepicker", Action.PICK_DATE)}, step.id
-            elif step.kind is InputKind.MULTI:
-                assert found == {("multi_static_select", Action.CHOOSE_MANY)}, step.id
-            elif step.kind is InputKind.YES_NO:
-                assert found == {("button", Action.CHOOSE)}, step.id
-            elif step.kind in TEXT_KINDS:
-                assert found == set(), step.id
+    for asked in flow_prompts(TODAY):
+        card = message(asked)
+        assert_valid(card)
+        found = {(element["type"], element["action_id"]) for element in controls(card.blocks)}
+        if asked.input in (InputKind.COUNTRY, InputKind.CURRENCY):
+            assert found == {("external_select", Action.SEARCH)}, asked.step
+        elif asked.input is InputKind.DATE:
+            assert found == {("datepicker", Action.PICK_DATE)}, asked.step
+        elif asked.input is InputKind.MULTI:
+            assert found == {("multi_static_select", Action.CHOOSE_MANY)}, asked.step
+        elif asked.input is InputKind.YES_NO:
+            assert found == {("button", Action.CHOOSE)}, asked.step
+        elif asked.input in TEXT_KINDS:
+            assert found == set(), asked.step
 
 
 def test_options_too_long_to_send_back_are_left_for_typing() -> None:
@@ -647,7 +641,7 @@ def test_home_without_a_draft_says_how_to_start_and_shows_the_problem() -> None:
 
     assert_within_limits(surface["blocks"], max_blocks=100)
     texts = mrkdwn_texts(surface["blocks"])
-    assert "No draft in progress. Type /referral new in a DM with me." in texts
+    assert words.NO_DRAFT in texts
     assert f":warning: Partner Center said {ESCAPED}" in texts
     assert elements(surface["blocks"]) == []
 

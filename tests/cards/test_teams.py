@@ -40,6 +40,7 @@ from bot.conversation.views import (
 )
 from bot.referrals import catalogs
 from bot.referrals.models import Referral, ReferralEligibility
+from cards import words
 from cards.ids import Action
 from cards.teams import (
     CONTENT_TYPE,
@@ -52,6 +53,7 @@ from cards.teams import (
     home,
     read_action,
 )
+from tests.support.prompts import flow_prompts
 
 FIXTURES = Path(__file__).parents[1] / "fixtures"
 SCHEMA_FILE = FIXTURES / "teams" / "adaptive-card.schema.json"
@@ -283,26 +285,6 @@ def referral() -> Referral:
     return Referral.from_wire(fixture("get_referral_response.json"))
 
 
-def flow_prompts() -> Iterator[Prompt]:
-    """Every step of every flow as the engine would ask it, required and optional."""
-    for flow in FLOWS.values():
-        for number, step in enumerate(flow.steps, 1):
-            for required in (True, False):
-                yield Prompt(
-                    flow=flow.name,
-                    step=step.id,
-                    question=step.question,
-                    input=step.kind,
-                    required=required,
-                    choices=step.options({}),
-                    searchable=step.searchable({}),
-                    progress=Progress(number=number, total=len(flow.steps)),
-                    can_go_back=number > 1,
-                    placeholder=step.placeholder,
-                    hint=step.help,
-                )
-
-
 # -- the schema itself ----------------------------------------------------------------------
 
 
@@ -343,7 +325,8 @@ def test_the_schema_refuses_cards_teams_would_refuse(broken: dict[str, Any]) -> 
 
 def test_without_the_overlay_the_schema_refuses_the_type_ahead_style() -> None:
     plain = jsonschema.Draft6Validator(json.loads(SCHEMA_FILE.read_text(encoding="utf-8")))
-    content = card(prompt(step="country", input=InputKind.COUNTRY, choices=())).content
+    asked = prompt(step="country", input=InputKind.COUNTRY, choices=(), catalog="country")
+    content = card(asked).content
 
     assert list(plain.iter_errors(content))
     assert schema_errors(content) == []
@@ -380,11 +363,16 @@ def test_prompt_shows_progress_question_and_one_button_per_choice() -> None:
         ({"choices": options(6)}, "compact", False, Action.CHOOSE),
         ({"choices": options(100)}, "compact", False, Action.CHOOSE),
         ({"choices": options(101)}, "filtered", False, Action.SEARCH),
-        ({"choices": (), "searchable": True}, "filtered", False, Action.SEARCH),
+        (
+            {"choices": (), "searchable": True, "catalog": "industry"},
+            "filtered",
+            False,
+            Action.SEARCH,
+        ),
         ({"input": InputKind.MULTI, "choices": options(3)}, "compact", True, Action.CHOOSE_MANY),
         ({"input": InputKind.MULTI, "choices": options(14)}, "compact", True, Action.CHOOSE_MANY),
         (
-            {"input": InputKind.MULTI, "choices": (), "searchable": True},
+            {"input": InputKind.MULTI, "choices": (), "searchable": True, "catalog": "industry"},
             "filtered",
             True,
             Action.CHOOSE_MANY,
@@ -413,7 +401,9 @@ def test_country_and_currency_list_their_whole_catalog_sorted_for_the_type_ahead
         ("country", InputKind.COUNTRY, catalogs.COUNTRIES),
         ("currency", InputKind.CURRENCY, catalogs.CURRENCIES),
     ):
-        made = card(prompt(step=step, input=kind, choices=(), searchable=True))
+        made = card(
+            prompt(step=step, input=kind, choices=(), searchable=True, catalog=catalog.name)
+        )
 
         assert_valid(made)
         [choice_set] = inputs(made.content)
@@ -427,7 +417,7 @@ def test_country_and_currency_list_their_whole_catalog_sorted_for_the_type_ahead
 
 
 def test_the_biggest_card_of_any_flow_is_well_under_the_limit() -> None:
-    sizes = {(p.flow, p.step): size_of(card(p, today=TODAY).content) for p in flow_prompts()}
+    sizes = {(p.flow, p.step): size_of(card(p).content) for p in flow_prompts(TODAY)}
 
     biggest = max(sizes.values())
     assert biggest == sizes[("new", "country")]
@@ -476,25 +466,27 @@ def test_typed_answers_get_a_text_box_and_send_through_the_text_path(kind: Input
 
 
 @pytest.mark.parametrize(
-    ("step", "today", "current", "earliest", "initial"),
+    ("step", "earliest", "current", "initial"),
     [
-        ("closing_date", TODAY, "2026-12-31", "2026-05-01", "2026-12-31"),
-        ("closing_date", TODAY, "2026-04-30", "2026-05-01", None),
-        ("closing_date", TODAY, "in 30 days", "2026-05-01", None),
-        ("closing_date", TODAY, "2026-02-30", "2026-05-01", None),
-        ("closing_date", None, "2020-01-01", None, "2020-01-01"),
-        ("not_a_step", TODAY, None, None, None),
+        ("closing_date", TODAY, "2026-12-31", "2026-12-31"),
+        ("closing_date", TODAY, "2026-04-30", None),
+        ("closing_date", TODAY, "in 30 days", None),
+        ("closing_date", TODAY, "2026-02-30", None),
+        ("closing_date", None, "2020-01-01", "2020-01-01"),
+        ("any_date", date(2027, 1, 1), "2026-12-31", None),
+        ("any_date", None, None, None),
     ],
 )
-def test_date_picker_refuses_past_dates_when_the_step_does(
-    step: str, today: date | None, current: str | None, earliest: str | None, initial: str | None
+def test_date_picker_starts_no_earlier_than_the_prompt_says(
+    step: str, earliest: date | None, current: str | None, initial: str | None
 ) -> None:
-    made = card(prompt(step=step, input=InputKind.DATE, choices=(), current=current), today=today)
+    asked = prompt(step=step, input=InputKind.DATE, choices=(), current=current, earliest=earliest)
+    made = card(asked)
 
     assert_valid(made)
     [picker] = inputs(made.content)
     assert picker["type"] == "Input.Date"
-    assert picker.get("min") == earliest
+    assert picker.get("min") == (earliest.isoformat() if earliest else None)
     assert picker.get("value") == initial
     [send] = by_verb(made.content, Action.PICK_DATE)
     assert read_both(made.content, send, "2026-12-31") == Choice(step=step, value="2026-12-31")
@@ -502,12 +494,19 @@ def test_date_picker_refuses_past_dates_when_the_step_does(
 
 
 def test_every_date_step_of_the_flows_refuses_past_dates_in_the_picker() -> None:
-    dated = [p for p in flow_prompts() if p.input is InputKind.DATE]
+    dated = [p for p in flow_prompts(TODAY) if p.input is InputKind.DATE]
 
     assert dated
     for asked in dated:
-        [picker] = inputs(card(asked, today=TODAY).content)
+        assert asked.earliest == TODAY, asked.step  # the machine asked the step's own rule
+        [picker] = inputs(card(asked).content)
         assert picker["min"] == "2026-05-01", asked.step
+
+
+def test_today_is_still_accepted_and_ignored() -> None:
+    asked = prompt(step="closing_date", input=InputKind.DATE, choices=(), earliest=TODAY)
+
+    assert card(asked, today=date(2030, 1, 1)).content == card(asked).content
 
 
 def test_the_current_answer_stands_out_or_is_filled_in() -> None:
@@ -583,6 +582,7 @@ def test_an_error_shows_the_hint_and_suggestions_to_click() -> None:
             input=InputKind.COUNTRY,
             choices=(),
             searchable=True,
+            catalog="country",
             error="Germny is not a country I know.",
             hint="Type a name or a two-letter code.",
             suggestions=(Option(value="DE", label="Germany"), Option(value="GM", label="Gambia")),
@@ -606,8 +606,8 @@ def test_an_error_shows_the_hint_and_suggestions_to_click() -> None:
 
 
 def test_every_step_of_every_flow_renders_valid_with_the_control_that_fits() -> None:
-    for asked in flow_prompts():
-        made = card(asked, today=TODAY)
+    for asked in flow_prompts(TODAY):
+        made = card(asked)
         assert_valid(made)
         found = {(c["type"], c.get("style")) for c in inputs(made.content)}
         answering = {Action(a["verb"]) for a in controls(made.content) if "verb" in a}
@@ -641,10 +641,15 @@ def test_options_too_long_to_send_back_are_left_for_typing() -> None:
 
 
 def test_a_searchable_step_without_a_known_catalog_asks_for_typing() -> None:
-    made = card(prompt(step="unknown", choices=(), searchable=True))
+    for asked in (
+        prompt(step="unknown", choices=(), searchable=True),
+        prompt(step="unknown", choices=(), searchable=True, catalog="no such catalog"),
+        prompt(step="country", input=InputKind.COUNTRY, choices=()),
+    ):
+        made = card(asked)
 
-    assert_valid(made)
-    assert [field["type"] for field in inputs(made.content)] == ["Input.Text"]
+        assert_valid(made)
+        assert [field["type"] for field in inputs(made.content)] == ["Input.Text"]
 
 
 def test_answered_card_keeps_question_and_answer_and_nothing_to_click_or_fill() -> None:
@@ -958,7 +963,7 @@ def test_home_without_a_draft_says_how_to_start_and_shows_the_problem() -> None:
     made = home(Home(draft=None, referrals=(), problem="Partner Center is unreachable."))
 
     assert_valid(made)
-    assert "No draft in progress. Type /referral new to start one." in markdown_texts(made.content)
+    assert words.NO_DRAFT in markdown_texts(made.content)
     assert "⚠ Partner Center is unreachable." in paragraphs(made.content)
     assert all_actions(made.content) == []
 
@@ -995,8 +1000,16 @@ def every_card() -> list[TeamsCard]:
         card(prompt(required=False)),
         card(prompt(choices=options(8))),
         card(prompt(input=InputKind.MULTI, choices=options(8))),
-        card(prompt(step="country", input=InputKind.COUNTRY, choices=(), searchable=True)),
-        card(prompt(step="closing_date", input=InputKind.DATE, choices=()), today=TODAY),
+        card(
+            prompt(
+                step="country",
+                input=InputKind.COUNTRY,
+                choices=(),
+                searchable=True,
+                catalog="country",
+            )
+        ),
+        card(prompt(step="closing_date", input=InputKind.DATE, choices=(), earliest=TODAY)),
         card(prompt(input=InputKind.TEXT, choices=())),
         card(review(3, can_reapply=True)),
         card(ReferralList(title="Open", referrals=listed, more="/referral list 2")),
@@ -1206,8 +1219,15 @@ def test_cards_stay_valid_and_small_whatever_the_data(name: str, notes: str, cus
         prompt(input=InputKind.MULTI, choices=choices, step=step, current=notes),
         prompt(input=InputKind.TEXT, choices=(), placeholder=notes, current=notes),
         prompt(input=InputKind.LONG_TEXT, choices=(), question=notes, current=notes, error=name),
-        prompt(step="country", input=InputKind.COUNTRY, choices=(), question=notes, error=notes),
-        prompt(step="closing_date", input=InputKind.DATE, choices=(), current=name),
+        prompt(
+            step="country",
+            input=InputKind.COUNTRY,
+            choices=(),
+            catalog="country",
+            question=notes,
+            error=notes,
+        ),
+        prompt(step="closing_date", input=InputKind.DATE, choices=(), current=name, earliest=TODAY),
         Review(
             flow="new",
             title=name,
@@ -1222,7 +1242,7 @@ def test_cards_stay_valid_and_small_whatever_the_data(name: str, notes: str, cus
         Problem(message=name, hint=notes, reference=customer),
     ]
     for view in views:
-        assert_valid(card(view, today=TODAY))
+        assert_valid(card(view))
     assert_valid(answered(asked, notes))
     assert_valid(answered(notes, name))
     assert_valid(home(Home(draft=draft, referrals=made, problem=None)))
@@ -1255,6 +1275,7 @@ def test_a_pick_from_a_catalog_is_shown_by_its_label() -> None:
         input=InputKind.COUNTRY,
         choices=(),
         searchable=True,
+        catalog="country",
     )
     content = card(country).content
     (send,) = by_verb(content, Action.SEARCH)
@@ -1262,6 +1283,20 @@ def test_a_pick_from_a_catalog_is_shown_by_its_label() -> None:
     made = clicked(sent, read_both(content, send, "US"))
     assert "Which country is the customer in?" in record_words(made.content)
     assert "✓ United States" in record_words(made.content)
+
+
+@pytest.mark.parametrize(("step", "catalog"), [("fields", None), ("products", "product")])
+def test_picks_from_a_choice_set_are_shown_by_their_labels(step: str, catalog: str | None) -> None:
+    # A flow's own list ("fields") carries its labels; a domain catalog is named by its id.
+    asked = next(p for p in flow_prompts(TODAY, optional_too=False) if p.step == step)
+    assert asked.catalog == catalog
+    content = card(asked).content
+    (send,) = by_verb(content, Action.CHOOSE_MANY)
+    [choice_set] = inputs(content)
+    first, second = [c for c in choice_set["choices"] if c["title"] != c["value"]][:2]
+    picked = f"{first['value']},{second['value']}"
+    made = clicked({**send["data"], "rb_choice": picked}, read_both(content, send, picked))
+    assert f"✓ {first['title']}, {second['title']}" in record_words(made.content)
 
 
 def test_typed_text_and_dates_are_shown_as_given() -> None:
@@ -1273,7 +1308,7 @@ def test_typed_text_and_dates_are_shown_as_given() -> None:
     )
     assert "✓ Contoso pilot" in record_words(made.content)
     when = prompt(step="closing_date", question="When?", input=InputKind.DATE, choices=())
-    content = card(when, today=TODAY).content
+    content = card(when).content
     (pick,) = by_verb(content, Action.PICK_DATE)
     made = clicked(
         {**pick["data"], "rb_date": "2026-06-30"}, read_both(content, pick, "2026-06-30")
@@ -1294,6 +1329,11 @@ def test_a_cut_list_leaves_room_for_its_own_key() -> None:
     for count in range(200, 1200, 3):
         noisy = "🙂" * count
         country = prompt(
-            step="country", input=InputKind.COUNTRY, choices=(), question=noisy, error=noisy
+            step="country",
+            input=InputKind.COUNTRY,
+            choices=(),
+            catalog="country",
+            question=noisy,
+            error=noisy,
         )
-        assert size_of(card(country, today=TODAY).content) <= CARD_BYTES, count
+        assert size_of(card(country).content) <= CARD_BYTES, count

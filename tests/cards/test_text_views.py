@@ -107,7 +107,8 @@ def test_optional_prompt_says_how_to_skip_and_shows_the_example_and_current_answ
 
     output = render(text.render_view(view))
 
-    assert "What should we call this referral?  (optional — type skip)" in output
+    assert "Step 5 of 17 · optional" in output
+    assert "What should we call this referral?  (type skip to leave it out)" in output
     assert "For example: Contoso - Dynamics 365 rollout" in output
     assert "Current: Fabrikam [EU] rollout" in output  # brackets as typed, not markup
     assert "A name your colleagues will recognize." in output
@@ -133,7 +134,9 @@ def test_prompt_kinds_say_how_to_answer() -> None:
     multi = render(text.render_view(prompt(input=InputKind.MULTI)))
     yes_no = render(text.render_view(prompt(input=InputKind.YES_NO, choices=())))
     searchable = render(
-        text.render_view(prompt(input=InputKind.COUNTRY, choices=(), searchable=True))
+        text.render_view(
+            prompt(input=InputKind.COUNTRY, choices=(), searchable=True, catalog="country")
+        )
     )
 
     assert "Pick one or more: numbers or names, separated by commas." in multi

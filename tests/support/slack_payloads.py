@@ -25,7 +25,7 @@ import time
 import uuid
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from typing import Any
+from typing import Any, Protocol
 from urllib.parse import urlencode
 
 from tests.fixtures import load_json
@@ -167,11 +167,24 @@ class SignedRequest:
         return replace(self, body=body)
 
 
+class ResponseUrls(Protocol):
+    """Mints a ``response_url`` bound to a channel (and the message clicked)."""
+
+    def __call__(
+        self, channel: str, message_ts: str | None, *, user: str, kind: str, team_id: str
+    ) -> str:
+        """A fresh ``response_url``."""
+        ...
+
+
 class SlackRequests:
     """Builds signed requests from Slack; ``clock`` gives the signing time (``time.time``).
 
     ``hooks_url`` is the origin of the ``response_url``s put in payloads: the stand-in's
     origin in tests (so a reply through ``response_url`` stays on loopback and is recorded).
+    ``response_urls`` mints them instead, bound to the message clicked (the stand-in's
+    :meth:`~tests.support.slack_stand_in.SlackApiStandIn.response_url`), so a replace through
+    one changes that message in the stand-in as Slack would.
     """
 
     def __init__(
@@ -183,6 +196,7 @@ class SlackRequests:
         team_id: str = TEAM_ID,
         team_domain: str = TEAM_DOMAIN,
         api_app_id: str = API_APP_ID,
+        response_urls: ResponseUrls | None = None,
     ) -> None:
         self.signing_secret = signing_secret
         self.clock = clock
@@ -192,6 +206,7 @@ class SlackRequests:
         self.api_app_id = api_app_id
         self._sequence = itertools.count(1)
         self._timestamps = Timestamps(clock)
+        self._mint = response_urls
 
     # Signing --------------------------------------------------------------------------------
 
@@ -263,7 +278,7 @@ class SlackRequests:
             command=command,
             text=text,
             api_app_id=self.api_app_id,
-            response_url=self._response_url("commands"),
+            response_url=self._response_url("commands", channel or dm_channel_id(user), None, user),
             trigger_id=trigger_id or self.trigger_id(),
         )
         body = urlencode(fields).encode()
@@ -312,9 +327,12 @@ class SlackRequests:
             team={"id": self.team_id, "domain": self.team_domain},
             channel=_channel(channel_id),
             message=clicked,
-            response_url=self._response_url("actions"),
+            response_url=self._response_url("actions", channel_id, clicked["ts"], user),
         )
         found_block = _block_of(clicked.get("blocks") or [], action_id)
+        if text is None and value is not None:
+            # Slack reports a button's own words with its value.
+            text = _button_text(clicked.get("blocks") or [], action_id, value)
         element = {
             "action_id": action_id,
             "block_id": block_id or found_block or payload["actions"][0]["block_id"],
@@ -515,7 +533,9 @@ class SlackRequests:
 
     # Internals ------------------------------------------------------------------------------
 
-    def _response_url(self, kind: str) -> str:
+    def _response_url(self, kind: str, channel: str, message_ts: str | None, user: str) -> str:
+        if self._mint is not None:
+            return self._mint(channel, message_ts, user=user, kind=kind, team_id=self.team_id)
         secret = secrets.token_urlsafe(18)
         return f"{self.hooks_url}/{kind}/{self.team_id}/{next(self._sequence)}/{secret}"
 
@@ -600,6 +620,17 @@ def _element_state(
     if value is not None:
         button["value"] = value
     return button
+
+
+def _button_text(blocks: Iterable[Mapping[str, Any]], action_id: str, value: str) -> str | None:
+    """The words of the button with ``action_id`` and ``value`` on the message, if there."""
+    for block in blocks:
+        elements = [*(block.get("elements") or []), block.get("accessory") or {}]
+        for element in elements:
+            if element.get("action_id") == action_id and element.get("value") == value:
+                words = (element.get("text") or {}).get("text")
+                return str(words) if words else None
+    return None
 
 
 def _block_of(blocks: Iterable[Mapping[str, Any]], action_id: str) -> str | None:

@@ -3,18 +3,29 @@
 The bot's ``AsyncWebClient(base_url=slack_api.base_url)`` talks to it as to
 ``https://slack.com/api/``: real HTTP, real JSON, Slack's response shapes and error codes
 (``not_authed``, ``invalid_auth``, ``no_text``, ``message_not_found``, ``user_not_found``,
-``invalid_blocks``, ``exchanged_trigger_id``, ``hash_conflict``, ``unknown_method``...).
-It keeps what Slack would keep (the messages in each channel, each user's Home view, the
-modals opened) so a test can read the conversation back, and it can answer HTTP 429 with
+``invalid_blocks``, ``unknown_method``...). It keeps what Slack would keep (the messages in
+each channel) so a test can read the conversation back, and it can answer HTTP 429 with
 ``Retry-After`` (platform notes C8) or any ``ok: false`` error on demand.
 
-It also receives what the bot posts to a payload's ``response_url``: the payload builders
-(``tests/support/slack_payloads.py``) point those at :attr:`SlackApiStandIn.origin`, and such posts
-are recorded as calls of :data:`RESPONSE_URL`.
+Methods answered: the ones the product calls (``auth.test``, ``conversations.open``,
+``chat.postMessage``, ``chat.update``, ``views.publish``, ``users.info``, and
+``apps.connections.open`` with a WebSocket at ``/link`` for Socket Mode); anything else gets
+``unknown_method``.
 
-Methods answered: ``auth.test``, ``conversations.open``, ``chat.postMessage``,
-``chat.update``, ``chat.postEphemeral``, ``chat.delete``, ``views.publish``, ``views.open``,
-``users.info``; anything else gets ``unknown_method``.
+**response_url.** :meth:`SlackApiStandIn.response_url` mints a URL shaped like Slack's
+(``{origin}/actions/T0001/<n>/<secret>``, ``/commands/...`` for a slash command) bound to the
+message that carried the control. A JSON post to it does what Slack does (platform notes C1,
+C9): ``delete_original`` deletes that message, ``replace_original`` replaces it (same ts, so a
+later ``chat.update`` finds the new content), otherwise ``response_type: in_channel`` posts a
+new message in the channel and anything else an ephemeral one (:meth:`ephemeral_to`). A URL
+serves 5 uses within 30 minutes of minting. Each post is recorded as a call of
+:data:`RESPONSE_URL` whose :attr:`Call.use` says what it did.
+
+**Rate tiers** (off unless ``rate_tiers=True`` or :meth:`set_rate_tiers`): token buckets per
+token (the workspace's install) and method, after Slack's published tiers (:data:`TIERS`,
+:data:`METHOD_TIERS`), and per channel for ``chat.postMessage``; over the limit, HTTP 429
+with ``Retry-After`` and ``{"ok": false, "error": "ratelimited"}``. :meth:`counts` tallies
+calls and 429s per method.
 
 Fixtures: ``slack_api`` (one server for the session), ``fresh_slack_api`` (the same, reset
 for this test) and ``slack_requests`` (signed requests whose ``response_url``s point here).
@@ -25,14 +36,16 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import copy
+import itertools
 import json
+import math
 import secrets
 import threading
 import time
 from collections.abc import Callable, Iterator, Mapping
-from dataclasses import dataclass, field
-from typing import Any
-from urllib.parse import parse_qsl
+from dataclasses import dataclass, field, replace
+from typing import Any, Literal
+from urllib.parse import parse_qsl, urlsplit
 
 import pytest
 from starlette.applications import Starlette
@@ -61,10 +74,18 @@ __all__ = [
     "BOT_SCOPES",
     "BOT_USER_NAME",
     "MESSAGE_BLOCKS_MAX",
+    "METHOD_TIERS",
+    "POST_MESSAGE_PER_CHANNEL",
     "RESPONSE_URL",
+    "RESPONSE_URL_SECONDS",
+    "RESPONSE_URL_USES",
     "TEAM_NAME",
+    "TIERS",
     "VIEW_BLOCKS_MAX",
     "Call",
+    "Count",
+    "Limit",
+    "ResponseUse",
     "SlackApiStandIn",
     "fresh_slack_api",
     "slack_api",
@@ -72,7 +93,10 @@ __all__ = [
 ]
 
 RESPONSE_URL = "response_url"
-"""The :attr:`Call.method` of a post to a payload's ``response_url``."""
+"""The :attr:`Call.method` of a post to a ``response_url``."""
+RESPONSE_URL_USES = 5
+RESPONSE_URL_SECONDS = 30 * 60
+"""A ``response_url`` serves :data:`RESPONSE_URL_USES` posts within this many seconds."""
 TEAM_NAME = "Example Workspace"
 BOT_USER_NAME = "referral-bot"
 BOT_SCOPES = ("chat:write", "commands", "im:history", "im:write", "users:read", "users:read.email")
@@ -84,6 +108,57 @@ JSON_ARGUMENTS = ("blocks", "attachments", "view", "metadata")
 """Arguments a form-encoded call sends as JSON strings; recorded decoded."""
 
 _JSON_MEDIA = "application/json; charset=utf-8"
+
+
+@dataclass(frozen=True, slots=True)
+class Limit:
+    """A token bucket: ``per_minute`` calls a minute, at most ``burst`` at once."""
+
+    per_minute: float
+    burst: int
+
+
+TIERS: Mapping[int, Limit] = {
+    1: Limit(1, 1),
+    2: Limit(20, 20),
+    3: Limit(50, 50),
+    4: Limit(100, 100),
+}
+"""Slack's Web API tiers ("1+", "20+", "50+", "100+" a minute, docs.slack.dev/apis/web-api/
+rate-limits). Slack evaluates them per minute and tolerates bursts without saying how large;
+here a bucket holds one minute's allowance and refills continuously."""
+METHOD_TIERS: Mapping[str, int] = {
+    "chat.update": 3,
+    "conversations.open": 4,
+    "users.info": 4,
+    "views.publish": 4,
+}
+"""The tier of each limited method the stand-in answers (from each method's reference page).
+``auth.test`` and ``apps.connections.open`` are not limited here."""
+POST_MESSAGE_PER_CHANNEL = Limit(60, 3)
+"""``chat.postMessage``: "about one message a second per channel, short bursts allowed". Slack
+also keeps an unpublished workspace-wide cap, which the stand-in does not model."""
+
+
+Effect = Literal["replaced", "deleted", "posted", "ephemeral", "unbound"]
+
+
+@dataclass(frozen=True, slots=True)
+class ResponseUse:
+    """What one accepted post to a ``response_url`` did."""
+
+    url: str
+    number: int
+    """Which use of the URL this was, 1 to :data:`RESPONSE_URL_USES`."""
+    effect: Effect
+    """``unbound``: the URL was not minted by :meth:`SlackApiStandIn.response_url` (the
+    payload builders' own URLs), so the stand-in knows no message to act on and only records
+    the post."""
+    channel: str | None
+    ts: str | None
+    """The message replaced, deleted or posted."""
+    message: dict[str, Any] | None
+    """The message as it stands after the use (None when deleted or unbound)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -101,6 +176,10 @@ class Call:
     status: int
     response: dict[str, Any]
     path: str = ""
+    at: float = 0.0
+    """``time.perf_counter()`` when the stand-in answered."""
+    use: ResponseUse | None = None
+    """For an accepted ``response_url`` post: what it did."""
 
     @property
     def ok(self) -> bool:
@@ -125,6 +204,14 @@ class Call:
         return blocks if isinstance(blocks, list) else None
 
 
+@dataclass(frozen=True, slots=True)
+class Count:
+    """Calls of one method, and how many of them were answered HTTP 429."""
+
+    calls: int = 0
+    ratelimited: int = 0
+
+
 class _MethodError(Exception):
     """An ``ok: false`` answer (raised inside the stand-in's method handlers)."""
 
@@ -143,38 +230,56 @@ class _Fault:
     headers: dict[str, str] = field(default_factory=dict)
 
 
+@dataclass(slots=True)
+class _Hook:
+    """A ``response_url``: where it points, until when, and how often it was used."""
+
+    channel: str | None
+    ts: str | None
+    user: str | None
+    expires_at: float | None
+    uses: int = 0
+
+
+@dataclass(slots=True)
+class _Bucket:
+    tokens: float
+    updated: float
+
+
 class SlackApiStandIn(LoopbackStandIn):
     """Slack's Web API for one workspace and one bot, in memory, behind a loopback server.
 
     Use as a context manager (or :meth:`start` / :meth:`stop`); :attr:`base_url` is the value
     for ``AsyncWebClient(base_url=...)`` (``http://127.0.0.1:PORT/api/``). Every helper is
-    thread-safe: the server answers on its own thread.
+    thread-safe: the server answers on its own thread. ``clock`` (seconds) dates messages,
+    expires ``response_url``s and refills the rate buckets.
     """
 
     name = "Slack stand-in"
 
-    def __init__(self, *, clock: Callable[[], float] = time.time) -> None:
+    def __init__(self, *, clock: Callable[[], float] = time.time, rate_tiers: bool = False) -> None:
         self.clock = clock
-        self._socket_open = False
+        self._default_tiers = rate_tiers
         self._condition = threading.Condition()
+        self._listeners: list[Callable[[Call], None]] = []
+        self._hook_numbers = itertools.count(1_000_001)
         super().__init__()
         self._handlers: dict[str, Callable[[dict[str, Any]], dict[str, Any]]] = {
             "auth.test": self._auth_test,
             "conversations.open": self._conversations_open,
             "chat.postMessage": self._chat_post_message,
             "chat.update": self._chat_update,
-            "chat.postEphemeral": self._chat_post_ephemeral,
-            "chat.delete": self._chat_delete,
             "views.publish": self._views_publish,
-            "views.open": self._views_open,
             "users.info": self._users_info,
             "apps.connections.open": self._apps_connections_open,
         }
         self.app = Starlette(
             routes=[
                 Route("/api/{method}", self._api, methods=["GET", "POST"]),
-                Route("/commands/{rest:path}", self._response_url, methods=["POST"]),
-                Route("/actions/{rest:path}", self._response_url, methods=["POST"]),
+                Route(
+                    "/{kind}/{team}/{number}/{secret}", self._response_url_post, methods=["POST"]
+                ),
                 WebSocketRoute("/link", self._socket_mode),
             ]
         )
@@ -195,18 +300,19 @@ class SlackApiStandIn(LoopbackStandIn):
     # Test controls --------------------------------------------------------------------------
 
     def reset(self) -> None:
-        """Forget calls, messages, views and faults; restore the default users."""
+        """Forget calls, messages, response_urls and faults; restore the default users and the
+        rate tiers given to the constructor (full buckets)."""
         with self._condition:
             self._calls: list[Call] = []
             self._messages: dict[str, list[dict[str, Any]]] = {}
             self._ephemeral: dict[str, list[dict[str, Any]]] = {}
-            self._home_views: dict[str, dict[str, Any]] = {}
-            self._opened_views: list[dict[str, Any]] = []
-            self._used_triggers: set[str] = set()
             self._open_dms: set[str] = set()
             self._faults: dict[str, list[_Fault]] = {}
             self._users: dict[str, SlackUser] = {user.id: user for user in DEFAULT_USERS}
             self._timestamps = Timestamps(self.clock)
+            self._hooks: dict[str, _Hook] = {}
+            self._tiers = self._default_tiers
+            self._buckets: dict[tuple[str, ...], _Bucket] = {}
             self._socket_outbox: list[dict[str, Any]] = []
             self._socket_acks: list[dict[str, Any]] = []
             self._condition.notify_all()
@@ -216,10 +322,11 @@ class SlackApiStandIn(LoopbackStandIn):
         with self._condition:
             self._users[user.id] = user
 
-    def remove_user(self, user_id: str) -> None:
-        """Forget a member: ``users.info`` answers ``user_not_found``."""
+    def set_rate_tiers(self, enabled: bool) -> None:
+        """Enforce the rate tiers (or stop); either way the buckets start full."""
         with self._condition:
-            self._users.pop(user_id, None)
+            self._tiers = enabled
+            self._buckets = {}
 
     def rate_limit(self, method: str, times: int = 1, retry_after: int = 1) -> None:
         """Answer the next ``times`` calls of ``method`` with HTTP 429, ``Retry-After`` and
@@ -233,16 +340,37 @@ class SlackApiStandIn(LoopbackStandIn):
         (HTTP 200, as Slack does for method errors, unless ``status`` says otherwise)."""
         self._add_fault(method, _Fault(times, error, status))
 
-    def seed_message(
-        self, channel: str, text: str, *, blocks: list[dict[str, Any]] | None = None
+    def response_url(
+        self,
+        channel: str,
+        message_ts: str | None = None,
+        *,
+        user: str | None = None,
+        kind: Literal["actions", "commands"] = "actions",
+        team_id: str = TEAM_ID,
     ) -> str:
-        """Put a bot message in ``channel`` as if posted earlier (not recorded as a call);
-        returns its ts."""
-        args: dict[str, Any] = {"channel": channel, "text": text}
-        if blocks is not None:
-            args["blocks"] = blocks
+        """A fresh ``response_url`` for an interaction in ``channel`` (a user id means the
+        DM with them) on the message ``message_ts`` (None for a slash command: nothing to
+        replace). ``user`` is who sees its ephemeral posts. Valid for 5 uses, 30 minutes."""
         with self._condition:
-            return str(self._chat_post_message(args)["ts"])
+            number = next(self._hook_numbers)
+            path = f"/{kind}/{team_id}/{number}/{secrets.token_urlsafe(18)}"
+            expires_at = self.clock() + RESPONSE_URL_SECONDS
+            self._hooks[path] = _Hook(_resolve(channel), message_ts, user, expires_at)
+        return self.origin + path
+
+    def listen(self, listener: Callable[[Call], None]) -> Callable[[], None]:
+        """Call ``listener`` with every call as it is recorded (on the server's thread, with
+        the stand-in's lock held: be quick, call nothing of the stand-in). Returns a function
+        that stops the listening."""
+        with self._condition:
+            self._listeners.append(listener)
+
+        def stop() -> None:
+            with self._condition, contextlib.suppress(ValueError):
+                self._listeners.remove(listener)
+
+        return stop
 
     # Reading back ---------------------------------------------------------------------------
 
@@ -250,6 +378,26 @@ class SlackApiStandIn(LoopbackStandIn):
         """Every call so far (of ``method`` only, if given), oldest first."""
         with self._condition:
             return [call for call in self._calls if method is None or call.method == method]
+
+    def uses(self, url: str) -> list[Call]:
+        """The posts to one ``response_url`` (refused ones too), oldest first."""
+        path = urlsplit(url).path
+        return [call for call in self.calls(RESPONSE_URL) if call.path == path]
+
+    def counts(self, since: int = 0) -> dict[str, Count]:
+        """Calls and HTTP 429 answers per method (:data:`RESPONSE_URL` for response_url
+        posts), counting from the ``since``-th call (a :meth:`mark`)."""
+        with self._condition:
+            tally: dict[str, Count] = {}
+            for call in self._calls[since:]:
+                seen = tally.get(call.method, Count())
+                tally[call.method] = Count(seen.calls + 1, seen.ratelimited + (call.status == 429))
+            return tally
+
+    def mark(self) -> int:
+        """How many calls were recorded so far (for :meth:`counts`)."""
+        with self._condition:
+            return len(self._calls)
 
     def wait_for(self, method: str, count: int = 1, timeout: float = 5.0) -> list[Call]:
         """Block until ``count`` calls of ``method`` arrived; returns all calls of ``method``.
@@ -282,8 +430,8 @@ class SlackApiStandIn(LoopbackStandIn):
         return await asyncio.to_thread(self.wait_for, method, count, timeout)
 
     def messages_to(self, channel: str) -> list[dict[str, Any]]:
-        """The bot's messages in ``channel`` as they stand now (updates applied, deletions
-        gone), oldest first. A user id means the DM with that user."""
+        """The bot's messages in ``channel`` as they stand now (updates and replacements
+        applied, deletions gone), oldest first. A user id means the DM with that user."""
         with self._condition:
             return copy.deepcopy(self._messages.get(_resolve(channel), []))
 
@@ -294,27 +442,11 @@ class SlackApiStandIn(LoopbackStandIn):
             raise LookupError(f"no message in {_resolve(channel)}")
         return messages[-1]
 
-    def last_blocks(self, channel: str) -> list[dict[str, Any]]:
-        """The blocks of the latest message in ``channel`` (``[]`` for a text-only one)."""
-        blocks = self.last_message(channel).get("blocks") or []
-        assert isinstance(blocks, list)
-        return blocks
-
     def ephemeral_to(self, channel: str) -> list[dict[str, Any]]:
-        """Ephemeral messages posted in ``channel`` (each with its ``user``), oldest first."""
+        """Ephemeral messages posted through response_urls in ``channel`` (each with the
+        ``user`` who sees it), oldest first."""
         with self._condition:
             return copy.deepcopy(self._ephemeral.get(_resolve(channel), []))
-
-    def home_view(self, user: str) -> dict[str, Any] | None:
-        """The Home tab last published for ``user``."""
-        with self._condition:
-            view = self._home_views.get(user)
-            return copy.deepcopy(view) if view is not None else None
-
-    def opened_views(self) -> list[dict[str, Any]]:
-        """Modals opened with ``views.open``, oldest first."""
-        with self._condition:
-            return copy.deepcopy(self._opened_views)
 
     # HTTP -----------------------------------------------------------------------------------
 
@@ -349,22 +481,28 @@ class SlackApiStandIn(LoopbackStandIn):
         response_headers = {"X-OAuth-Scopes": ",".join(BOT_SCOPES), **extra_headers}
         return _json_response(body, status, response_headers)
 
-    async def _response_url(self, request: Request) -> Response:
+    async def _response_url_post(self, request: Request) -> Response:
+        path = request.url.path
+        if request.path_params["kind"] not in ("actions", "commands"):
+            return Response("Not Found", status_code=404)
         headers = {name.lower(): value for name, value in request.headers.items()}
         raw = await request.body()
         try:
             args = json.loads(raw) if raw else {}
         except ValueError:
             args = {"raw": raw.decode(errors="replace")}
-        body = {"ok": True}
         with self._condition:
+            status, body, use = self._respond(self.origin + path, path, args)
             self._record(
-                Call(RESPONSE_URL, args, headers, request.method, 200, body, request.url.path)
+                Call(RESPONSE_URL, args, headers, request.method, status, body, path, use=use)
             )
-        return _json_response(body, 200, {})
+        return _json_response(body, status, {})
 
     def _record(self, call: Call) -> None:
+        call = replace(call, at=time.perf_counter())
         self._calls.append(call)
+        for listener in self._listeners:
+            listener(call)
         self._condition.notify_all()
 
     def _answer(
@@ -383,6 +521,9 @@ class SlackApiStandIn(LoopbackStandIn):
         fault = self._take_fault(method)
         if fault is not None:
             return fault.status, {"ok": False, "error": fault.error}, dict(fault.headers)
+        retry_after = self._throttle(token, method, args)
+        if retry_after is not None:
+            return 429, {"ok": False, "error": "ratelimited"}, {"Retry-After": str(retry_after)}
         try:
             return 200, handler(args), {}
         except _MethodError as failure:
@@ -404,6 +545,91 @@ class SlackApiStandIn(LoopbackStandIn):
             queue.pop(0)
         return fault
 
+    # Rate tiers -----------------------------------------------------------------------------
+
+    def _throttle(self, token: str, method: str, args: Mapping[str, Any]) -> int | None:
+        """None if the call may go ahead (a token is taken), else the seconds to wait."""
+        if not self._tiers:
+            return None
+        if method == "chat.postMessage":
+            if not args.get("channel"):
+                return None  # the method answers channel_not_found
+            key: tuple[str, ...] = (token, method, _resolve(str(args["channel"])))
+            limit = POST_MESSAGE_PER_CHANNEL
+        elif method in METHOD_TIERS:
+            key, limit = (token, method), TIERS[METHOD_TIERS[method]]
+        else:
+            return None
+        now = self.clock()
+        rate = limit.per_minute / 60
+        bucket = self._buckets.setdefault(key, _Bucket(float(limit.burst), now))
+        bucket.tokens = min(limit.burst, bucket.tokens + (now - bucket.updated) * rate)
+        bucket.updated = now
+        if bucket.tokens >= 1:
+            bucket.tokens -= 1
+            return None
+        return max(1, math.ceil((1 - bucket.tokens) / rate))  # Slack sends whole seconds
+
+    # response_url ---------------------------------------------------------------------------
+
+    def _respond(
+        self, url: str, path: str, body: dict[str, Any]
+    ) -> tuple[int, dict[str, Any], ResponseUse | None]:
+        hook = self._hooks.get(path)
+        if hook is None:  # made by a payload builder, not minted here: nothing to act on
+            hook = self._hooks[path] = _Hook(None, None, None, None)
+        expired = hook.expires_at is not None and self.clock() > hook.expires_at
+        if expired or hook.uses >= RESPONSE_URL_USES:
+            # Slack refuses a used-up or expired response_url with HTTP 404 (seen in
+            # slackapi/bolt-js#1261); the body it sends then is not documented publicly, so
+            # the error code here, in the Web API's JSON shape, is the stand-in's guess.
+            return 404, {"ok": False, "error": "expired_url"}, None
+        try:
+            effect, channel, ts, message = self._apply(hook, body)
+        except _MethodError as failure:
+            return failure.status, {"ok": False, "error": failure.error}, None
+        hook.uses += 1
+        use = ResponseUse(url, hook.uses, effect, channel, ts, message)
+        return 200, {"ok": True}, use
+
+    def _apply(
+        self, hook: _Hook, body: Mapping[str, Any]
+    ) -> tuple[Effect, str | None, str | None, dict[str, Any] | None]:
+        """Do what a response_url post asks; ``(effect, channel, ts, message after)``."""
+        if hook.channel is None:
+            return "unbound", None, None, None
+        channel = hook.channel
+        if body.get("delete_original"):
+            original = self._original(hook)
+            self._messages[channel].remove(original)
+            return "deleted", channel, hook.ts, None
+        content = _message_content(body, status=400)
+        if not any(content.get(key) for key in ("text", "blocks", "attachments")):
+            raise _MethodError("no_text", status=400)
+        if body.get("replace_original"):
+            original = self._original(hook)
+            for key in ("text", "blocks", "attachments"):
+                original.pop(key, None)
+            original.update({"text": "", **content})
+            return "replaced", channel, hook.ts, copy.deepcopy(original)
+        if body.get("response_type") == "in_channel":
+            posted = self._chat_post_message({**body, "channel": channel})
+            return "posted", channel, posted["ts"], posted["message"]
+        ts = self._timestamps.next()
+        message = {"type": "message", "user": hook.user, "ts": ts, "text": "", **content}
+        self._ephemeral.setdefault(channel, []).append(message)
+        return "ephemeral", channel, ts, copy.deepcopy(message)
+
+    def _original(self, hook: _Hook) -> dict[str, Any]:
+        """The message a response_url was minted for. Slack's answer when it is gone (or when
+        a slash command's URL has none) is not documented; the stand-in says 404."""
+        if hook.channel is None or hook.ts is None:
+            raise _MethodError("message_not_found", status=404)
+        try:
+            return self._find(hook.channel, hook.ts)
+        except _MethodError:
+            raise _MethodError("message_not_found", status=404) from None
+
     # Socket Mode ----------------------------------------------------------------------------
 
     def socket_send(self, envelope: dict[str, Any]) -> None:
@@ -422,14 +648,8 @@ class SlackApiStandIn(LoopbackStandIn):
             await asyncio.sleep(0.01)
         raise TimeoutError(f"no acknowledgement of {envelope_id}")
 
-    @property
-    def socket_connected(self) -> bool:
-        """Whether an app holds a Socket Mode connection now."""
-        return self._socket_open
-
     async def _socket_mode(self, websocket: WebSocket) -> None:
         await websocket.accept()
-        self._socket_open = True
         await websocket.send_json(
             {"type": "hello", "num_connections": 1, "connection_info": {"app_id": "A0001"}}
         )
@@ -448,8 +668,6 @@ class SlackApiStandIn(LoopbackStandIn):
                     self._condition.notify_all()
         except WebSocketDisconnect:
             pass
-        finally:
-            self._socket_open = False
 
     # Methods (called with the lock held) ----------------------------------------------------
 
@@ -469,13 +687,6 @@ class SlackApiStandIn(LoopbackStandIn):
         }
 
     def _conversations_open(self, args: dict[str, Any]) -> dict[str, Any]:
-        if args.get("channel"):
-            return {
-                "ok": True,
-                "no_op": True,
-                "already_open": True,
-                "channel": {"id": args["channel"]},
-            }
         users = [user.strip() for user in str(args.get("users") or "").split(",") if user.strip()]
         if not users:
             raise _MethodError("users_list_not_supplied")
@@ -525,43 +736,29 @@ class SlackApiStandIn(LoopbackStandIn):
             "message": copy.deepcopy(message),
         }
 
-    def _chat_post_ephemeral(self, args: dict[str, Any]) -> dict[str, Any]:
-        channel = _resolve(_required(args, "channel", "channel_not_found"))
-        user = str(_required(args, "user", "user_not_found"))
-        content = _message_content(args)
-        if not any(content.get(key) for key in ("text", "blocks", "attachments")):
-            raise _MethodError("no_text")
-        ts = self._timestamps.next()
-        message = {"type": "message", "user": user, "ts": ts, "text": "", **content}
-        self._ephemeral.setdefault(channel, []).append(message)
-        return {"ok": True, "message_ts": ts}
-
-    def _chat_delete(self, args: dict[str, Any]) -> dict[str, Any]:
-        channel = _resolve(_required(args, "channel", "channel_not_found"))
-        ts = str(_required(args, "ts", "message_not_found"))
-        message = self._find(channel, ts)
-        self._messages[channel].remove(message)
-        return {"ok": True, "channel": channel, "ts": ts}
-
     def _views_publish(self, args: dict[str, Any]) -> dict[str, Any]:
-        user = str(_required(args, "user_id", "invalid_arguments"))
-        view = _view(args, "home")
-        current = self._home_views.get(user)
-        if args.get("hash") and current is not None and args["hash"] != current["hash"]:
-            raise _MethodError("hash_conflict")
-        published = self._stored_view(view, current["id"] if current else None)
-        self._home_views[user] = published
-        return {"ok": True, "view": copy.deepcopy(published)}
-
-    def _views_open(self, args: dict[str, Any]) -> dict[str, Any]:
-        trigger = str(_required(args, "trigger_id", "invalid_arguments"))
-        view = _view(args, "modal")
-        if trigger in self._used_triggers:
-            raise _MethodError("exchanged_trigger_id")
-        self._used_triggers.add(trigger)
-        opened = self._stored_view(view, None)
-        self._opened_views.append(opened)
-        return {"ok": True, "view": copy.deepcopy(opened)}
+        _required(args, "user_id", "invalid_arguments")
+        view = args.get("view")
+        if not isinstance(view, dict) or view.get("type") != "home":
+            raise _MethodError("invalid_arguments")
+        blocks = _blocks(view.get("blocks", []), VIEW_BLOCKS_MAX, "invalid_arguments")
+        identifier = "V" + secrets.token_hex(5).upper()
+        published = {
+            "id": identifier,
+            "team_id": TEAM_ID,
+            "type": "home",
+            "blocks": blocks,
+            "private_metadata": view.get("private_metadata", ""),
+            "callback_id": view.get("callback_id", ""),
+            "state": {"values": {}},
+            "hash": f"{int(self.clock())}.{secrets.token_hex(4)}",
+            "root_view_id": identifier,
+            "app_id": API_APP_ID,
+            "external_id": view.get("external_id", ""),
+            "app_installed_team_id": TEAM_ID,
+            "bot_id": BOT_ID,
+        }
+        return {"ok": True, "view": published}
 
     def _users_info(self, args: dict[str, Any]) -> dict[str, Any]:
         user_id = str(_required(args, "user", "user_not_found"))
@@ -577,31 +774,6 @@ class SlackApiStandIn(LoopbackStandIn):
             if message["ts"] == ts:
                 return message
         raise _MethodError("message_not_found")
-
-    def _stored_view(self, view: dict[str, Any], view_id: str | None) -> dict[str, Any]:
-        identifier = view_id or "V" + secrets.token_hex(5).upper()
-        stored = {
-            "id": identifier,
-            "team_id": TEAM_ID,
-            "type": view["type"],
-            "blocks": view.get("blocks", []),
-            "private_metadata": view.get("private_metadata", ""),
-            "callback_id": view.get("callback_id", ""),
-            "state": {"values": {}},
-            "hash": f"{int(self.clock())}.{secrets.token_hex(4)}",
-            "title": view.get("title"),
-            "close": view.get("close"),
-            "submit": view.get("submit"),
-            "clear_on_close": bool(view.get("clear_on_close", False)),
-            "notify_on_close": bool(view.get("notify_on_close", False)),
-            "previous_view_id": None,
-            "root_view_id": identifier,
-            "app_id": API_APP_ID,
-            "external_id": view.get("external_id", ""),
-            "app_installed_team_id": TEAM_ID,
-            "bot_id": BOT_ID,
-        }
-        return copy.deepcopy(stored)
 
 
 def _json_response(body: dict[str, Any], status: int, headers: Mapping[str, str]) -> Response:
@@ -631,19 +803,24 @@ def _required(args: Mapping[str, Any], name: str, error: str) -> Any:
     return value
 
 
-def _message_content(args: Mapping[str, Any]) -> dict[str, Any]:
-    """The ``text`` / ``blocks`` / ``attachments`` of a message call, checked as Slack does."""
+def _message_content(args: Mapping[str, Any], *, status: int = 200) -> dict[str, Any]:
+    """The ``text`` / ``blocks`` / ``attachments`` of a message, checked as Slack does
+    (errors with HTTP ``status``: 200 for the Web API, 400 for a response_url)."""
     content: dict[str, Any] = {}
     if "text" in args and args["text"] is not None:
         text = str(args["text"])
         if len(text) > TEXT_MAX:
-            raise _MethodError("msg_too_long")
+            raise _MethodError("msg_too_long", status=status)
         content["text"] = text
     if "blocks" in args and args["blocks"] is not None:
-        content["blocks"] = _blocks(args["blocks"], MESSAGE_BLOCKS_MAX, "invalid_blocks")
+        try:
+            content["blocks"] = _blocks(args["blocks"], MESSAGE_BLOCKS_MAX, "invalid_blocks")
+        except _MethodError as failure:
+            failure.status = status
+            raise
     if "attachments" in args and args["attachments"] is not None:
         if not isinstance(args["attachments"], list):
-            raise _MethodError("invalid_attachments")
+            raise _MethodError("invalid_attachments", status=status)
         content["attachments"] = copy.deepcopy(args["attachments"])
     return content
 
@@ -663,15 +840,6 @@ def _blocks(blocks: Any, limit: int, error: str) -> list[dict[str, Any]]:
     for block in stored:
         block.setdefault("block_id", secrets.token_urlsafe(4)[:5])
     return stored
-
-
-def _view(args: Mapping[str, Any], kind: str) -> dict[str, Any]:
-    view = args.get("view")
-    if not isinstance(view, dict) or view.get("type") != kind:
-        raise _MethodError("invalid_arguments")
-    checked = dict(view)
-    checked["blocks"] = _blocks(view.get("blocks", []), VIEW_BLOCKS_MAX, "invalid_arguments")
-    return checked
 
 
 def _user_object(user: SlackUser) -> dict[str, Any]:
@@ -705,7 +873,7 @@ def slack_api() -> Iterator[SlackApiStandIn]:
 
 @pytest.fixture
 def fresh_slack_api(slack_api: SlackApiStandIn) -> SlackApiStandIn:
-    """The stand-in, reset for this test: no calls, messages, views or faults."""
+    """The stand-in, reset for this test: no calls, messages, response_urls or faults."""
     slack_api.reset()
     return slack_api
 
@@ -714,4 +882,6 @@ def fresh_slack_api(slack_api: SlackApiStandIn) -> SlackApiStandIn:
 def slack_requests(slack_api: SlackApiStandIn) -> SlackRequests:
     """Signed Slack requests (secret :data:`SIGNING_SECRET`) whose ``response_url``s point
     at the stand-in."""
-    return SlackRequests(SIGNING_SECRET, hooks_url=slack_api.origin)
+    return SlackRequests(
+        SIGNING_SECRET, hooks_url=slack_api.origin, response_urls=slack_api.response_url
+    )

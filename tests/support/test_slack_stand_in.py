@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 import json
 import threading
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from typing import Any
 from urllib.parse import parse_qs
 
@@ -20,6 +20,7 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.http_retry.builtin_async_handlers import AsyncRateLimitErrorRetryHandler
 from slack_sdk.signature import Clock, SignatureVerifier
 from slack_sdk.web.async_client import AsyncWebClient
+from slack_sdk.webhook.async_client import AsyncWebhookClient
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import Response
@@ -36,6 +37,8 @@ from tests.support.slack_payloads import (
 )
 from tests.support.slack_stand_in import (
     RESPONSE_URL,
+    Call,
+    Count,
     SlackApiStandIn,
     fresh_slack_api,
     slack_api,
@@ -104,10 +107,10 @@ async def test_post_message_is_recorded_with_its_blocks(
     shown = api.messages_to("D0001")[0]["blocks"]
     assert shown[0]["block_id"] == "q"
     assert shown[1]["block_id"]
-    assert api.last_blocks("D0001") == []
+    assert "blocks" not in api.last_message("D0001")
 
 
-async def test_update_and_delete_change_the_channel(
+async def test_update_changes_the_message_in_the_channel(
     api: SlackApiStandIn, client: AsyncWebClient
 ) -> None:
     posted = await client.chat_postMessage(channel="U0001", text="Which kind?", blocks=BLOCKS)
@@ -117,12 +120,10 @@ async def test_update_and_delete_change_the_channel(
     updated = await client.chat_update(channel="D0001", ts=posted["ts"], text="Kind", blocks=record)
 
     assert updated["ts"] == posted["ts"]
-    assert api.last_blocks("D0001")[0]["text"]["text"] == "Kind: *Co-sell*"
+    assert api.last_message("D0001")["blocks"][0]["text"]["text"] == "Kind: *Co-sell*"
     assert api.last_message("D0001")["edited"]["user"] == "UBOT"
-    await client.chat_delete(channel="D0001", ts=posted["ts"])
-    assert api.messages_to("D0001") == []
     with pytest.raises(SlackApiError) as missing:
-        await client.chat_update(channel="D0001", ts=posted["ts"], text="again")
+        await client.chat_update(channel="D0001", ts="1.000001", text="again")
     assert missing.value.response["error"] == "message_not_found"
 
 
@@ -134,13 +135,12 @@ async def test_views_users_and_conversations(api: SlackApiStandIn, client: Async
     api.set_user(SlackUser("U0042", "lin", "Lin Chen", "Lin", "Chen", "lin.chen@contoso.example"))
     ada = await client.users_info(user="U0001")
     lin = await client.users_info(user="U0042")
-    ephemeral = await client.chat_postEphemeral(channel="D0001", user="U0001", text="Only you")
 
     assert published["view"]["type"] == "home"
     assert published["view"]["id"].startswith("V")
+    assert published["view"]["blocks"][0]["block_id"] == "q"
     [call] = api.calls("views.publish")
     assert call.args["view"]["blocks"] == BLOCKS
-    assert api.home_view("U0001") == published["view"]
     assert opened["channel"]["id"] == "D0001"
     assert again["already_open"] is True
     assert ada["user"]["profile"]["email"] == DEFAULT_USERS[0].email
@@ -149,22 +149,12 @@ async def test_views_users_and_conversations(api: SlackApiStandIn, client: Async
         "Lin",
         "Chen",
     )
-    assert api.ephemeral_to("D0001")[0]["ts"] == ephemeral["message_ts"]
     with pytest.raises(SlackApiError) as unknown:
         await client.users_info(user="U9999")
     assert unknown.value.response["error"] == "user_not_found"
-
-
-async def test_views_open_exchanges_a_trigger_once(
-    api: SlackApiStandIn, client: AsyncWebClient
-) -> None:
-    modal = {"type": "modal", "title": {"type": "plain_text", "text": "Notes"}, "blocks": []}
-    opened = await client.views_open(trigger_id="1.2.abc", view=modal)
-    assert opened["view"]["type"] == "modal"
-    assert len(api.opened_views()) == 1
-    with pytest.raises(SlackApiError) as reused:
-        await client.views_open(trigger_id="1.2.abc", view=modal)
-    assert reused.value.response["error"] == "exchanged_trigger_id"
+    with pytest.raises(SlackApiError) as not_home:
+        await client.views_publish(user_id="U0001", view={"type": "modal", "blocks": []})
+    assert not_home.value.response["error"] == "invalid_arguments"
 
 
 async def test_form_encoded_calls_are_parsed(api: SlackApiStandIn, client: AsyncWebClient) -> None:
@@ -185,7 +175,7 @@ async def test_limits_and_unknown_methods_answer_as_slack_does(
     with pytest.raises(SlackApiError) as empty:
         await client.api_call("chat.postMessage", json={"channel": "D0001"})
     with pytest.raises(SlackApiError) as unknown:
-        await client.api_call("reactions.add", json={"name": "tada"})
+        await client.api_call("chat.delete", json={"channel": "D0001", "ts": "1.000001"})
 
     assert invalid.value.response["error"] == "invalid_blocks"
     assert empty.value.response["error"] == "no_text"
@@ -259,8 +249,8 @@ def test_wait_for_wakes_on_a_call_from_another_thread(api: SlackApiStandIn) -> N
         worker.join()
 
     assert [call.args["text"] for call in calls] == ["one", "two"]
-    with pytest.raises(TimeoutError, match=r"0 of 1 views\.open"):
-        api.wait_for("views.open", timeout=0.05)
+    with pytest.raises(TimeoutError, match=r"0 of 1 views\.publish"):
+        api.wait_for("views.publish", timeout=0.05)
 
 
 async def test_wait_for_async_leaves_the_loop_free(
@@ -271,6 +261,213 @@ async def test_wait_for_async_leaves_the_loop_free(
         client.chat_postMessage(channel="D0001", text="hi"),
     )
     assert calls[0].args["channel"] == "D0001"
+
+
+def test_listeners_see_each_call_as_it_is_recorded(api: SlackApiStandIn) -> None:
+    seen: list[Call] = []
+    stop = api.listen(seen.append)
+    headers = {"Authorization": f"Bearer {TOKEN}"}
+    with httpx.Client(base_url=api.base_url, headers=headers) as http:
+        for text in ("one", "two"):
+            http.post("chat.postMessage", json={"channel": "D0001", "text": text})
+        stop()
+        http.post("chat.postMessage", json={"channel": "D0001", "text": "three"})
+
+    assert [call.args["text"] for call in seen] == ["one", "two"]
+    assert 0 < seen[0].at < seen[1].at
+    assert seen == api.calls()[:2]
+
+
+# response_url ------------------------------------------------------------------------------
+
+
+class FakeClock:
+    """Seconds that move only when told to."""
+
+    def __init__(self, now: float = 1_700_000_000.0) -> None:
+        self.now = now
+
+    def __call__(self) -> float:
+        return self.now
+
+
+@pytest.fixture
+def clock() -> FakeClock:
+    return FakeClock()
+
+
+@pytest.fixture
+def timed(clock: FakeClock) -> Iterator[SlackApiStandIn]:
+    """A stand-in of its own on a clock the test moves."""
+    with SlackApiStandIn(clock=clock) as stand_in:
+        yield stand_in
+
+
+@pytest.fixture
+def tiered(clock: FakeClock) -> Iterator[SlackApiStandIn]:
+    """A stand-in of its own enforcing the rate tiers, on a clock the test moves."""
+    with SlackApiStandIn(clock=clock, rate_tiers=True) as stand_in:
+        yield stand_in
+
+
+async def test_replace_original_replaces_the_clicked_message(
+    api: SlackApiStandIn, client: AsyncWebClient
+) -> None:
+    posted = await client.chat_postMessage(channel="D0001", text="Which kind?", blocks=BLOCKS)
+    await client.chat_postMessage(channel="D0001", text="Later")
+    url = api.response_url("D0001", posted["ts"], user="U0001")
+    record = [{"type": "section", "text": {"type": "mrkdwn", "text": "Kind: *Co-sell*"}}]
+
+    # What Bolt's respond() does: a JSON post with slack_sdk's webhook client.
+    sent = await AsyncWebhookClient(url).send(text="Kind", blocks=record, replace_original=True)
+
+    assert url.startswith(api.origin + "/actions/T0001/")
+    assert sent.status_code == 200
+    assert json.loads(sent.body) == {"ok": True}
+    replaced = api.messages_to("D0001")[0]
+    assert (replaced["ts"], replaced["text"]) == (posted["ts"], "Kind")
+    assert replaced["blocks"][0]["text"]["text"] == "Kind: *Co-sell*"
+    assert [message["text"] for message in api.messages_to("D0001")] == ["Kind", "Later"]
+    [use] = api.uses(url)
+    assert use.args["replace_original"] is True
+    assert use.use is not None
+    assert (use.use.effect, use.use.channel, use.use.ts, use.use.number) == (
+        "replaced",
+        "D0001",
+        posted["ts"],
+        1,
+    )
+    assert use.use.message == replaced
+    # The store stays consistent: a later chat.update edits the replaced message.
+    await client.chat_update(channel="D0001", ts=posted["ts"], text="Edited")
+    assert api.messages_to("D0001")[0]["blocks"] == replaced["blocks"]
+    assert api.messages_to("D0001")[0]["text"] == "Edited"
+
+
+async def test_delete_original_and_new_messages(
+    api: SlackApiStandIn, client: AsyncWebClient
+) -> None:
+    posted = await client.chat_postMessage(channel="D0001", text="Which kind?", blocks=BLOCKS)
+    url = api.response_url("U0001", posted["ts"], user="U0001")
+    hook = AsyncWebhookClient(url)
+
+    ephemeral = await hook.send(text="Only you")
+    in_channel = await hook.send(text="Everyone", response_type="in_channel")
+    deleted = await hook.send_dict({"delete_original": True})
+    gone = await hook.send(text="again", replace_original=True)
+
+    assert [r.status_code for r in (ephemeral, in_channel, deleted, gone)] == [200, 200, 200, 404]
+    assert json.loads(gone.body) == {"ok": False, "error": "message_not_found"}
+    assert [message["text"] for message in api.messages_to("D0001")] == ["Everyone"]
+    [only_you] = api.ephemeral_to("D0001")
+    assert (only_you["text"], only_you["user"]) == ("Only you", "U0001")
+    effects = [call.use.effect if call.use else call.error for call in api.uses(url)]
+    assert effects == ["ephemeral", "posted", "deleted", "message_not_found"]
+    with pytest.raises(SlackApiError) as missing:
+        await client.chat_update(channel="D0001", ts=posted["ts"], text="x")
+    assert missing.value.response["error"] == "message_not_found"
+
+
+async def test_a_response_url_serves_five_uses(
+    api: SlackApiStandIn, client: AsyncWebClient
+) -> None:
+    posted = await client.chat_postMessage(channel="D0001", text="Which kind?")
+    url = api.response_url("D0001", posted["ts"])
+    hook = AsyncWebhookClient(url)
+
+    empty = await hook.send_dict({"replace_original": True})  # refused: not a use
+    answers = [await hook.send(text=f"take {n}", replace_original=True) for n in range(1, 7)]
+
+    assert (empty.status_code, json.loads(empty.body)["error"]) == (400, "no_text")
+    assert [answer.status_code for answer in answers] == [200] * 5 + [404]
+    assert json.loads(answers[-1].body) == {"ok": False, "error": "expired_url"}
+    assert api.last_message("D0001")["text"] == "take 5"
+    assert [call.use.number if call.use else None for call in api.uses(url)] == [
+        None, 1, 2, 3, 4, 5, None,
+    ]  # fmt: skip
+    # Each URL counts its own uses.
+    fresh = api.response_url("D0001", posted["ts"])
+    assert (
+        await AsyncWebhookClient(fresh).send(text="6", replace_original=True)
+    ).status_code == 200
+
+
+async def test_a_response_url_expires_after_thirty_minutes(
+    timed: SlackApiStandIn, clock: FakeClock
+) -> None:
+    client = AsyncWebClient(token=TOKEN, base_url=timed.base_url)
+    posted = await client.chat_postMessage(channel="D0001", text="Which kind?")
+    command_url = timed.response_url("D0001", kind="commands")
+    url = timed.response_url("D0001", posted["ts"])
+
+    clock.now += 30 * 60
+    in_time = await AsyncWebhookClient(url).send(text="in time", replace_original=True)
+    nothing_to_replace = await AsyncWebhookClient(command_url).send(text="x", replace_original=True)
+    clock.now += 1
+    late = await AsyncWebhookClient(url).send(text="late", replace_original=True)
+
+    assert command_url.startswith(timed.origin + "/commands/T0001/")
+    assert in_time.status_code == 200
+    assert nothing_to_replace.status_code == 404
+    assert (late.status_code, json.loads(late.body)["error"]) == (404, "expired_url")
+    assert timed.last_message("D0001")["text"] == "in time"
+
+
+# Rate tiers --------------------------------------------------------------------------------
+
+
+async def test_tiers_are_off_unless_asked_for(api: SlackApiStandIn, client: AsyncWebClient) -> None:
+    posted = await client.chat_postMessage(channel="D0001", text="x")
+    for _ in range(60):
+        await client.chat_update(channel="D0001", ts=posted["ts"], text="y")
+    assert api.counts()["chat.update"] == Count(60, 0)
+
+
+async def test_a_tier_3_method_answers_429_with_retry_after_past_its_allowance(
+    tiered: SlackApiStandIn, clock: FakeClock
+) -> None:
+    client = AsyncWebClient(token=TOKEN, base_url=tiered.base_url)
+    posted = await client.chat_postMessage(channel="D0001", text="x")
+    for _ in range(50):  # Tier 3: 50 a minute
+        await client.chat_update(channel="D0001", ts=posted["ts"], text="y")
+    with pytest.raises(SlackApiError) as limited:
+        await client.chat_update(channel="D0001", ts=posted["ts"], text="y")
+    other_workspace = AsyncWebClient(token="xoxb-another", base_url=tiered.base_url)
+    await other_workspace.chat_update(channel="D0001", ts=posted["ts"], text="z")
+    clock.now += 1.2  # one call's worth: 60 s / 50
+    await client.chat_update(channel="D0001", ts=posted["ts"], text="w")
+
+    assert limited.value.response.status_code == 429
+    assert limited.value.response.headers["Retry-After"] == "2"  # 1.2 s, in whole seconds
+    assert limited.value.response["error"] == "ratelimited"
+    assert tiered.counts()["chat.update"] == Count(calls=53, ratelimited=1)
+    assert tiered.last_message("D0001")["text"] == "w"
+
+
+async def test_post_message_allows_a_short_burst_per_channel(
+    tiered: SlackApiStandIn, clock: FakeClock
+) -> None:
+    client = AsyncWebClient(token=TOKEN, base_url=tiered.base_url)
+    for _ in range(3):
+        await client.chat_postMessage(channel="D0001", text="burst")
+    with pytest.raises(SlackApiError) as limited:
+        await client.chat_postMessage(channel="U0001", text="too soon")  # the same DM
+    await client.chat_postMessage(channel="D0002", text="another channel")
+    mark = tiered.mark()
+    clock.now += 1
+    await client.chat_postMessage(channel="D0001", text="a second later")
+    url = tiered.response_url("D0001", tiered.last_message("D0001")["ts"])
+    for _ in range(5):  # response_url posts are outside the tiers
+        assert (
+            await AsyncWebhookClient(url).send(text="r", replace_original=True)
+        ).status_code == 200
+
+    assert limited.value.response.headers["Retry-After"] == "1"
+    assert tiered.counts()["chat.postMessage"] == Count(calls=6, ratelimited=1)
+    assert tiered.counts(since=mark) == {"chat.postMessage": Count(1, 0), RESPONSE_URL: Count(5, 0)}
+    tiered.set_rate_tiers(False)
+    for _ in range(5):
+        await client.chat_postMessage(channel="D0001", text="no limit")
 
 
 # Signing -----------------------------------------------------------------------------------
@@ -464,7 +661,10 @@ async def test_bolt_accepts_every_payload(
     [reply] = api.calls(RESPONSE_URL)
     assert reply.args["text"] == "Co-sell it is"
     assert reply.path.startswith("/actions/T0001/")
-    assert api.home_view("U0001") is not None
+    # Minted for the clicked message: a post that does not replace it is an ephemeral one.
+    assert reply.use is not None
+    assert reply.use.effect == "ephemeral"
+    assert api.calls("views.publish")[0].ok
 
 
 async def test_bolt_rejects_forged_and_stale_requests(

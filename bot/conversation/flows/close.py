@@ -5,12 +5,16 @@ The transition table is checked before anything is sent. Diagram: ``docs/flows/c
 
 from __future__ import annotations
 
+from typing import Any
+
 from bot.conversation import parsers
 from bot.conversation.flows.builders import one_of
-from bot.conversation.steps import Fixed, Flow, Step, answer_in
+from bot.conversation.paths import ApiPath, Conversion
+from bot.conversation.steps import Fixed, Flow, Step, Submit, answer_in
 from bot.conversation.views import InputKind
 from bot.referrals import limits
 from bot.referrals.catalog import Catalog
+from bot.referrals.catalogs import ReferralSubstatus
 
 OUTCOMES: Catalog[str] = Catalog(
     "outcome",
@@ -19,9 +23,27 @@ OUTCOMES: Catalog[str] = Catalog(
     aliases={"win": "won", "lose": "lost", "decline": "declined"},
 )
 
+SUBSTATUSES = {
+    "won": ReferralSubstatus.WON,
+    "lost": ReferralSubstatus.LOST,
+    "declined": ReferralSubstatus.DECLINED,
+}
+assert set(SUBSTATUSES) == set(OUTCOMES)
+
+
+def _substatus(outcome: Any) -> Any:
+    return SUBSTATUSES[str(outcome)].value
+
+
+def _outcome(substatus: Any) -> Any:
+    # An open referral's substatus (Pending, Accepted) is no outcome: nothing to show.
+    return next((o for o, s in SUBSTATUSES.items() if s.value == substatus), None)
+
+
 FLOW = Flow(
     name="close",
     title="Close referral",
+    submit=Submit.CLOSE_REFERRAL,
     needs_referral=True,
     steps=(
         one_of(
@@ -30,6 +52,7 @@ FLOW = Flow(
             "How did it end?",
             Fixed(OUTCOMES),
             display=lambda outcome: OUTCOMES.label(str(outcome)),
+            fills=ApiPath("/substatus", Conversion(_substatus, _outcome)),
         ),
         Step(
             "reason",
@@ -38,6 +61,7 @@ FLOW = Flow(
             InputKind.LONG_TEXT,
             parsers.long_text("The reason", limits.STATUS_REASON),
             required=answer_in("outcome", "lost", "declined"),
+            fills=ApiPath("/statusReason"),
         ),
     ),
 )

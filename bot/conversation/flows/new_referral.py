@@ -10,17 +10,26 @@ Kinds, in the seller's words:
 * services co-sell: a co-sell whose need is a service, so partner role, solution area and
   solution play are required (the plays offered depend on the area).
 
+Each step names the path its answer fills in the referral (``fills=``); the referral, the
+update flow's fields and their current values follow from those paths, so a new field is one
+step here. Steps marked ``updatable=True`` are offered by ``/referral update`` too.
+
 The diagram of this flow is in ``docs/flows/new.md``.
 """
 
 from __future__ import annotations
 
+import re
+from typing import Any
+
 from bot.conversation import parsers
 from bot.conversation.flows.builders import any_of, one_of
-from bot.conversation.steps import DependsOn, Fixed, Flow, Step, answer_in
+from bot.conversation.paths import AMOUNT, MIDNIGHT_UTC, TAG_IDS, ApiPath, Conversion, NoPath
+from bot.conversation.steps import DependsOn, Fixed, Flow, Step, Submit, answer_in
 from bot.conversation.views import InputKind
 from bot.referrals import catalogs, limits
 from bot.referrals.catalog import Catalog
+from bot.referrals.catalogs import SolutionType
 
 PRIVATE = "private"
 PARTNER_LED = "partner_led"
@@ -95,9 +104,42 @@ def _kind_label(value: object) -> str:
     return DEAL_KINDS.label(str(value))
 
 
+CONTACT = "/customerProfile/team/0"
+"""The customer's contact: the first member of the customer's team."""
+REQUIREMENTS = "/details/requirements"
+SERVICES_NEED = f"{REQUIREMENTS}/additionalRequirements"
+"""Partner role, solution area and play: sent only for a services co-sell (steps asked only
+then)."""
+
+SOLUTION_ID = re.compile(r"^(SOL|DEAL)-", re.IGNORECASE)
+
+
+def _solution_tags(answer: Any) -> Any:
+    return [
+        {"id": value.upper(), "type": SolutionType.NAME.value}
+        if SOLUTION_ID.match(value)
+        else {
+            "id": value,
+            "name": catalogs.SOLUTIONS.label(value),
+            "type": SolutionType.CATEGORY.value,
+        }
+        for value in answer
+    ]
+
+
+def _solution_ids(value: Any) -> Any:
+    ids = [tag["id"] for tag in value if isinstance(tag, dict) and tag.get("id")]
+    return ids or None
+
+
+SOLUTION_TAGS = Conversion(_solution_tags, _solution_ids)
+"""Solution categories by name, a partner's own solutions (SOL-…, DEAL-…) by id."""
+
+
 FLOW = Flow(
     name="new",
     title="New referral",
+    submit=Submit.CREATE_REFERRAL,
     steps=(
         one_of(
             "deal_kind",
@@ -107,6 +149,10 @@ FLOW = Flow(
             display=_kind_label,
             help="Private stays with you; the others are shared with Microsoft sellers, "
             "and once shared a referral cannot be made private again.",
+            fills=NoPath(
+                "the referral type, the sharing consent and whether Microsoft is asked for help "
+                "follow from it (bot.conversation.to_api)"
+            ),
         ),
         Step(
             "name",
@@ -115,6 +161,7 @@ FLOW = Flow(
             InputKind.TEXT,
             parsers.text("The referral name", limits.REFERRAL_NAME),
             placeholder="Contoso - Dynamics 365 rollout",
+            fills=ApiPath("/name", updatable=True),
         ),
         Step(
             "customer_name",
@@ -122,6 +169,7 @@ FLOW = Flow(
             "What is the customer organization called?",
             InputKind.TEXT,
             parsers.text("The customer name", limits.CUSTOMER_NAME),
+            fills=ApiPath("/customerProfile/name", updatable=True),
         ),
         Step(
             "address_line1",
@@ -129,6 +177,7 @@ FLOW = Flow(
             "The customer's street address?",
             InputKind.TEXT,
             parsers.text("The address", limits.ADDRESS_LINE),
+            fills=ApiPath("/customerProfile/address/addressLine1"),
         ),
         Step(
             "address_line2",
@@ -137,6 +186,7 @@ FLOW = Flow(
             InputKind.TEXT,
             parsers.text("The second address line", limits.ADDRESS_LINE),
             required=False,
+            fills=ApiPath("/customerProfile/address/addressLine2", unanswered=""),
         ),
         Step(
             "city",
@@ -144,6 +194,7 @@ FLOW = Flow(
             "Which city?",
             InputKind.TEXT,
             parsers.text("The city", limits.CITY),
+            fills=ApiPath("/customerProfile/address/city"),
         ),
         Step(
             "state",
@@ -151,6 +202,7 @@ FLOW = Flow(
             "Which state or region?",
             InputKind.TEXT,
             parsers.text("The state or region", limits.STATE),
+            fills=ApiPath("/customerProfile/address/state"),
         ),
         Step(
             "postal_code",
@@ -158,6 +210,7 @@ FLOW = Flow(
             "The postal code?",
             InputKind.TEXT,
             parsers.text("The postal code", limits.POSTAL_CODE),
+            fills=ApiPath("/customerProfile/address/postalCode"),
         ),
         Step(
             "country",
@@ -167,6 +220,7 @@ FLOW = Flow(
             parsers.country,
             choices=Fixed(catalogs.COUNTRIES),
             display=lambda code: f"{catalogs.COUNTRIES.label(str(code))} ({code})",
+            fills=ApiPath("/customerProfile/address/country"),
         ),
         one_of(
             "customer_size",
@@ -174,6 +228,7 @@ FLOW = Flow(
             "How many employees does the customer have?",
             Fixed(catalogs.CUSTOMER_SIZES),
             display=lambda size: catalogs.CUSTOMER_SIZES.label(str(size)),
+            fills=ApiPath("/customerProfile/size"),
         ),
         Step(
             "contact_first_name",
@@ -182,6 +237,7 @@ FLOW = Flow(
             InputKind.TEXT,
             parsers.text("The first name", limits.PERSON_NAME),
             required=shared,
+            fills=ApiPath(f"{CONTACT}/firstName", unanswered=""),
         ),
         Step(
             "contact_last_name",
@@ -190,6 +246,7 @@ FLOW = Flow(
             InputKind.TEXT,
             parsers.text("The last name", limits.PERSON_NAME),
             required=shared,
+            fills=ApiPath(f"{CONTACT}/lastName", unanswered=""),
         ),
         Step(
             "contact_email",
@@ -198,6 +255,7 @@ FLOW = Flow(
             InputKind.EMAIL,
             parsers.email,
             required=shared,
+            fills=ApiPath(f"{CONTACT}/email", unanswered=""),
         ),
         Step(
             "contact_phone",
@@ -206,6 +264,7 @@ FLOW = Flow(
             InputKind.PHONE,
             parsers.phone,
             required=False,
+            fills=ApiPath(f"{CONTACT}/phoneNumber", unanswered=""),
         ),
         Step(
             "deal_value",
@@ -215,6 +274,7 @@ FLOW = Flow(
             parsers.money,
             derive=parsers.money_currency,
             display=parsers.show_amount,
+            fills=ApiPath("/details/dealValue", AMOUNT, updatable=True),
         ),
         Step(
             "currency",
@@ -223,6 +283,7 @@ FLOW = Flow(
             InputKind.CURRENCY,
             parsers.currency,
             choices=Fixed(catalogs.CURRENCIES),
+            fills=ApiPath("/details/currency", updatable=True),
         ),
         Step(
             "closing_date",
@@ -230,6 +291,7 @@ FLOW = Flow(
             "When do you expect to close? (e.g. 2026-12-31, in 30 days, end of quarter)",
             InputKind.DATE,
             parsers.future_date,
+            fills=ApiPath("/details/closingDateTime", MIDNIGHT_UTC, updatable=True),
         ),
         Step(
             "notes",
@@ -238,6 +300,7 @@ FLOW = Flow(
             InputKind.LONG_TEXT,
             parsers.long_text("The notes", limits.NOTES),
             required=False,
+            fills=ApiPath("/details/notes", unanswered="", updatable=True),
         ),
         any_of(
             "industries",
@@ -245,6 +308,7 @@ FLOW = Flow(
             "Which industries?",
             Fixed(catalogs.INDUSTRIES),
             required=False,
+            fills=ApiPath(f"{REQUIREMENTS}/industries", TAG_IDS, unanswered=[], updatable=True),
         ),
         any_of(
             "products",
@@ -252,6 +316,7 @@ FLOW = Flow(
             "Which Microsoft products?",
             Fixed(catalogs.PRODUCTS),
             required=False,
+            fills=ApiPath(f"{REQUIREMENTS}/products", TAG_IDS, unanswered=[], updatable=True),
         ),
         any_of(
             "services",
@@ -259,6 +324,7 @@ FLOW = Flow(
             "Which services will you provide?",
             Fixed(catalogs.SERVICES),
             required=False,
+            fills=ApiPath(f"{REQUIREMENTS}/services", TAG_IDS, unanswered=[], updatable=True),
         ),
         Step(
             "solutions",
@@ -270,6 +336,7 @@ FLOW = Flow(
             required=solution_required,
             help="A co-sell with Microsoft's help needs at least one of your co-sell ready "
             "solutions; otherwise this is optional.",
+            fills=ApiPath(f"{REQUIREMENTS}/solutions", SOLUTION_TAGS, unanswered=[]),
         ),
         one_of(
             "partner_role",
@@ -277,6 +344,7 @@ FLOW = Flow(
             "What is your role in this services deal?",
             Fixed(catalogs.PARTNER_ROLES),
             when=services,
+            fills=ApiPath(f"{SERVICES_NEED}/partnerRole"),
         ),
         one_of(
             "solution_area",
@@ -284,6 +352,7 @@ FLOW = Flow(
             "Which solution area?",
             Fixed(catalogs.SOLUTION_AREAS),
             when=services,
+            fills=ApiPath(f"{SERVICES_NEED}/solutionArea"),
         ),
         one_of(
             "solution_play",
@@ -291,6 +360,7 @@ FLOW = Flow(
             "Which solution play?",
             DependsOn("solution_area", catalogs.plays_for),
             when=services,
+            fills=ApiPath(f"{SERVICES_NEED}/solutionPlay"),
         ),
         one_of(
             "help_type",
@@ -299,6 +369,7 @@ FLOW = Flow(
             Fixed(HELP_TYPES),
             when=microsoft_helps,
             display=lambda code: HELP_TYPES.label(str(code)),
+            fills=ApiPath("/inviteContext/assistanceRequestCode"),
         ),
         Step(
             "help_notes",
@@ -308,6 +379,7 @@ FLOW = Flow(
             parsers.long_text("The notes for Microsoft", limits.NOTES),
             when=microsoft_helps,
             required=False,
+            fills=ApiPath("/inviteContext/notes", unanswered=""),
         ),
         Step(
             "consent_share_info",
@@ -315,6 +387,7 @@ FLOW = Flow(
             "May the customer's contact details be shared with the others working on this deal?",
             InputKind.YES_NO,
             parsers.yes_no,
+            fills=ApiPath("/consent/consentToToShareInfoWithOthers"),
         ),
         Step(
             "consent_contact",
@@ -322,6 +395,7 @@ FLOW = Flow(
             "Has the customer agreed to be contacted about this deal?",
             InputKind.YES_NO,
             parsers.yes_no,
+            fills=ApiPath("/consent/consentToContact"),
         ),
         Step(
             "consent_partners",
@@ -330,6 +404,7 @@ FLOW = Flow(
             InputKind.YES_NO,
             parsers.yes_no,
             when=shared,
+            fills=ApiPath("/consent/consentToMicrosoftToContactSpecificPartners", unanswered=False),
         ),
         Step(
             "team",
@@ -339,6 +414,7 @@ FLOW = Flow(
             parsers.teammates,
             required=False,
             help="You are on the team already.",
+            fills=ApiPath("/team", unanswered=[]),
         ),
     ),
 )

@@ -1,15 +1,23 @@
-"""``/referral team ID``: add a colleague to a referral's team. Diagram: ``docs/flows/team.md``."""
+"""``/referral team ID``: add a colleague to a referral's team. Diagram: ``docs/flows/team.md``.
+
+The answers fill the member the flow appends to the team (``/team/-``).
+"""
 
 from __future__ import annotations
 
 from bot.conversation import parsers
-from bot.conversation.steps import Flow, Step
+from bot.conversation.paths import ApiPath
+from bot.conversation.steps import Flow, Step, Submit
 from bot.conversation.views import InputKind
 from bot.referrals import limits
+
+NEW_MEMBER = "/team/-"
+"""The member this flow adds: appended to the referral's team."""
 
 FLOW = Flow(
     name="team",
     title="Add team member",
+    submit=Submit.ADD_TEAM_MEMBER,
     needs_referral=True,
     steps=(
         Step(
@@ -18,6 +26,7 @@ FLOW = Flow(
             "Who joins the team? First name:",
             InputKind.TEXT,
             parsers.text("The first name", limits.PERSON_NAME),
+            fills=ApiPath(f"{NEW_MEMBER}/firstName"),
         ),
         Step(
             "last_name",
@@ -25,8 +34,16 @@ FLOW = Flow(
             "Last name?",
             InputKind.TEXT,
             parsers.text("The last name", limits.PERSON_NAME),
+            fills=ApiPath(f"{NEW_MEMBER}/lastName"),
         ),
-        Step("email", "Email", "Their email address?", InputKind.EMAIL, parsers.email),
+        Step(
+            "email",
+            "Email",
+            "Their email address?",
+            InputKind.EMAIL,
+            parsers.email,
+            fills=ApiPath(f"{NEW_MEMBER}/email"),
+        ),
         Step(
             "phone",
             "Phone",
@@ -34,6 +51,7 @@ FLOW = Flow(
             InputKind.PHONE,
             parsers.phone,
             required=False,
+            fills=ApiPath(f"{NEW_MEMBER}/phoneNumber", unanswered=""),
         ),
     ),
 )

@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from dataclasses import replace
+from datetime import UTC, date, datetime, timedelta
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from bot.conversation import machine
+from bot.conversation import machine, values
 from bot.conversation.flows import FLOWS
 from bot.conversation.session import Seller, Session, Subject
 from bot.conversation.views import Choice, Command, CommandName, Input, Notice, Prompt, Review, Text
+from bot.referrals import catalogs
 from bot.referrals.models import Referral
 from tests.fixtures import partner_center
 
@@ -86,7 +88,7 @@ def only(outcome: machine.Outcome) -> Prompt | Review:
 def test_private_lead_walks_every_step_to_the_review() -> None:
     session = run(new_session(), PRIVATE_LEAD)
     assert session.current is None
-    review = machine.current_view(FLOWS["new"], session)
+    review = machine.current_view(FLOWS["new"], session, today=TODAY)
     assert isinstance(review, Review)
     assert review.missing == ()
     values = {line.step: line.value for line in review.lines}
@@ -100,11 +102,11 @@ def test_private_lead_walks_every_step_to_the_review() -> None:
 
 def test_progress_counts_the_steps_that_apply() -> None:
     session = new_session()
-    first = machine.current_view(FLOWS["new"], session)
+    first = machine.current_view(FLOWS["new"], session, today=TODAY)
     assert isinstance(first, Prompt)
     assert (first.progress.number, first.progress.total) == (1, 25)
     co_sell = run(session, ["co-sell"])
-    prompt = machine.current_view(FLOWS["new"], co_sell)
+    prompt = machine.current_view(FLOWS["new"], co_sell, today=TODAY)
     assert isinstance(prompt, Prompt)
     assert prompt.progress.number == 2
     assert prompt.progress.total == 28  # + help type, notes for Microsoft, partner consent
@@ -126,7 +128,7 @@ def test_wrong_answer_reasks_the_same_step_with_closest_values() -> None:
 
 def test_numbered_answers_pick_from_the_listed_choices() -> None:
     session = new_session()
-    prompt = machine.current_view(FLOWS["new"], session)
+    prompt = machine.current_view(FLOWS["new"], session, today=TODAY)
     assert isinstance(prompt, Prompt)
     assert [option.value for option in prompt.choices][1] == "partner_led"
     assert run(session, ["2"]).answers["deal_kind"] == "partner_led"
@@ -215,7 +217,7 @@ def test_solution_plays_follow_the_solution_area() -> None:
     session = run(new_session(), services)
     assert session.current == "partner_role"
     session = run(session, ["Solution design", "Security"])
-    prompt = machine.current_view(FLOWS["new"], session)
+    prompt = machine.current_view(FLOWS["new"], session, today=TODAY)
     assert isinstance(prompt, Prompt)
     assert {option.value for option in prompt.choices} >= {"Data Security", "Multicloud Security"}
     assert "Migrate SAP" not in {option.value for option in prompt.choices}
@@ -273,12 +275,12 @@ def update_session() -> Session:
 
 def test_update_shows_current_values_and_what_changes() -> None:
     session = run(update_session(), ["deal value, notes"])
-    prompt = machine.current_view(FLOWS["update"], session)
+    prompt = machine.current_view(FLOWS["update"], session, today=TODAY)
     assert isinstance(prompt, Prompt)
     assert prompt.step == "deal_value"
     assert prompt.current == "10,000"
     session = run(session, ["12,500", "Training for 300 staff"])
-    review = machine.current_view(FLOWS["update"], session)
+    review = machine.current_view(FLOWS["update"], session, today=TODAY)
     assert isinstance(review, Review)
     values = {line.step: line.value for line in review.lines}
     assert values["deal_value"] == "10,000 → 12,500"
@@ -323,3 +325,52 @@ def test_any_input_sequence_keeps_the_session_consistent(flow: str, inputs: list
         applicable = {step.id for step in FLOWS[flow].applicable(session.answers)}
         assert session.current is None or session.current in applicable
         assert set(session.skipped).isdisjoint(session.answers)
+
+
+# -- what a question carries for the cards ----------------------------------------------------
+
+
+def test_a_date_question_carries_the_earliest_day_its_own_rule_accepts() -> None:
+    session = run(new_session(), PRIVATE_LEAD[:16])
+    assert session.current == "closing_date"
+    prompt = machine.current_view(FLOWS["new"], session, today=TODAY)
+    assert isinstance(prompt, Prompt)
+    assert prompt.earliest == TODAY  # the step refuses past dates
+    first = machine.current_view(FLOWS["new"], new_session(), today=TODAY)
+    assert isinstance(first, Prompt)
+    assert first.earliest is None  # not a date
+
+
+def test_the_earliest_day_follows_whatever_rule_the_step_has() -> None:
+    flow = FLOWS["new"]
+    dated = flow.step("closing_date")
+    week_out = replace(
+        dated,
+        parse=lambda raw, ctx: values.parse_date(
+            raw, today=ctx.today, not_before=ctx.today + timedelta(days=7)
+        ).isoformat(),
+    )
+    any_day = replace(
+        dated, parse=lambda raw, ctx: values.parse_date(raw, today=ctx.today).isoformat()
+    )
+    situation = machine.Situation(flow, new_session(), today=TODAY)
+
+    assert machine.prompt_view(situation, week_out).earliest == TODAY + timedelta(days=7)
+    assert machine.prompt_view(situation, any_day).earliest is None
+    without_today = machine.Situation(flow, new_session())
+    assert machine.prompt_view(without_today, dated).earliest is None
+
+
+def test_a_question_names_its_catalog_for_type_ahead_and_labels() -> None:
+    flow = FLOWS["new"]
+    situation = machine.Situation(flow, new_session(), today=TODAY)
+
+    country = machine.prompt_view(situation, flow.step("country"))
+    assert (country.searchable, country.choices, country.catalog) == (True, (), "country")
+    assert catalogs.by_id("country") is catalogs.COUNTRIES
+    industries = machine.prompt_view(situation, flow.step("industries"))
+    assert industries.catalog == "industry"
+    assert len(industries.choices) == len(catalogs.INDUSTRIES)
+    kinds = machine.prompt_view(situation, flow.step("deal_kind"))
+    assert kinds.catalog is None  # the flow's own short list: its choices carry the labels
+    assert all(option.label for option in kinds.choices)

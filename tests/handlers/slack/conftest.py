@@ -67,7 +67,11 @@ async def bot(
     settings = slack_settings(fresh_sandbox, fresh_slack_api, redis_url, redis_namespace)
     app = build_web_app(settings)
     # A workspace id of this test's own keeps its Redis keys apart (and cleaned up).
-    requests = SlackRequests(team_id=redis_namespace, hooks_url=fresh_slack_api.origin)
+    requests = SlackRequests(
+        team_id=redis_namespace,
+        hooks_url=fresh_slack_api.origin,
+        response_urls=fresh_slack_api.response_url,
+    )
     async with app.router.lifespan_context(app):
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url="http://web") as http:

@@ -4,6 +4,7 @@ in the Slack stand-in; referrals land in the sandbox."""
 from __future__ import annotations
 
 import asyncio
+import json
 import time
 from typing import Any
 
@@ -11,6 +12,8 @@ import httpx
 from redis.asyncio import Redis
 
 from bot.app import build_web_app, run_worker
+from bot.conversation.turns import Turn
+from bot.jobs import JobQueue
 from bot.partner_center.client import PartnerCenterClient
 from bot.referrals.models import Referral
 from cards.ids import Action
@@ -18,7 +21,7 @@ from cards.slack import encode_choice
 from tests.handlers.slack.conftest import SlackBot, slack_settings
 from tests.support.sandbox import Sandbox
 from tests.support.slack_payloads import SlackRequests, dm_channel_id
-from tests.support.slack_stand_in import SlackApiStandIn
+from tests.support.slack_stand_in import RESPONSE_URL, SlackApiStandIn
 
 DM = dm_channel_id("U0001")
 
@@ -128,8 +131,12 @@ async def test_a_private_lead_from_slack_to_the_sandbox(
     review = bot.slack.last_message(DM)
     assert "Review" in str(review["blocks"]) or "New referral" in str(review["blocks"])
     await bot.send(bot.requests.action(Action.SUBMIT, message=review))
-    (*_, created) = await posted(bot, 27)
+    # The review card says "sending", then turns into the result (through response_url).
+    *_, sending, created = await bot.slack.wait_for_async(RESPONSE_URL, count=6)
+    assert "Sending to Partner Center" in texts(sending)
     assert "Created your referral" in texts(created)
+    assert sending.args["replace_original"]
+    assert created.args["replace_original"]
     found = await client_for_sandbox.list(filter="customerProfile/name eq 'Fabrikam Inc'").collect()
     (referral,) = [r for r in found if r.name == "Fabrikam - Slack"]
     assert referral.details is not None
@@ -138,10 +145,14 @@ async def test_a_private_lead_from_slack_to_the_sandbox(
     assert referral.customer_profile is not None
     assert referral.customer_profile.address is not None
     assert referral.customer_profile.address.country == "US"
-    # Every answered card was rewritten as a record without buttons.
+    # Every answered card was rewritten as a record without buttons: clicked ones through
+    # their response_url, typed-to ones with chat.update.
     updates = bot.slack.calls("chat.update")
-    assert len(updates) >= 20
-    assert all(not elements(call.blocks) for call in updates)
+    clicks = bot.slack.calls(RESPONSE_URL)[:-2]
+    assert len(updates) >= 18
+    assert len(clicks) == 4
+    assert all(not elements(call.args["blocks"]) for call in [*updates, *clicks])
+    assert len(bot.slack.calls("chat.postMessage")) == 26
 
 
 async def test_the_same_click_twice_has_one_effect(bot: SlackBot) -> None:
@@ -266,16 +277,20 @@ async def test_socket_mode_receives_commands_without_a_public_url(
     assert connections[0].token == "xapp-test"
 
 
-async def test_submit_shows_progress_on_the_review_card(bot: SlackBot) -> None:
+async def test_submit_shows_progress_on_the_clicked_card_then_what_is_missing(
+    bot: SlackBot,
+) -> None:
     await bot.send(bot.requests.command("new"))
     await posted(bot, 1)
     await bot.send(bot.requests.dm_message("private"))
     await posted(bot, 2)
-    before = len(bot.slack.calls("chat.update"))
     await bot.send(bot.requests.action(Action.SUBMIT, message=bot.slack.last_message(DM)))
-    await posted(bot, 3)  # the seller is sent to the first missing answer
-    updates = bot.slack.calls("chat.update")[before:]
-    assert "Sending to Partner Center" in texts(updates[0])
+    # The clicked card says "sending", then asks the first missing question in its place.
+    sending, missing = await bot.slack.wait_for_async(RESPONSE_URL, count=2)
+    assert "Sending to Partner Center" in texts(sending)
+    assert "Before submitting, answer" in texts(missing)
+    await asyncio.sleep(0.1)
+    assert len(bot.slack.calls("chat.postMessage")) == 2
 
 
 async def test_an_unexpected_failure_gives_the_seller_a_reference(bot: SlackBot) -> None:
@@ -315,7 +330,11 @@ async def test_web_processes_queue_the_work_and_a_worker_process_does_it(
 ) -> None:
     settings = slack_settings(fresh_sandbox, fresh_slack_api, redis_url, redis_namespace)
     web = build_web_app(settings, worker=False)  # the Procfile's `serve --no-worker`
-    requests = SlackRequests(team_id=redis_namespace, hooks_url=fresh_slack_api.origin)
+    requests = SlackRequests(
+        team_id=redis_namespace,
+        hooks_url=fresh_slack_api.origin,
+        response_urls=fresh_slack_api.response_url,
+    )
     async with web.router.lifespan_context(web):
         transport = httpx.ASGITransport(app=web)
         async with httpx.AsyncClient(transport=transport, base_url="http://web") as http:
@@ -323,9 +342,17 @@ async def test_web_processes_queue_the_work_and_a_worker_process_does_it(
             sent = await http.post(command.path, content=command.body, headers=command.headers)
             assert sent.status_code == 200
             assert await redis.xlen(settings.job_stream) == 1
-            (job,) = await redis.xrange(settings.job_stream)
-            assert b"xoxb" not in job[1][b"payload"]
-            assert b'"token"' not in job[1][b"payload"]  # the verification token stays out
+            # The turn waits in its conversation's inbox, typed: no raw Slack body, no token.
+            inbox = JobQueue(redis, stream=settings.job_stream).inbox(
+                f"slack:{redis_namespace}:U0001"
+            )
+            (entry,) = await redis.lrange(inbox, 0, -1)
+            turn = Turn.model_validate(json.loads(entry)["payload"])
+            assert turn.text == "/referral new"
+            assert turn.delivery.startswith("command-")
+            assert b"xoxb" not in entry
+            assert b"token" not in entry  # the verification token stays out
+            assert b"team_domain" not in entry
             assert fresh_slack_api.calls("chat.postMessage") == []
 
             stop = asyncio.Event()

@@ -117,8 +117,13 @@ async def test_the_same_card_clicked_twice_moves_the_draft_once(bot: TeamsBot) -
     bot.current = clicked  # the second click lands on the card as it was before the first
     second = await bot.click(Action.CHOOSE, value="private")
     assert executes(first) == executes(second) == []
-    said = " ".join(words(card_of(message)) for message in bot.teams.messages_in(DM))
-    assert "already answered" in said
+    await bot.settled()
+    # The second click changed nothing and posted nothing: the clicked card shows the answer
+    # taken, and the next question's card is the only one after it.
+    messages = bot.teams.messages_in(DM)
+    assert len(messages) == 2
+    assert "✓ Private lead" in words(card_of(messages[0]))
+    assert "What should we call this referral?" in words(card_of(messages[1]))
     # The draft moved once: the kind of deal is answered once, nothing after it.
     await bot.say("review")
     assert bot.current is not None

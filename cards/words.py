@@ -1,0 +1,255 @@
+"""Every word the cards say, decided once: Slack, Teams and the terminal all take them here.
+
+The engine's own words (questions, errors, notices) come in the views; these are the words
+the renderers and the chat fronts add around them: progress, button titles, how to answer,
+captions, records of answers, and what a person is told when something fails. A platform
+may dress them (bold in mrkdwn, a subtle run in Teams, a dim style in the terminal) but never
+rewords them, so a seller moving between Slack, Teams and the terminal reads the same thing.
+
+Handlers take their user-facing words from here too (the failure wording, the stale card).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Final
+
+from bot.conversation.views import Progress, Prompt, Review
+from bot.referrals.models import ReferralEligibility
+
+# -- marks ----------------------------------------------------------------------------------
+
+PASSED: Final = "✓"
+FAILED: Final = "✗"
+WARNING: Final = "⚠"
+MISSING: Final = "-"
+"""Shown for a field without a value."""
+ANSWERED: Final = PASSED
+"""Before the answer on the record a question card becomes."""
+
+# -- where the seller is ---------------------------------------------------------------------
+
+OPTIONAL: Final = "optional"
+READY_TO_REVIEW: Final = "Ready to review"
+
+
+def step_of(progress: Progress) -> str:
+    """``Step 3 of 12``."""
+    return f"Step {progress.number} of {progress.total}"
+
+
+def progress_line(prompt: Prompt) -> str:
+    """``Step 3 of 12``, and ``· optional`` when the question may be skipped."""
+    line = step_of(prompt.progress)
+    return line if prompt.required else f"{line} · {OPTIONAL}"
+
+
+def prompt_summary(prompt: Prompt) -> str:
+    """A question card's notification text: ``Step 3 of 12: What is the deal worth?``."""
+    return f"{progress_line(prompt)}: {prompt.question}"
+
+
+# -- asking ---------------------------------------------------------------------------------
+
+CURRENT: Final = "Current: "
+"""Before the answer given earlier (going back, editing, an update's present value)."""
+FOR_EXAMPLE: Final = "For example: "
+TYPE_REPLY: Final = "Type your answer as a reply."
+OR_TYPE_REPLY: Final = "Or type your answer as a reply."
+CHOOSE_ONE: Final = "Choose one"
+CHOOSE_SEVERAL: Final = "Choose one or more"
+SEARCH: Final = "Type a name or code"
+"""The placeholder of a type-ahead."""
+PICK_DATE: Final = "Pick a date"
+PICK_SEVERAL_HINT: Final = "Pick one or more; or type them as a reply, separated by commas."
+CUT_SHORT: Final = "Not every option fits on this card: if yours is missing, type it as a reply."
+TYPE_ANSWER: Final = "Type your answer"
+"""The placeholder of a text box without an example."""
+YES: Final = "Yes"
+NO: Final = "No"
+
+# Typed answers (the terminal, where every answer is typed).
+TYPE_SKIP: Final = "(type skip to leave it out)"
+TYPE_SEVERAL: Final = "Pick one or more: numbers or names, separated by commas."
+TYPE_YES_NO: Final = "Answer yes or no."
+TYPE_NAME_OR_CODE: Final = f"{SEARCH}."
+
+# Inputs of a card (labels and what they say when sent empty).
+ANSWER_LABEL: Final = "Your answer"
+CHOICE_LABEL: Final = "Your choice"
+CHOICES_LABEL: Final = "Your choices"
+DATE_LABEL: Final = "Date"
+PICK_ONE_FIRST: Final = "Pick one first."
+PICK_SEVERAL_FIRST: Final = "Pick at least one first."
+PICK_DATE_FIRST: Final = "Pick a date first."
+TYPE_FIRST: Final = "Type your answer first."
+
+
+def for_example(placeholder: str) -> str:
+    """``For example: Contoso - Dynamics 365 rollout``."""
+    return f"{FOR_EXAMPLE}{placeholder}"
+
+
+# -- buttons --------------------------------------------------------------------------------
+
+BACK: Final = "Back"
+SKIP: Final = "Skip"
+REVIEW: Final = "Review"
+CANCEL: Final = "Cancel"
+CHOOSE: Final = "Choose"
+SEND: Final = "Send"
+SUBMIT: Final = "Submit"
+REAPPLY: Final = "Reapply my changes"
+EDIT: Final = "Edit"
+SHOW: Final = "Show"
+MORE: Final = "More"
+RESUME: Final = "Resume"
+CANCEL_TITLE: Final = "Cancel this draft?"
+CANCEL_TEXT: Final = "Your answers so far are thrown away. Nothing is sent to Partner Center."
+CANCEL_YES: Final = "Cancel the draft"
+CANCEL_NO: Final = "Keep going"
+
+
+def edit_field(label: str) -> str:
+    """``Edit Deal value``: one field's entry in an Edit menu."""
+    return f"{EDIT} {label}"
+
+
+# -- records of what was answered -------------------------------------------------------------
+
+SENDING_NOTE: Final = "Sending to Partner Center…"
+"""What a review card says while its submit is under way."""
+ANSWER_SENT: Final = "Sent"
+"""What a record says when a click carried no words to show."""
+
+
+def answered_line(answer: str) -> str:
+    """``✓ Partner-led co-sell``: the answer on the record a question card becomes."""
+    return f"{ANSWERED} {answer}"
+
+
+def answered_summary(question: str, answer: str) -> str:
+    """A record's notification text: the question and ``✓ answer``."""
+    return f"{question} {answered_line(answer)}"
+
+
+# -- the review -------------------------------------------------------------------------------
+
+NOT_ANSWERED: Final = "missing"
+"""A required field still unanswered."""
+STILL_NEEDED: Final = "Still needed: "
+SUBMIT_OR_EDIT: Final = "Type submit to send, edit FIELD to change one, or cancel."
+REAPPLY_OR_EDIT: Final = (
+    "Type reapply to apply your changes on top, edit FIELD to change one, or cancel."
+)
+
+
+def still_needed(labels: Sequence[str]) -> str:
+    """``Still needed: Deal value, Currency.``"""
+    return f"{STILL_NEEDED}{', '.join(labels)}."
+
+
+def review_summary(review: Review) -> str:
+    """A review card's notification text."""
+    if review.missing:
+        return f"{review.title}: {len(review.missing)} more answers needed before submitting."
+    return f"{review.title}: check your answers, then submit."
+
+
+def fields_not_shown(count: int) -> str:
+    """What a review too long for one card says about the lines it leaves out."""
+    return f"{count} more fields are not shown; type edit FIELD to change one."
+
+
+# -- referrals --------------------------------------------------------------------------------
+
+MAX_LISTED: Final = 20
+"""Referrals shown on a list or a home page; the rest are counted."""
+UNNAMED: Final = "(unnamed referral)"
+NO_REFERRALS: Final = "No referrals found."
+NO_OPEN_REFERRALS: Final = "You have no open referrals."
+NO_DRAFT: Final = "No draft in progress. Type /referral new in a chat with me to start one."
+NO_POLICIES: Final = "(the service listed no policies)"
+NOT_SHOWN: Final = "Some details do not fit on this card."
+HOME_TITLE: Final = "Referrals"
+YOUR_OPEN_REFERRALS: Final = "Your open referrals"
+DRAFT_IN_PROGRESS: Final = "Draft in progress: "
+NOTES: Final = "Notes"
+REQUIREMENTS: Final = "Requirements"
+LOOKED_AT: Final = "Looked at"
+REFERENCE: Final = "Reference: "
+"""Before the reference id a failure gives, to quote to support."""
+
+
+def list_caption(shown: int, listed: int, total: int | None, truncated: bool) -> str:
+    """``20 of 25 referrals``, and a word when the listing stopped at its page limit.
+
+    ``shown`` referrals are on the card, of the ``listed`` the view holds; ``total`` is how
+    many there are in all when the service said so.
+    """
+    counted = max(total if total is not None else listed, listed, shown)
+    noun = "referral" if counted == 1 else "referrals"
+    caption = f"{shown} of {counted} {noun}" if counted != shown else f"{shown} {noun}"
+    if truncated:
+        caption += "; stopped at the page limit, narrow the filter to see the rest"
+    return caption
+
+
+def more_not_shown(count: int) -> str:
+    """What a card too small for every referral says about the rest."""
+    return f"{count} more not shown."
+
+
+def policies_not_shown(count: int) -> str:
+    """What an eligibility card too small for every policy says about the rest."""
+    return f"{count} more policies not shown."
+
+
+def draft_where(progress: Progress | None) -> str:
+    """Where a draft in progress stands: ``Step 3 of 12`` or ``Ready to review``."""
+    return step_of(progress) if progress is not None else READY_TO_REVIEW
+
+
+def draft_status(progress: Progress | None, changed: str) -> str:
+    """``Step 3 of 12 · last changed <when>``; ``changed`` is the platform's own time."""
+    return f"{draft_where(progress)} · last changed {changed}"
+
+
+def eligibility_verdict(eligibility: ReferralEligibility, referral_id: str) -> str:
+    """``✓ Referral X is eligible for deal registration (2 passed, 0 failed).``"""
+    mark = PASSED if eligibility.is_eligible else FAILED
+    return f"{mark} {eligibility_words(eligibility, referral_id)}"
+
+
+def eligibility_words(eligibility: ReferralEligibility, referral_id: str) -> str:
+    """The verdict without its mark (for a surface that colours the mark)."""
+    verdict = "eligible" if eligibility.is_eligible else "not eligible"
+    return (
+        f"Referral {referral_id} is {verdict} for deal registration "
+        f"({len(eligibility.passed_policies)} passed, {len(eligibility.failed_policies)} failed)."
+    )
+
+
+def home_summary(draft_title: str | None) -> str:
+    """A home card's notification text."""
+    if draft_title is not None:
+        return f"Referrals: your {draft_title} draft is waiting."
+    return "Referrals: your open referrals."
+
+
+# -- the terminal --------------------------------------------------------------------------------
+
+INPUT_PROMPT: Final = "you \N{SINGLE RIGHT-POINTING ANGLE QUOTATION MARK} "
+"""What the terminal shows before each line the seller types."""
+GOODBYE: Final = "Bye. An unfinished draft stays saved: /referral resume picks it up."
+UNEXPECTED_HINT: Final = "Try again; referral-bot -v chat logs the details."
+"""The terminal's hint after :data:`UNEXPECTED`."""
+
+# -- failures ----------------------------------------------------------------------------------
+
+UNEXPECTED: Final = "Something went wrong on my side."
+UNEXPECTED_NOT_SENT: Final = "Something went wrong on my side; nothing was sent to Partner Center."
+UNEXPECTED_NOTHING_CHANGED: Final = "Something went wrong on my side; nothing changed."
+TRY_AGAIN: Final = "Try again in a moment."
+STALE_CARD: Final = "This card is no longer in use."
+STALE_CARD_DETAIL: Final = "Say “referral resume” to carry on with your draft, or “referral help”."

@@ -1,0 +1,87 @@
+"""Views out to Slack, for the shared turn pipeline (:class:`~bot.conversation.turns.Replier`).
+
+Every reply goes to the DM with the bot, whatever channel the command was typed in, so a
+draft reads as one conversation. A clicked card is rewritten through the click's
+``response_url``, which Slack does not count against the Web API's rate tiers (``chat.update``
+allows about 50 calls a minute per workspace): a click costs one ``chat.postMessage``, for the
+next card, and no ``chat.update``. Cards answered by typing are rewritten with ``chat.update``.
+"""
+
+from __future__ import annotations
+
+import logging
+
+import aiohttp
+from slack_sdk.web.async_client import AsyncWebClient
+from slack_sdk.webhook.async_client import AsyncWebhookClient
+
+from bot.conversation.chat_state import CardRef
+from bot.conversation.session import Seller
+from bot.conversation.turns import Turn
+from bot.conversation.views import Home, View
+from cards.slack import SlackMessage, answered, home, message
+from handlers.slack.inputs import seller_of
+from handlers.slack.people import People
+
+logger = logging.getLogger(__name__)
+
+
+class ResponseUrlRefused(RuntimeError):
+    """Slack refused a post to a ``response_url`` (used up, expired, or not found)."""
+
+
+class SlackReplier:
+    """Posts and rewrites cards through the Web API and the clicks' ``response_url``s."""
+
+    def __init__(
+        self,
+        client: AsyncWebClient,
+        *,
+        people: People | None = None,
+        session: aiohttp.ClientSession | None = None,
+    ) -> None:
+        self._client = client
+        self._people = people or People()
+        self._session = session
+
+    async def post(self, turn: Turn, view: View) -> CardRef:
+        """Post ``view`` in the turn's channel (the DM with the seller unless it came from one)."""
+        card = message(view)
+        channel = turn.address.get("channel") or await self._people.dm(
+            self._client, turn.seller.user_id
+        )
+        posted = await self._client.chat_postMessage(
+            channel=channel, text=card.text, blocks=card.blocks
+        )
+        return CardRef(str(posted["channel"]), str(posted["ts"]))
+
+    async def replace(self, turn: Turn, card: CardRef, view: View) -> None:
+        """Show ``view`` in place of ``card``."""
+        await self._rewrite(turn, card, message(view))
+
+    async def record(self, turn: Turn, card: CardRef, answer: str) -> None:
+        """Rewrite ``card`` as its question and ``✓ answer``, with nothing left to click."""
+        await self._rewrite(turn, card, answered(card.question or "", answer))
+
+    async def profile(self, turn: Turn) -> Seller:
+        """The seller's names and email from ``users.info`` (remembered for an hour)."""
+        user = await self._people.profile(self._client, turn.seller.user_id)
+        return seller_of({"id": turn.seller.user_id, **user})
+
+    async def home(self, turn: Turn, view: Home) -> None:
+        """Publish the seller's App Home tab."""
+        await self._client.views_publish(user_id=turn.seller.user_id, view=home(view))
+
+    async def _rewrite(self, turn: Turn, card: CardRef, made: SlackMessage) -> None:
+        url = turn.address.get("response_url")
+        clicked = turn.card is not None and turn.card.message_id == card.message_id
+        if clicked and url:
+            # The click's own card: through its response_url, outside the rate tiers.
+            webhook = AsyncWebhookClient(url, session=self._session)
+            sent = await webhook.send(text=made.text, blocks=made.blocks, replace_original=True)
+            if sent.status_code != 200:
+                raise ResponseUrlRefused(f"response_url answered {sent.status_code}: {sent.body}")
+            return
+        await self._client.chat_update(
+            channel=card.channel, ts=card.message_id, text=made.text, blocks=made.blocks
+        )

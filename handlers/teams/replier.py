@@ -1,0 +1,73 @@
+"""Views out to Teams, for the shared turn pipeline (:class:`~bot.conversation.turns.Replier`).
+
+Cards are posted and replaced through the Bot Connector named in the turn's conversation
+reference. Every card says whose draft it belongs to, so a click by someone else in a channel
+is answered without touching it (see :mod:`handlers.teams.listeners`). The reference is kept
+for proactive messages the first time this process replies in a conversation.
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+
+from bot.conversation.chat_state import CardRef
+from bot.conversation.session import Seller
+from bot.conversation.turns import Turn
+from bot.conversation.views import Home, View
+from bot.references import ReferenceBook
+from cards.teams import TeamsCard, answered, card, home, owned
+from handlers.teams import turns
+from handlers.teams.sender import TeamsSender
+
+KNOWN_CONVERSATIONS = 10_000
+"""Conversations whose reference this process saved already (bounded, oldest forgotten)."""
+
+
+class TeamsReplier:
+    """Posts and replaces Adaptive Cards in the turn's conversation."""
+
+    def __init__(self, sender: TeamsSender, references: ReferenceBook) -> None:
+        self._sender = sender
+        self._references = references
+        self._known: OrderedDict[str, None] = OrderedDict()
+
+    async def post(self, turn: Turn, view: View) -> CardRef:
+        """Post ``view`` as a new card in the turn's conversation."""
+        address = turns.address(turn)
+        await self._keep_reference(turn)
+        message_id = await self._sender.post(address, self._card(turn, card(view)))
+        return CardRef(address.conversation_id, message_id)
+
+    async def replace(self, turn: Turn, card_at: CardRef, view: View) -> None:
+        """Show ``view`` in place of the card ``card_at``."""
+        await self._sender.replace(
+            turns.address(turn), card_at.message_id, self._card(turn, card(view))
+        )
+
+    async def record(self, turn: Turn, card_at: CardRef, answer: str) -> None:
+        """Rewrite ``card_at`` as its question and ``✓ answer``, with nothing left to click."""
+        made = answered(card_at.question or "", answer)
+        await self._sender.replace(turns.address(turn), card_at.message_id, made)
+
+    async def profile(self, turn: Turn) -> Seller:
+        """The seller's names and email from the Bot Connector's member API."""
+        member = await self._sender.member(turns.address(turn), str(turn.address["user"]))
+        return turns.seller_with(turn.seller, member)
+
+    async def home(self, turn: Turn, view: Home) -> None:
+        """Post the seller's home card."""
+        await self._sender.post(turns.address(turn), self._card(turn, home(view)))
+
+    def _card(self, turn: Turn, made: TeamsCard) -> TeamsCard:
+        return owned(made, turns.owner_of(turn.conversation))
+
+    async def _keep_reference(self, turn: Turn) -> None:
+        address = turns.address(turn)
+        if address.conversation_id in self._known:
+            return
+        await self._references.save(
+            turns.PLATFORM, address.conversation_id, turn.address["reference"], channel=False
+        )
+        self._known[address.conversation_id] = None
+        while len(self._known) > KNOWN_CONVERSATIONS:
+            self._known.popitem(last=False)
