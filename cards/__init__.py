@@ -12,7 +12,6 @@ from cards.words import (
     STALE_CARD_DETAIL,
     TRY_AGAIN,
     UNEXPECTED,
-    UNEXPECTED_NOT_SENT,
     UNEXPECTED_NOTHING_CHANGED,
 )
 
@@ -24,5 +23,4 @@ __all__ = [
     "TRY_AGAIN",
     "UNEXPECTED",
     "UNEXPECTED_NOTHING_CHANGED",
-    "UNEXPECTED_NOT_SENT",
 ]

@@ -14,6 +14,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Final
 
+from bot.conversation import views
 from bot.conversation.views import Progress, Prompt, Review
 from bot.referrals.models import ReferralEligibility
 
@@ -117,8 +118,8 @@ def edit_field(label: str) -> str:
 
 # -- records of what was answered -------------------------------------------------------------
 
-SENDING_NOTE: Final = "Sending to Partner Center…"
-"""What a review card says while its submit is under way."""
+SENDING_NOTE: Final = views.SENDING_NOTE
+"""What a review card says while its submit is under way (the pipeline says it too)."""
 ANSWER_SENT: Final = "Sent"
 """What a record says when a click carried no words to show."""
 
@@ -248,7 +249,6 @@ UNEXPECTED_HINT: Final = "Try again; referral-bot -v chat logs the details."
 # -- failures ----------------------------------------------------------------------------------
 
 UNEXPECTED: Final = "Something went wrong on my side."
-UNEXPECTED_NOT_SENT: Final = "Something went wrong on my side; nothing was sent to Partner Center."
 UNEXPECTED_NOTHING_CHANGED: Final = "Something went wrong on my side; nothing changed."
 TRY_AGAIN: Final = "Try again in a moment."
 STALE_CARD: Final = "This card is no longer in use."

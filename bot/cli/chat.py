@@ -15,10 +15,17 @@ from rich.console import Console
 
 from bot.app import chat_services, for_local_chat
 from bot.cli._shared import InputError, configure_logging
-from bot.conversation.engine import Conversation
+from bot.conversation.turns import TurnRunner
 from bot.settings import load_settings
 from cards.text import chat_banner
-from handlers.console import IdentityError, console_seller, conversation_key, run_chat
+from handlers.console import (
+    PLATFORM,
+    ConsoleReplier,
+    IdentityError,
+    console_seller,
+    conversation_key,
+    run_chat,
+)
 
 Identity = Annotated[
     str | None,
@@ -44,7 +51,7 @@ def chat(identity: Identity = None) -> None:
         seller = console_seller(identity, user=user)
     except IdentityError as exc:
         raise InputError(str(exc)) from None
-    conversation = Conversation(key=conversation_key(user), seller=seller)
+    key = conversation_key(user)
     console = Console()
     # The services live on an event loop in the portal's thread, entered and left in one
     # task there; the chat loop blocks on the terminal here (see handlers.console.loop).
@@ -62,7 +69,9 @@ def chat(identity: Identity = None) -> None:
                 sandbox=services.sandbox,
             )
         )
-        run_chat(services.desk, conversation, portal=portal, console=console)
+        # The terminal is one more chat front on the shared turn pipeline.
+        turns = TurnRunner(services.desk, services.chat, {PLATFORM: ConsoleReplier(console)})
+        run_chat(turns, seller, conversation_key=key, portal=portal, console=console)
 
 
 def _account_name() -> str:

@@ -36,6 +36,7 @@ from bot.conversation.session import (
 from bot.conversation.steps import Flow, Submit
 from bot.conversation.store import SessionStore, Stored, StoreUnavailable
 from bot.conversation.views import (
+    ALREADY_ANSWERED,
     Command,
     CommandName,
     Created,
@@ -207,7 +208,7 @@ class Engine:
                 return _stale(views, flow, loaded.session, pinned)
             outcome = self._advance(flow, loaded.session, message)
             if outcome.submit:
-                return _submitted(await self._submit(conversation, flow, loaded))
+                return _submitted(await self._submit(conversation, flow, loaded, delivery))
             if not outcome.persist:
                 if from_cache and attempt == 0:
                     fresh = await self._load(key, use_cache=False)
@@ -351,7 +352,9 @@ class Engine:
 
     # -- submit -----------------------------------------------------------------------------
 
-    async def _submit(self, conversation: Conversation, flow: Flow, cached: _Loaded) -> list[View]:
+    async def _submit(
+        self, conversation: Conversation, flow: Flow, cached: _Loaded, delivery: str | None = None
+    ) -> list[View]:
         key = conversation.key
         # Another process may have changed the draft since this one cached it: submit only
         # what is stored now, and only if it is still complete.
@@ -389,7 +392,7 @@ class Engine:
             VIEWS.dump_json(result.views),
             ttl_seconds=SUBMIT_RESULT_SECONDS,
         )
-        await self._finish(key)
+        await self._finish(key, delivery, result.views)
         return result.views
 
     def _submitters(
@@ -501,7 +504,12 @@ class Engine:
         views.extend(await self._current(key))
         return views
 
-    async def _finish(self, key: str) -> None:
+    async def _finish(self, key: str, delivery: str | None, views: list[View]) -> None:
+        if delivery is not None:
+            # The draft is gone next: the submit delivered again must find its result.
+            await self._store.put(
+                key, _ended(delivery), VIEWS.dump_json(views), ttl_seconds=ENDED_SECONDS
+            )
         loaded = await self._load(key, use_cache=False)
         if loaded is not None:
             await self._store.delete(key, expected_version=loaded.version)
@@ -619,7 +627,7 @@ def _today(now: datetime) -> date:
 
 def _already_answered(flow: Flow, session: Session, today: date) -> list[View]:
     return [
-        Notice(message="That question was already answered; here is where you are now."),
+        Notice(message=ALREADY_ANSWERED),
         machine.current_view(flow, session, today=today),
     ]
 

@@ -16,6 +16,7 @@ from bot.conversation import values
 from bot.conversation.session import Session
 from bot.conversation.steps import Flow, ParseContext, Step
 from bot.conversation.views import (
+    ALREADY_ANSWERED,
     Choice,
     Command,
     CommandName,
@@ -375,7 +376,7 @@ def _submit(situation: Situation, *, reapply: bool) -> Outcome:
 
 
 def _stale(situation: Situation) -> Outcome:
-    notice = Notice(message="That question was already answered; here is where you are now.")
+    notice = Notice(message=ALREADY_ANSWERED)
     return Outcome(
         situation.session, (notice, _now_showing(situation)), persist=False, refused=Effect.STALE
     )

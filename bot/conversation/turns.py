@@ -32,6 +32,7 @@ from bot.conversation.engine import Conversation, Reply
 from bot.conversation.machine import Effect
 from bot.conversation.session import Seller
 from bot.conversation.views import (
+    SENDING_NOTE,
     Command,
     Created,
     Home,
@@ -106,10 +107,6 @@ class Replier(Protocol):
         ...
 
 
-SENDING_NOTE = "Sending to Partner Center…"
-"""What a clicked Submit (or Reapply) card says while Partner Center is called."""
-
-
 @dataclass
 class _Progress:
     """How far a turn got, so a failure is reported with only what is known."""
@@ -182,7 +179,7 @@ class TurnRunner:
             # again. Only a platform that already stamped this click's answer on the card
             # needs the card put right.
             if turn.answered_in_place:
-                await replier.record(turn, card, reply.answer or ALREADY_ANSWERED)
+                await replier.record(turn, card, reply.answer or ANSWERED_BEFORE)
             return
         if reply.effect is Effect.REFUSED or progress.sending:
             # The clicked card shows what became of it: asked again with the reason, or
@@ -253,7 +250,7 @@ class TurnRunner:
             logger.exception("could not tell %s about failure %s", turn.conversation, reference)
 
 
-ALREADY_ANSWERED = "(answered already)"
+ANSWERED_BEFORE = "(answered already)"
 
 
 def not_queued() -> Problem:

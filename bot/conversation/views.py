@@ -67,6 +67,10 @@ Input = Annotated[Text | Choice | Command, Field(discriminator="kind")]
 
 # -- views ----------------------------------------------------------------------------------
 
+SENDING_NOTE = "Sending to Partner Center…"
+"""What a clicked Submit (or Reapply) card says while Partner Center is called."""
+ALREADY_ANSWERED = "That question was already answered; here is where you are now."
+
 
 class InputKind(StrEnum):
     """What kind of answer a step wants; the cards pick the control that fits (cards.controls)."""

@@ -24,7 +24,6 @@ from __future__ import annotations
 import functools
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from datetime import date
 from typing import Any, Final, assert_never
 
 from microsoft_teams.cards.core import CardElement
@@ -91,13 +90,9 @@ class TeamsCard:
     content: dict[str, Any]
 
 
-def card(view: View, *, today: date | None = None) -> TeamsCard:
-    """Any view the conversation engine returns, as an Adaptive Card.
-
-    ``today`` is accepted and ignored, for callers not yet changed: a date question's earliest
-    day comes in the prompt (``Prompt.earliest``).
-    """
-    del today
+def card(view: View) -> TeamsCard:
+    """Any view the conversation engine returns, as an Adaptive Card (a date question's
+    earliest day comes in the prompt, ``Prompt.earliest``)."""
     match view:
         case Prompt():
             return _prompt_card(view)

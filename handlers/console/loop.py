@@ -1,6 +1,7 @@
-"""The chat loop: read a line, hand it to the desk, print what comes back, repeat.
+"""The chat loop: read a line, hand it to the shared turn pipeline, which prints the
+answer; repeat.
 
-The desk runs on an event loop in another thread (an anyio blocking portal, which the caller
+The pipeline runs on an event loop in another thread (an anyio blocking portal, which the caller
 starts around the services) while this loop blocks on the terminal in the main thread.
 Reading in the main thread keeps the terminal's line editing and history (readline), and
 Ctrl+C arrives as ``KeyboardInterrupt`` exactly where the loop waits, whether it waits for
@@ -20,9 +21,11 @@ from anyio.from_thread import BlockingPortal
 from rich.console import Console
 from rich.text import Text
 
-from bot.conversation.engine import Conversation
-from bot.conversation.views import Problem, View
+from bot.conversation.session import Seller
+from bot.conversation.turns import Turn
+from bot.conversation.views import Problem
 from cards.text import GOODBYE, INPUT_PROMPT, UNEXPECTED, UNEXPECTED_HINT, render_view
+from handlers.console.replier import PLATFORM
 
 logger = logging.getLogger(__name__)
 
@@ -32,26 +35,29 @@ QUIT_WORDS = frozenset({"quit", "exit"})
 _ESCAPE = re.compile(r"\x1b\[[0-9;]*m")
 
 
-class MessageDesk(Protocol):
-    """What the loop needs of :class:`bot.conversation.desk.Desk`."""
+class Turns(Protocol):
+    """What the loop needs of :class:`bot.conversation.turns.TurnRunner`."""
 
-    async def on_message(self, conversation: Conversation, text: str) -> list[View]:
-        """Answer one typed message with the views to show."""
+    async def run(self, turn: Turn, attempt: str) -> None:
+        """Answer one turn (its views are printed by the console's replier)."""
         ...
 
 
 def run_chat(
-    desk: MessageDesk,
-    conversation: Conversation,
+    turns: Turns,
+    seller: Seller,
     *,
+    conversation_key: str,
     portal: BlockingPortal,
     console: Console,
     read_line: Callable[[], str] | None = None,
 ) -> None:
-    """Talk to ``desk`` until the seller types quit or exit, or presses Ctrl+D or Ctrl+C.
+    """Talk through ``turns`` until the seller types quit or exit, or presses Ctrl+D or Ctrl+C.
 
-    ``read_line`` returns one line and raises ``EOFError`` at the end of input; by default
-    it reads the terminal (:func:`terminal_reader`).
+    Each line is a turn of the shared pipeline, answered through
+    :class:`~handlers.console.replier.ConsoleReplier` on ``console``. ``read_line`` returns
+    one line and raises ``EOFError`` at the end of input; by default it reads the terminal
+    (:func:`terminal_reader`).
     """
     read = read_line or terminal_reader(console)
     while True:
@@ -65,33 +71,39 @@ def run_chat(
         if not line.strip():
             continue
         try:
-            views = _reply(desk, conversation, line, portal)
+            _answer(turns, _turn(conversation_key, seller, line), portal, console)
         except KeyboardInterrupt:
             console.print()
             break
-        for view in views:
-            console.print(render_view(view))
-            console.print()
     console.print(GOODBYE)
 
 
-def _reply(
-    desk: MessageDesk, conversation: Conversation, line: str, portal: BlockingPortal
-) -> list[View]:
-    future = portal.start_task_soon(desk.on_message, conversation, line)
+def _turn(conversation_key: str, seller: Seller, line: str) -> Turn:
+    return Turn(
+        platform=PLATFORM,
+        conversation=conversation_key,
+        seller=seller,
+        delivery=f"line-{uuid.uuid4().hex}",
+        text=line,
+    )
+
+
+def _answer(turns: Turns, turn: Turn, portal: BlockingPortal, console: Console) -> None:
+    future = portal.start_task_soon(turns.run, turn, turn.delivery)
     try:
-        return future.result()
+        future.result()
     except KeyboardInterrupt:
         # Stop the request instead of leaving it running while the services shut down.
         future.cancel()
         raise
     except Exception:
-        # The engine turns every expected failure into a view; anything else is a bug. The
-        # seller gets a reference to quote, and the log has the traceback under it (a
-        # reference found only in a debug log would lead nowhere by default).
+        # The pipeline turns every failure into a message of its own, except Redis being
+        # away before anything was done (a worker would try again; here the seller does).
         reference = uuid.uuid4().hex[:8]
         logger.error("unexpected failure, reference %s", reference, exc_info=True)
-        return [Problem(message=UNEXPECTED, hint=UNEXPECTED_HINT, reference=reference)]
+        problem = Problem(message=UNEXPECTED, hint=UNEXPECTED_HINT, reference=reference)
+        console.print(render_view(problem))
+        console.print()
 
 
 def terminal_reader(console: Console) -> Callable[[], str]:

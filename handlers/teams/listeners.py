@@ -33,20 +33,18 @@ from microsoft_teams.apps import ActivityContext
 from redis.exceptions import RedisError
 
 from bot.conversation.commands import sends
-from bot.conversation.turns import SENDING_NOTE, TURN, Turn, not_queued
-from bot.conversation.views import Notice, Problem
+from bot.conversation.turns import TURN, Turn, not_queued
+from bot.conversation.views import SENDING_NOTE, Notice, Problem
 from bot.jobs import JobQueue
 from bot.references import ReferenceBook
+from cards import STALE_CARD, STALE_CARD_DETAIL, TRY_AGAIN, UNEXPECTED_NOTHING_CHANGED
 from cards.teams import CONTENT_TYPE, OWNER, TeamsCard, answered, card
 from handlers.teams import turns
 from handlers.teams.sender import message_input
 
 logger = logging.getLogger(__name__)
 
-STALE = Notice(
-    message="This card is no longer in use.",
-    detail="Say “referral resume” to carry on with your draft, or “referral help”.",
-)
+STALE = Notice(message=STALE_CARD, detail=STALE_CARD_DETAIL)
 
 
 NOT_YOURS = "This card belongs to someone else's draft, so I left it as it is."
@@ -115,9 +113,7 @@ class TeamsListeners:
             reference = uuid.uuid4().hex[:8]
             logger.error("teams card action failed, reference %s", reference, exc_info=error)
             problem = Problem(
-                message="Something went wrong on my side; nothing changed.",
-                hint="Try again in a moment.",
-                reference=reference,
+                message=UNEXPECTED_NOTHING_CHANGED, hint=TRY_AGAIN, reference=reference
             )
             return _card_answer(card(problem))
 

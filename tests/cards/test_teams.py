@@ -503,12 +503,6 @@ def test_every_date_step_of_the_flows_refuses_past_dates_in_the_picker() -> None
         assert picker["min"] == "2026-05-01", asked.step
 
 
-def test_today_is_still_accepted_and_ignored() -> None:
-    asked = prompt(step="closing_date", input=InputKind.DATE, choices=(), earliest=TODAY)
-
-    assert card(asked, today=date(2030, 1, 1)).content == card(asked).content
-
-
 def test_the_current_answer_stands_out_or_is_filled_in() -> None:
     buttons = card(prompt(current="Partner-led co-sell"))
     listed = card(prompt(choices=options(8), current="Option 3"))

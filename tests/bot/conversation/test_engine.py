@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+import json
 from typing import Any
 
 from redis.asyncio import Redis
 
 from bot.conversation.desk import Desk
 from bot.conversation.engine import Conversation, Engine
+from bot.conversation.machine import Effect
 from bot.conversation.session import Seller
 from bot.conversation.store import KeyBuilder, RedisSessionStore
 from bot.conversation.views import (
@@ -22,6 +24,7 @@ from bot.conversation.views import (
     ReferralCard,
     ReferralList,
     Review,
+    Text,
     View,
 )
 from bot.partner_center.client import PartnerCenterClient
@@ -551,3 +554,83 @@ async def test_list_pages_through_the_referrals(
     assert second[0].more is None
     seen = {r.id for r in first[0].referrals} | {r.id for r in second[0].referrals}
     assert len(seen) == 28
+
+
+# -- a turn delivered again (its worker died after the change) changes nothing ---------------
+
+
+async def test_an_answer_delivered_again_is_not_applied_to_the_next_question(
+    make_engine: EngineFactory, conversation: Conversation, redis: Redis
+) -> None:
+    engine = make_engine()
+    await engine.turn(conversation, Command(name=CommandName.START, arg="new"), delivery="d0")
+    await engine.turn(conversation, Choice(step="deal_kind", value="private"), delivery="d1")
+    first = await engine.turn(conversation, Text(value="Fabrikam - once"), delivery="d2")
+    assert first.effect is Effect.CHANGED
+    # Another worker (no cache) gets the same turn again.
+    again = await make_engine().turn(conversation, Text(value="Fabrikam - once"), delivery="d2")
+    assert again.effect is Effect.CHANGED
+    assert [type(view) for view in again.views] == [Prompt]
+    assert again.views == first.views  # what the turn led to, for the reply to be made
+    stored = await RedisSessionStore(redis).load(conversation.key)
+    assert stored is not None
+    answers = json.loads(stored.data)["answers"]
+    assert answers["name"] == "Fabrikam - once"
+    assert "customer_name" not in answers
+
+
+async def test_a_start_delivered_again_shows_the_draft_it_started(
+    make_engine: EngineFactory, conversation: Conversation
+) -> None:
+    start = Command(name=CommandName.START, arg="new")
+    first = await make_engine().turn(conversation, start, delivery="d0")
+    again = await make_engine().turn(conversation, start, delivery="d0")
+    assert again.effect is Effect.CHANGED
+    assert again.views == first.views
+    other = await make_engine().turn(conversation, start, delivery="d9")
+    assert other.effect is Effect.REFUSED  # a second, different start: the draft exists
+
+
+async def test_a_cancel_delivered_again_says_what_it_did(
+    make_engine: EngineFactory, conversation: Conversation
+) -> None:
+    await make_engine().turn(conversation, Command(name=CommandName.START, arg="new"), delivery="a")
+    cancel = Command(name=CommandName.CANCEL)
+    first = await make_engine().turn(conversation, cancel, delivery="b")
+    again = await make_engine().turn(conversation, cancel, delivery="b")
+    assert again.views == first.views
+    assert "Cancelled" in again.views[0].message  # type: ignore[union-attr]
+
+
+async def test_a_submit_delivered_again_after_it_finished_gets_its_result(
+    make_engine: EngineFactory, desk: Desk, conversation: Conversation, client: PartnerCenterClient
+) -> None:
+    await say(desk, conversation, "/referral new", *answers_for("private"))
+    submit = Command(name=CommandName.SUBMIT)
+    first = await make_engine().turn(conversation, submit, delivery="submit-1")
+    again = await make_engine().turn(conversation, submit, delivery="submit-1")
+    assert first.effect is again.effect is Effect.CHANGED
+    assert created(again.views) == created(first.views)
+    found = await client.list(filter="name eq 'Fabrikam - private'").collect()
+    assert len(found) == 1
+
+
+async def test_a_click_meant_for_an_answered_question_is_stale_with_the_answer_held(
+    engine: Engine, conversation: Conversation
+) -> None:
+    await engine.turn(conversation, Command(name=CommandName.START, arg="new"))
+    await engine.turn(conversation, Choice(step="deal_kind", value="private"))
+    late = await engine.turn(conversation, Choice(step="deal_kind", value="co_sell"))
+    assert late.effect is Effect.STALE
+    assert late.answer is not None
+    assert late.answer.startswith("Private lead")
+
+
+async def test_a_refused_answer_says_so(engine: Engine, conversation: Conversation) -> None:
+    await engine.turn(conversation, Command(name=CommandName.START, arg="new"))
+    await engine.turn(conversation, Choice(step="deal_kind", value="private"))
+    refused = await engine.turn(conversation, Text(value="x\x00y"))
+    assert refused.effect is Effect.REFUSED
+    (prompt,) = refused.views
+    assert isinstance(prompt, Prompt)
+    assert prompt.error

@@ -1,33 +1,25 @@
-"""The chat loop in-process: scripted lines in, a recording console out, a fake desk."""
+"""The chat loop in-process: scripted lines in, a recording console out, and between them the
+real turn pipeline (desk, engine, Redis, the sandbox), as ``referral-bot chat`` builds it."""
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+from pathlib import Path
 
 import pytest
 from anyio.from_thread import BlockingPortal, start_blocking_portal
 from rich.console import Console
 
-from bot.conversation.engine import Conversation
+from bot.app import chat_services
 from bot.conversation.session import Seller
-from bot.conversation.views import Notice, Problem, View
+from bot.conversation.turns import TurnRunner
+from bot.settings import Settings
 from cards.text import GOODBYE, UNEXPECTED
-from handlers.console import run_chat
+from handlers.console import PLATFORM, ConsoleReplier, run_chat
+from tests.support.redis_server import PrivateRedis
+from tests.support.sandbox import Sandbox
 
-CONVERSATION = Conversation(key="console:local:ana", seller=Seller(user_id="ana"))
-
-
-class FakeDesk:
-    """Answers each message with a notice echoing it; ``boom`` fails like a bug would."""
-
-    def __init__(self) -> None:
-        self.heard: list[tuple[Conversation, str]] = []
-
-    async def on_message(self, conversation: Conversation, text: str) -> list[View]:
-        self.heard.append((conversation, text))
-        if text == "boom":
-            raise RuntimeError("a bug")
-        return [Notice(message=f"heard {text}"), Problem(message="and a problem")]
+SELLER = Seller(user_id="ana", display_name="Ana")
 
 
 def scripted(*lines: str, end: BaseException | None = None) -> Callable[[], str]:
@@ -42,58 +34,118 @@ def scripted(*lines: str, end: BaseException | None = None) -> Callable[[], str]
     return read
 
 
+class Chat:
+    """``referral-bot chat``'s parts on a portal: say lines, read what was printed."""
+
+    def __init__(self, portal: BlockingPortal, settings: Settings, key: str) -> None:
+        self.portal = portal
+        self.settings = settings
+        self.key = key
+
+    def run(self, read: Callable[[], str]) -> str:
+        console = Console(record=True, width=100)
+        with self.portal.wrap_async_context_manager(chat_services(self.settings)) as services:
+            turns = TurnRunner(services.desk, services.chat, {PLATFORM: ConsoleReplier(console)})
+            run_chat(
+                turns,
+                SELLER,
+                conversation_key=self.key,
+                portal=self.portal,
+                console=console,
+                read_line=read,
+            )
+        return console.export_text()
+
+
 @pytest.fixture
 def portal() -> Iterator[BlockingPortal]:
     with start_blocking_portal() as running:
         yield running
 
 
-def chat(portal: BlockingPortal, desk: FakeDesk, read: Callable[[], str]) -> str:
-    console = Console(record=True, width=100)
-    run_chat(desk, CONVERSATION, portal=portal, console=console, read_line=read)
-    return console.export_text()
+def settings_for(sandbox: Sandbox, redis_url: str, tmp_path: Path) -> Settings:
+    return Settings(  # type: ignore[call-arg]
+        _env_file=None,
+        partner_center_base_url=sandbox.base_url,
+        partner_center_token="test-token",
+        redis_url=redis_url,
+        data_dir=tmp_path,
+    )
 
 
-def test_each_line_goes_to_the_desk_and_every_view_is_rendered(portal: BlockingPortal) -> None:
-    desk = FakeDesk()
+@pytest.fixture
+def chat(
+    portal: BlockingPortal,
+    fresh_sandbox: Sandbox,
+    redis_url: str,
+    redis_namespace: str,
+    tmp_path: Path,
+) -> Chat:
+    return Chat(
+        portal, settings_for(fresh_sandbox, redis_url, tmp_path), f"console:{redis_namespace}:ana"
+    )
 
-    output = chat(portal, desk, scripted("/referral new", "  ", "Contoso [EU]"))
 
-    assert desk.heard == [(CONVERSATION, "/referral new"), (CONVERSATION, "Contoso [EU]")]
-    assert "heard /referral new" in output
-    assert "heard Contoso [EU]" in output
-    assert output.count("✗ and a problem") == 2
+def test_each_line_is_a_turn_whose_views_are_printed(chat: Chat) -> None:
+    output = chat.run(scripted("/referral new", "  ", "private", "Contoso [EU] pilot"))
+
+    assert "What kind of deal is this?" in output
+    assert "What should we call this referral?" in output
+    assert "What is the customer organization called?" in output  # the name was taken
+    assert "Contoso [EU] pilot" not in output.split("customer organization")[-1]
     assert output.rstrip().endswith(GOODBYE)
 
 
+def test_a_refused_answer_is_asked_again_with_the_reason(chat: Chat) -> None:
+    output = chat.run(scripted("/referral new", "private", "x" * 300))
+
+    assert output.count("What should we call this referral?") == 2
+    assert "✗" in output
+
+
 @pytest.mark.parametrize("word", ["quit", "exit", " QUIT "])
-def test_quit_and_exit_end_the_chat_without_reaching_the_desk(
-    portal: BlockingPortal, word: str
-) -> None:
-    desk = FakeDesk()
+def test_quit_and_exit_end_the_chat_before_the_next_line(chat: Chat, word: str) -> None:
+    output = chat.run(scripted("/referral help", word, "/referral new"))
 
-    output = chat(portal, desk, scripted("hello", word, "never read"))
-
-    assert [text for _, text in desk.heard] == ["hello"]
+    assert "/referral new: create a referral" in output
+    assert "What kind of deal is this?" not in output
     assert output.rstrip().endswith(GOODBYE)
 
 
 @pytest.mark.parametrize("end", [EOFError(), KeyboardInterrupt()])
 def test_ctrl_d_and_ctrl_c_at_the_prompt_end_the_chat_cleanly(
-    portal: BlockingPortal, end: BaseException
+    chat: Chat, end: BaseException
 ) -> None:
-    output = chat(portal, FakeDesk(), scripted("hello", end=end))
+    output = chat.run(scripted("/referral help", end=end))
 
     assert output.rstrip().endswith(GOODBYE)
 
 
-def test_an_unexpected_failure_shows_a_reference_and_the_chat_goes_on(
-    portal: BlockingPortal,
+def test_redis_going_away_shows_a_reference_and_the_chat_goes_on(
+    portal: BlockingPortal, fresh_sandbox: Sandbox, private_redis: PrivateRedis, tmp_path: Path
 ) -> None:
-    desk = FakeDesk()
+    chat = Chat(
+        portal, settings_for(fresh_sandbox, private_redis.url, tmp_path), "console:local:ana"
+    )
 
-    output = chat(portal, desk, scripted("boom", "still here"))
+    def read_then_stop() -> Callable[[], str]:
+        lines = scripted("/referral new", "/referral help", "/referral help")
+        said = 0
 
+        def read() -> str:
+            nonlocal said
+            said += 1
+            if said == 2:
+                private_redis.stop()  # the memory goes away mid-chat
+            if said == 3:
+                private_redis.start()
+            return lines()
+
+        return read
+
+    output = chat.run(read_then_stop())
+
+    assert "What kind of deal is this?" in output
     assert f"✗ {UNEXPECTED}" in output
     assert "Reference: " in output
-    assert "heard still here" in output
+    assert "/referral new: create a referral" in output  # answered once Redis was back

@@ -1,0 +1,55 @@
+"""Views out to the terminal, for the shared turn pipeline: each one printed below the last.
+
+A terminal cannot rewrite what it printed, so the line the seller typed is the record of
+their answer and a card shown "in place" of another is printed after it.
+"""
+
+from __future__ import annotations
+
+import itertools
+
+from rich.console import Console
+
+from bot.conversation.chat_state import CardRef
+from bot.conversation.session import Seller
+from bot.conversation.turns import Turn
+from bot.conversation.views import Home, Notice, ReferralList, View
+from cards.text import render_view
+
+PLATFORM = "console"
+
+
+class ConsoleReplier:
+    """Prints views on ``console``."""
+
+    def __init__(self, console: Console) -> None:
+        self._console = console
+        self._numbers = itertools.count(1)
+
+    async def post(self, turn: Turn, view: View) -> CardRef:
+        """Print ``view``; a number stands for where it was printed."""
+        self._console.print(render_view(view))
+        self._console.print()
+        return CardRef(PLATFORM, str(next(self._numbers)))
+
+    async def replace(self, turn: Turn, card: CardRef, view: View) -> None:
+        """Print ``view`` (what is printed stays printed)."""
+        await self.post(turn, view)
+
+    async def record(self, turn: Turn, card: CardRef, answer: str) -> None:
+        """Nothing to do: the seller's own line above is the record of their answer."""
+
+    async def profile(self, turn: Turn) -> Seller:
+        """The seller as ``--as`` (or the account) named them."""
+        return turn.seller
+
+    async def home(self, turn: Turn, view: Home) -> None:
+        """Print the home page as the terminal shows things: the draft, then the list."""
+        if view.draft is not None:
+            await self.post(
+                turn, Notice(message=f"Your {view.draft.title.lower()} draft is waiting.")
+            )
+        listed = ReferralList(
+            title="Your open referrals", referrals=view.referrals, total=view.total
+        )
+        await self.post(turn, listed)
