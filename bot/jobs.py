@@ -114,6 +114,10 @@ class UnknownJob(LookupError):
     """No handler for a job's kind (a newer web process than this worker, say)."""
 
 
+class QueueRefused(Exception):
+    """Redis did not take a job (it is down, full, or the stream's key is not a stream)."""
+
+
 class UnreadableJob(ValueError):
     """A stream or inbox entry that is not a job this version can read."""
 
@@ -195,8 +199,8 @@ class JobQueue:
         """Add a job and return its id once Redis holds it.
 
         Jobs with the same ``order_key`` are done one at a time, in the order they were put.
-        Raises ``RedisError`` (or ``OSError``) when Redis cannot take it: the caller decides
-        what the person waiting is told; nothing of the job is left behind.
+        Raises :class:`QueueRefused` when Redis cannot take it: the caller decides what the
+        person waiting is told; nothing of the job is left behind.
         """
         body = json.dumps(payload, separators=(",", ":"))
         queued: _Queued
@@ -213,7 +217,10 @@ class JobQueue:
             self._sending.add(sending)
             sending.add_done_callback(self._sending.discard)
         self._batch.entries.append((queued, future))
-        return await future
+        try:
+            return await future
+        except (RedisError, OSError) as error:
+            raise QueueRefused(f"Redis did not take the job: {error}") from error
 
     async def _send(self) -> None:
         # Yield once: the other requests of this turn of the loop add their jobs meanwhile.

@@ -16,14 +16,13 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from redis.exceptions import RedisError
 from slack_bolt.context.ack.async_ack import AsyncAck
 from slack_bolt.context.respond.async_respond import AsyncRespond
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.conversation.suggest import suggestions
 from bot.conversation.turns import TURN, Turn, not_queued
-from bot.jobs import JobQueue
+from bot.jobs import JobQueue, QueueRefused
 from cards.ids import STEP_BLOCK_PREFIX
 from cards.slack import external_options, message
 from handlers.slack import inputs
@@ -51,7 +50,7 @@ async def queue(context: Mapping[str, Any], turn: Turn) -> bool:
         await services(context).jobs.put(
             TURN, turn.model_dump(mode="json"), order_key=turn.conversation
         )
-    except (RedisError, OSError) as error:
+    except QueueRefused as error:
         logger.warning("could not queue %s for %s: %s", turn.delivery, turn.conversation, error)
         return False
     return True

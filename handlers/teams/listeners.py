@@ -30,12 +30,11 @@ from microsoft_teams.api.activities.install_update.remove import UninstalledActi
 from microsoft_teams.api.activities.invoke.adaptive_card import AdaptiveCardInvokeActivity
 from microsoft_teams.api.activities.message.message import MessageActivity
 from microsoft_teams.apps import ActivityContext
-from redis.exceptions import RedisError
 
 from bot.conversation.commands import sends
 from bot.conversation.turns import TURN, Turn, not_queued
 from bot.conversation.views import SENDING_NOTE, Notice, Problem
-from bot.jobs import JobQueue
+from bot.jobs import JobQueue, QueueRefused
 from bot.references import ReferenceBook
 from cards import STALE_CARD, STALE_CARD_DETAIL, TRY_AGAIN, UNEXPECTED_NOTHING_CHANGED
 from cards.teams import CONTENT_TYPE, OWNER, TeamsCard, answered, card
@@ -143,7 +142,7 @@ class TeamsListeners:
             await self._services.jobs.put(
                 TURN, turn.model_dump(mode="json"), order_key=turn.conversation
             )
-        except (RedisError, OSError) as error:
+        except QueueRefused as error:
             logger.warning("could not queue %s for %s: %s", turn.delivery, turn.conversation, error)
             return False
         return True
