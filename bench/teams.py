@@ -255,9 +255,6 @@ class RemoteStandIn:
     def new_activity_id(self) -> str:
         return str(next(self._ids))
 
-    def note_inbound(self, activity: Any) -> None:
-        """Nothing to note: that process keeps no record of this one's activities."""
-
 
 def run(args: argparse.Namespace) -> None:
     args.run = os.urandom(3).hex()

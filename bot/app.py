@@ -33,11 +33,11 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from bot.clock import SystemClock
-from bot.conversation.chat_state import ChatState
-from bot.conversation.desk import Desk
-from bot.conversation.engine import Engine
-from bot.conversation.store import RedisSessionStore
-from bot.conversation.turns import Replier, TurnRunner, turn_handlers
+from bot.conversation.chat.desk import Desk
+from bot.conversation.chat.memory import ChatMemory
+from bot.conversation.chat.turns import Replier, TurnRunner, turn_handlers
+from bot.conversation.runtime.engine import Engine
+from bot.conversation.runtime.session_store import RedisSessionStore
 from bot.entra import ClientCredentials
 from bot.jobs import JobHandler, JobQueue, WorkOptions, dispatch
 from bot.partner_center.auth import StaticTokenProvider, TokenProvider
@@ -139,7 +139,7 @@ class ChatServices:
     """What a chat front end needs, and where it lives (for the banner)."""
 
     desk: Desk
-    chat: ChatState
+    memory: ChatMemory
     redis: Redis
     redis_url: str
     partner_center_url: str
@@ -175,7 +175,7 @@ async def chat_services(settings: Settings) -> AsyncIterator[ChatServices]:
         )
         yield ChatServices(
             desk=Desk(engine, client),
-            chat=ChatState(store),
+            memory=ChatMemory(store),
             redis=redis,
             redis_url=redact_url(redis_url),
             partner_center_url=client.base_url,
@@ -300,7 +300,7 @@ async def job_handlers(
         repliers["teams"] = front.TeamsReplier(front.TeamsSender(teams), references)
     if not repliers:
         return {}
-    return turn_handlers(TurnRunner(services.desk, services.chat, repliers))
+    return turn_handlers(TurnRunner(services.desk, services.memory, repliers))
 
 
 class WorkerFailed(RuntimeError):

@@ -4,6 +4,9 @@ Teams only lets a bot post proactively (a status change, an approval request) in
 conversation it has a reference for: the service URL, the conversation id and the tenant,
 learned when the bot is installed, added to a channel, or spoken to. References do not
 expire, so neither do these keys. Channels are also listed per platform, for notifications.
+
+Keys: ``rb:ref:<platform>:<conversation id>`` holds a reference as JSON;
+``rb:ref:<platform>:channels`` is the set of channel conversation ids.
 """
 
 from __future__ import annotations
@@ -33,22 +36,12 @@ class ReferenceBook:
                 pipe.sadd(self._channels(platform), conversation_id)
             await pipe.execute()
 
-    async def get(self, platform: str, conversation_id: str) -> dict[str, Any] | None:
-        """The reference saved for the conversation, or None."""
-        data = await self._redis.get(self._key(platform, conversation_id))
-        return json.loads(data) if data else None
-
     async def forget(self, platform: str, conversation_id: str) -> None:
         """Drop the reference (the bot was uninstalled or removed)."""
         async with self._redis.pipeline(transaction=False) as pipe:
             pipe.delete(self._key(platform, conversation_id))
             pipe.srem(self._channels(platform), conversation_id)
             await pipe.execute()
-
-    async def channels(self, platform: str) -> list[str]:
-        """Ids of the channels the bot was added to."""
-        members = await self._redis.smembers(self._channels(platform))
-        return sorted(m.decode() if isinstance(m, bytes) else str(m) for m in members)
 
     @staticmethod
     def _key(platform: str, conversation_id: str) -> str:

@@ -29,8 +29,8 @@ from enum import StrEnum
 from typing import Final
 
 from bot.conversation.views import InputKind, Option, Prompt
-from bot.referrals.catalog import Catalog
 from bot.referrals.catalogs import by_id
+from bot.referrals.lookup import Catalog
 from cards.words import NO, YES
 
 MAX_BUTTONS: Final = 5

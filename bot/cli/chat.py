@@ -15,7 +15,7 @@ from rich.console import Console
 
 from bot.app import chat_services, for_local_chat
 from bot.cli._shared import InputError, configure_logging
-from bot.conversation.turns import TurnRunner
+from bot.conversation.chat.turns import TurnRunner
 from bot.settings import load_settings
 from cards.text import chat_banner
 from handlers.console import (
@@ -70,7 +70,7 @@ def chat(identity: Identity = None) -> None:
             )
         )
         # The terminal is one more chat front on the shared turn pipeline.
-        turns = TurnRunner(services.desk, services.chat, {PLATFORM: ConsoleReplier(console)})
+        turns = TurnRunner(services.desk, services.memory, {PLATFORM: ConsoleReplier(console)})
         run_chat(turns, seller, conversation_key=key, portal=portal, console=console)
 
 

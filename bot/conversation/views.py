@@ -1,7 +1,8 @@
-"""What the engine hears and what it says, in platform-neutral types.
+"""Who talks to the bot, what the engine hears and what it says, in platform-neutral types.
 
 Adapters turn a Slack action, a Teams invoke or a line typed in the terminal into one of the
 inputs below, and render the views with ``cards/``. The engine never sees platform JSON.
+The language every part of :mod:`bot.conversation` speaks, so it imports none of them.
 """
 
 from __future__ import annotations
@@ -13,6 +14,22 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from bot.referrals.models import Referral, ReferralEligibility
+
+# -- who ----------------------------------------------------------------------------------
+
+
+class Seller(BaseModel):
+    """Who is talking to the bot, as the chat platform knows them (a draft's seller joins the
+    team of the referral it creates)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    user_id: str
+    display_name: str | None = None
+    first_name: str | None = None
+    last_name: str | None = None
+    email: str | None = None
+
 
 # -- inputs ---------------------------------------------------------------------------------
 

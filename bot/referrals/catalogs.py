@@ -1,7 +1,7 @@
 """Every enumeration the Referrals API documents, as data.
 
 Values are spelt exactly as the API sends and accepts them. The catalogs below the
-enums look values up by case, spacing and name variants (see :mod:`bot.referrals.catalog`).
+enums look values up by case, spacing and name variants (see :mod:`bot.referrals.lookup`).
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from types import MappingProxyType
 
 import pycountry
 
-from bot.referrals.catalog import Catalog, camel_label
+from bot.referrals.lookup import Catalog, camel_label
 
 
 class ReferralStatus(StrEnum):
@@ -93,7 +93,7 @@ class AssistanceRequestCode(StrEnum):
 
 
 # --- Catalogs -------------------------------------------------------------------------
-# Lenient lookups (see bot.referrals.catalog) over the enums above and over the lists the
+# Lenient lookups (see bot.referrals.lookup) over the enums above and over the lists the
 # API documents only as strings. Values are transcribed exactly; aliases and labels are
 # for people.
 
@@ -377,7 +377,7 @@ SOLUTION_PLAYS: Mapping[str, Catalog[str]] = MappingProxyType(
 def plays_for(area: str) -> Catalog[str]:
     """Return the solution plays of *area*, which may be any spelling SOLUTION_AREAS accepts.
 
-    Raises :class:`~bot.referrals.catalog.UnknownValue` for an unknown area.
+    Raises :class:`~bot.referrals.lookup.UnknownValue` for an unknown area.
     """
     return SOLUTION_PLAYS[SOLUTION_AREAS.lookup(area)]
 

@@ -19,8 +19,8 @@ from typing import Any, Literal
 from pydantic import BaseModel, TypeAdapter, ValidationError
 
 from bot.referrals import catalogs, limits
-from bot.referrals.catalog import UnknownValue
 from bot.referrals.catalogs import ReferralStatus, ReferralSubstatus
+from bot.referrals.lookup import UnknownValue
 from bot.referrals.models import (
     AdditionalRequirements,
     Address,

@@ -115,17 +115,6 @@ def check_transition(
         )
 
 
-def is_allowed(
-    current_status: str, current_substatus: str, new_status: str, new_substatus: str
-) -> bool:
-    """Whether :func:`check_transition` would accept the change."""
-    try:
-        check_transition(current_status, current_substatus, new_status, new_substatus)
-    except TransitionError:
-        return False
-    return True
-
-
 def _known_status(value: str) -> ReferralStatus | None:
     try:
         return ReferralStatus(value)

@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from bot.conversation import values
-from bot.conversation.session import Seller
+from bot.conversation import InvalidAnswer, Seller, parse_email, parse_text
 from bot.referrals import limits
 
 
@@ -29,11 +28,11 @@ def console_seller(identity: str | None, *, user: str) -> Seller:
     if address is None and "@" in name and len(name.split()) == 1:
         name, address = "", name  # --as ana@contoso.com
     try:
-        email = values.parse_email(address) if address is not None else None
-        words = values.parse_text(
+        email = parse_email(address) if address is not None else None
+        words = parse_text(
             name, field="The name", max_length=2 * limits.PERSON_NAME, required=email is None
         ).split()
-    except values.InvalidAnswer as invalid:
+    except InvalidAnswer as invalid:
         raise IdentityError(
             f'--as {identity!r}: {invalid.message} Write it as "First Last <email>".'
         ) from None

@@ -21,9 +21,7 @@ from anyio.from_thread import BlockingPortal
 from rich.console import Console
 from rich.text import Text
 
-from bot.conversation.session import Seller
-from bot.conversation.turns import Turn
-from bot.conversation.views import Problem
+from bot.conversation import Problem, Seller, Turn
 from cards.text import GOODBYE, INPUT_PROMPT, UNEXPECTED, UNEXPECTED_HINT, render_view
 from handlers.console.replier import PLATFORM
 
@@ -36,7 +34,7 @@ _ESCAPE = re.compile(r"\x1b\[[0-9;]*m")
 
 
 class Turns(Protocol):
-    """What the loop needs of :class:`bot.conversation.turns.TurnRunner`."""
+    """What the loop needs of :class:`bot.conversation.TurnRunner`."""
 
     async def run(self, turn: Turn, attempt: str) -> None:
         """Answer one turn (its views are printed by the console's replier)."""

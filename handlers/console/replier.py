@@ -10,10 +10,7 @@ import itertools
 
 from rich.console import Console
 
-from bot.conversation.chat_state import CardRef
-from bot.conversation.session import Seller
-from bot.conversation.turns import Turn
-from bot.conversation.views import Home, Notice, ReferralList, View
+from bot.conversation import CardRef, Home, Notice, ReferralList, Seller, Turn, View
 from cards.text import render_view
 
 PLATFORM = "console"

@@ -11,10 +11,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from bot.conversation.chat_state import CardRef
-from bot.conversation.session import Seller
-from bot.conversation.turns import Turn
-from bot.conversation.views import Choice, Command, CommandName, Input
+from bot.conversation import CardRef, Choice, Command, CommandName, Input, Seller, Turn
 from cards.ids import STEP_BLOCK_PREFIX, Action
 from cards.slack import decode_choice
 

@@ -1,7 +1,7 @@
 """Listener bodies of the ``web`` process: parse, queue, then acknowledge.
 
 Slack waits three seconds at most and retries what it thinks went unanswered, so nothing slow
-happens here: each request is parsed into a :class:`~bot.conversation.turns.Turn` and put on
+happens here: each request is parsed into a :class:`~bot.conversation.Turn` and put on
 the job stream (ordered by conversation) *before* Slack hears "received", and a worker does
 the rest (:mod:`handlers.slack.replier`). When Redis refuses the turn, the seller is told at
 once through the request's own channel (the slash command's answer, the click's
@@ -20,8 +20,7 @@ from slack_bolt.context.ack.async_ack import AsyncAck
 from slack_bolt.context.respond.async_respond import AsyncRespond
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.conversation.suggest import suggestions
-from bot.conversation.turns import TURN, Turn, not_queued
+from bot.conversation import TURN, Turn, not_queued, suggestions
 from bot.jobs import JobQueue, QueueRefused
 from cards.ids import STEP_BLOCK_PREFIX
 from cards.slack import external_options, message

@@ -1,4 +1,4 @@
-"""Views out to Slack, for the shared turn pipeline (:class:`~bot.conversation.turns.Replier`).
+"""Views out to Slack, for the shared turn pipeline (:class:`~bot.conversation.Replier`).
 
 Every reply goes to the DM with the bot, whatever channel the command was typed in, so a
 draft reads as one conversation. A clicked card is rewritten through the click's
@@ -15,10 +15,7 @@ import aiohttp
 from slack_sdk.web.async_client import AsyncWebClient
 from slack_sdk.webhook.async_client import AsyncWebhookClient
 
-from bot.conversation.chat_state import CardRef
-from bot.conversation.session import Seller
-from bot.conversation.turns import Turn
-from bot.conversation.views import Home, View
+from bot.conversation import CardRef, Home, Seller, Turn, View
 from cards.slack import SlackMessage, answered, home, message
 from handlers.slack.inputs import seller_of
 from handlers.slack.people import People

@@ -31,9 +31,7 @@ from microsoft_teams.api.activities.invoke.adaptive_card import AdaptiveCardInvo
 from microsoft_teams.api.activities.message.message import MessageActivity
 from microsoft_teams.apps import ActivityContext
 
-from bot.conversation.commands import sends
-from bot.conversation.turns import TURN, Turn, not_queued
-from bot.conversation.views import SENDING_NOTE, Notice, Problem
+from bot.conversation import SENDING_NOTE, TURN, Notice, Problem, Turn, not_queued, sends
 from bot.jobs import JobQueue, QueueRefused
 from bot.references import ReferenceBook
 from cards import STALE_CARD, STALE_CARD_DETAIL, TRY_AGAIN, UNEXPECTED_NOTHING_CHANGED

@@ -1,4 +1,4 @@
-"""Views out to Teams, for the shared turn pipeline (:class:`~bot.conversation.turns.Replier`).
+"""Views out to Teams, for the shared turn pipeline (:class:`~bot.conversation.Replier`).
 
 Cards are posted and replaced through the Bot Connector named in the turn's conversation
 reference. Every card says whose draft it belongs to, so a click by someone else in a channel
@@ -10,10 +10,7 @@ from __future__ import annotations
 
 from collections import OrderedDict
 
-from bot.conversation.chat_state import CardRef
-from bot.conversation.session import Seller
-from bot.conversation.turns import Turn
-from bot.conversation.views import Home, View
+from bot.conversation import CardRef, Home, Seller, Turn, View
 from bot.references import ReferenceBook
 from cards.teams import TeamsCard, answered, card, home, owned
 from handlers.teams import turns

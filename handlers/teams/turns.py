@@ -1,7 +1,7 @@
 """Teams activities in, typed turns out: who is talking, where, and what they said or clicked.
 
 The web process parses each activity here, so the job stream carries
-:class:`~bot.conversation.turns.Turn` objects (with the conversation reference as the reply
+:class:`~bot.conversation.Turn` objects (with the conversation reference as the reply
 address), never SDK objects.
 """
 
@@ -11,9 +11,7 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-from bot.conversation.chat_state import CardRef
-from bot.conversation.session import Seller
-from bot.conversation.turns import Turn
+from bot.conversation import CardRef, Seller, Turn
 from cards.teams import TypedText, clicked_words, read_action
 from handlers.teams.sender import Address, Member
 

@@ -22,7 +22,7 @@ from typer.testing import CliRunner, Result
 
 from bot.cli import app
 from bot.cli.teams_package import fill_placeholders, manifest_template, validate_manifest
-from bot.conversation.commands import SUBCOMMANDS, Help, Usage, parse_message
+from bot.conversation.chat.commands import SUBCOMMANDS, Help, Usage, parse_message
 from bot.settings import ConfigurationError, Settings
 
 TEAMS = Path(__file__).parents[2] / "handlers" / "teams"

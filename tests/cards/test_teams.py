@@ -16,8 +16,6 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from bot.conversation.flows import FLOWS
-from bot.conversation.flows.new_referral import FLOW as NEW_REFERRAL
 from bot.conversation.views import (
     Choice,
     Command,
@@ -38,6 +36,8 @@ from bot.conversation.views import (
     ReviewLine,
     View,
 )
+from bot.conversation.vocabulary.flows import FLOWS
+from bot.conversation.vocabulary.flows.new_referral import FLOW as NEW_REFERRAL
 from bot.referrals import catalogs
 from bot.referrals.models import Referral, ReferralEligibility
 from cards import words

@@ -1,5 +1,5 @@
 """Questions as the state machine asks them, for the renderers' tests: every step of every
-flow, built by :func:`bot.conversation.machine.prompt_view` from a fresh draft, so a card is
+flow, built by :func:`bot.conversation.runtime.machine.prompt_view` from a fresh draft, so a card is
 tested on exactly what the engine would hand it (earliest dates, catalog ids and all)."""
 
 from __future__ import annotations
@@ -7,10 +7,10 @@ from __future__ import annotations
 from collections.abc import Iterator
 from datetime import UTC, date, datetime
 
-from bot.conversation import machine
-from bot.conversation.flows import FLOWS
-from bot.conversation.session import Seller, Session
-from bot.conversation.views import Prompt
+from bot.conversation.runtime import machine
+from bot.conversation.runtime.session import Session
+from bot.conversation.views import Prompt, Seller
+from bot.conversation.vocabulary.flows import FLOWS
 
 
 def flow_prompts(today: date, *, optional_too: bool = True) -> Iterator[Prompt]:

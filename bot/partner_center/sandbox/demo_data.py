@@ -15,7 +15,7 @@ from types import MappingProxyType
 from typing import Any
 
 from bot.referrals import catalogs
-from bot.referrals.catalog import Catalog
+from bot.referrals.lookup import Catalog
 from bot.referrals.models import Referral
 from bot.referrals.wire import format_utc
 

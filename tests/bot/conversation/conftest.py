@@ -10,10 +10,10 @@ from pydantic import SecretStr
 from redis.asyncio import Redis
 
 from bot.app import build_http_client
-from bot.conversation.desk import Desk
-from bot.conversation.engine import Conversation, Engine
-from bot.conversation.session import Seller
-from bot.conversation.store import RedisSessionStore
+from bot.conversation.chat.desk import Desk
+from bot.conversation.runtime.engine import Conversation, Engine
+from bot.conversation.runtime.session_store import RedisSessionStore
+from bot.conversation.views import Seller
 from bot.partner_center.auth import StaticTokenProvider
 from bot.partner_center.client import PartnerCenterClient
 from bot.settings import Settings

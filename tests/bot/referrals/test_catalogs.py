@@ -11,7 +11,6 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from bot.referrals import catalogs
-from bot.referrals.catalog import Catalog, UnknownValue
 from bot.referrals.catalogs import (
     ASSISTANCE_REQUEST_CODES,
     COUNTRIES,
@@ -42,8 +41,9 @@ from bot.referrals.catalogs import (
     TargetType,
     plays_for,
 )
+from bot.referrals.lookup import Catalog, UnknownValue
 
-from .test_catalog import respelt
+from .test_lookup import respelt
 
 # Transcribed from the Referral resources tables, independently of the module under test.
 SEED_PRODUCTS = (

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from bot.conversation.session import Seller
+from bot.conversation.views import Seller
 from handlers.console import IdentityError, console_seller, conversation_key
 
 

@@ -11,8 +11,8 @@ from anyio.from_thread import BlockingPortal, start_blocking_portal
 from rich.console import Console
 
 from bot.app import chat_services
-from bot.conversation.session import Seller
-from bot.conversation.turns import TurnRunner
+from bot.conversation.chat.turns import TurnRunner
+from bot.conversation.views import Seller
 from bot.settings import Settings
 from cards.text import GOODBYE, UNEXPECTED
 from handlers.console import PLATFORM, ConsoleReplier, run_chat
@@ -45,7 +45,7 @@ class Chat:
     def run(self, read: Callable[[], str]) -> str:
         console = Console(record=True, width=100)
         with self.portal.wrap_async_context_manager(chat_services(self.settings)) as services:
-            turns = TurnRunner(services.desk, services.chat, {PLATFORM: ConsoleReplier(console)})
+            turns = TurnRunner(services.desk, services.memory, {PLATFORM: ConsoleReplier(console)})
             run_chat(
                 turns,
                 SELLER,

@@ -12,7 +12,7 @@ import httpx
 from redis.asyncio import Redis
 
 from bot.app import build_web_app, run_worker
-from bot.conversation.turns import Turn
+from bot.conversation.chat.turns import Turn
 from bot.jobs import JobQueue
 from bot.partner_center.client import PartnerCenterClient
 from bot.referrals.models import Referral

@@ -16,7 +16,7 @@ import httpx
 from redis.asyncio import Redis
 
 from bot.app import build_web_app, chat_services, job_handlers, run_worker
-from bot.conversation.store import RedisSessionStore
+from bot.conversation.runtime.session_store import RedisSessionStore
 from bot.jobs import JobQueue, WorkOptions, dispatch
 from bot.settings import Settings
 from cards.ids import Action

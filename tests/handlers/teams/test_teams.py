@@ -3,6 +3,7 @@ into the real app; its cards land in the Bot Connector stand-in; referrals in th
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import httpx
@@ -11,7 +12,7 @@ from redis.asyncio import Redis
 
 from bot.app import build_web_app
 from bot.partner_center.client import PartnerCenterClient
-from bot.references import ReferenceBook
+from bot.references import PREFIX
 from bot.settings import ConfigurationError, load_settings
 from cards.ids import Action
 from tests.cards.test_teams import executes, schema_errors, texts
@@ -22,6 +23,18 @@ from tests.support.teams_stand_in import DEFAULT_TEAM, SEND, UPDATE, TeamsActivi
 
 def words(content: dict[str, Any]) -> str:
     return " ".join(texts(content))
+
+
+async def kept_reference(redis: Redis, conversation_id: str) -> dict[str, Any] | None:
+    """The conversation reference kept for proactive messages, as stored in Redis."""
+    data = await redis.get(f"{PREFIX}:teams:{conversation_id}")
+    return json.loads(data) if data else None
+
+
+async def listed_channels(redis: Redis) -> set[str]:
+    """The Teams channels listed for notifications, as stored in Redis."""
+    members = await redis.smembers(f"{PREFIX}:teams:channels")
+    return {m.decode() if isinstance(m, bytes) else str(m) for m in members}
 
 
 async def test_referral_new_posts_the_first_question_as_a_card(bot: TeamsBot) -> None:
@@ -101,7 +114,7 @@ async def test_installing_keeps_the_conversation_reference(bot: TeamsBot, redis:
     installed = bot.activities.installation_update("add")
     assert (await bot.post(installed)).status_code == 200
     await bot.settled()
-    saved = await ReferenceBook(redis).get("teams", DM)
+    saved = await kept_reference(redis, DM)
     assert saved is not None
     assert saved["serviceUrl"] == bot.teams.service_url
     assert saved["conversation"]["id"] == DM
@@ -180,14 +193,13 @@ async def test_a_team_that_adds_the_bot_is_remembered_for_notifications(
     added = bot.activities.bot_added_to_team()
     assert (await bot.post(added)).status_code == 200
     channel_id = added["conversation"]["id"]
-    book = ReferenceBook(redis)
-    assert channel_id in await book.channels("teams")
-    saved = await book.get("teams", channel_id)
+    assert channel_id in await listed_channels(redis)
+    saved = await kept_reference(redis, channel_id)
     assert saved is not None
     assert saved["serviceUrl"] == bot.teams.service_url
     removed = bot.activities.installation_update("remove")
     assert (await bot.post(removed)).status_code == 200
-    assert await book.get("teams", removed["conversation"]["id"]) is None
+    assert await kept_reference(redis, removed["conversation"]["id"]) is None
 
 
 async def test_a_throttled_bot_connector_is_retried_as_it_asks(bot: TeamsBot) -> None:

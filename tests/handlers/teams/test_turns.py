@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from bot.conversation.store import RedisSessionStore
+from bot.conversation.runtime.session_store import RedisSessionStore
 from cards.ids import Action
 from tests.cards.test_teams import executes, texts
 from tests.handlers.teams.conftest import TeamsBot, card_of

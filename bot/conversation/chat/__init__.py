@@ -1,0 +1,13 @@
+"""The chat front: what Slack, Teams and the terminal share between a parsed turn and a reply.
+
+- :mod:`.commands`: the ``/referral`` subcommands and the words that steer a draft;
+- :mod:`.desk`: one entry point for what a seller says: drafts to the engine, ``show`` and
+  ``list`` to Partner Center;
+- :mod:`.memory`: :class:`~.memory.ChatMemory`, a conversation's deliveries already handled
+  and its last question card (:class:`~.memory.CardRef`);
+- :mod:`.turns`: the turn pipeline every platform runs on (:class:`~.turns.Turn`,
+  :class:`~.turns.Replier`, :class:`~.turns.TurnRunner`).
+
+Uses the runtime and the vocabulary (vocabulary <- runtime <- chat). Adapters in
+``handlers/`` reach it through :mod:`bot.conversation`.
+"""

@@ -1,0 +1,49 @@
+"""Reading what sellers type: /referral subcommands and steering words."""
+
+from __future__ import annotations
+
+import pytest
+
+from bot.conversation.chat.commands import Help, ListReferrals, Show, Usage, parse_message
+from bot.conversation.views import Command, CommandName, Text
+
+
+@pytest.mark.parametrize(
+    ("typed", "parsed"),
+    [
+        ("/referral new", Command(name=CommandName.START, arg="new")),
+        ("referral new", Command(name=CommandName.START, arg="new")),
+        ("/referral update abc-123", Command(name=CommandName.START, arg="update abc-123")),
+        ("/referral close abc-123", Command(name=CommandName.START, arg="close abc-123")),
+        ("/referral team abc-123", Command(name=CommandName.START, arg="team abc-123")),
+        ("/referral show abc-123", Show("abc-123")),
+        ("/referral list", ListReferrals("all")),
+        ("/referral list Won", ListReferrals("won")),
+        ("/referral list open 3", ListReferrals("open", 3)),
+        ("/referral list 2", ListReferrals("all", 2)),
+        ("/referral resume", Command(name=CommandName.RESUME)),
+        ("/referral cancel", Command(name=CommandName.CANCEL)),
+        ("/referral", Help()),
+        ("/referral help", Help()),
+        ("/referral nwe", Help(unknown="nwe", closest="new")),
+        ("/referral frobnicate", Help(unknown="frobnicate", closest=None)),
+        (
+            "/referral show",
+            Usage("Usage: /referral show ID (the referral's id, as /referral list shows)."),
+        ),
+        ("/referral list everything", Usage("Usage: /referral list [mine|open|won|lost] [PAGE].")),
+        ("back", Command(name=CommandName.BACK)),
+        ("  Submit ", Command(name=CommandName.SUBMIT)),
+        ("edit deal value", Command(name=CommandName.EDIT, arg="deal value")),
+        ("edit", Command(name=CommandName.EDIT, arg=None)),
+        ("Contoso Ltd", Text(value="Contoso Ltd")),
+        ("referrals are great", Text(value="referrals are great")),
+    ],
+)
+def test_parse(typed: str, parsed: object) -> None:
+    assert parse_message(typed) == parsed
+
+
+def test_the_step_a_reply_belongs_to_is_kept() -> None:
+    assert parse_message("skip", step="notes") == Command(name=CommandName.SKIP, step="notes")
+    assert parse_message("Acme", step="name") == Text(value="Acme", step="name")
