@@ -428,6 +428,17 @@ def report(figures: Figures, args: argparse.Namespace, nice: int) -> None:
         "  429s received        "
         + (", ".join(f"{m} {n}" for m, n in limited.items()) if limited else "none")
     )
+    p99 = percentile(e2e.latencies, 99)
+    tiered = sum(counts.get(m, Count()).calls for m in (*TIER_LIMITED, "chat.postMessage")) / steps
+    throttled = sum(c.ratelimited for c in counts.values())
+    complete = len(e2e.latencies) == e2e.sent
+    verdicts = [
+        (p99 <= 300 and complete, f"p99 click to next card {p99:.1f} ms (target <= 300 ms)"),
+        (throttled == 0, f"{throttled} throttled calls (target 0)"),
+        (tiered <= 1, f"{tiered:.2f} rate-limited Web API calls per step (target <= 1)"),
+    ]
+    for passed, words in verdicts:
+        print(f"{'PASS' if passed else 'FAIL'}  {words}")
     rate = len(pace.latencies) / pace.seconds if pace.seconds > 0 else float("nan")
     print(
         f"\nOne worker (nice {nice}), tiers off: {pace.sent} clicks at once, "

@@ -60,9 +60,12 @@ LEASE_MS: Final = 30_000
 INBOX_SECONDS: Final = 7 * 24 * 3600
 """An inbox nobody works on (every worker gone for a week) is dropped rather than kept."""
 
-# Take the lease of an inbox (or keep ours) and return its head; let the lease go when the
-# inbox is empty. One script, so an append either lands before it (and is seen) or after it
-# (and finds the lease free). KEYS: lease, inbox. ARGV: token, lease ms, head to drop or "".
+# Take the lease of an inbox (or keep ours) and return its head, after dropping the head just
+# done; when the inbox is empty, let the lease go and acknowledge the stream entry that named
+# it. One script, so a job appended meanwhile either lands before it (and is seen) or after
+# it (and finds the lease free), and a finished inbox costs no round trip of its own.
+# KEYS: lease, inbox, stream. ARGV: token, lease ms, head done or "", group, stream entry id.
+# Answers {0} (another worker holds the lease), {1} (none left, acknowledged), {2, head}.
 _NEXT: Final = """
 local holder = redis.call('GET', KEYS[1])
 if holder and holder ~= ARGV[1] then return {0} end
@@ -72,19 +75,27 @@ end
 local head = redis.call('LINDEX', KEYS[2], 0)
 if not head then
   if holder then redis.call('DEL', KEYS[1]) end
+  redis.call('XACK', KEYS[3], ARGV[4], ARGV[5])
+  redis.call('XDEL', KEYS[3], ARGV[5])
   return {1}
 end
 redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
 return {2, head}
 """
-# Add an ordered job: the stream entry naming the inbox, then the job in the inbox. A script,
-# so a failure part-way leaves no job behind (a Lua error stops the script, where a MULTI
-# would run the commands after a failed one). KEYS: stream, inbox. ARGV: key, job, ttl.
+# Add the ordered jobs of a batch: for each, the stream entry naming its inbox, then the job
+# in the inbox (given a TTL when the inbox is new: an inbox empties as it is worked on). One
+# script for the whole batch, since every inbox shares the stream's slot. A failed XADD (the
+# stream's key is not a stream) stops the script before anything is written.
+# KEYS: stream, then an inbox per job. ARGV: inbox TTL, then order key and entry per job.
 _PUT: Final = """
-local id = redis.call('XADD', KEYS[1], '*', 'kind', 'ordered', 'key', ARGV[1])
-redis.call('RPUSH', KEYS[2], ARGV[2])
-redis.call('EXPIRE', KEYS[2], ARGV[3])
-return id
+local ids = {}
+for i = 2, #KEYS do
+  ids[i - 1] = redis.call('XADD', KEYS[1], '*', 'kind', 'ordered', 'key', ARGV[2 * i - 2])
+  if redis.call('RPUSH', KEYS[i], ARGV[2 * i - 1]) == 1 then
+    redis.call('EXPIRE', KEYS[i], ARGV[1])
+  end
+end
+return ids
 """
 # Extend our lease; 0 when it is not ours any more. KEYS: lease. ARGV: token, lease ms.
 _RENEW: Final = """
@@ -228,22 +239,28 @@ class JobQueue:
         batch, self._batch = self._batch, None
         assert batch is not None
         try:
+            plain = [job for (_, job), _ in batch.entries if not isinstance(job, str)]
+            ordered = [(key or "", job) for (key, job), _ in batch.entries if isinstance(job, str)]
             async with self._redis.pipeline(transaction=False) as pipe:
-                for (order_key, job), _ in batch.entries:
-                    if isinstance(job, str) and order_key is not None:
-                        keys = [self.stream, self.inbox(order_key)]
-                        await self._put(
-                            keys=keys, args=[order_key, job, INBOX_SECONDS], client=pipe
-                        )
-                    else:
-                        pipe.xadd(self.stream, job)  # type: ignore[arg-type]
+                for fields in plain:
+                    pipe.xadd(self.stream, fields)  # type: ignore[arg-type]
+                if ordered:
+                    keys = [self.stream, *(self.inbox(key) for key, _ in ordered)]
+                    args: list[Any] = [INBOX_SECONDS]
+                    for key, entry in ordered:
+                        args += [key, entry]
+                    await self._put(keys=keys, args=args, client=pipe)
                 replies = await pipe.execute(raise_on_error=False)
         except (RedisError, OSError) as error:
             for _, future in batch.entries:
                 if not future.done():
                     future.set_exception(error)
             return
-        for reply, (_, future) in zip(replies, batch.entries, strict=True):
+        plain_ids = iter(replies[: len(plain)])
+        put: Any = replies[len(plain)] if ordered else []
+        ordered_ids = iter(put if isinstance(put, list) else [put] * len(ordered))
+        for (_, queued), future in batch.entries:
+            reply = next(ordered_ids) if isinstance(queued, str) else next(plain_ids)
             if future.done():
                 continue
             if isinstance(reply, Exception):
@@ -355,7 +372,7 @@ class JobQueue:
         try:
             if entry.fields.get("kind") == ORDERED and "key" in entry.fields:
                 if not await self._drain(entry.fields["key"], entry, handler, options):
-                    return  # left for a later reclaim, in case the lease's holder is dead
+                    return  # acknowledged, or left for a later reclaim
             else:
                 await self._run(_job(entry), handler, options, entry.id)
         except asyncio.CancelledError:
@@ -396,21 +413,24 @@ class JobQueue:
     ) -> bool:
         """Do the jobs of ``order_key``'s inbox in order while this worker holds its lease.
 
-        False when another worker holds the lease and this entry was reclaimed: the holder
-        may be a worker that died (its lease not yet expired), so the entry stays pending
-        and is reclaimed again later rather than acknowledged and the inbox forgotten.
+        True when the stream entry still needs acknowledging: another worker holds the lease
+        and does these jobs. When this entry was reclaimed, though, that holder may be a
+        worker that died (its lease not yet expired): then False, and the entry stays pending,
+        to be reclaimed again later rather than acknowledged and the inbox forgotten. False
+        too once the inbox is done: the last step acknowledged the entry itself.
         """
         lease, inbox = self._lease(order_key), self.inbox(order_key)
         token = uuid.uuid4().hex
         done = ""
         while True:
             answer: Any = await self._next(
-                keys=[lease, inbox], args=[token, options.lease_ms, done]
+                keys=[lease, inbox, self.stream],
+                args=[token, options.lease_ms, done, self.group, entry.id],
             )
             if int(answer[0]) == 0:
-                return entry.delivery == 1  # another worker holds the lease and does these
+                return entry.delivery == 1
             if int(answer[0]) == 1:
-                return True  # none left
+                return False
             done = _text(answer[1])
             try:
                 job = _inbox_job(done, entry.delivery)
@@ -419,6 +439,7 @@ class JobQueue:
                     entry.id,
                     {"kind": ORDERED, "key": order_key, "entry": done},
                     f"unreadable: {unreadable}",
+                    acknowledge=False,
                 )
                 continue
             async with self._holding(lease, token, options):
