@@ -16,8 +16,9 @@ from bot.conversation.chat.commands import (
     Usage,
     parse_message,
 )
-from bot.conversation.runtime.engine import Conversation, Engine, Reply, api_problem
+from bot.conversation.runtime.engine import Conversation, Engine, Reply
 from bot.conversation.runtime.machine import Effect
+from bot.conversation.runtime.submit import api_problem
 from bot.conversation.views import (
     Home,
     Notice,

@@ -5,8 +5,9 @@
 - :mod:`.session`: the stored draft (:class:`~.session.Session`) and its schema versions;
 - :mod:`.session_store`: versioned bytes per conversation in Redis, written by
   compare-and-set, and claims for submitting once;
-- :mod:`.engine`: the machine persisted on the store, with submits sent to Partner Center
-  exactly once.
+- :mod:`.drafts`: the drafts on the store, with the version this process last saw cached;
+- :mod:`.engine`: the machine run on the stored drafts, a step at a time;
+- :mod:`.submit`: finished drafts sent to Partner Center exactly once.
 
 Uses the vocabulary (:mod:`bot.conversation.vocabulary`) and knows nothing of chat
 (vocabulary <- runtime <- chat).

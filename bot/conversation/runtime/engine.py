@@ -1,74 +1,53 @@
-"""The conversation engine: the state machine, persisted in Redis, with submits sent to
-Partner Center exactly once.
+"""The conversation engine: the state machine run on drafts stored in Redis, a step at a time.
 
 Per step: one read and one compare-and-set write (one write only when this process's cache
-still holds the latest version). Two inputs racing on one step: the store's compare-and-set
-lets exactly one through and the other is told the step was already answered. A submit is
-claimed in Redis first, so any number of concurrent clicks create one referral.
+still holds the latest version; see :mod:`.drafts`). Two inputs racing on one step: the
+store's compare-and-set lets exactly one through and the other is told the step was already
+answered. A turn delivered again (its worker died after the change, before the reply) is
+recognised by its id, stored with the change, and answered with where it led.
+
+Starting a draft: a read (is there one already?), a ``GET`` of the referral for a flow that
+works on one, then a create-if-absent write and the last-draft marker (:meth:`.Drafts.create`).
+A cancel deletes the draft (:meth:`.Drafts.discard`). A submit reads the draft once more and
+hands it, still complete, to the :class:`~.submit.Submitter`, which sends it to Partner Center
+exactly once.
 """
 
 from __future__ import annotations
 
-import json
 import logging
 import uuid
-from collections import OrderedDict
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Literal
-
-from pydantic import TypeAdapter
 
 from bot.clock import Clock
 from bot.conversation.runtime import machine
+from bot.conversation.runtime.drafts import Drafts, Loaded, Unreadable
 from bot.conversation.runtime.machine import Effect
-from bot.conversation.runtime.session import (
-    Session,
-    Subject,
-    Submission,
-    UnreadableSession,
-    dump_session,
-    load_session,
-)
-from bot.conversation.runtime.session_store import SessionStore, Stored, StoreUnavailable
+from bot.conversation.runtime.session import Session, Subject
+from bot.conversation.runtime.session_store import SessionStore, StoreUnavailable
+from bot.conversation.runtime.submit import SUBMITTING, Submitter, api_problem
 from bot.conversation.views import (
     ALREADY_ANSWERED,
     Command,
     CommandName,
-    Created,
     DraftSummary,
     Input,
     Notice,
     Problem,
     Prompt,
-    ReferralCard,
     Seller,
     View,
 )
-from bot.conversation.vocabulary import to_api
 from bot.conversation.vocabulary.flows import FLOWS
-from bot.conversation.vocabulary.steps import Flow, Submit
+from bot.conversation.vocabulary.steps import Flow
 from bot.partner_center.client import PartnerCenterClient
-from bot.partner_center.errors import NotFound, PartnerCenterError, PreconditionFailed
-from bot.referrals.models import Referral
-from bot.referrals.transitions import TransitionError
+from bot.partner_center.errors import PartnerCenterError
 
 logger = logging.getLogger(__name__)
 
-LAST_DRAFT = "last-draft"
-SUBMIT_CLAIM_SECONDS = 120
-"""How long a submit in progress holds its claim; a crashed submit frees it after this."""
-SUBMIT_RESULT_SECONDS = 24 * 3600
-"""How long a finished submit answers repeated clicks with its result."""
-LAST_DRAFT_SECONDS = 30 * 24 * 3600
-"""How long we remember that a draft existed, to tell "expired" from "never started"."""
 START_HINT = "Start one with /referral new."
-SUBMITTING = "This draft is being submitted already; one moment."
-ENDED_SECONDS = 3600
-"""How long a turn that ended a draft is remembered, against its delivery again."""
-
-VIEWS: TypeAdapter[list[View]] = TypeAdapter(list[View])
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,24 +69,6 @@ class Reply:
     """For a STALE input: the answer the draft holds for the question it was meant for."""
 
 
-MAX_DELIVERIES = 16
-"""Turns remembered per draft as done; a redelivered turn is older than a few steps at most."""
-
-
-@dataclass(frozen=True, slots=True)
-class _Result:
-    """What a submit produced; ``finished`` False keeps the draft (the seller must decide)."""
-
-    views: list[View]
-    finished: bool = True
-
-
-@dataclass(slots=True)
-class _Loaded:
-    version: int
-    session: Session
-
-
 class Engine:
     """Runs conversations: validates every answer, persists every step, submits once."""
 
@@ -124,10 +85,9 @@ class Engine:
         self._store = store
         self._client = client
         self._clock = clock
-        self._ttl = ttl_seconds
         self._flows = flows
-        self._cache: OrderedDict[str, _Loaded] = OrderedDict()
-        self._cache_size = cache_size
+        self._drafts = Drafts(store, ttl_seconds=ttl_seconds, cache_size=cache_size)
+        self._submitter = Submitter(store, self._drafts, client, flows=flows, clock=clock)
 
     async def handle(self, conversation: Conversation, message: Input) -> list[View]:
         """Apply one input and return what to show the seller."""
@@ -148,13 +108,13 @@ class Engine:
             return await self._step(conversation, message, delivery)
         except StoreUnavailable:
             logger.warning("conversation store unavailable for %s", conversation.key)
-            self._cache.pop(conversation.key, None)
+            self._drafts.uncache(conversation.key)
             problem = Problem(
                 message="I can't reach my memory right now, so nothing changed.",
                 hint="Try again in a minute; your draft is safe.",
             )
             return Reply([problem], Effect.REFUSED)
-        except _Unreadable:
+        except Unreadable:
             problem = Problem(
                 message="Your draft was saved by a different version of this bot and "
                 "can't be resumed, so it was discarded. Nothing was sent.",
@@ -165,7 +125,7 @@ class Engine:
     async def draft(self, conversation: Conversation) -> DraftSummary | None:
         """The seller's draft in progress, summarised for a home page (read fresh: another
         process may have moved it on)."""
-        loaded = await self._load(conversation.key, use_cache=False)
+        loaded = await self._drafts.load(conversation.key)
         if loaded is None:
             return None
         flow = self._flows[loaded.session.flow]
@@ -193,10 +153,10 @@ class Engine:
         """
         key = conversation.key
         pinned = message.step
-        loaded = self._cache.get(key)
+        loaded = self._drafts.cached(key)
         from_cache = loaded is not None
         if loaded is None:
-            loaded = await self._load(key, use_cache=False)
+            loaded = await self._drafts.load(key)
         for attempt in range(2):
             if loaded is None:
                 return await self._no_draft(key, message, delivery)
@@ -211,7 +171,7 @@ class Engine:
                 return _submitted(await self._submit(conversation, flow, loaded, delivery))
             if not outcome.persist:
                 if from_cache and attempt == 0:
-                    fresh = await self._load(key, use_cache=False)
+                    fresh = await self._drafts.load(key)
                     if fresh is None or fresh.version != loaded.version:
                         loaded, from_cache = fresh, False
                         continue
@@ -219,9 +179,9 @@ class Engine:
                     return _stale(list(outcome.views), flow, loaded.session, pinned)
                 return Reply(list(outcome.views), outcome.effect)
             if outcome.session is None:
-                await self._discard(key, loaded, delivery, list(outcome.views))
+                await self._drafts.discard(key, loaded, delivery, list(outcome.views))
                 return Reply(list(outcome.views), outcome.effect)
-            written = await self._write(key, outcome.session, loaded.version, delivery)
+            written = await self._drafts.write(key, outcome.session, loaded.version, delivery)
             if written is True:
                 return Reply(list(outcome.views), outcome.effect)
             loaded, from_cache = written, False  # what is stored now, read by the same trip
@@ -258,7 +218,7 @@ class Engine:
         flow = self._flows.get(name.lower() or "new")
         if flow is None:
             return [Problem(message=f"There is no {name!r} flow.", hint=_flow_names(self._flows))]
-        existing = await self._load(conversation.key, use_cache=False)
+        existing = await self._drafts.load(conversation.key)
         if existing is not None:
             other = self._flows[existing.session.flow]
             if delivery is not None and delivery in existing.session.deliveries:
@@ -278,7 +238,7 @@ class Engine:
                 referral = await self._client.get(referral_id)
             except PartnerCenterError as error:
                 return [api_problem(error)]
-            if flow.name in ("close", "update") and referral.is_closed:
+            if flow.submit.needs_open_referral and referral.is_closed:
                 return [
                     Problem(
                         message=f"This referral is already closed as {referral.substatus}.",
@@ -303,46 +263,29 @@ class Engine:
                 deliveries=[delivery] if delivery is not None else [],
             ),
         )
-        version = await self._store.save(
-            conversation.key, dump_session(session), expected_version=None, ttl_seconds=self._ttl
-        )
-        if version is None:
+        if not await self._drafts.create(conversation.key, session):
             return Reply(
                 [
                     Notice(message="A draft was just started; here it is."),
-                    *await self._current(conversation.key),
+                    *await self._drafts.current(conversation.key, self._flows, self._clock),
                 ],
                 Effect.STALE,
             )
-        self._remember(conversation.key, _Loaded(version, session))
-        await self._store.put(
-            conversation.key,
-            LAST_DRAFT,
-            json.dumps({"flow": flow.name, "ttl": self._ttl}).encode(),
-            ttl_seconds=LAST_DRAFT_SECONDS,
-        )
         return [machine.current_view(flow, session, today=_today(now))]
-
-    async def _current(self, key: str) -> list[View]:
-        loaded = await self._load(key, use_cache=False)
-        if loaded is None:
-            return []
-        flow = self._flows[loaded.session.flow]
-        return [machine.current_view(flow, loaded.session, today=_today(self._clock.now()))]
 
     async def _no_draft(self, key: str, message: Input, delivery: str | None = None) -> Reply:
         if delivery is not None:
-            ended = await self._store.get(key, _ended(delivery))
+            ended = await self._drafts.ended(key, delivery)
             if ended is not None:
                 # This turn ended the draft (a cancel, a submit) and is delivered again.
-                return Reply(VIEWS.validate_json(ended), Effect.CHANGED)
+                return Reply(ended, Effect.CHANGED)
         if isinstance(message, Command) and message.name is CommandName.CANCEL:
             return Reply([Notice(message="There is nothing to cancel.")], Effect.SHOWN)
-        remembered = await self._store.get(key, LAST_DRAFT)
-        if remembered is None:
+        ttl = await self._drafts.last_ttl(key)
+        if ttl is None:
             notice = Notice(message="You have no referral in progress.", detail=START_HINT)
             return Reply([notice], Effect.REFUSED)
-        hours = int(json.loads(remembered).get("ttl", self._ttl)) // 3600
+        hours = ttl // 3600
         notice = Notice(
             message=f"Your draft expired after {hours} hours without an answer; "
             "nothing was sent to Partner Center.",
@@ -350,260 +293,22 @@ class Engine:
         )
         return Reply([notice], Effect.REFUSED)
 
-    # -- submit -----------------------------------------------------------------------------
+    # -- submit ---------------------------------------------------------------------------
 
     async def _submit(
-        self, conversation: Conversation, flow: Flow, cached: _Loaded, delivery: str | None = None
+        self, conversation: Conversation, flow: Flow, cached: Loaded, delivery: str | None = None
     ) -> list[View]:
         key = conversation.key
         # Another process may have changed the draft since this one cached it: submit only
         # what is stored now, and only if it is still complete.
-        loaded = await self._load(key, use_cache=False)
+        loaded = await self._drafts.load(key)
         if loaded is None:
             return (await self._no_draft(key, Command(name=CommandName.SUBMIT))).views
         if loaded.version != cached.version:
             again = self._advance(flow, loaded.session, Command(name=CommandName.SUBMIT))
             if not again.submit:
                 return list(again.views)
-        session = loaded.session
-        claim_name = f"submit:{session.id}"
-        token = str(uuid.uuid4())
-        claim = await self._store.claim(key, claim_name, token, ttl_seconds=SUBMIT_CLAIM_SECONDS)
-        if not claim.won:
-            if claim.result is not None:
-                return VIEWS.validate_json(claim.result)
-            return [Notice(message=SUBMITTING)]
-        submitter = self._submitters()[flow.submit]
-        try:
-            result = await submitter(conversation, flow, loaded)
-        except (PartnerCenterError, TransitionError) as error:
-            await self._store.release(key, claim_name, token)
-            return await self._submit_failed(key, flow, error)
-        except BaseException:
-            await self._store.release(key, claim_name, token)
-            raise
-        if not result.finished:
-            await self._store.release(key, claim_name, token)
-            return result.views
-        await self._store.settle(
-            key,
-            claim_name,
-            token,
-            VIEWS.dump_json(result.views),
-            ttl_seconds=SUBMIT_RESULT_SECONDS,
-        )
-        await self._finish(key, delivery, result.views)
-        return result.views
-
-    def _submitters(
-        self,
-    ) -> Mapping[Submit, Callable[[Conversation, Flow, _Loaded], Awaitable[_Result]]]:
-        """What sends each kind of submit a flow names."""
-        return {
-            Submit.CREATE_REFERRAL: self._submit_new,
-            Submit.UPDATE_REFERRAL: self._submit_update,
-            Submit.CLOSE_REFERRAL: self._submit_close,
-            Submit.ADD_TEAM_MEMBER: self._submit_team,
-        }
-
-    async def _submit_new(self, conversation: Conversation, flow: Flow, loaded: _Loaded) -> _Result:
-        session = loaded.session
-        created = [Referral.from_wire(wire) for wire in session.submission.created]
-        if not created:
-            partner = await self._client.create(
-                to_api.partner_referral(flow, session.answers, session.seller)
-            )
-            created.append(partner)
-            # Record progress before the second request, so a failure there is retried
-            # without creating the first referral again.
-            progressed = session.model_copy(
-                update={"submission": Submission(created=[partner.to_wire()])}
-            )
-            await self._save(conversation.key, progressed, loaded.version)
-        linked = to_api.microsoft_referral(flow, session.answers, created[0])
-        if linked is not None and len(created) < 2:
-            created.append(await self._client.create(linked))
-        message = (
-            "Created your referral and asked Microsoft for help."
-            if len(created) > 1
-            else "Created your referral."
-        )
-        return _Result([Created(referrals=tuple(created), message=message)])
-
-    async def _submit_update(
-        self, conversation: Conversation, flow: Flow, loaded: _Loaded
-    ) -> _Result:
-        session = loaded.session
-        subject = _require_subject(session)
-        current = Referral.from_wire(subject.snapshot)
-        patch = to_api.update_patch(flow, session.answers, current)
-        if not patch:
-            return _Result(
-                [Notice(message="Nothing to send: the new values match the referral's.")]
-            )
-        try:
-            updated = await self._client.update(subject.referral_id, patch, if_match=subject.etag)
-        except PreconditionFailed:
-            return _Result(await self._changed_meanwhile(conversation.key, loaded), finished=False)
-        referral = updated or await self._client.get(subject.referral_id)
-        return _Result([ReferralCard(referral=referral, message="Updated.")])
-
-    async def _submit_close(
-        self, conversation: Conversation, flow: Flow, loaded: _Loaded
-    ) -> _Result:
-        subject = _require_subject(loaded.session)
-        closing = to_api.closing(flow, loaded.session.answers)
-        closed = await self._client.close(
-            subject.referral_id, closing.substatus, reason=closing.reason
-        )
-        referral = closed or await self._client.get(subject.referral_id)
-        message = f"Closed as {closing.substatus.lower()}."
-        return _Result([ReferralCard(referral=referral, message=message)])
-
-    async def _submit_team(
-        self, conversation: Conversation, flow: Flow, loaded: _Loaded
-    ) -> _Result:
-        subject = _require_subject(loaded.session)
-        member = to_api.team_member(flow, loaded.session.answers)
-        updated = await self._client.add_team_member(subject.referral_id, member)
-        referral = updated or await self._client.get(subject.referral_id)
-        return _Result([ReferralCard(referral=referral, message=f"Added {member.display_name}.")])
-
-    async def _changed_meanwhile(self, key: str, loaded: _Loaded) -> list[View]:
-        """The referral moved on since it was read: show what changed and offer to re-apply."""
-        session = loaded.session
-        subject = _require_subject(session)
-        latest = await self._client.get(subject.referral_id)
-        flow = self._flows[session.flow]
-        changes = _differences(flow, Referral.from_wire(subject.snapshot), latest)
-        notice = (
-            "While you were editing, someone changed this referral"
-            + (f": {changes}." if changes else ".")
-            + " Type reapply to apply your changes on top, edit FIELD to change them, "
-            "or cancel."
-        )
-        moved = session.model_copy(
-            update={
-                "subject": Subject(
-                    referral_id=subject.referral_id, etag=latest.e_tag, snapshot=latest.to_wire()
-                ),
-                "notice": notice,
-                "current": None,
-            }
-        )
-        await self._save(key, moved, loaded.version)
-        return [machine.review_view(machine.Situation(flow, moved, latest))]
-
-    async def _submit_failed(self, key: str, flow: Flow, error: Exception) -> list[View]:
-        """Keep the draft and say what to fix."""
-        views: list[View] = []
-        if isinstance(error, PartnerCenterError):
-            views.append(api_problem(error))
-        else:
-            views.append(Problem(message=str(error)))
-        views.extend(await self._current(key))
-        return views
-
-    async def _finish(self, key: str, delivery: str | None, views: list[View]) -> None:
-        if delivery is not None:
-            # The draft is gone next: the submit delivered again must find its result.
-            await self._store.put(
-                key, _ended(delivery), VIEWS.dump_json(views), ttl_seconds=ENDED_SECONDS
-            )
-        loaded = await self._load(key, use_cache=False)
-        if loaded is not None:
-            await self._store.delete(key, expected_version=loaded.version)
-        await self._store.forget(key, LAST_DRAFT)
-        self._cache.pop(key, None)
-
-    # -- storage ----------------------------------------------------------------------------
-
-    async def _load(self, key: str, *, use_cache: bool) -> _Loaded | None:
-        if use_cache and key in self._cache:
-            self._cache.move_to_end(key)
-            return self._cache[key]
-        stored = await self._store.load(key)
-        if stored is None:
-            self._cache.pop(key, None)
-            return None
-        try:
-            return self._loaded(key, stored)
-        except _Unreadable as unreadable:
-            await self._store.delete(key, expected_version=stored.version)
-            raise unreadable from None
-
-    def _loaded(self, key: str, stored: Stored) -> _Loaded:
-        try:
-            session = load_session(stored.data)
-        except UnreadableSession as reason:
-            logger.warning("discarding unreadable draft %s: %s", key, reason)
-            raise _Unreadable(stored.version) from None
-        loaded = _Loaded(stored.version, session)
-        self._remember(key, loaded)
-        return loaded
-
-    async def _save(self, key: str, session: Session, expected_version: int) -> bool:
-        version = await self._store.save(
-            key, dump_session(session), expected_version=expected_version, ttl_seconds=self._ttl
-        )
-        if version is None:
-            self._cache.pop(key, None)
-            return False
-        self._remember(key, _Loaded(version, session))
-        return True
-
-    async def _write(
-        self, key: str, session: Session, expected_version: int, delivery: str | None = None
-    ) -> Literal[True] | _Loaded | None:
-        """Compare-and-set ``session``: True when written, else what is stored now (or None).
-
-        One round trip either way: on a conflict the store answers with its current copy.
-        ``delivery``, the turn making the change, is recorded in the same write.
-        """
-        update: dict[str, object] = {"write_id": uuid.uuid4().hex}
-        if delivery is not None:
-            update["deliveries"] = [*session.deliveries[1 - MAX_DELIVERIES :], delivery]
-        session = session.model_copy(update=update)
-        data = dump_session(session)
-        result = await self._store.save_or_current(
-            key, data, expected_version=expected_version, ttl_seconds=self._ttl
-        )
-        if isinstance(result, int):
-            self._remember(key, _Loaded(result, session))
-            return True
-        self._cache.pop(key, None)
-        if result is None:
-            return None
-        if result.data == data:
-            # Our own write, whose reply was lost and the command retried.
-            self._remember(key, _Loaded(result.version, session))
-            return True
-        return self._loaded(key, result)
-
-    async def _discard(
-        self, key: str, loaded: _Loaded, delivery: str | None, views: list[View]
-    ) -> None:
-        if delivery is not None:
-            # Before the delete: a turn delivered again after it must find what it did.
-            await self._store.put(
-                key, _ended(delivery), VIEWS.dump_json(views), ttl_seconds=ENDED_SECONDS
-            )
-        if not await self._store.delete(key, expected_version=loaded.version):
-            fresh = await self._load(key, use_cache=False)
-            if fresh is not None:
-                await self._store.delete(key, expected_version=fresh.version)
-        await self._store.forget(key, LAST_DRAFT)
-        self._cache.pop(key, None)
-
-    def _remember(self, key: str, loaded: _Loaded) -> None:
-        self._cache[key] = loaded
-        self._cache.move_to_end(key)
-        while len(self._cache) > self._cache_size:
-            self._cache.popitem(last=False)
-
-
-def _ended(delivery: str) -> str:
-    return f"ended:{delivery}"
+        return await self._submitter.submit(key, flow, loaded, delivery)
 
 
 def _submitted(views: list[View]) -> Reply:
@@ -615,10 +320,6 @@ def _submitted(views: list[View]) -> Reply:
     if isinstance(first, Notice) and first.message == SUBMITTING:
         return Reply(views, Effect.STALE)
     return Reply(views, Effect.CHANGED)
-
-
-class _Unreadable(Exception):
-    """A stored draft this version cannot read; it is deleted and the seller told."""
 
 
 def _today(now: datetime) -> date:
@@ -643,38 +344,5 @@ def _stale(views: list[View], flow: Flow, session: Session, pinned: str | None) 
     return Reply(views, Effect.STALE, answer=held)
 
 
-def _require_subject(session: Session) -> Subject:
-    if session.subject is None:
-        raise TransitionError(
-            "This draft has no referral to work on.", current=("", ""), requested=("", "")
-        )
-    return session.subject
-
-
-def api_problem(error: PartnerCenterError) -> Problem:
-    """A refusal from Partner Center, in words, with what to do and the request id."""
-    hint = None
-    if isinstance(error, NotFound):
-        hint = "Check the id: /referral list shows your referrals."
-    elif error.target:
-        hint = f"Partner Center pointed at {error.target}; fix it with edit FIELD, then submit."
-    return Problem(
-        message=f"Partner Center said: {error.message}",
-        hint=hint,
-        reference=error.request_id or error.correlation_id,
-    )
-
-
 def _flow_names(flows: Mapping[str, Flow]) -> str:
     return "Try one of: " + ", ".join(f"/referral {name}" for name in flows) + "."
-
-
-def _differences(flow: Flow, before: Referral, after: Referral) -> str:
-    changes: list[str] = []
-    for step in flow.steps:
-        old, new = step.current(before), step.current(after)
-        if old != new:
-            shown_old = step.show(old) if old is not None else "empty"
-            shown_new = step.show(new) if new is not None else "empty"
-            changes.append(f"{step.label} {shown_old} → {shown_new}")
-    return "; ".join(changes)

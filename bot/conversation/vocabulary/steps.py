@@ -199,7 +199,7 @@ class Step:
 
 
 class Submit(StrEnum):
-    """What a finished flow sends to Partner Center; the engine dispatches on it."""
+    """What a finished flow sends to Partner Center; the submitter dispatches on it."""
 
     CREATE_REFERRAL = "create_referral"
     """Create the referral the answers fill (and the linked Microsoft referral when help is
@@ -210,6 +210,12 @@ class Submit(StrEnum):
     """Close the referral with the substatus (and reason) the answers fill."""
     ADD_TEAM_MEMBER = "add_team_member"
     """Append the member the answers fill to the referral's team."""
+
+    @property
+    def needs_open_referral(self) -> bool:
+        """Whether the referral it sends to must still be open: a closed referral cannot be
+        updated or closed again (a flow sending this is refused at its start)."""
+        return self in (Submit.UPDATE_REFERRAL, Submit.CLOSE_REFERRAL)
 
 
 @dataclass(frozen=True, slots=True)

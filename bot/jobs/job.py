@@ -1,0 +1,115 @@
+"""What a job is, as the stream and the inboxes hold it, and how entries are read back.
+
+Reading never fails the worker's loop: an entry that is not a job this version can read
+raises :class:`UnreadableJob`, for the worker to bury it with the reason.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass
+from typing import Any, Final
+
+ORDERED: Final = "ordered"
+"""The kind of a stream entry that names an inbox instead of carrying a job."""
+
+
+@dataclass(frozen=True, slots=True)
+class Job:
+    """One piece of work: what to do (``kind``), with what (``payload``), and which try."""
+
+    id: str
+    kind: str
+    payload: dict[str, Any]
+    delivery: int = 1
+    """1 the first time; more when the job was reclaimed from a worker that did not finish."""
+
+
+JobHandler = Callable[[Job], Awaitable[None]]
+"""Does a job. Raising leaves the job to be tried again later (up to ``max_deliveries``)."""
+
+
+class UnknownJob(LookupError):
+    """No handler for a job's kind (a newer web process than this worker, say)."""
+
+
+class QueueRefused(Exception):
+    """Redis did not take a job (it is down, full, or the stream's key is not a stream)."""
+
+
+class UnreadableJob(ValueError):
+    """A stream or inbox entry that is not a job this version can read."""
+
+
+@dataclass(frozen=True, slots=True)
+class Entry:
+    """A stream entry as read: a job, an inbox to work on, or something unreadable."""
+
+    id: str
+    fields: dict[str, str]
+    delivery: int = 1
+
+
+def dispatch(handlers: Mapping[str, JobHandler]) -> JobHandler:
+    """One handler for the stream, routing each job to the handler of its kind."""
+
+    async def handle(job: Job) -> None:
+        handler = handlers.get(job.kind)
+        if handler is None:
+            raise UnknownJob(f"no handler for jobs of kind {job.kind!r}")
+        await handler(job)
+
+    return handle
+
+
+def entry_of(raw: Any, delivery: int = 1) -> Entry:
+    """A stream entry as redis-py returns it (id and fields, bytes or text)."""
+    entry_id, fields = raw
+    return Entry(
+        id=text_of(entry_id),
+        fields={text_of(key): text_of(value, lossy=True) for key, value in fields.items()},
+        delivery=delivery,
+    )
+
+
+def job_of(entry: Entry) -> Job:
+    """The job a plain stream entry carries; :class:`UnreadableJob` if it carries none."""
+    kind = entry.fields.get("kind")
+    if not kind:
+        raise UnreadableJob("the entry names no kind")
+    try:
+        payload = json.loads(entry.fields.get("payload") or "{}")
+    except ValueError as error:
+        raise UnreadableJob(f"the payload is not JSON ({error})") from None
+    if not isinstance(payload, dict):
+        raise UnreadableJob("the payload is not a JSON object")
+    return Job(id=entry.id, kind=kind, payload=payload, delivery=entry.delivery)
+
+
+def inbox_job(data: str, delivery: int) -> Job:
+    """The job of an inbox entry; :class:`UnreadableJob` if it is not one."""
+    try:
+        entry = json.loads(data)
+    except ValueError as error:
+        raise UnreadableJob(f"the inbox entry is not JSON ({error})") from None
+    if (
+        not isinstance(entry, dict)
+        or not isinstance(entry.get("id"), str)
+        or not isinstance(entry.get("kind"), str)
+        or not isinstance(entry.get("payload"), dict)
+    ):
+        raise UnreadableJob("the inbox entry is not an object with an id, a kind and a payload")
+    return Job(id=entry["id"], kind=entry["kind"], payload=entry["payload"], delivery=delivery)
+
+
+def fields_of(job: Job) -> dict[str, str]:
+    """The job as stream fields (for the dead letters)."""
+    return {"kind": job.kind, "payload": json.dumps(job.payload)}
+
+
+def text_of(value: bytes | str, *, lossy: bool = False) -> str:
+    """``value`` as text; ``lossy`` replaces bytes that are not UTF-8."""
+    if isinstance(value, bytes):
+        return value.decode(errors="replace" if lossy else "strict")
+    return value
