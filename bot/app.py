@@ -23,22 +23,21 @@ from httpx_aiohttp import AiohttpTransport
 from pydantic import SecretStr
 from redis.asyncio import Redis
 from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
-from slack_bolt.adapter.starlette.async_handler import AsyncSlackRequestHandler
 from slack_bolt.async_app import AsyncApp
 from slack_sdk.http_retry.builtin_async_handlers import AsyncRateLimitErrorRetryHandler
 from slack_sdk.web.async_client import AsyncWebClient
 from starlette.applications import Starlette
-from starlette.requests import Request
-from starlette.responses import Response
 from starlette.routing import Route
 
 from bot.clock import SystemClock
 from bot.conversation.chat.desk import Desk
 from bot.conversation.chat.memory import ChatMemory
 from bot.conversation.chat.turns import Replier, TurnRunner, turn_handlers
+from bot.conversation.runtime.access import Access
 from bot.conversation.runtime.engine import Engine
 from bot.conversation.runtime.session_store import RedisSessionStore
 from bot.entra import ClientCredentials
+from bot.inbound_tokens import InboundTokens
 from bot.jobs import JobHandler, JobQueue, WorkOptions, dispatch
 from bot.partner_center.auth import StaticTokenProvider, TokenProvider
 from bot.partner_center.client import PartnerCenterClient
@@ -48,7 +47,7 @@ from bot.references import ReferenceBook
 from bot.settings import SANDBOX, ConfigurationError, Settings
 from bot.storage.redis import connect, redact_url, resolve_redis_url
 from bot.web import create_web_app
-from handlers.slack import SlackReplier, SlackServices
+from handlers.slack import SlackGate, SlackReplier, SlackServices, events_endpoint
 from handlers.slack import register as register_slack
 
 if TYPE_CHECKING:
@@ -170,11 +169,16 @@ async def chat_services(settings: Settings) -> AsyncIterator[ChatServices]:
         stack.push_async_callback(redis.aclose)
         client = await stack.enter_async_context(partner_center(settings))
         store = RedisSessionStore(redis)
+        access = Access(settings.referral_admins)
         engine = Engine(
-            store, client, clock=SystemClock(), ttl_seconds=settings.session_ttl_seconds
+            store,
+            client,
+            clock=SystemClock(),
+            ttl_seconds=settings.session_ttl_seconds,
+            access=access,
         )
         yield ChatServices(
-            desk=Desk(engine, client),
+            desk=Desk(engine, client, access=access),
             memory=ChatMemory(store),
             redis=redis,
             redis_url=redact_url(redis_url),
@@ -241,6 +245,11 @@ def build_teams_app(settings: Settings, login: httpx.AsyncClient) -> TeamsApp:
     settings.require("teams_client_id", "teams_client_secret")
     assert settings.teams_client_id is not None
     assert settings.teams_client_secret is not None
+    if not settings.teams_tenants:
+        raise ConfigurationError(
+            "Missing required setting(s): TEAMS_ALLOWED_TENANTS (or TEAMS_TENANT_ID): the "
+            "Entra tenants whose people the bot serves."
+        )
     if settings.teams_allow_unauthenticated:
         logger.warning(
             "TEAMS_ALLOW_UNAUTHENTICATED is on: /api/messages accepts activities WITHOUT "
@@ -264,6 +273,21 @@ def build_teams_app(settings: Settings, login: httpx.AsyncClient) -> TeamsApp:
     # client (on every activity): at WARNING, requests are not logged one by one at INFO.
     logging.getLogger("microsoft_teams.common.http.client").setLevel(logging.WARNING)
     return teams
+
+
+def inbound_tokens(settings: Settings, http: httpx.AsyncClient) -> InboundTokens | None:
+    """The check of inbound Teams tokens (none in unauthenticated mode): Bot Framework's and
+    the served tenants' (Entra), keys fetched with ``http`` off the event loop."""
+    if settings.teams_allow_unauthenticated:
+        return None
+    assert settings.teams_client_id is not None
+    return InboundTokens(
+        http,
+        app_id=settings.teams_client_id,
+        openid_metadata_url=str(settings.teams_openid_metadata_url),
+        entra_tenants=settings.teams_tenants,
+        entra_login_url=str(settings.teams_login_url),
+    )
 
 
 @asynccontextmanager
@@ -297,7 +321,9 @@ async def job_handlers(
         teams = build_teams_app(settings, login)
         await stack.enter_async_context(teams_running(teams, login))
         references = ReferenceBook(services.redis)
-        repliers["teams"] = front.TeamsReplier(front.TeamsSender(teams), references)
+        repliers["teams"] = front.TeamsReplier(
+            front.TeamsSender(teams, settings.teams_service_url_hosts), references
+        )
     if not repliers:
         return {}
     return turn_handlers(TurnRunner(services.desk, services.memory, repliers))
@@ -326,9 +352,11 @@ async def working(
         stopping = asyncio.Event()
         options = WorkOptions(concurrency=settings.worker_concurrency, drain_seconds=DRAIN_SECONDS)
         loop = asyncio.create_task(
-            JobQueue(services.redis, stream=settings.job_stream).work(
-                dispatch(handlers), stopping, options=options
-            )
+            JobQueue(
+                services.redis,
+                stream=settings.job_stream,
+                dead_letter_days=settings.dead_letter_days,
+            ).work(dispatch(handlers), stopping, options=options)
         )
 
         def stopped(task: asyncio.Task[None]) -> None:
@@ -363,6 +391,23 @@ async def run_worker(settings: Settings, stop: asyncio.Event) -> None:
             stopping.cancel()
 
 
+def platform_routes(
+    settings: Settings, slack: AsyncApp | None, teams: TeamsApp | None, tokens: InboundTokens | None
+) -> list[Route]:
+    """``/slack/events`` (the signature checked on the raw body, then Bolt) and
+    ``/api/messages`` (the token checked before the body is parsed), as configured."""
+    routes = []
+    if slack is not None:
+        assert settings.slack_signing_secret is not None
+        secret = settings.slack_signing_secret.get_secret_value()
+        routes.append(Route("/slack/events", events_endpoint(slack, secret), methods=["POST"]))
+    if teams is not None:
+        front = teams_front_end()
+        endpoint = front.messages_endpoint(teams, tokens)
+        routes.append(Route(front.MESSAGES_PATH, endpoint, methods=["POST"]))
+    return routes
+
+
 def build_web_app(settings: Settings, *, worker: bool = True) -> Starlette:
     """The ``web`` process's ASGI app: health, and the chat platforms that are configured.
 
@@ -376,6 +421,7 @@ def build_web_app(settings: Settings, *, worker: bool = True) -> Starlette:
     slack = build_slack_app(settings) if slack_configured(settings) else None
     login = build_login_client() if teams_configured(settings) else None
     teams = build_teams_app(settings, login) if login is not None else None
+    tokens = inbound_tokens(settings, login) if login is not None else None
     state: dict[str, Redis] = {}
     failures: list[BaseException] = []
 
@@ -396,12 +442,20 @@ def build_web_app(settings: Settings, *, worker: bool = True) -> Starlette:
                     working(settings, services, on_failure=worker_failed)
                 )
             if slack is not None:
-                register_slack(slack, SlackServices(jobs))
+                gate = SlackGate(
+                    allowed_teams=settings.slack_allowed_teams, allow_guests=settings.allow_guests
+                )
+                register_slack(slack, SlackServices(jobs), gate)
             if teams is not None and login is not None:
                 front = teams_front_end()
                 references = ReferenceBook(services.redis)
-                front.register(teams, front.TeamsServices(jobs, references))
+                allowlists = front.TeamsGate(
+                    service_hosts=settings.teams_service_url_hosts, tenants=settings.teams_tenants
+                )
+                front.register(teams, front.TeamsServices(jobs, references), allowlists)
                 await stack.enter_async_context(teams_running(teams, login))
+                if tokens is not None:
+                    front.check_tokens_with(teams, tokens)
             if slack is not None and settings.slack_app_token is not None:
                 # Socket Mode: Slack delivers over a WebSocket this process opens, so the
                 # app works without a public URL (the HTTP route stays for the rest).
@@ -422,18 +476,10 @@ def build_web_app(settings: Settings, *, worker: bool = True) -> Starlette:
         if failures:
             raise WorkerFailed(f"the job loop stopped: {failures[0]!r}")
 
-    routes = []
-    if slack is not None:
-        handler = AsyncSlackRequestHandler(slack)
-
-        async def slack_events(request: Request) -> Response:
-            return await handler.handle(request)
-
-        routes.append(Route("/slack/events", slack_events, methods=["POST"]))
-    if teams is not None:
-        front = teams_front_end()
-        routes.append(Route(front.MESSAGES_PATH, front.messages_endpoint(teams), methods=["POST"]))
+    routes = platform_routes(settings, slack, teams, tokens)
     checks = {"redis": redis_ready, **({"worker": worker_ready} if worker else {})}
-    web = create_web_app(checks, routes=routes, lifespan=lifespan)
+    web = create_web_app(
+        checks, routes=routes, lifespan=lifespan, max_body_bytes=settings.max_body_bytes
+    )
     web.state.worker_failures = failures
     return web

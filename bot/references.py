@@ -2,8 +2,11 @@
 
 Teams only lets a bot post proactively (a status change, an approval request) into a
 conversation it has a reference for: the service URL, the conversation id and the tenant,
-learned when the bot is installed, added to a channel, or spoken to. References do not
-expire, so neither do these keys. Channels are also listed per platform, for notifications.
+learned when the bot is installed, added to a channel, or spoken to. A conversation nobody
+has used for :data:`TTL_SECONDS` (180 days) is forgotten: every save refreshes the key's TTL,
+and the channel list's, so only references of conversations gone quiet expire. Channels are
+also listed per platform, for notifications; a channel whose reference expired may stay
+listed while other channels are saved, and is skipped for want of a reference.
 
 Keys: ``rb:ref:<platform>:<conversation id>`` holds a reference as JSON;
 ``rb:ref:<platform>:channels`` is the set of channel conversation ids.
@@ -18,22 +21,27 @@ from typing import Any
 from redis.asyncio import Redis
 
 PREFIX = "rb:ref"
+TTL_SECONDS = 180 * 24 * 3600
+"""How long a reference outlives its last save (each save refreshes it)."""
 
 
 class ReferenceBook:
     """Conversation references by platform and conversation id."""
 
-    def __init__(self, redis: Redis) -> None:
+    def __init__(self, redis: Redis, *, ttl_seconds: int = TTL_SECONDS) -> None:
         self._redis = redis
+        self._ttl_seconds = ttl_seconds
 
     async def save(
         self, platform: str, conversation_id: str, reference: Mapping[str, Any], *, channel: bool
     ) -> None:
         """Keep (or refresh) the reference; ``channel`` lists it among the channels."""
         async with self._redis.pipeline(transaction=False) as pipe:
-            pipe.set(self._key(platform, conversation_id), json.dumps(reference))
+            key = self._key(platform, conversation_id)
+            pipe.set(key, json.dumps(reference), ex=self._ttl_seconds)
             if channel:
                 pipe.sadd(self._channels(platform), conversation_id)
+                pipe.expire(self._channels(platform), self._ttl_seconds)
             await pipe.execute()
 
     async def forget(self, platform: str, conversation_id: str) -> None:

@@ -7,6 +7,7 @@ are checked by :meth:`Settings.require`, so a missing one fails at start with it
 
 from __future__ import annotations
 
+import ipaddress
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -31,6 +32,14 @@ DEFAULT_TEAMS_LOGIN_URL = "https://login.microsoftonline.com"
 DEFAULT_TEAMS_OPENID_METADATA_URL = (
     "https://login.botframework.com/v1/.well-known/openidconfiguration"
 )
+DEFAULT_TEAMS_SERVICE_URL_HOSTS = (
+    "smba.trafficmanager.net",  # the public cloud
+    "smba.infra.gcc.teams.microsoft.com",  # GCC
+    "smba.infra.gov.teams.microsoft.us",  # GCC High
+    "smba.infra.dod.teams.microsoft.us",  # DoD
+)
+"""The Bot Connector hosts of Teams' clouds: the only ``serviceUrl``s the bot sends its token to."""
+DEFAULT_HOST = "127.0.0.1"
 
 
 class ConfigurationError(Exception):
@@ -69,19 +78,40 @@ class Settings(BaseSettings):
     slack_api_url: AnyHttpUrl = AnyHttpUrl(DEFAULT_SLACK_API_URL)
     worker_concurrency: int = Field(default=32, ge=1, le=1000)
     job_stream: str = Field(default="rb:jobs", min_length=1, pattern=r"^\S+$")
+    dead_letter_days: float = Field(default=7, gt=0, le=3650)
     teams_client_id: str | None = None
     teams_client_secret: SecretStr | None = None
     teams_tenant_id: str | None = None
     teams_login_url: AnyHttpUrl = AnyHttpUrl(DEFAULT_TEAMS_LOGIN_URL)
     teams_openid_metadata_url: AnyHttpUrl = AnyHttpUrl(DEFAULT_TEAMS_OPENID_METADATA_URL)
     teams_allow_unauthenticated: bool = False
+    teams_service_url_hosts: Annotated[tuple[str, ...], NoDecode] = DEFAULT_TEAMS_SERVICE_URL_HOSTS
+    teams_allowed_tenants: Annotated[tuple[str, ...], NoDecode] = ()
+    slack_allowed_teams: Annotated[tuple[str, ...], NoDecode] = ()
+    allow_guests: bool = False
     approvers: Annotated[tuple[str, ...], NoDecode] = ()
+    referral_admins: Annotated[tuple[str, ...], NoDecode] = ()
+    """Chat user ids or emails (comma-separated) who see and change every referral; everyone
+    else only those whose team includes the email of their chat profile."""
+
+    @field_validator("referral_admins", mode="before")
+    @classmethod
+    def _split_referral_admins(cls, value: Any) -> Any:
+        # Comma-separated, like APPROVERS.
+        if isinstance(value, str):
+            return tuple(part.strip() for part in value.split(",") if part.strip())
+        return value
+
     approvals_channel: str | None = None
     poll_interval_seconds: float = Field(default=600.0, gt=0)
     session_ttl_seconds: int = Field(default=72 * 3600, gt=0)
     public_url: AnyHttpUrl | None = None
+    host: str = Field(default=DEFAULT_HOST, min_length=1)
     port: int = Field(default=3000, ge=1, le=65535)
+    max_body_bytes: int = Field(default=1024 * 1024, ge=1024, le=64 * 1024 * 1024)
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"] = "INFO"
+    log_level_libraries: Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"] | None = None
+    """Third-party loggers' level; unset, they stay at INFO or above whatever LOG_LEVEL is."""
 
     @field_validator("approvers", mode="before")
     @classmethod
@@ -91,10 +121,28 @@ class Settings(BaseSettings):
             return tuple(part.strip() for part in value.split(",") if part.strip())
         return value
 
-    @field_validator("log_level", mode="before")
+    @field_validator(
+        "teams_service_url_hosts", "teams_allowed_tenants", "slack_allowed_teams", mode="before"
+    )
+    @classmethod
+    def _split_allowlists(cls, value: Any) -> Any:
+        # Comma-separated; hosts and tenant ids compare case-insensitively.
+        if isinstance(value, str):
+            value = value.split(",")
+        if isinstance(value, list | tuple):
+            return tuple(str(part).strip() for part in value if str(part).strip())
+        return value
+
+    @field_validator("teams_service_url_hosts", "teams_allowed_tenants")
+    @classmethod
+    def _lower_case(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        return tuple(part.lower() for part in value)
+
+    @field_validator("log_level", "log_level_libraries", mode="before")
     @classmethod
     def _upper_log_level(cls, value: Any) -> Any:
-        return value.upper() if isinstance(value, str) else value
+        # An empty LOG_LEVEL_LIBRARIES= means unset, as if it were not there.
+        return (value.strip().upper() or None) if isinstance(value, str) else value
 
     @field_validator("partner_center_base_url")
     @classmethod
@@ -118,7 +166,19 @@ class Settings(BaseSettings):
                 "TEAMS_ALLOW_UNAUTHENTICATED is for local development only and is refused "
                 "when PUBLIC_URL is set"
             )
+        if self.teams_allow_unauthenticated and not is_loopback(self.host):
+            raise ValueError(
+                "TEAMS_ALLOW_UNAUTHENTICATED is for local development only and is refused "
+                f"unless the server listens on loopback (HOST={self.host})"
+            )
         return self
+
+    @property
+    def teams_tenants(self) -> tuple[str, ...]:
+        """The Entra tenants served: ``TEAMS_ALLOWED_TENANTS``, else ``TEAMS_TENANT_ID``."""
+        if self.teams_allowed_tenants:
+            return self.teams_allowed_tenants
+        return (self.teams_tenant_id.lower(),) if self.teams_tenant_id else ()
 
     @property
     def uses_sandbox(self) -> bool:
@@ -146,6 +206,17 @@ def _describe(errors: Iterable[Any]) -> str:
         name = str(error["loc"][0]).upper() if error["loc"] else "settings"
         lines.append(f"{name}: {error['msg']}")
     return "Invalid configuration:\n  " + "\n  ".join(lines)
+
+
+def is_loopback(host: str) -> bool:
+    """Whether ``host`` (a name or an address, IPv6 with or without brackets) is loopback."""
+    name = host.strip().strip("[]").lower()
+    if name == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(name).is_loopback
+    except ValueError:
+        return False
 
 
 def _is_unset(value: Any) -> bool:

@@ -253,3 +253,14 @@ UNEXPECTED_NOTHING_CHANGED: Final = "Something went wrong on my side; nothing ch
 TRY_AGAIN: Final = "Try again in a moment."
 STALE_CARD: Final = "This card is no longer in use."
 STALE_CARD_DETAIL: Final = "Say “referral resume” to carry on with your draft, or “referral help”."
+
+# -- who is served -------------------------------------------------------------------------------
+
+GUESTS_REFUSED: Final = "Guests can't use this bot. Ask someone in your organisation for help."
+OTHER_TENANT: Final = "This bot serves its own organisation's Microsoft Teams tenant only."
+
+
+def other_workspace(workspace: str | None) -> str:
+    """The answer to someone from a Slack workspace the bot does not serve."""
+    named = f"the {workspace} workspace" if workspace else "its own workspace"
+    return f"This bot serves {named} only."

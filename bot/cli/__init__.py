@@ -95,8 +95,12 @@ def sandbox(
 @command(app, "serve")
 def serve(
     host: Annotated[
-        str, typer.Option(help="Interface to listen on (all of them behind a platform router).")
-    ] = "0.0.0.0",  # noqa: S104 - a web process must accept the platform's routed traffic
+        str | None,
+        typer.Option(
+            help="Interface to listen on (default: HOST, itself 127.0.0.1; a container "
+            "sets HOST=0.0.0.0)."
+        ),
+    ] = None,
     port: Annotated[
         int | None, typer.Option(min=1, max=65535, help="Port to listen on (default: PORT).")
     ] = None,
@@ -113,15 +117,16 @@ def serve(
 
     Stateless, so run as many copies as the load needs behind a load balancer.
     """
-    settings = load_settings()
-    configure_logging(settings.log_level)
+    # --host counts as HOST: TEAMS_ALLOW_UNAUTHENTICATED is refused off loopback either way.
+    settings = load_settings(**({"host": host} if host is not None else {}))
+    libraries = configure_logging(settings.log_level, settings.log_level_libraries)
     web = build_web_app(settings, worker=worker)
     server = uvicorn.Server(
         uvicorn.Config(
             web,
-            host=host,
+            host=settings.host,
             port=port or settings.port,
-            log_level=settings.log_level.lower(),
+            log_level=libraries,  # uvicorn's loggers are held like every library's
             access_log=False,
             proxy_headers=True,
             lifespan="on",
@@ -142,7 +147,7 @@ def worker() -> None:
     that stops are taken over by the others.
     """
     settings = load_settings()
-    configure_logging(settings.log_level)
+    configure_logging(settings.log_level, settings.log_level_libraries)
     try:
         asyncio.run(_work_until_signalled(settings))
     except WorkerFailed as failed:

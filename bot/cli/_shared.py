@@ -106,7 +106,7 @@ def _fail(message: str, status: int) -> None:
 def run(work: Callable[[PartnerCenterClient], Awaitable[T]]) -> T:
     """Run ``work`` with a ready client from the composition root, in its own event loop."""
     settings = load_settings()
-    configure_logging(settings.log_level)
+    configure_logging(settings.log_level, settings.log_level_libraries)
 
     async def main() -> T:
         async with partner_center(settings) as client:
@@ -160,11 +160,39 @@ def read_model(path: Path, model: type[M]) -> M:
         raise InputError(f"{path}: {problems}") from None
 
 
-def configure_logging(level: str) -> None:
-    """Log to stderr at ``level``, unless logging is already set up (--verbose, or a host)."""
+LIBRARY_LOGGERS = (
+    "slack_bolt",
+    "slack_sdk",
+    "httpx",
+    "httpcore",
+    "microsoft_teams",
+    "aiohttp",
+    "uvicorn",
+    "redis",
+    "msal",
+)
+"""Third-party loggers, held at INFO or above: at DEBUG they print request and response
+bodies (``users.info`` with people's emails, unsigned requests as they arrived)."""
+# The Teams SDK copies this logger's level onto httpx's whenever it builds a client.
+_TEAMS_HTTP_LOGGER = "microsoft_teams.common.http.client"
+
+
+def configure_logging(level: str, libraries: str | None = None) -> int:
+    """Log to stderr at ``level``, unless logging is already set up (--verbose, or a host).
+
+    Third-party loggers (:data:`LIBRARY_LOGGERS`) log at ``libraries`` (LOG_LEVEL_LIBRARIES)
+    when given, else at INFO or the root's level, whichever is higher: LOG_LEVEL=DEBUG shows
+    the bot's own detail, not the bodies libraries print. Returns the libraries' level.
+    """
     logging.basicConfig(
         level=level, stream=sys.stderr, format="%(levelname)s %(name)s: %(message)s"
     )
-    if logging.getLogger().getEffectiveLevel() > logging.DEBUG:
+    root = logging.getLogger().getEffectiveLevel()
+    held = logging.getLevelNamesMapping()[libraries] if libraries else max(root, logging.INFO)
+    for name in LIBRARY_LOGGERS:
+        logging.getLogger(name).setLevel(held)
+    if libraries is None and root > logging.DEBUG:
         # httpx logs every request at INFO; the client already logs the ones that matter.
-        logging.getLogger("httpx").setLevel(logging.WARNING)
+        logging.getLogger("httpx").setLevel(max(held, logging.WARNING))
+    logging.getLogger(_TEAMS_HTTP_LOGGER).setLevel(logging.getLogger("httpx").level)
+    return held

@@ -32,7 +32,8 @@ Identity = Annotated[
     typer.Option(
         "--as",
         metavar='"First Last <email>"',
-        help="Who you are to the bot (default: your account name, without an email).",
+        help="Who you are to the bot (default: your account name, without an email, "
+        "which sees no referrals).",
     ),
 ]
 
@@ -45,7 +46,7 @@ def chat(identity: Identity = None) -> None:
     Without PARTNER_CENTER_BASE_URL and PARTNER_CENTER_TOKEN, the built-in sandbox stands in.
     """
     settings = load_settings()
-    configure_logging(settings.log_level)
+    configure_logging(settings.log_level, settings.log_level_libraries)
     user = _account_name()
     try:
         seller = console_seller(identity, user=user)

@@ -7,6 +7,7 @@ raises :class:`UnreadableJob`, for the worker to bury it with the reason.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, Final
@@ -106,6 +107,54 @@ def inbox_job(data: str, delivery: int) -> Job:
 def fields_of(job: Job) -> dict[str, str]:
     """The job as stream fields (for the dead letters)."""
     return {"kind": job.kind, "payload": json.dumps(job.payload)}
+
+
+DROPPED: Final = frozenset({"response_url"})
+"""Keys a dead letter never keeps, at any depth: a Slack ``response_url`` lets whoever holds it
+post into the conversation for 30 minutes."""
+WORDS: Final = frozenset({"text", "shown"})
+"""Keys holding what a person typed or picked, in their words, dropped from dead letters (as
+is the ``value`` of a typed-text input, ``{"kind": "text", "value": ...}``)."""
+UNREADABLE_KEPT_CHARS: Final = 200
+"""How much of an entry that is not JSON a dead letter keeps, for an operator to recognise."""
+_URL_FIELD = re.compile(r'"response_url"\s*:\s*"[^"]*"')
+
+
+def dead_letter(fields: Mapping[str, str], job_id: str, why: str) -> dict[str, str]:
+    """The record of a buried job: its stream fields with what is private left out.
+
+    Kept: the kind, the job id, the error and the payload's structure (for a turn: the
+    conversation key, the delivery id, the platform, the step, the seller's ids). Left out,
+    at any depth of the payload: every ``response_url`` and the person's words (see
+    :data:`WORDS`). An entry that is not JSON keeps its first :data:`UNREADABLE_KEPT_CHARS`
+    characters, any ``response_url`` in them blanked.
+    """
+    record = {name: _redacted_json(value) for name, value in fields.items()}
+    return {**record, "id": job_id, "error": why}
+
+
+def _redacted_json(text: str) -> str:
+    try:
+        value = json.loads(text)
+    except ValueError:
+        return _URL_FIELD.sub('"response_url":""', text[:UNREADABLE_KEPT_CHARS])
+    if not isinstance(value, dict | list):
+        return text
+    return json.dumps(redacted(value))
+
+
+def redacted(value: Any) -> Any:
+    """``value`` (decoded JSON) without ``response_url``s and a person's words."""
+    if isinstance(value, list):
+        return [redacted(item) for item in value]
+    if not isinstance(value, dict):
+        return value
+    typed = value.get("kind") == "text"
+    return {
+        key: redacted(item)
+        for key, item in value.items()
+        if key not in DROPPED and key not in WORDS and not (typed and key == "value")
+    }
 
 
 def text_of(value: bytes | str, *, lossy: bool = False) -> str:

@@ -13,6 +13,15 @@ from dataclasses import dataclass
 STREAM = "rb:jobs"
 GROUP = "workers"
 
+STREAM_MAX_LENGTH = 1_000_000
+"""The job stream's bound (``XADD MAXLEN ~``). Jobs leave the stream once done, so it holds
+only work not yet done: a backlog this long means the workers have been gone for hours under
+load, and the oldest entries give way rather than Redis running out of memory."""
+DEAD_LETTER_DAYS = 7
+"""How long a dead letter is kept (``DEAD_LETTER_DAYS``): older ones are trimmed by ``MINID``."""
+DEAD_LETTER_MAX_LENGTH = 100_000
+"""The dead letters' bound by number, in case something fails very often within those days."""
+
 
 @dataclass(frozen=True, slots=True)
 class StreamKeys:

@@ -18,8 +18,9 @@ from typing import Any, Final
 from redis.asyncio import Redis
 from redis.exceptions import RedisError, ResponseError
 
+from bot.clock import Clock, SystemClock
 from bot.jobs.job import JobHandler, QueueRefused, text_of
-from bot.jobs.keys import GROUP, STREAM, StreamKeys
+from bot.jobs.keys import DEAD_LETTER_DAYS, GROUP, STREAM, STREAM_MAX_LENGTH, StreamKeys
 from bot.jobs.scripts import PUT
 from bot.jobs.worker import Worker, WorkOptions, consumer_name
 
@@ -44,8 +45,16 @@ class JobQueue:
         *,
         stream: str = STREAM,
         group: str = GROUP,
+        max_length: int = STREAM_MAX_LENGTH,
+        dead_letter_days: float = DEAD_LETTER_DAYS,
+        clock: Clock | None = None,
     ) -> None:
+        """``max_length`` bounds the stream (approximately); dead letters are kept
+        ``dead_letter_days`` by ``clock``."""
         self._redis = redis
+        self.max_length = max_length
+        self.dead_letter_days = dead_letter_days
+        self._clock = clock or SystemClock()
         self.keys = StreamKeys(stream, group)
         self.stream = stream
         self.group = group
@@ -99,10 +108,15 @@ class JobQueue:
             ordered = [(key or "", job) for (key, job), _ in batch.entries if isinstance(job, str)]
             async with self._redis.pipeline(transaction=False) as pipe:
                 for fields in plain:
-                    pipe.xadd(self.stream, fields)  # type: ignore[arg-type]
+                    pipe.xadd(
+                        self.stream,
+                        fields,  # type: ignore[arg-type]
+                        maxlen=self.max_length,
+                        approximate=True,
+                    )
                 if ordered:
                     keys = [self.stream, *(self.inbox(key) for key, _ in ordered)]
-                    args: list[Any] = [INBOX_SECONDS]
+                    args: list[Any] = [INBOX_SECONDS, self.max_length]
                     for key, entry in ordered:
                         args += [key, entry]
                     await self._put(keys=keys, args=args, client=pipe)
@@ -147,5 +161,11 @@ class JobQueue:
         Redis being away is waited out; any other error ends the loop and is raised, so the
         process can say so and stop rather than stay up doing nothing.
         """
-        worker = Worker(self._redis, self.keys, self.ensure_group)
+        worker = Worker(
+            self._redis,
+            self.keys,
+            self.ensure_group,
+            dead_letter_days=self.dead_letter_days,
+            clock=self._clock,
+        )
         await worker.run(handler, stopping, consumer or consumer_name(), options or WorkOptions())

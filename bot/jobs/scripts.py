@@ -33,12 +33,15 @@ return {2, head}
 # in the inbox (given a TTL when the inbox is new: an inbox empties as it is worked on). One
 # script for the whole batch, since every inbox shares the stream's slot. A failed XADD (the
 # stream's key is not a stream) stops the script before anything is written.
-# KEYS: stream, then an inbox per job. ARGV: inbox TTL, then order key and entry per job.
+# The stream is trimmed to about its bound on the way (MAXLEN ~).
+# KEYS: stream, then an inbox per job.
+# ARGV: inbox TTL, stream bound, then order key and entry per job.
 PUT: Final = """
 local ids = {}
 for i = 2, #KEYS do
-  ids[i - 1] = redis.call('XADD', KEYS[1], '*', 'kind', 'ordered', 'key', ARGV[2 * i - 2])
-  if redis.call('RPUSH', KEYS[i], ARGV[2 * i - 1]) == 1 then
+  ids[i - 1] = redis.call(
+    'XADD', KEYS[1], 'MAXLEN', '~', ARGV[2], '*', 'kind', 'ordered', 'key', ARGV[2 * i - 1])
+  if redis.call('RPUSH', KEYS[i], ARGV[2 * i]) == 1 then
     redis.call('EXPIRE', KEYS[i], ARGV[1])
   end
 end

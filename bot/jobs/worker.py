@@ -22,6 +22,7 @@ from redis.asyncio import Redis
 from redis.commands.core import AsyncScript
 from redis.exceptions import RedisError
 
+from bot.clock import Clock, SystemClock
 from bot.jobs.job import (
     ORDERED,
     Entry,
@@ -29,19 +30,22 @@ from bot.jobs.job import (
     JobHandler,
     UnknownJob,
     UnreadableJob,
+    dead_letter,
     entry_of,
     fields_of,
     inbox_job,
     job_of,
     text_of,
 )
-from bot.jobs.keys import StreamKeys
+from bot.jobs.keys import DEAD_LETTER_DAYS, DEAD_LETTER_MAX_LENGTH, StreamKeys
 from bot.jobs.scripts import NEXT, RENEW
 
 logger = logging.getLogger("bot.jobs")
 
 LEASE_MS = 30_000
 """How long a lease on an inbox outlives its holder; renewed while the holder works."""
+CANCEL_GRACE_SECONDS = 2.0
+"""On stop, how long jobs cancelled after the drain get to clean up."""
 
 
 def consumer_name() -> str:
@@ -74,11 +78,19 @@ class Worker:
     """One process's part in the consumer group of a stream."""
 
     def __init__(
-        self, redis: Redis, keys: StreamKeys, ensure_group: Callable[[], Awaitable[None]]
+        self,
+        redis: Redis,
+        keys: StreamKeys,
+        ensure_group: Callable[[], Awaitable[None]],
+        *,
+        dead_letter_days: float = DEAD_LETTER_DAYS,
+        clock: Clock | None = None,
     ) -> None:
         self._redis = redis
         self._keys = keys
         self._ensure_group = ensure_group
+        self._dead_letter_days = dead_letter_days
+        self._clock = clock or SystemClock()
         self._next: AsyncScript = redis.register_script(NEXT)
         self._renew: AsyncScript = redis.register_script(RENEW)
 
@@ -106,6 +118,7 @@ class Worker:
                 try:
                     if loop.time() >= next_reclaim:
                         next_reclaim = loop.time() + options.reclaim_after_ms / 2000
+                        await self._trim_dead_letters()
                         entries = await self._reclaim(consumer, free, options)
                     else:
                         entries = await _unless(
@@ -129,6 +142,10 @@ class Worker:
                 for task in late:
                     logger.warning("stopping with a job under way; it will be reclaimed")
                     task.cancel()
+                if late:
+                    # Let the cancelled jobs clean up (a submit frees its claim) before the
+                    # process ends and its loop cancels whatever is left.
+                    await asyncio.wait(late, timeout=CANCEL_GRACE_SECONDS)
 
     async def _read(self, consumer: str, count: int, block_ms: int) -> list[Entry]:
         answer: Any = await self._redis.xreadgroup(
@@ -283,10 +300,21 @@ class Worker:
         logger.error(
             "job %s (%s) moved to %s: %s", job_id, fields.get("kind"), self._keys.dead_letters, why
         )
-        record: dict[Any, Any] = {**fields, "id": job_id, "error": why}
-        await self._redis.xadd(self._keys.dead_letters, record)
+        record: dict[Any, Any] = dead_letter(fields, job_id, why)
+        await self._redis.xadd(
+            self._keys.dead_letters, record, maxlen=DEAD_LETTER_MAX_LENGTH, approximate=True
+        )
+        await self._trim_dead_letters()
         if acknowledge:
             await self._done(job_id)
+
+    async def _trim_dead_letters(self) -> None:
+        """Drop the dead letters older than ``dead_letter_days`` (on each burial, and with
+        each reclaim round, so they go even when nothing fails any more)."""
+        cutoff = self._clock.now().timestamp() - self._dead_letter_days * 86_400
+        await self._redis.xtrim(
+            self._keys.dead_letters, minid=f"{max(int(cutoff * 1000), 0)}-0", approximate=False
+        )
 
 
 async def _unless(stopped: asyncio.Future[Any], reading: Awaitable[list[Entry]]) -> list[Entry]:

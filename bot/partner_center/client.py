@@ -21,6 +21,7 @@ from pydantic import BaseModel, ValidationError
 from bot.clock import Clock, SystemClock
 from bot.partner_center.auth import TokenProvider
 from bot.partner_center.errors import (
+    OutcomeUnknown,
     PartnerCenterError,
     Unavailable,
     UnexpectedResponse,
@@ -46,6 +47,9 @@ logger = logging.getLogger(__name__)
 REFERRALS = "/engagements/referrals"
 PARTNER_ELIGIBILITY = "/engagements/partners/dealregistrationeligibility"
 MAX_PAGE_SIZE = 100
+UNCLEAR_STATUSES = frozenset({500, 502, 504})
+"""Answers to a request that changes something which leave open whether it was applied: the
+service failed part-way, or a gateway gave up waiting for it."""
 
 Sleep = Callable[[float], Awaitable[None]]
 _Model = TypeVar("_Model", bound=BaseModel)
@@ -94,6 +98,20 @@ class PartnerCenterClient:
             "POST", REFERRALS, json=referral.to_wire(), idempotent=False, expect=(200, 201)
         )
         return self._referral(response)
+
+    async def find_by_external_reference(self, external_reference_id: str) -> Referral | None:
+        """The referral created with ``externalReferenceId`` (the oldest if several), or None.
+
+        This is how a create whose outcome is unknown (:class:`OutcomeUnknown`) is looked
+        for before it is sent again.
+        """
+        if not external_reference_id:
+            raise ValueError("an external reference id is required")
+        quoted = external_reference_id.replace("'", "''")
+        found = await self.list(
+            filter=f"externalReferenceId eq '{quoted}'", orderby="createdDateTime asc", top=1
+        ).collect()
+        return found[0] if found else None
 
     async def get(self, referral_id: str) -> Referral:
         """Read one referral by id."""
@@ -283,9 +301,17 @@ class PartnerCenterClient:
                 )
             except httpx.TransportError as exc:
                 # Only a connection that never opened proves the service saw nothing.
-                never_sent = isinstance(exc, httpx.ConnectError | httpx.ConnectTimeout)
+                never_sent = isinstance(
+                    exc, httpx.ConnectError | httpx.ConnectTimeout | httpx.PoolTimeout
+                )
                 delay = self._retry.delay(attempt) if (idempotent or never_sent) else None
                 self._log_failure(method, path, exc, attempt, delay)
+                if delay is None and not (idempotent or never_sent):
+                    raise OutcomeUnknown(
+                        "Partner Center did not answer, and may have received the request: "
+                        f"{exc.__class__.__name__}.",
+                        correlation_id=correlation_id,
+                    ) from exc
                 if delay is None:
                     raise Unavailable(
                         f"Could not reach Partner Center: {exc.__class__.__name__}.",
@@ -319,6 +345,14 @@ class PartnerCenterClient:
                         request_id=error.request_id,
                         correlation_id=correlation_id,
                     )
+                if not idempotent and status in UNCLEAR_STATUSES:
+                    raise OutcomeUnknown(
+                        error.message,
+                        status=status,
+                        code=error.code,
+                        request_id=error.request_id,
+                        correlation_id=correlation_id,
+                    ) from error
                 raise error
             logger.warning(
                 "partner center %s %s answered %s; retrying in %.2fs (attempt %d)",

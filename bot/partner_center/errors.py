@@ -103,6 +103,16 @@ class Unavailable(PartnerCenterError):
     """5xx, a timeout or a broken connection: the service could not answer."""
 
 
+class OutcomeUnknown(Unavailable):
+    """A request that changes something may have reached the service, but its answer did not
+    come back: a timeout or a broken connection after sending, or a gateway's 500/502/504.
+
+    The client never sends such a request again on its own (a second create would make a
+    second referral). Whoever sent it must look for its effect (a referral by its
+    ``externalReferenceId``) before sending it again.
+    """
+
+
 class UnexpectedResponse(PartnerCenterError):
     """A success status whose body is not what the API documents."""
 

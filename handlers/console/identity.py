@@ -18,8 +18,9 @@ def conversation_key(user: str) -> str:
 def console_seller(identity: str | None, *, user: str) -> Seller:
     """The seller at this terminal: ``--as "First Last <email>"``, else the OS account ``user``.
 
-    The email, when given, puts the seller on the team of the referrals they create and lets
-    ``/referral list mine`` find them; without it the terminal still works for everything else.
+    The email, when given, puts the seller on the team of the referrals they create, and a
+    seller sees and changes only referrals whose team includes it: without it, new drafts still
+    work but no referral is shown or changed (unless the account is in ``REFERRAL_ADMINS``).
     """
     if identity is None or not identity.strip():
         return Seller(user_id=user, display_name=user)

@@ -14,16 +14,19 @@ from slack_bolt.async_app import AsyncApp
 
 from cards.ids import Action
 from handlers.slack import listeners
+from handlers.slack.gate import SlackGate
+from handlers.slack.http import events_endpoint
 from handlers.slack.listeners import SlackServices
 from handlers.slack.replier import SlackReplier
 
-__all__ = ["SlackReplier", "SlackServices", "register"]
+__all__ = ["SlackGate", "SlackReplier", "SlackServices", "events_endpoint", "register"]
 
 CARD_ACTIONS = re.compile(r"^rb_")
 
 
-def register(app: AsyncApp, services: SlackServices) -> None:
-    """Wire every Slack trigger of the app to its listener."""
+def register(app: AsyncApp, services: SlackServices, gate: SlackGate) -> None:
+    """Wire every Slack trigger of the app to its listener, each behind ``gate`` (the
+    workspace and guest allowlists)."""
 
     async def provide_services(
         context: dict[str, Any], next: Callable[[], Awaitable[None]]
@@ -31,6 +34,7 @@ def register(app: AsyncApp, services: SlackServices) -> None:
         context["services"] = services
         await next()
 
+    app.use(gate.middleware())
     app.use(provide_services)
     app.command("/referral")(listeners.on_referral_command)
     app.action(CARD_ACTIONS)(listeners.on_card_action)

@@ -8,7 +8,14 @@ from __future__ import annotations
 
 from microsoft_teams.apps import App
 
-from handlers.teams.http import MESSAGES_PATH, RouteCollector, build_app, messages_endpoint
+from handlers.teams.gate import TeamsGate
+from handlers.teams.http import (
+    MESSAGES_PATH,
+    RouteCollector,
+    build_app,
+    check_tokens_with,
+    messages_endpoint,
+)
 from handlers.teams.listeners import TeamsListeners, TeamsServices
 from handlers.teams.replier import TeamsReplier
 from handlers.teams.sender import TeamsSender
@@ -16,17 +23,21 @@ from handlers.teams.sender import TeamsSender
 __all__ = [
     "MESSAGES_PATH",
     "RouteCollector",
+    "TeamsGate",
     "TeamsReplier",
     "TeamsSender",
     "TeamsServices",
     "build_app",
+    "check_tokens_with",
     "messages_endpoint",
     "register",
 ]
 
 
-def register(app: App, services: TeamsServices) -> None:
-    """Wire every Teams activity the app answers to its handler."""
+def register(app: App, services: TeamsServices, gate: TeamsGate) -> None:
+    """Wire every Teams activity the app answers to its handler, each behind ``gate``
+    (the Bot Connector and tenant allowlists)."""
+    app.use(gate)
     listeners = TeamsListeners(services)
     app.on_message(listeners.on_message)
     app.on_card_action_execute(listeners.on_card_action)

@@ -10,15 +10,19 @@ JWT, runs the handlers and returns the status and body to answer with.
 from __future__ import annotations
 
 import json
+import logging
 from collections.abc import Awaitable, Callable
-from typing import Any
+from typing import Any, Protocol
 
+import jwt
 from microsoft_teams.api.auth.cloud_environment import PUBLIC, with_overrides
 from microsoft_teams.apps import App
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 MESSAGES_PATH = "/api/messages"
+
+logger = logging.getLogger(__name__)
 
 
 class RouteCollector:
@@ -45,12 +49,55 @@ class RouteCollector:
         """Nothing to stop."""
 
 
-def messages_endpoint(teams: App) -> Callable[[Request], Awaitable[Response]]:
-    """The Starlette endpoint of ``POST /api/messages``."""
+class InboundTokens(Protocol):
+    """Checks inbound bearer tokens (``bot.inbound_tokens.InboundTokens``): keys fetched off
+    the event loop, only for the issuers the bot trusts."""
+
+    async def authenticate(self, raw_token: str) -> dict[str, Any]:
+        """The claims of a valid token; ``jwt.InvalidTokenError`` otherwise."""
+        ...
+
+    async def validate_token(
+        self, raw_token: str, service_url: str | None = None
+    ) -> dict[str, Any]:
+        """:meth:`authenticate` plus the ``serviceurl`` claim checked against ``service_url``."""
+        ...
+
+
+UNAUTHORIZED = {"error": "Unauthorized"}
+
+
+def check_tokens_with(teams: App, tokens: InboundTokens) -> None:
+    """Make the SDK check tokens with ``tokens`` rather than its own validator, which fetches
+    keys synchronously on the event loop. Call after ``App.initialize`` (which makes it)."""
+    server = teams.server
+    if getattr(server, "_token_validator", None) is None:
+        raise RuntimeError(
+            "the Teams SDK has no token validator to replace: is the app initialized, and "
+            "does this SDK version still keep it in HttpServer._token_validator?"
+        )
+    server._token_validator = tokens  # type: ignore[assignment]
+
+
+def messages_endpoint(
+    teams: App, tokens: InboundTokens | None = None
+) -> Callable[[Request], Awaitable[Response]]:
+    """The Starlette endpoint of ``POST /api/messages``. With ``tokens``, the bearer token is
+    checked before the body is parsed: an unauthenticated body is never parsed."""
 
     async def api_messages(request: Request) -> Response:
+        raw = await request.body()  # the size is capped in front of every route
+        if tokens is not None:
+            scheme, _, token = request.headers.get("authorization", "").partition(" ")
+            if scheme.lower() != "bearer" or not token.strip():
+                return JSONResponse(UNAUTHORIZED, status_code=401)
+            try:
+                await tokens.authenticate(token.strip())
+            except jwt.InvalidTokenError as exc:
+                logger.warning("refused a Teams activity: %s", exc)
+                return JSONResponse(UNAUTHORIZED, status_code=401)
         try:
-            body = json.loads(await request.body())
+            body = json.loads(raw)
         except ValueError:
             return JSONResponse({"error": "the body is not JSON"}, status_code=400)
         if not isinstance(body, dict):

@@ -3,11 +3,13 @@
 Cards are posted and replaced through the Bot Connector named in the turn's conversation
 reference. Every card says whose draft it belongs to, so a click by someone else in a channel
 is answered without touching it (see :mod:`handlers.teams.listeners`). The reference is kept
-for proactive messages the first time this process replies in a conversation.
+for proactive messages the first time this process replies in a conversation, and again
+once a day while it does (each save refreshes the reference's TTL).
 """
 
 from __future__ import annotations
 
+import time
 from collections import OrderedDict
 
 from bot.conversation import CardRef, Home, Seller, Turn, View
@@ -18,6 +20,8 @@ from handlers.teams.sender import TeamsSender
 
 KNOWN_CONVERSATIONS = 10_000
 """Conversations whose reference this process saved already (bounded, oldest forgotten)."""
+RESAVE_SECONDS = 24 * 3600
+"""A reference this process saved is saved again (its TTL refreshed) after this long."""
 
 
 class TeamsReplier:
@@ -26,7 +30,7 @@ class TeamsReplier:
     def __init__(self, sender: TeamsSender, references: ReferenceBook) -> None:
         self._sender = sender
         self._references = references
-        self._known: OrderedDict[str, None] = OrderedDict()
+        self._known: OrderedDict[str, float] = OrderedDict()
 
     async def post(self, turn: Turn, view: View) -> CardRef:
         """Post ``view`` as a new card in the turn's conversation."""
@@ -60,11 +64,13 @@ class TeamsReplier:
 
     async def _keep_reference(self, turn: Turn) -> None:
         address = turns.address(turn)
-        if address.conversation_id in self._known:
+        saved = self._known.get(address.conversation_id)
+        if saved is not None and time.monotonic() - saved < RESAVE_SECONDS:
             return
         await self._references.save(
             turns.PLATFORM, address.conversation_id, turn.address["reference"], channel=False
         )
-        self._known[address.conversation_id] = None
+        self._known[address.conversation_id] = time.monotonic()
+        self._known.move_to_end(address.conversation_id)
         while len(self._known) > KNOWN_CONVERSATIONS:
             self._known.popitem(last=False)

@@ -4,15 +4,22 @@ The SDK's API client raises on any error status and does not retry; the Bot Conn
 answers 429 with ``Retry-After`` under load (and 502/504 now and then), so calls here are
 retried a few times, waiting as the service asks. The error's response is read by duck
 typing: whatever HTTP library the SDK uses underneath, the status and headers are there.
+
+Every call carries the bot's Bot Connector token to the conversation's ``serviceUrl``, so the
+URL is checked first against the hosts of Teams' clouds (``TEAMS_SERVICE_URL_HOSTS``): a
+reference naming any other host is refused before a token goes out
+(:func:`service_url_allowed`, which the web process also applies to every activity).
 """
 
 from __future__ import annotations
 
 import asyncio
+import ipaddress
 import logging
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Collection, Mapping
 from dataclasses import dataclass
 from typing import Any, TypeVar
+from urllib.parse import urlsplit
 
 from microsoft_teams.api.activities.message.message import MessageActivityInput
 from microsoft_teams.api.models.attachment.attachment import Attachment
@@ -26,6 +33,48 @@ RETRIED_STATUSES = frozenset({429, 502, 504})
 ATTEMPTS = 4
 LONGEST_WAIT = 30.0
 T = TypeVar("T")
+
+
+class UnknownServiceUrl(RuntimeError):
+    """A ``serviceUrl`` outside the Bot Framework hosts: nothing is sent there."""
+
+
+def service_url_allowed(url: object, hosts: Collection[str]) -> bool:
+    """Whether ``url`` is a Bot Connector of ``hosts`` (``host`` or ``host:port`` each).
+
+    HTTPS only, but for a loopback host (a local stand-in); no user info; the host compared
+    exactly, case-insensitively, and the port too when the entry names one.
+    """
+    if not isinstance(url, str) or not url:
+        return False
+    try:
+        parts = urlsplit(url.strip())
+        host, port = parts.hostname, parts.port
+    except ValueError:
+        return False
+    if not host or parts.username is not None or parts.password is not None:
+        return False
+    if parts.scheme != "https" and not (parts.scheme == "http" and _loopback(host)):
+        return False
+    port = port or (443 if parts.scheme == "https" else 80)
+    for entry in hosts:
+        try:
+            allowed = urlsplit(f"//{entry.strip()}")
+            allowed_host, allowed_port = allowed.hostname, allowed.port
+        except ValueError:
+            continue
+        if allowed_host == host and allowed_port in (None, port):
+            return True
+    return False
+
+
+def _loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,12 +103,20 @@ class Member:
 class TeamsSender:
     """Cards out through the SDK's API client."""
 
-    def __init__(self, app: App, *, sleep: Callable[[float], Awaitable[None]] = asyncio.sleep):
+    def __init__(
+        self,
+        app: App,
+        service_hosts: Collection[str],
+        *,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+    ):
         self._app = app
+        self._hosts = tuple(service_hosts)
         self._sleep = sleep
 
     async def post(self, address: Address, card: TeamsCard) -> str:
         """Post ``card`` as a new message; its activity id."""
+        self._check(address)
         sent = await self._retrying(
             lambda: self._app.api.conversations.create_activity(
                 address.conversation_id, message_input(card), service_url=address.service_url
@@ -69,6 +126,7 @@ class TeamsSender:
 
     async def replace(self, address: Address, activity_id: str, card: TeamsCard) -> None:
         """Replace the message ``activity_id`` by ``card`` (buttons on the old one are gone)."""
+        self._check(address)
         await self._retrying(
             lambda: self._app.api.conversations.update_activity(
                 address.conversation_id,
@@ -80,6 +138,7 @@ class TeamsSender:
 
     async def member(self, address: Address, user_id: str) -> Member:
         """A member of the conversation, by their Teams user id."""
+        self._check(address)
         members = self._app.api.clone(service_url=address.service_url).conversations.members_client
         found = await self._retrying(lambda: members.get_by_id(address.conversation_id, user_id))
         return Member(
@@ -88,6 +147,14 @@ class TeamsSender:
             surname=found.surname,
             email=found.email or found.user_principal_name,
         )
+
+    def _check(self, address: Address) -> None:
+        if not service_url_allowed(address.service_url, self._hosts):
+            logger.error(
+                "refused to send to %r: not a Bot Framework host (TEAMS_SERVICE_URL_HOSTS)",
+                address.service_url,
+            )
+            raise UnknownServiceUrl(f"{address.service_url!r} is not in TEAMS_SERVICE_URL_HOSTS")
 
     async def _retrying(self, call: Callable[[], Awaitable[T]]) -> T:
         for attempt in range(1, ATTEMPTS + 1):

@@ -100,4 +100,6 @@ def _common(activity: Any, reference: Mapping[str, Any]) -> dict[str, Any]:
         "seller": Seller(user_id=user_id, display_name=sender.name),
         "delivery": f"activity-{activity.id}",
         "address": {"reference": dict(reference), "user": sender.id},
+        # A channel or group chat: others would see referrals shown there.
+        "shared": (activity.conversation.conversation_type or "personal") != "personal",
     }

@@ -5,8 +5,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
+import time
 from collections import Counter
 from collections.abc import AsyncIterator, Awaitable, Callable
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from redis.asyncio import Redis
@@ -395,3 +398,128 @@ async def test_an_error_outside_redis_ends_the_loop_instead_of_hiding(
     stopping = asyncio.Event()
     with pytest.raises(RedisError):
         await asyncio.wait_for(queue.work(handle, stopping, options=FAST), timeout=5)
+
+
+# -- bounds: the stream and its dead letters do not grow for ever, nor keep private data -------
+
+DAY_MS = 24 * 3600 * 1000
+
+
+def _ms(entry_id: bytes) -> int:
+    return int(entry_id.split(b"-")[0])
+
+
+async def test_the_job_stream_is_trimmed_to_about_its_bound(
+    redis: Redis, redis_namespace: str
+) -> None:
+    bounded = JobQueue(redis, stream=f"rb:jobs:{redis_namespace}", max_length=10)
+    await asyncio.gather(*(bounded.put("plain", {"n": n}) for n in range(1000)))
+    # Approximate trimming drops whole nodes of the stream (100 entries each by default).
+    assert await redis.xlen(bounded.stream) < 250
+    await redis.delete(bounded.stream)
+    for n in range(600):  # one script call per put: each trims too
+        await bounded.put("turn", {"n": n}, order_key=f"key-{n % 7}")
+    assert await redis.xlen(bounded.stream) < 250
+
+
+async def test_dead_letters_older_than_the_kept_days_are_trimmed_as_work_goes_on(
+    queue: JobQueue, redis: Redis
+) -> None:
+    now_ms = int((await redis.time())[0]) * 1000
+    old, recent = f"{now_ms - 8 * DAY_MS}-0", f"{now_ms - 6 * DAY_MS}-0"
+    for entry_id in (old, recent):
+        await redis.xadd(queue.dead_letters, {"kind": "x", "error": "e"}, id=entry_id)
+
+    async def handle(job: Job) -> None:
+        return None
+
+    # Nothing fails: the worker trims anyway (when it starts, then every reclaim round).
+    async with working(queue, handle):
+        await eventually(lambda: _length(redis, queue.dead_letters, 1))
+    ((kept, _),) = await redis.xrange(queue.dead_letters)
+    assert kept.decode() == recent
+
+
+async def test_burying_a_job_trims_dead_letters_by_the_days_and_clock_given(
+    redis: Redis, redis_namespace: str
+) -> None:
+    class Ahead:
+        """Five days ahead of the server: a dead letter written 3 days "ago" is 8 days old."""
+
+        def now(self) -> datetime:
+            return datetime.now(UTC) + timedelta(days=5)
+
+        def monotonic(self) -> float:
+            return time.monotonic()
+
+    queue = JobQueue(redis, stream=f"rb:jobs:{redis_namespace}", dead_letter_days=7, clock=Ahead())
+
+    async def fails(job: Job) -> None:
+        raise ValueError("no")
+
+    now_ms = int((await redis.time())[0]) * 1000
+    once = WorkOptions(concurrency=1, block_ms=20, max_deliveries=1)
+    async with working(queue, fails, once):
+        await asyncio.sleep(0.1)  # past the trim the worker does when it starts
+        await redis.xadd(queue.dead_letters, {"kind": "x"}, id=f"{now_ms - 3 * DAY_MS}-0")
+        await redis.xadd(queue.dead_letters, {"kind": "x"}, id=f"{now_ms - 1 * DAY_MS}-0")
+        await queue.put("doomed", {})
+        await eventually(lambda: _length(redis, queue.dead_letters, 2))
+    buried = await redis.xrange(queue.dead_letters)
+    assert _ms(buried[0][0]) == now_ms - 1 * DAY_MS
+    assert buried[1][1][b"kind"] == b"doomed"
+
+
+async def test_a_dead_letter_keeps_no_response_url_nor_the_persons_words(
+    queue: JobQueue, redis: Redis
+) -> None:
+    hook = "https://hooks.slack.com/actions/T1/123/secret"
+    turn = {
+        "platform": "slack",
+        "conversation": "slack:T1:U1",
+        "delivery": "d-42",
+        "kind": "message",
+        "text": "Contoso wants 400 seats, call Dana on +1 555 0100",
+        "seller": {"user_id": "U1"},
+        "action": {"kind": "text", "value": "typed into a card", "step": "notes"},
+        "address": {"channel": "D1", "response_url": hook},
+        "cards": [{"response_url": hook}],
+    }
+
+    async def fails(job: Job) -> None:
+        raise RuntimeError("Partner Center said no")
+
+    await queue.put("turn", turn, order_key="slack:T1:U1")
+    await queue.put("plain", {"nested": {"response_url": hook}})
+    once = WorkOptions(concurrency=1, block_ms=20, max_deliveries=1)
+    async with working(queue, fails, once):
+        await eventually(lambda: _length(redis, queue.dead_letters, 2))
+    letters = {fields[b"kind"]: fields for _, fields in await redis.xrange(queue.dead_letters)}
+    stored = b" ".join(value for fields in letters.values() for value in fields.values())
+    assert b"hooks.slack.com" not in stored
+    assert b"response_url" not in stored
+    assert b"Dana" not in stored
+    assert b"typed into a card" not in stored
+    kept = json.loads(letters[b"turn"][b"payload"])
+    assert kept["conversation"] == "slack:T1:U1"
+    assert kept["delivery"] == "d-42"
+    assert kept["address"] == {"channel": "D1"}
+    assert kept["action"] == {"kind": "text", "step": "notes"}
+    assert letters[b"turn"][b"error"] == b"RuntimeError: Partner Center said no"
+    assert json.loads(letters[b"plain"][b"payload"]) == {"nested": {}}
+
+
+async def test_an_unreadable_dead_letter_keeps_a_blanked_beginning_only(
+    queue: JobQueue, redis: Redis
+) -> None:
+    async def handle(job: Job) -> None:
+        return None
+
+    broken = '{"payload": {"address": {"response_url": "https://hooks.slack.com/x"}' + "y" * 500
+    await redis.rpush(queue.inbox("ana"), broken)
+    await queue.put("turn", {"n": 2}, order_key="ana")
+    async with working(queue, handle):
+        await eventually(lambda: _length(redis, queue.dead_letters, 1))
+    ((_, buried),) = await redis.xrange(queue.dead_letters)
+    assert b"hooks.slack.com" not in buried[b"entry"]
+    assert len(buried[b"entry"]) <= 200

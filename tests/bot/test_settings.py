@@ -31,6 +31,14 @@ ENV_NAMES = (
     "PUBLIC_URL",
     "PORT",
     "LOG_LEVEL",
+    "LOG_LEVEL_LIBRARIES",
+    "DEAD_LETTER_DAYS",
+    "HOST",
+    "TEAMS_ALLOW_UNAUTHENTICATED",
+    "TEAMS_SERVICE_URL_HOSTS",
+    "TEAMS_ALLOWED_TENANTS",
+    "SLACK_ALLOWED_TEAMS",
+    "ALLOW_GUESTS",
 )
 
 
@@ -102,3 +110,80 @@ def test_require_names_every_missing_variable() -> None:
     assert str(info.value) == (
         "Missing required setting(s): SLACK_BOT_TOKEN, SLACK_SIGNING_SECRET."
     )
+
+
+# -- who is served, and where the server listens ------------------------------------------------
+
+
+def test_the_server_listens_on_loopback_unless_told() -> None:
+    settings = load_settings()
+    assert settings.host == "127.0.0.1"
+    assert settings.allow_guests is False
+    assert "smba.trafficmanager.net" in settings.teams_service_url_hosts
+    assert settings.teams_tenants == ()
+    assert settings.slack_allowed_teams == ()
+
+
+@pytest.mark.parametrize("host", ["0.0.0.0", "10.1.2.3", "bot.example.com", "::"])
+def test_the_unauthenticated_mode_is_refused_off_loopback(
+    monkeypatch: pytest.MonkeyPatch, host: str
+) -> None:
+    monkeypatch.setenv("TEAMS_ALLOW_UNAUTHENTICATED", "true")
+    monkeypatch.setenv("HOST", host)
+    with pytest.raises(ConfigurationError, match="TEAMS_ALLOW_UNAUTHENTICATED") as refused:
+        load_settings()
+    assert "HOST" in str(refused.value)
+
+
+@pytest.mark.parametrize("host", ["127.0.0.1", "localhost", "::1", "[::1]", "127.0.0.2"])
+def test_the_unauthenticated_mode_is_allowed_on_loopback(
+    monkeypatch: pytest.MonkeyPatch, host: str
+) -> None:
+    monkeypatch.setenv("TEAMS_ALLOW_UNAUTHENTICATED", "true")
+    monkeypatch.setenv("HOST", host)
+    assert load_settings().teams_allow_unauthenticated
+
+
+def test_allowlists_are_comma_separated(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("TEAMS_SERVICE_URL_HOSTS", "SMBA.trafficmanager.net, 127.0.0.1:4000 ,")
+    monkeypatch.setenv("TEAMS_ALLOWED_TENANTS", "AAAA-1, bbbb-2")
+    monkeypatch.setenv("SLACK_ALLOWED_TEAMS", "T01,T02")
+    monkeypatch.setenv("ALLOW_GUESTS", "true")
+    settings = load_settings()
+    assert settings.teams_service_url_hosts == ("smba.trafficmanager.net", "127.0.0.1:4000")
+    assert settings.teams_tenants == ("aaaa-1", "bbbb-2")
+    assert settings.slack_allowed_teams == ("T01", "T02")
+    assert settings.allow_guests
+
+
+def test_the_allowed_tenant_defaults_to_the_bots_own(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("TEAMS_TENANT_ID", "B28FDBFD-2b78")
+    assert load_settings().teams_tenants == ("b28fdbfd-2b78",)
+
+
+def test_referral_admins_are_comma_separated(monkeypatch: pytest.MonkeyPatch) -> None:
+    assert load_settings().referral_admins == ()
+    monkeypatch.setenv("REFERRAL_ADMINS", " U0001, ana@contoso.com ,,")
+    assert load_settings().referral_admins == ("U0001", "ana@contoso.com")
+
+
+def test_dead_letters_are_kept_a_week_and_libraries_log_as_told(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    settings = load_settings()
+    assert settings.dead_letter_days == 7
+    assert settings.log_level_libraries is None
+    monkeypatch.setenv("DEAD_LETTER_DAYS", "30")
+    monkeypatch.setenv("LOG_LEVEL_LIBRARIES", "debug")
+    settings = load_settings()
+    assert settings.dead_letter_days == 30
+    assert settings.log_level_libraries == "DEBUG"
+    monkeypatch.setenv("LOG_LEVEL_LIBRARIES", "")
+    assert load_settings().log_level_libraries is None
+    monkeypatch.setenv("LOG_LEVEL_LIBRARIES", "chatty")
+    with pytest.raises(ConfigurationError, match="LOG_LEVEL_LIBRARIES"):
+        load_settings()
+    monkeypatch.setenv("LOG_LEVEL_LIBRARIES", "INFO")
+    monkeypatch.setenv("DEAD_LETTER_DAYS", "0")
+    with pytest.raises(ConfigurationError, match="DEAD_LETTER_DAYS"):
+        load_settings()

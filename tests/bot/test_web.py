@@ -16,8 +16,9 @@ import pytest
 from redis.asyncio import Redis
 
 from bot.app import WorkerFailed, build_web_app
-from bot.settings import Settings
+from bot.settings import ConfigurationError, Settings
 from bot.web import create_web_app
+from tests.support.redis_server import PrivateRedis
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -37,12 +38,14 @@ async def test_healthz_answers_without_checking_dependencies() -> None:
     assert response.json() == {"status": "ok"}
 
 
-async def test_readyz_reports_each_check() -> None:
+async def test_readyz_reports_each_check_and_logs_why_one_is_unavailable(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
     async def fine() -> None:
         return None
 
     async def broken() -> None:
-        raise ConnectionError("connection refused")
+        raise ConnectionError("connection refused by 10.0.0.7:6379")
 
     async def hanging() -> None:
         await asyncio.sleep(30)
@@ -60,10 +63,15 @@ async def test_readyz_reports_each_check() -> None:
         "status": "not ready",
         "checks": {
             "store": "ok",
-            "redis": "failed: connection refused",
-            "slow": "timed out after 2s",
+            "redis": "unavailable",
+            "slow": "unavailable",
         },
     }
+    # /readyz answers anyone: the detail is for the log only.
+    assert "10.0.0.7" not in not_ready.text
+    assert "readiness check redis failed" in caplog.text
+    assert "10.0.0.7:6379" in caplog.text
+    assert "readiness check slow timed out after 2s" in caplog.text
 
 
 def free_port() -> int:
@@ -89,14 +97,14 @@ def test_procfile_web_command_serves_health(tmp_path: Path, redis_url: str) -> N
     }
     env.update(
         PORT=str(port),
+        HOST="127.0.0.1",  # the Procfile binds HOST (every interface when unset)
         PARTNER_CENTER_TOKEN="test-token",
         REDIS_URL=redis_url,
         DATA_DIR=str(tmp_path / "data"),
         PATH=f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}",
     )
-    command = procfile_command("web").replace(
-        "referral-bot serve", "referral-bot serve --host 127.0.0.1", 1
-    )
+    command = procfile_command("web")
+    assert "--host ${HOST:-0.0.0.0}" in command
     # A session of its own, so stopping it stops the shell and the server the shell started.
     process = subprocess.Popen(
         command, shell=True, cwd=tmp_path, env=env, stderr=subprocess.PIPE, start_new_session=True
@@ -212,7 +220,29 @@ async def test_readyz_fails_when_the_job_loop_of_the_web_process_stops(
     assert stopped == [True]  # the server was asked to stop
     (ready,) = readiness
     assert ready.status_code == 503
-    assert ready.json()["checks"]["worker"].startswith("failed: the job loop stopped")
+    assert ready.json()["checks"]["worker"] == "unavailable"
+
+
+async def test_readyz_with_redis_down_says_unavailable_and_only_logs_why(
+    private_redis: PrivateRedis, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    settings = Settings(  # type: ignore[call-arg]
+        _env_file=None,
+        partner_center_token="test-token",
+        redis_url=private_redis.url,
+        data_dir=tmp_path,
+        redis_socket_timeout_seconds=0.5,
+    )
+    app = build_web_app(settings, worker=False)
+    async with app.router.lifespan_context(app):
+        assert (await get(app, "/readyz")).status_code == 200
+        private_redis.stop()
+        down = await get(app, "/readyz")
+    assert down.status_code == 503
+    assert down.json() == {"status": "not ready", "checks": {"redis": "unavailable"}}
+    assert "Error" not in down.text
+    assert str(private_redis.port) not in down.text
+    assert "readiness check redis failed" in caplog.text
 
 
 @pytest.mark.parametrize("command", ["referral-bot worker", "referral-bot serve --host 127.0.0.1"])
@@ -236,3 +266,54 @@ async def test_a_process_whose_job_loop_stops_exits_non_zero(
     assert finished.returncode == 1, finished.stderr.decode()
     assert b"Stopped:" in finished.stderr
     assert b"the job loop stopped" in finished.stderr
+
+
+# -- where serve listens, and the unauthenticated Teams mode ----------------------------------
+
+
+def test_serve_refuses_the_unauthenticated_mode_off_loopback(tmp_path: Path) -> None:
+    env = {
+        key: value
+        for key, value in os.environ.items()
+        if not key.startswith(("PARTNER_CENTER_", "SLACK_", "TEAMS_", "AZURE_", "HOST"))
+    }
+    env.update(
+        PARTNER_CENTER_TOKEN="test-token",
+        TEAMS_CLIENT_ID="00000000-0000-0000-0000-000000000001",
+        TEAMS_CLIENT_SECRET="secret",
+        TEAMS_TENANT_ID="00000000-0000-0000-0000-000000000002",
+        TEAMS_ALLOW_UNAUTHENTICATED="true",
+        DATA_DIR=str(tmp_path / "data"),
+    )
+    # No PUBLIC_URL: listening beyond this machine is what makes forged activities reachable.
+    # (192.0.2.10 is a documentation address: were it not refused, binding it would fail.)
+    result = subprocess.run(
+        [
+            str(Path(sys.executable).parent / "referral-bot"),
+            "serve",
+            "--host",
+            "192.0.2.10",
+            "--port",
+            str(free_port()),
+        ],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=False,
+    )
+    assert result.returncode == 2
+    assert "TEAMS_ALLOW_UNAUTHENTICATED" in result.stderr
+    assert "HOST=192.0.2.10" in result.stderr
+
+
+def test_teams_needs_a_tenant_to_serve() -> None:
+    settings = Settings(  # type: ignore[call-arg]
+        _env_file=None,
+        partner_center_token="test-token",
+        teams_client_id="00000000-0000-0000-0000-000000000001",
+        teams_client_secret="secret",
+    )
+    with pytest.raises(ConfigurationError, match="TEAMS_ALLOWED_TENANTS"):
+        build_web_app(settings)

@@ -88,6 +88,10 @@ class SlackUser:
     email: str
     title: str = ""
     is_bot: bool = False
+    is_restricted: bool = False
+    """A multi-channel guest."""
+    is_ultra_restricted: bool = False
+    """A single-channel guest."""
 
 
 DEFAULT_USERS: tuple[SlackUser, ...] = (

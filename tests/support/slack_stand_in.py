@@ -847,6 +847,8 @@ def _user_object(user: SlackUser) -> dict[str, Any]:
     found: dict[str, Any] = fixture("users_info_response")["user"]
     found.update(id=user.id, team_id=TEAM_ID, name=user.name, real_name=user.real_name)
     found["is_bot"] = user.is_bot
+    found["is_restricted"] = user.is_restricted
+    found["is_ultra_restricted"] = user.is_ultra_restricted
     found["profile"].update(
         title=user.title,
         real_name=user.real_name,

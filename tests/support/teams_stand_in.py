@@ -37,6 +37,7 @@ for this test) and ``teams_activities`` (activity builders bound to it).
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import copy
 import datetime as dt
@@ -391,6 +392,7 @@ class TeamsStandIn(LoopbackStandIn):
             self._messages: dict[str, list[dict[str, Any]]] = {}
             self._faults: list[_Fault] = []
             self._users: dict[str, TeamsUser] = {user.id: user for user in DEFAULT_USERS}
+            self._keys_delay = 0.0
             self._last_id = 0
 
     def set_user(self, user: TeamsUser) -> None:
@@ -430,6 +432,11 @@ class TeamsStandIn(LoopbackStandIn):
             retry_after=retry_after,
         )
 
+    def delay_keys(self, seconds: float) -> None:
+        """Answer the keys (:data:`JWKS`) only after ``seconds``: a slow keys endpoint."""
+        with self._lock:
+            self._keys_delay = seconds
+
     # Inbound tokens -------------------------------------------------------------------------
 
     def mint(
@@ -439,23 +446,26 @@ class TeamsStandIn(LoopbackStandIn):
         audience: str = APP_ID,
         expired: bool = False,
         wrong_key: bool = False,
+        issuer: str = BOT_FRAMEWORK_ISSUER,
+        kid: str | None = None,
     ) -> str:
         """A token as Bot Framework signs for the bot's messaging endpoint: ``iss``
         :data:`BOT_FRAMEWORK_ISSUER`, ``aud`` ``audience``, ``serviceurl`` ``service_url``
         (default :attr:`service_url`), valid for an hour, signed RS256 with the published
         key. ``expired`` ends it past the SDK's 5-minute leeway; ``wrong_key`` signs with an
-        unpublished key under the published ``kid``."""
+        unpublished key under the published ``kid``; ``issuer`` and ``kid`` forge those."""
         now = int(time.time())
         not_before = now - TOKEN_LIFETIME_SECONDS - JWT_LEEWAY_SECONDS - 60 if expired else now
         payload = {
             "serviceurl": service_url or self.service_url,
             "nbf": not_before,
             "exp": not_before + TOKEN_LIFETIME_SECONDS,
-            "iss": BOT_FRAMEWORK_ISSUER,
+            "iss": issuer,
             "aud": audience,
         }
         key = self._foreign_key if wrong_key else self._signing_key
-        headers = {"kid": self._signing_key.kid, "x5t": self._signing_key.kid}
+        key_id = kid or self._signing_key.kid
+        headers = {"kid": key_id, "x5t": key_id}
         return jwt.encode(payload, key.private_key, algorithm="RS256", headers=headers)
 
     # Outbound tokens ------------------------------------------------------------------------
@@ -525,6 +535,10 @@ class TeamsStandIn(LoopbackStandIn):
     # HTTP: Bot Framework keys and the token endpoint ------------------------------------------
 
     async def _jwks(self, request: Request) -> Response:
+        with self._lock:
+            delay = self._keys_delay
+        if delay:
+            await asyncio.sleep(delay)
         return await self._serve(request, JWKS, lambda: (200, {"keys": [self._signing_key.jwk]}))
 
     async def _token(self, request: Request) -> Response:

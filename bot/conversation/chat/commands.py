@@ -132,7 +132,8 @@ def sends(parsed: object) -> bool:
 
 def needs_seller_profile(parsed: object) -> bool:
     """Whether answering ``parsed`` needs the seller's names and email: a draft starting (the
-    seller joins its team) or "my" referrals. Help, show and the other lists do without, so
-    chat fronts skip the profile lookup for them."""
+    seller joins its team; update, close and team check the seller is on the referral's team),
+    and show and every list (a seller sees only referrals whose team includes them). Help and
+    steering words do without, so chat fronts skip the profile lookup for them."""
     starts = isinstance(parsed, Command) and parsed.name is CommandName.START
-    return starts or (isinstance(parsed, ListReferrals) and parsed.scope == "mine")
+    return starts or isinstance(parsed, Show | ListReferrals)

@@ -1,8 +1,10 @@
 """The front desk: one entry point for everything a seller says to the bot.
 
 Drafts go to the :class:`~bot.conversation.runtime.engine.Engine`; ``show`` and ``list`` read
-from Partner Center directly. The shared turn pipeline (:mod:`bot.conversation.chat.turns`)
-calls :meth:`Desk.answer` with what every platform's turn was parsed into.
+from Partner Center directly, showing a seller only referrals whose team includes them (all of
+them to an admin; see :mod:`bot.conversation.runtime.access`). The shared turn pipeline
+(:mod:`bot.conversation.chat.turns`) calls :meth:`Desk.answer` with what every platform's turn
+was parsed into.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from bot.conversation.chat.commands import (
     Usage,
     parse_message,
 )
+from bot.conversation.runtime.access import Access, no_email
 from bot.conversation.runtime.engine import Conversation, Engine, Reply
 from bot.conversation.runtime.machine import Effect
 from bot.conversation.runtime.submit import api_problem
@@ -42,9 +45,12 @@ SCOPES = {
 class Desk:
     """Routes a seller's messages to the engine or to Partner Center."""
 
-    def __init__(self, engine: Engine, client: PartnerCenterClient) -> None:
+    def __init__(
+        self, engine: Engine, client: PartnerCenterClient, *, access: Access | None = None
+    ) -> None:
         self._engine = engine
         self._client = client
+        self._access = access or Access()
 
     async def on_message(
         self, conversation: Conversation, text: str, *, step: str | None = None
@@ -61,7 +67,7 @@ class Desk:
         :meth:`Engine.turn`).
         """
         if isinstance(parsed, Show):
-            return Reply(await self._show(parsed.referral_id), Effect.SHOWN)
+            return Reply(await self._show(conversation, parsed.referral_id), Effect.SHOWN)
         if isinstance(parsed, ListReferrals):
             return Reply(await self._list(conversation, parsed), Effect.SHOWN)
         if isinstance(parsed, Help):
@@ -71,12 +77,16 @@ class Desk:
         return await self._engine.turn(conversation, parsed, delivery=delivery)
 
     async def home(self, conversation: Conversation) -> Home:
-        """The seller's home page: the draft in progress and their open referrals."""
+        """The seller's home page: the draft in progress and their open referrals (an admin's:
+        every open referral; a profile without an email: none, and why)."""
         draft = await self._engine.draft(conversation)
-        email = conversation.seller.email
+        seller = conversation.seller
         query = SCOPES["open"][0]
-        if email:
-            query = f"({query}) and team/any(t:t/email eq '{_quoted(email)}')"
+        if not self._access.is_admin(seller):
+            email = self._access.email(seller)
+            if email is None:
+                return Home(draft=draft, referrals=(), problem=no_email().message)
+            query = f"({query}) and {_on_team(email)}"
         listing = self._client.list(filter=query, orderby="updatedDateTime desc", top=LIST_PAGE)
         try:
             referrals = await listing.collect()
@@ -84,27 +94,33 @@ class Desk:
             return Home(draft=draft, referrals=(), problem=api_problem(error).message)
         return Home(draft=draft, referrals=tuple(referrals), total=listing.total)
 
-    async def _show(self, referral_id: str) -> list[View]:
+    async def _show(self, conversation: Conversation, referral_id: str) -> list[View]:
+        seller = conversation.seller
+        if not self._access.is_admin(seller) and self._access.email(seller) is None:
+            return [no_email()]
         try:
             referral = await self._client.get(referral_id)
         except PartnerCenterError as error:
             return [api_problem(error)]
+        if not self._access.may_use(seller, referral):
+            return [self._access.refusal(seller, referral_id)]
         return [ReferralCard(referral=referral)]
 
     async def _list(self, conversation: Conversation, command: ListReferrals) -> list[View]:
         query: str | None
+        seller = conversation.seller
+        email = self._access.email(seller)
         if command.scope == "mine":
-            email = conversation.seller.email
-            if not email:
-                return [
-                    Problem(
-                        message="I don't know your email address, so I can't find your referrals.",
-                        hint="Try /referral list open.",
-                    )
-                ]
-            query, title = f"team/any(t:t/email eq '{_quoted(email)}')", "Your referrals"
+            if email is None:
+                return [no_email()]
+            query, title = _on_team(email), "Your referrals"
         else:
             query, title = SCOPES[command.scope]
+            if not self._access.is_admin(seller):
+                # Everyone else sees the referrals whose team includes them, whatever the scope.
+                if email is None:
+                    return [no_email()]
+                query = _on_team(email) if query is None else f"({query}) and {_on_team(email)}"
         # Partner Center pages with opaque continuation links; page N is the last LIST_PAGE
         # of the first N * LIST_PAGE referrals (one request while that is under 100).
         wanted = LIST_PAGE * command.page
@@ -131,6 +147,11 @@ def _help(parsed: Help) -> View:
         return Notice(message="What I can do:", detail=HELP_TEXT)
     guess = f" Did you mean /referral {parsed.closest}?" if parsed.closest else ""
     return Problem(message=f"I don't know /referral {parsed.unknown}.{guess}", hint=HELP_TEXT)
+
+
+def _on_team(email: str) -> str:
+    """The OData filter of the referrals whose team includes ``email``."""
+    return f"team/any(t:t/email eq '{_quoted(email)}')"
 
 
 def _quoted(value: str) -> str:

@@ -25,7 +25,13 @@ from typing import Any, Literal, Protocol
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 
-from bot.conversation.chat.commands import needs_seller_profile, parse_message, sends
+from bot.conversation.chat.commands import (
+    ListReferrals,
+    Show,
+    needs_seller_profile,
+    parse_message,
+    sends,
+)
 from bot.conversation.chat.desk import Desk
 from bot.conversation.chat.memory import CardRef, ChatMemory
 from bot.conversation.runtime.engine import Conversation, Reply
@@ -81,6 +87,8 @@ class Turn(BaseModel):
     address: dict[str, Any] = {}
     """Where replies go, in the platform's terms (a channel and ``response_url``; a Teams
     conversation reference)."""
+    shared: bool = False
+    """Others see the replies (a Teams channel or group chat): referrals are not shown there."""
 
 
 class Replier(Protocol):
@@ -153,6 +161,10 @@ class TurnRunner:
             await replier.home(turn, view)
             return
         parsed = turn.action or parse_message(turn.text or "", step=turn.step)
+        if turn.shared and isinstance(parsed, Show | ListReferrals):
+            # Listings and details go only where the person alone sees them.
+            await self._post(turn, replier, [PRIVATE_ONLY], progress)
+            return
         if needs_seller_profile(parsed):
             conversation = Conversation(turn.conversation, await replier.profile(turn))
         progress.sending = sends(parsed)
@@ -251,6 +263,13 @@ class TurnRunner:
 
 
 ANSWERED_BEFORE = "(answered already)"
+
+PRIVATE_ONLY = Problem(
+    message="Referrals are private, so I don't show them in a shared conversation.",
+    hint="Ask me in a 1:1 chat with the bot: open a chat with me and type referral list "
+    "(or referral show ID).",
+)
+"""The answer to show or list where others would see the referrals (a Teams channel)."""
 
 
 def not_queued() -> Problem:

@@ -7,7 +7,8 @@ answered. A turn delivered again (its worker died after the change, before the r
 recognised by its id, stored with the change, and answered with where it led.
 
 Starting a draft: a read (is there one already?), a ``GET`` of the referral for a flow that
-works on one, then a create-if-absent write and the last-draft marker (:meth:`.Drafts.create`).
+works on one (refused unless the seller is on its team or an admin: :mod:`.access`), then a
+create-if-absent write and the last-draft marker (:meth:`.Drafts.create`).
 A cancel deletes the draft (:meth:`.Drafts.discard`). A submit reads the draft once more and
 hands it, still complete, to the :class:`~.submit.Submitter`, which sends it to Partner Center
 exactly once.
@@ -23,11 +24,17 @@ from datetime import date, datetime
 
 from bot.clock import Clock
 from bot.conversation.runtime import machine
+from bot.conversation.runtime.access import Access, no_email
 from bot.conversation.runtime.drafts import Drafts, Loaded, Unreadable
 from bot.conversation.runtime.machine import Effect
 from bot.conversation.runtime.session import Session, Subject
 from bot.conversation.runtime.session_store import SessionStore, StoreUnavailable
-from bot.conversation.runtime.submit import SUBMITTING, Submitter, api_problem
+from bot.conversation.runtime.submit import (
+    SUBMIT_CLAIM_SECONDS,
+    SUBMITTING,
+    Submitter,
+    api_problem,
+)
 from bot.conversation.views import (
     ALREADY_ANSWERED,
     Command,
@@ -81,13 +88,23 @@ class Engine:
         ttl_seconds: int,
         flows: Mapping[str, Flow] = FLOWS,
         cache_size: int = 10_000,
+        access: Access | None = None,
+        submit_claim_seconds: int = SUBMIT_CLAIM_SECONDS,
     ) -> None:
         self._store = store
+        self._access = access or Access()
         self._client = client
         self._clock = clock
         self._flows = flows
         self._drafts = Drafts(store, ttl_seconds=ttl_seconds, cache_size=cache_size)
-        self._submitter = Submitter(store, self._drafts, client, flows=flows, clock=clock)
+        self._submitter = Submitter(
+            store,
+            self._drafts,
+            client,
+            flows=flows,
+            clock=clock,
+            claim_seconds=submit_claim_seconds,
+        )
 
     async def handle(self, conversation: Conversation, message: Input) -> list[View]:
         """Apply one input and return what to show the seller."""
@@ -234,10 +251,18 @@ class Engine:
             referral_id = referral_id.strip()
             if not referral_id:
                 return [Problem(message=f"Which referral? Type /referral {flow.name} ID.")]
+            seller = conversation.seller
+            if not self._access.is_admin(seller) and self._access.email(seller) is None:
+                return [no_email()]
             try:
                 referral = await self._client.get(referral_id)
             except PartnerCenterError as error:
                 return [api_problem(error)]
+            if not self._access.may_use(seller, referral):
+                logger.info(
+                    "%s refused on referral %s: not on its team", seller.user_id, referral_id
+                )
+                return [self._access.refusal(seller, referral_id)]
             if flow.submit.needs_open_referral and referral.is_closed:
                 return [
                     Problem(

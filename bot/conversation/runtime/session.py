@@ -33,6 +33,10 @@ class Submission(BaseModel):
 
     created: list[dict[str, Any]] = Field(default_factory=list)
     """Referrals already created for this draft (wire JSON), in order."""
+    sent: list[str] = Field(default_factory=list)
+    """Idempotency keys (``externalReferenceId``) of creates sent, written before each is
+    sent: a create sent before whose referral is not in ``created`` (its answer was lost, or
+    its sender stopped) is looked for in Partner Center before it is sent again."""
 
 
 class Session(BaseModel):

@@ -146,6 +146,11 @@ class SessionStore(Protocol):
         """Drop our claim so the work can be retried; False if we no longer held it."""
         ...
 
+    async def renew(self, key: str, name: str, token: str, ttl_seconds: int) -> bool:
+        """Keep our claim another ``ttl_seconds`` (a holder at work says it is alive); False
+        if we no longer hold it."""
+        ...
+
     async def put(self, key: str, name: str, data: bytes, *, ttl_seconds: int) -> None:
         """Store the side value ``name`` of conversation ``key`` for ``ttl_seconds``."""
         ...
@@ -255,6 +260,13 @@ local current = redis.call('GET', KEYS[1])
 if current == ARGV[2] then return 1 end
 if current ~= ARGV[1] then return 0 end
 redis.call('SET', KEYS[1], ARGV[2], 'EX', ARGV[3])
+return 1
+""")
+
+# KEYS[1] claim. ARGV: tagged token, TTL seconds. Returns 1 if renewed.
+_RENEW = _Script.of("""
+if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end
+redis.call('EXPIRE', KEYS[1], ARGV[2])
 return 1
 """)
 
@@ -371,6 +383,14 @@ class RedisSessionStore:
         """Drop our claim so the work can be retried; False if we no longer held it."""
         released = await self._run(_RELEASE, self.keys.claim(key, name), _tag_token(token))
         return bool(released)
+
+    async def renew(self, key: str, name: str, token: str, ttl_seconds: int) -> bool:
+        """Keep our claim another ``ttl_seconds``; False if we no longer hold it."""
+        _check_positive("ttl_seconds", ttl_seconds)
+        renewed = await self._run(
+            _RENEW, self.keys.claim(key, name), _tag_token(token), ttl_seconds
+        )
+        return bool(renewed)
 
     async def put(self, key: str, name: str, data: bytes, *, ttl_seconds: int) -> None:
         """Store the side value ``name`` of conversation ``key`` for ``ttl_seconds``."""

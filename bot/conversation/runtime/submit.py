@@ -5,11 +5,18 @@ in Redis first, so any number of concurrent clicks (in any process) send it once
 are told it is under way or, once it is done, shown its result. Round trips:
 
 claim
-    one set-if-absent of ``submit:<draft id>`` (:meth:`SessionStore.claim`).
+    one set-if-absent of ``submit:<draft id>`` (:meth:`SessionStore.claim`). The holder
+    renews it every ``claim_seconds / 3`` while it works, so a holder that died frees it
+    within ``claim_seconds``; a click finding it held waits that long for the holder's result
+    (or takes over from a holder gone).
 send, by the flow's :class:`Submit` kind
-    create: ``POST`` the referral, and a compare-and-set write of the draft recording it
-    (so a retry after a later failure does not create it again); with a co-sell, ``POST``
-    the linked referral asking Microsoft for help.
+    create: a compare-and-set write of the draft naming the create about to be sent, ``POST``
+    the referral carrying the draft's idempotency key in ``externalReferenceId`` (the draft
+    id), and a compare-and-set write of the draft recording it (so a retry after a later
+    failure does not create it again); with a co-sell, the same for the linked referral
+    asking Microsoft for help (key ``<draft id>-microsoft``). A create sent before without a
+    known outcome (no answer, a stop mid-request) is first looked for by its key (a ``GET``
+    with ``$filter``), and so is one whose answer is lost now: what is found is used.
     update: ``PATCH`` with ``If-Match``, the ETag of the referral as the draft read it; a 412
     (someone changed it meanwhile) costs a ``GET`` of it and a compare-and-set write of the
     draft showing what changed, kept for the seller to re-apply.
@@ -27,25 +34,51 @@ finish
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import logging
 import uuid
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from dataclasses import dataclass
 
 from bot.clock import Clock
 from bot.conversation.runtime import machine
 from bot.conversation.runtime.drafts import VIEWS, Drafts, Loaded
-from bot.conversation.runtime.session import Session, Subject, Submission
+from bot.conversation.runtime.session import Session, Subject
 from bot.conversation.runtime.session_store import SessionStore
 from bot.conversation.views import Created, Notice, Problem, ReferralCard, View
 from bot.conversation.vocabulary import to_api
 from bot.conversation.vocabulary.steps import Flow, Submit
 from bot.partner_center.client import PartnerCenterClient
-from bot.partner_center.errors import NotFound, PartnerCenterError, PreconditionFailed
+from bot.partner_center.errors import (
+    NotFound,
+    OutcomeUnknown,
+    PartnerCenterError,
+    PreconditionFailed,
+)
 from bot.referrals.models import Referral
 from bot.referrals.transitions import TransitionError
 
-SUBMIT_CLAIM_SECONDS = 120
-"""How long a submit in progress holds its claim; a crashed submit frees it after this."""
+logger = logging.getLogger(__name__)
+
+SUBMIT_CLAIM_SECONDS = 15
+"""How long a submit's claim outlives the last sign of life of its holder (which renews it
+every third of this while it works): a holder that died frees the draft after this."""
+CLAIM_POLL_SECONDS = 0.25
+"""How often a submit finding the claim held looks again, waiting for the holder's result."""
+MICROSOFT_KEY_SUFFIX = "-microsoft"
+"""The co-sell's linked referral carries the draft id with this suffix as its own key."""
+UNCONFIRMED = (
+    "Partner Center did not answer in time, so I'm checking whether Partner Center received "
+    "it before sending it again."
+)
+UNCONFIRMED_HINT = (
+    "Submit again in a minute: if it arrived, you get the referral it made; if not, it is sent."
+)
+NOT_RECEIVED = "Partner Center did not answer in time, and has no referral from this draft."
+NOT_RECEIVED_HINT = (
+    "Submit again to send it; should the first one arrive meanwhile, it is used instead."
+)
 SUBMIT_RESULT_SECONDS = 24 * 3600
 """How long a finished submit answers repeated clicks with its result."""
 SUBMITTING = "This draft is being submitted already; one moment."
@@ -62,6 +95,15 @@ class _Result:
 _Send = Callable[[str, Flow, Loaded], Awaitable[_Result]]
 
 
+class Unconfirmed(PartnerCenterError):
+    """A create may have reached Partner Center, and looking for it failed too: nothing may
+    be sent again until a look finds it or proves it absent."""
+
+
+class _DraftMoved(Exception):
+    """The draft changed in the store while it was being submitted."""
+
+
 class Submitter:
     """Sends finished drafts to Partner Center, once each."""
 
@@ -73,7 +115,11 @@ class Submitter:
         *,
         flows: Mapping[str, Flow],
         clock: Clock,
+        claim_seconds: int = SUBMIT_CLAIM_SECONDS,
     ) -> None:
+        if claim_seconds < 1:
+            raise ValueError("claim_seconds must be at least 1")
+        self._claim_seconds = claim_seconds
         self._store = store
         self._drafts = drafts
         self._client = client
@@ -98,19 +144,30 @@ class Submitter:
         session = loaded.session
         claim_name = f"submit:{session.id}"
         token = str(uuid.uuid4())
-        claim = await self._store.claim(key, claim_name, token, ttl_seconds=SUBMIT_CLAIM_SECONDS)
+        claim = await self._take(key, claim_name, token)
         if not claim.won:
             if claim.result is not None:
                 return VIEWS.validate_json(claim.result)
             return [Notice(message=SUBMITTING)]
         send = self._senders[flow.submit]
         try:
-            result = await send(key, flow, loaded)
-        except (PartnerCenterError, TransitionError) as error:
+            async with self._holding(key, claim_name, token):
+                if claim.waited:
+                    # Taken over from a holder that stopped: work on the draft as it left it.
+                    fresh = await self._drafts.load(key)
+                    if fresh is None:
+                        await self._store.release(key, claim_name, token)
+                        return [Notice(message=SUBMITTING)]
+                    loaded = fresh
+                result = await send(key, flow, loaded)
+        except (PartnerCenterError, TransitionError, _DraftMoved) as error:
             await self._store.release(key, claim_name, token)
             return await self._failed(key, error)
         except BaseException:
-            await self._store.release(key, claim_name, token)
+            # Stopped (a worker's drain cancels what is under way) or broken: free the draft
+            # even while being cancelled, for the next submit to resume (it looks for any
+            # create sent here by its key before sending it again).
+            await _shielded(self._store.release(key, claim_name, token))
             raise
         if not result.finished:
             await self._store.release(key, claim_name, token)
@@ -132,25 +189,94 @@ class Submitter:
         session = loaded.session
         created = [Referral.from_wire(wire) for wire in session.submission.created]
         if not created:
-            partner = await self._client.create(
-                to_api.partner_referral(flow, session.answers, session.seller)
-            )
-            created.append(partner)
+            partner = to_api.partner_referral(flow, session.answers, session.seller)
+            partner.external_reference_id = session.id
+            made, loaded = await self._create_once(key, loaded, partner)
+            created.append(made)
             # Record progress before the second request, so a failure there is retried
             # without creating the first referral again.
-            progressed = session.model_copy(
-                update={"submission": Submission(created=[partner.to_wire()])}
-            )
-            await self._drafts.save(key, progressed, loaded.version)
+            loaded = await self._record(key, loaded, created=[made.to_wire()])
         linked = to_api.microsoft_referral(flow, session.answers, created[0])
         if linked is not None and len(created) < 2:
-            created.append(await self._client.create(linked))
+            linked.external_reference_id = session.id + MICROSOFT_KEY_SUFFIX
+            made, loaded = await self._create_once(key, loaded, linked)
+            created.append(made)
         message = (
             "Created your referral and asked Microsoft for help."
             if len(created) > 1
             else "Created your referral."
         )
         return _Result([Created(referrals=tuple(created), message=message)])
+
+    async def _create_once(
+        self, key: str, loaded: Loaded, referral: Referral
+    ) -> tuple[Referral, Loaded]:
+        """Create ``referral`` unless its key finds it created already: one referral per key.
+
+        The key is written to the draft before the request, so whatever becomes of the
+        request (no answer, a stop mid-way, this process killed) the next attempt knows to
+        look for it first.
+        """
+        idempotency_key = referral.external_reference_id
+        assert idempotency_key is not None
+        if idempotency_key in loaded.session.submission.sent:
+            found = await self._look_for(idempotency_key, None)
+            if found is not None:
+                logger.info("create %s had reached Partner Center: %s", idempotency_key, found.id)
+                return found, loaded
+        else:
+            sent = [*loaded.session.submission.sent, idempotency_key]
+            loaded = await self._record(key, loaded, sent=sent)
+        try:
+            return await self._client.create(referral), loaded
+        except OutcomeUnknown as unclear:
+            logger.warning(
+                "create %s: outcome unknown (%s); looking for it", idempotency_key, unclear
+            )
+            found = await self._look_for(idempotency_key, unclear)
+            if found is None:
+                raise
+            return found, loaded
+
+    async def _look_for(self, idempotency_key: str, cause: Exception | None) -> Referral | None:
+        """The referral created with ``idempotency_key``; :class:`Unconfirmed` when the look
+        itself fails."""
+        try:
+            return await self._client.find_by_external_reference(idempotency_key)
+        except PartnerCenterError as error:
+            logger.warning("cannot look for create %s: %s", idempotency_key, error)
+            raise Unconfirmed(
+                UNCONFIRMED,
+                request_id=error.request_id,
+                correlation_id=error.correlation_id
+                or (cause.correlation_id if isinstance(cause, PartnerCenterError) else None),
+            ) from (cause or error)
+
+    async def _record(
+        self,
+        key: str,
+        loaded: Loaded,
+        *,
+        created: list[dict[str, object]] | None = None,
+        sent: list[str] | None = None,
+    ) -> Loaded:
+        """Write the submit's progress into the draft (compare-and-set); the draft as now."""
+        submission = loaded.session.submission
+        update: dict[str, object] = {}
+        if created is not None:
+            update["created"] = created
+        if sent is not None:
+            update["sent"] = sent
+        session = loaded.session.model_copy(
+            update={"submission": submission.model_copy(update=update)}
+        )
+        if not await self._drafts.save(key, session, loaded.version):
+            raise _DraftMoved(
+                "This draft changed while it was being sent; review it and submit again."
+            )
+        now = self._drafts.cached(key)
+        assert now is not None
+        return now
 
     async def _update(self, key: str, flow: Flow, loaded: Loaded) -> _Result:
         """A patch of the fields that changed, if the referral is still as it was read."""
@@ -213,15 +339,86 @@ class Submitter:
         await self._drafts.save(key, moved, loaded.version)
         return [machine.review_view(machine.Situation(flow, moved, latest))]
 
+    async def _take(self, key: str, name: str, token: str) -> _Taken:
+        """The submit's claim, waiting up to ``claim_seconds`` for a holder at work to finish
+        (its result) or for the claim of a holder gone to lapse (taken over)."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + self._claim_seconds + 1
+        waited = False
+        while True:
+            claim = await self._store.claim(key, name, token, ttl_seconds=self._claim_seconds)
+            if claim.won or claim.result is not None or loop.time() >= deadline:
+                return _Taken(claim.won, claim.result, waited)
+            waited = True
+            await asyncio.sleep(CLAIM_POLL_SECONDS)
+
+    @contextlib.asynccontextmanager
+    async def _holding(self, key: str, name: str, token: str) -> AsyncIterator[None]:
+        """Renew the claim while the submit works, so only a holder gone loses it."""
+
+        async def renew() -> None:
+            while True:
+                await asyncio.sleep(self._claim_seconds / 3)
+                try:
+                    await self._store.renew(key, name, token, self._claim_seconds)
+                except Exception as error:  # noqa: BLE001 - the claim lapses; the key protects
+                    logger.warning("cannot renew the submit claim of %s: %s", key, error)
+
+        renewing = asyncio.create_task(renew())
+        try:
+            yield
+        finally:
+            renewing.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await renewing
+
     async def _failed(self, key: str, error: Exception) -> list[View]:
         """Keep the draft and say what to fix."""
         views: list[View] = []
-        if isinstance(error, PartnerCenterError):
+        if isinstance(error, Unconfirmed):
+            views.append(
+                Problem(
+                    message=UNCONFIRMED,
+                    hint=UNCONFIRMED_HINT,
+                    reference=error.request_id or error.correlation_id,
+                )
+            )
+        elif isinstance(error, OutcomeUnknown):
+            views.append(
+                Problem(
+                    message=NOT_RECEIVED,
+                    hint=NOT_RECEIVED_HINT,
+                    reference=error.request_id or error.correlation_id,
+                )
+            )
+        elif isinstance(error, PartnerCenterError):
             views.append(api_problem(error))
         else:
             views.append(Problem(message=str(error)))
         views.extend(await self._drafts.current(key, self._flows, self._clock))
         return views
+
+
+@dataclass(frozen=True, slots=True)
+class _Taken:
+    """A claim as :meth:`Submitter._take` found it; ``waited``: it was held by another."""
+
+    won: bool
+    result: bytes | None
+    waited: bool
+
+
+async def _shielded(work: Awaitable[object]) -> None:
+    """Finish ``work`` even when the caller is being cancelled (it is still cancelled)."""
+    task = asyncio.ensure_future(work)
+    try:
+        await asyncio.shield(task)
+    except asyncio.CancelledError:
+        with contextlib.suppress(Exception):
+            await asyncio.wait_for(asyncio.shield(task), timeout=5)
+        raise
+    except Exception as error:  # noqa: BLE001 - freeing the claim is best effort
+        logger.warning("cannot free a submit claim: %s", error)
 
 
 def api_problem(error: PartnerCenterError) -> Problem:

@@ -21,7 +21,9 @@ class Fault:
     """What to do to the next ``times`` API requests matching ``method`` and ``path``.
 
     ``status`` None means "only delay, then answer normally". ``path`` is a prefix of the
-    request path relative to the API root (``/engagements/referrals``).
+    request path relative to the API root (``/engagements/referrals``). ``answer_after_seconds``
+    handles the request at once (a create creates) and answers that much later: a client that
+    gives up first never learns that its request was applied.
     """
 
     status: int | None = None
@@ -32,6 +34,7 @@ class Fault:
     delay_seconds: float = 0.0
     code: str | None = None
     message: str | None = None
+    answer_after_seconds: float = 0.0
 
     @classmethod
     def from_json(cls, data: Any) -> Fault:
@@ -47,6 +50,7 @@ class Fault:
             "delaySeconds",
             "code",
             "message",
+            "answerAfterSeconds",
         }
         unknown = sorted(set(data) - known)
         if unknown:
@@ -63,8 +67,13 @@ class Fault:
         delay = _seconds(data, "delaySeconds") or 0.0
         if delay > MAX_DELAY_SECONDS:
             raise ValueError(f"delaySeconds must be at most {MAX_DELAY_SECONDS:g}")
-        if status is None and delay == 0:
-            raise ValueError("give a status, a delaySeconds, or both")
+        answer_after = _seconds(data, "answerAfterSeconds") or 0.0
+        if answer_after > MAX_DELAY_SECONDS:
+            raise ValueError(f"answerAfterSeconds must be at most {MAX_DELAY_SECONDS:g}")
+        if answer_after and status is not None:
+            raise ValueError("answerAfterSeconds answers the request as handled: give no status")
+        if status is None and delay == 0 and answer_after == 0:
+            raise ValueError("give a status, a delaySeconds, an answerAfterSeconds, or both")
         method, path = data.get("method"), data.get("path")
         if method is not None and not (isinstance(method, str) and method.isalpha()):
             raise ValueError("method must be an HTTP method such as GET")
@@ -82,6 +91,7 @@ class Fault:
             delay_seconds=delay,
             code=data.get("code"),
             message=data.get("message"),
+            answer_after_seconds=answer_after,
         )
 
     def matches(self, method: str, api_path: str) -> bool:
@@ -101,6 +111,7 @@ class Fault:
             "delaySeconds": self.delay_seconds,
             "code": self.code,
             "message": self.message,
+            "answerAfterSeconds": self.answer_after_seconds,
         }
 
 

@@ -84,6 +84,8 @@ class ApiGateway:
                 response = error_response(fault.status, message, code=fault.code, headers=extra)
                 await response(scope, receive, send)
                 return
+            if fault.answer_after_seconds:
+                send = _answering_late(send, fault.answer_after_seconds)
         problem = self._unauthenticated(headers.get("authorization"))
         if problem is not None:
             response = error_response(
@@ -105,6 +107,17 @@ class ApiGateway:
         if required is not None and not hmac.compare_digest(token.encode(), required.encode()):
             return "The bearer token is not valid for this sandbox."
         return None
+
+
+def _answering_late(send: Send, seconds: float) -> Send:
+    """``send`` holding back the answer ``seconds`` after the request was handled."""
+
+    async def late(message: Message) -> None:
+        if message["type"] == "http.response.start":
+            await asyncio.sleep(seconds)
+        await send(message)
+
+    return late
 
 
 def _headers(scope: Scope) -> dict[str, str]:

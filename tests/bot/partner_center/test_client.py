@@ -350,9 +350,37 @@ async def test_post_timing_out_is_not_retried(
     client: PartnerCenterClient, fresh_sandbox: Sandbox, sleeps: SleepRecorder
 ) -> None:
     fresh_sandbox.fault(delaySeconds=3, times=1, method="POST")
-    with pytest.raises(errors.Unavailable, match="Could not reach Partner Center"):
+    # Sent, unanswered: maybe created. Its own type says "look before sending it again".
+    with pytest.raises(errors.OutcomeUnknown, match="may have received the request"):
         await client.create(private_referral())
     assert sleeps.waits == []
+
+
+async def test_post_answered_after_the_timeout_created_and_is_found_by_its_key(
+    client: PartnerCenterClient, fresh_sandbox: Sandbox, sleeps: SleepRecorder
+) -> None:
+    referral = private_referral()
+    referral.external_reference_id = "draft-o'brien-1"
+    fresh_sandbox.fault(answerAfterSeconds=3, times=1, method="POST")
+    with pytest.raises(errors.OutcomeUnknown):
+        await client.create(referral)
+    found = await client.find_by_external_reference("draft-o'brien-1")
+    assert found is not None
+    assert found.id
+    assert found.external_reference_id == "draft-o'brien-1"
+    assert await client.find_by_external_reference("draft-o'brien-2") is None
+
+
+async def test_post_answered_by_a_gateway_timeout_has_an_unknown_outcome(
+    client: PartnerCenterClient, fresh_sandbox: Sandbox, sleeps: SleepRecorder
+) -> None:
+    fresh_sandbox.fault(status=504, times=1, method="POST")
+    with pytest.raises(errors.OutcomeUnknown):
+        await client.create(private_referral())
+    fresh_sandbox.fault(status=503, times=1, method="POST")
+    with pytest.raises(errors.Unavailable) as refused:
+        await client.create(private_referral())
+    assert not isinstance(refused.value, errors.OutcomeUnknown)
 
 
 async def test_throttled_post_is_retried_because_it_was_not_processed(

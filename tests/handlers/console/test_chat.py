@@ -254,3 +254,49 @@ def test_leaving_exits_zero(
         assert terminal.wait() == 0
     finally:
         terminal.close()
+
+
+TAILWIND = "7b9d2e4f-6a8c-4b1d-8e3f-5a7c9e1b3d02"
+"""A seeded referral of Jane Doe's team (the sandbox of the chat's own process)."""
+
+
+def test_without_an_email_the_chat_says_why_nothing_is_listed(
+    environment: dict[str, str], tmp_path: Path, redis: Redis
+) -> None:
+    terminal = Terminal(environment, tmp_path)
+    try:
+        terminal.type("/referral list")
+        terminal.expect(r"Your chat profile has no email address")
+        terminal.expect(r"--as")
+        terminal.type(f"/referral show {TAILWIND}")
+        terminal.expect(r"Your chat profile has no email address")
+        terminal.type("quit")
+        assert terminal.wait() == 0
+        assert "Tailwind" not in terminal.output
+    finally:
+        terminal.close()
+
+
+def test_another_teams_referral_is_refused_unless_an_admin(
+    environment: dict[str, str], tmp_path: Path, redis: Redis
+) -> None:
+    seller = Terminal(environment, tmp_path, "--as", "Ana Lopez <ana@contoso.com>")
+    try:
+        seller.type(f"/referral show {TAILWIND}")
+        seller.expect(r"not on the team of referral")
+        seller.type(f"/referral close {TAILWIND}")
+        seller.expect(r"not on the team of referral")
+        seller.type("quit")
+        assert seller.wait() == 0
+        assert "Tailwind" not in seller.output
+    finally:
+        seller.close()
+    admins = environment | {"REFERRAL_ADMINS": "someone@contoso.com, ANA@contoso.com"}
+    admin = Terminal(admins, tmp_path, "--as", "Ana Lopez <ana@contoso.com>")
+    try:
+        admin.type(f"/referral show {TAILWIND}")
+        admin.expect(r"Tailwind Traders - store modernization")
+        admin.type("quit")
+        assert admin.wait() == 0
+    finally:
+        admin.close()

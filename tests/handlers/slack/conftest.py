@@ -52,7 +52,8 @@ def slack_settings(
         slack_api_url=slack_api.base_url,
         # A stream of this test's own: no job of another test can reach this app.
         job_stream=f"rb:jobs:{namespace}",
-        **more,
+        # The requests of these tests come from a workspace of their own (the namespace).
+        **{"slack_allowed_teams": namespace, **more},
     )
 
 

@@ -45,8 +45,14 @@ def teams_settings(
         teams_login_url=teams.login_endpoint,
         teams_openid_metadata_url=teams.openid_metadata_url,
         job_stream=f"rb:jobs:{namespace}",
-        **more,
+        # The stand-in is the Bot Connector of these tests (its port only, not loopback).
+        **{"teams_service_url_hosts": service_host(teams), **more},
     )
+
+
+def service_host(teams: TeamsStandIn) -> str:
+    """The stand-in's ``host:port``, as ``TEAMS_SERVICE_URL_HOSTS`` names it."""
+    return teams.origin.removeprefix("http://")
 
 
 @dataclass

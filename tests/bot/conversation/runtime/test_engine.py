@@ -28,7 +28,7 @@ from bot.conversation.views import (
     View,
 )
 from bot.partner_center.client import PartnerCenterClient
-from bot.referrals.models import Referral
+from bot.referrals.models import Member, Referral
 from bot.referrals.patch import JsonPatch
 from bot.storage.redis import connect
 from tests.bot.conversation.conftest import EngineFactory, FixedClock
@@ -66,6 +66,14 @@ async def say(desk: Desk, conversation: Conversation, *lines: str) -> list[View]
         problems = [view for view in views if isinstance(view, Prompt) and view.error]
         assert not problems, f"{line!r} was refused: {problems[0].error}"
     return views
+
+
+async def joined(client: PartnerCenterClient, referral: Referral, seller: Seller) -> str:
+    """Put ``seller`` on ``referral``'s team (only its team may see and change it); its id."""
+    assert referral.id
+    member = Member(first_name=seller.first_name, last_name=seller.last_name, email=seller.email)
+    await client.add_team_member(referral.id, member)
+    return referral.id
 
 
 def created(views: list[View]) -> Created:
@@ -331,6 +339,7 @@ async def test_update_sends_a_patch_bound_to_the_version_read(
 ) -> None:
     target = (await client.list(filter="status eq 'Active'").collect())[0]
     assert target.id
+    await joined(client, target, conversation.seller)
     views = await say(desk, conversation, f"/referral update {target.id}")
     assert isinstance(views[-1], Prompt)
     assert views[-1].step == "fields"
@@ -352,6 +361,7 @@ async def test_update_after_someone_else_changed_it_offers_to_reapply(
 ) -> None:
     target = (await client.list(filter="status eq 'Active'").collect())[0]
     assert target.id
+    await joined(client, target, conversation.seller)
     await say(desk, conversation, f"/referral update {target.id}", "notes", "Pilot agreed")
     await client.update(target.id, JsonPatch().replace("/details/notes", "Changed by Raj"))
     views = await desk.on_message(conversation, "submit")
@@ -370,6 +380,7 @@ async def test_close_lost_needs_a_reason_and_checks_the_table(
 ) -> None:
     target = (await client.list(filter="status eq 'Active'").collect())[0]
     assert target.id
+    await joined(client, target, conversation.seller)
     await say(desk, conversation, f"/referral close {target.id}", "lost")
     refused = await desk.on_message(conversation, "skip")
     assert isinstance(refused[-1], Prompt)
@@ -393,6 +404,7 @@ async def test_team_member_is_added(
 ) -> None:
     target = (await client.list().collect())[0]
     assert target.id
+    await joined(client, target, conversation.seller)
     await say(
         desk, conversation, f"/referral team {target.id}", "Kim", "Ng", "kim.ng@contoso.com", "skip"
     )
@@ -443,8 +455,11 @@ async def test_unreadable_draft_is_discarded_with_a_clear_message(
 async def test_show_and_list(
     desk: Desk, conversation: Conversation, client: PartnerCenterClient
 ) -> None:
+    for referral in await client.list(filter="status eq 'Active'").collect():
+        await joined(client, referral, conversation.seller)
     listed = await desk.on_message(conversation, "/referral list open")
     assert isinstance(listed[0], ReferralList)
+    assert listed[0].referrals
     assert all(r.status in ("New", "Active") for r in listed[0].referrals)
     some = listed[0].referrals[0]
     shown = await desk.on_message(conversation, f"/referral show {some.id}")
@@ -539,21 +554,24 @@ async def test_list_pages_through_the_referrals(
                 "customerProfile": template["customerProfile"],
                 "consent": {"consentToShareReferralWithMicrosoftSellers": False},
                 "details": {"dealValue": 1000 + number, "currency": "USD"},
+                "team": [
+                    {"firstName": "Ana", "lastName": "Lopez", "email": "ana.lopez@contoso.com"}
+                ],
             }
         )
         await client.create(referral)
     first = await desk.on_message(conversation, "/referral list")
     assert isinstance(first[0], ReferralList)
     assert len(first[0].referrals) == 20
-    assert first[0].total == 28  # 6 seeded + 22
+    assert first[0].total == 22  # the seeded six have other teams
     assert first[0].more == "/referral list 2"
     second = await desk.on_message(conversation, first[0].more)
     assert isinstance(second[0], ReferralList)
     assert second[0].title == "Referrals, page 2"
-    assert len(second[0].referrals) == 8
+    assert len(second[0].referrals) == 2
     assert second[0].more is None
     seen = {r.id for r in first[0].referrals} | {r.id for r in second[0].referrals}
-    assert len(seen) == 28
+    assert len(seen) == 22
 
 
 # -- a turn delivered again (its worker died after the change) changes nothing ---------------

@@ -289,6 +289,7 @@ async def test_queued_faults_can_be_listed_and_cleared(
             "delaySeconds": 0.0,
             "code": None,
             "message": None,
+            "answerAfterSeconds": 0.0,
         }
     ]
     assert cleared.status_code == 204

@@ -1,0 +1,160 @@
+"""Who the Slack front end serves: checked on every request before a listener queues anything.
+
+* Every workspace a request names (``team_id``, ``team.id``, the clicker's ``user.team_id``,
+  an event's ``team`` / ``user_team`` / ``source_team``: in a Slack Connect channel a person
+  of another workspace carries their own) must be allowlisted: ``SLACK_ALLOWED_TEAMS``, by
+  default the workspace of the bot token (``auth.test``, asked once per process; its name is
+  what a refusal names).
+* Guests (``users.info``'s ``is_restricted`` / ``is_ultra_restricted``) are refused unless
+  ``ALLOW_GUESTS=true``. The profile is remembered for an hour, so this costs one Web API
+  call per person per hour in the web process.
+
+A refused request is acknowledged and nothing is queued; the person is told why once a day
+(through the request's own channel: the command's answer, the click's ``response_url``, a
+message in the DM), and every refusal is logged.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections import OrderedDict
+from collections.abc import Awaitable, Callable, Collection, Mapping
+from typing import Any
+
+from slack_bolt.context.async_context import AsyncBoltContext
+from slack_bolt.context.respond.async_respond import AsyncRespond
+from slack_bolt.response import BoltResponse
+from slack_sdk.web.async_client import AsyncWebClient
+
+from cards.words import GUESTS_REFUSED, other_workspace
+from handlers.slack.people import People
+
+logger = logging.getLogger(__name__)
+
+REFUSAL_INTERVAL_SECONDS = 24 * 3600.0
+"""A person refused is told so at most once in this long (per process)."""
+MAX_REMEMBERED = 10_000
+
+Middleware = Callable[..., Awaitable[BoltResponse | None]]
+
+
+class SlackGate:
+    """The workspace and guest allowlists, as a Bolt global middleware (:meth:`middleware`)."""
+
+    def __init__(
+        self,
+        *,
+        allowed_teams: Collection[str] = (),
+        allow_guests: bool = False,
+        people: People | None = None,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self._allowed = frozenset(allowed_teams)
+        self._allow_guests = allow_guests
+        self._people = people or People()
+        self._clock = clock
+        self._told: OrderedDict[tuple[str, str, str], float] = OrderedDict()
+        self._own: tuple[str | None, str | None] | None = None
+
+    def middleware(self) -> Middleware:
+        """The function to give ``AsyncApp.use`` (Bolt injects arguments by name)."""
+
+        async def allowlists(
+            body: dict[str, Any],
+            context: AsyncBoltContext,
+            client: AsyncWebClient,
+            next: Callable[[], Awaitable[None]],
+        ) -> BoltResponse | None:
+            return await self.admit(body, context, client, next)
+
+        return allowlists
+
+    async def admit(
+        self,
+        body: dict[str, Any],
+        context: AsyncBoltContext,
+        client: AsyncWebClient,
+        next_: Callable[[], Awaitable[None]],
+    ) -> BoltResponse | None:
+        """Pass the request on (``next_``), or answer it with a refusal."""
+        own_id, own_name = await self._own_workspace(client)
+        allowed = self._allowed or frozenset([own_id] if own_id else [])
+        teams = teams_of(body)
+        user = context.user_id or ""
+        foreign = sorted(teams - allowed) if teams else ["(none)"]
+        if foreign:
+            logger.warning(
+                "slack request from workspace %s (user %s) refused: not in SLACK_ALLOWED_TEAMS",
+                ",".join(foreign),
+                user or "unknown",
+            )
+            return await self._refuse(body, context, client, other_workspace(own_name))
+        if user and not self._allow_guests:
+            profile = await self._people.profile(client, user)
+            if profile.get("is_restricted") or profile.get("is_ultra_restricted"):
+                logger.warning("slack request from guest %s refused (ALLOW_GUESTS is off)", user)
+                return await self._refuse(body, context, client, GUESTS_REFUSED)
+        await next_()
+        return None
+
+    async def _refuse(
+        self,
+        body: Mapping[str, Any],
+        context: AsyncBoltContext,
+        client: AsyncWebClient,
+        reason: str,
+    ) -> BoltResponse:
+        kind = str(body.get("type") or ("command" if "command" in body else ""))
+        if kind == "block_suggestion":
+            return BoltResponse(status=200, body={"options": []})
+        key = (",".join(sorted(teams_of(body))), context.user_id or "", reason)
+        if not self._first_refusal(key):
+            return BoltResponse(status=200, body="")
+        if kind == "command":
+            return BoltResponse(status=200, body={"response_type": "ephemeral", "text": reason})
+        try:
+            if kind == "block_actions" and isinstance(context.respond, AsyncRespond):
+                await context.respond(
+                    text=reason, response_type="ephemeral", replace_original=False
+                )
+            elif kind == "event_callback":
+                event = body.get("event") or {}
+                if event.get("type") == "message" and event.get("channel_type") == "im":
+                    await client.chat_postMessage(channel=str(event["channel"]), text=reason)
+        except Exception as error:  # noqa: BLE001 - the refusal stands; telling it is a nicety
+            logger.warning("could not tell %s why they were refused: %s", key[1], error)
+        return BoltResponse(status=200, body="")
+
+    async def _own_workspace(self, client: AsyncWebClient) -> tuple[str | None, str | None]:
+        """The bot token's workspace (id and name), from ``auth.test``, asked once."""
+        if self._own is None:
+            found = await client.auth_test()
+            self._own = (found.get("team_id"), found.get("team"))
+        return self._own
+
+    def _first_refusal(self, key: tuple[str, str, str]) -> bool:
+        now = self._clock()
+        told = self._told.get(key)
+        if told is not None and now - told < REFUSAL_INTERVAL_SECONDS:
+            return False
+        self._told[key] = now
+        self._told.move_to_end(key)
+        while len(self._told) > MAX_REMEMBERED:
+            self._told.popitem(last=False)
+        return True
+
+
+def teams_of(body: Mapping[str, Any]) -> frozenset[str]:
+    """Every workspace id the request names (enterprise ids ``E...`` left out)."""
+    found: list[Any] = [body.get("team_id"), body.get("user_team")]
+    for name in ("team", "user"):
+        part = body.get(name)
+        if isinstance(part, Mapping):
+            found.append(part.get("id") if name == "team" else part.get("team_id"))
+    event = body.get("event")
+    if isinstance(event, Mapping):
+        found.extend(event.get(name) for name in ("team", "user_team", "source_team"))
+    return frozenset(
+        team for team in found if isinstance(team, str) and team and not team.startswith("E")
+    )
