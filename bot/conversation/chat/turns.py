@@ -39,6 +39,7 @@ from bot.conversation.runtime.machine import Effect
 from bot.conversation.views import (
     SENDING_NOTE,
     Command,
+    CommandName,
     Created,
     Home,
     Input,
@@ -49,6 +50,7 @@ from bot.conversation.views import (
     Text,
     View,
 )
+from bot.conversation.vocabulary.flows import FLOWS
 from bot.jobs import Job, JobHandler, UnreadableJob
 
 logger = logging.getLogger(__name__)
@@ -161,8 +163,9 @@ class TurnRunner:
             await replier.home(turn, view)
             return
         parsed = turn.action or parse_message(turn.text or "", step=turn.step)
-        if turn.shared and isinstance(parsed, Show | ListReferrals):
-            # Listings and details go only where the person alone sees them.
+        if turn.shared and _shows_a_referral(parsed):
+            # Listings, details and drafts on an existing referral (whose review shows its
+            # values) go only where the person alone sees them.
             await self._post(turn, replier, [PRIVATE_ONLY], progress)
             return
         if needs_seller_profile(parsed):
@@ -265,11 +268,22 @@ class TurnRunner:
 ANSWERED_BEFORE = "(answered already)"
 
 PRIVATE_ONLY = Problem(
-    message="Referrals are private, so I don't show them in a shared conversation.",
+    message="Referrals are private, so I don't show or change them in a shared conversation.",
     hint="Ask me in a 1:1 chat with the bot: open a chat with me and type referral list "
-    "(or referral show ID).",
+    "(or referral show ID, referral update ID, referral close ID, referral team ID).",
 )
-"""The answer to show or list where others would see the referrals (a Teams channel)."""
+"""The answer, where others would see it (a Teams channel), to what would show a referral."""
+
+
+def _shows_a_referral(parsed: object) -> bool:
+    """Whether answering ``parsed`` shows existing referrals: a listing, one referral, or a
+    draft that works on one (its questions and review show the referral's values)."""
+    if isinstance(parsed, Show | ListReferrals):
+        return True
+    if isinstance(parsed, Command) and parsed.name is CommandName.START:
+        flow = FLOWS.get((parsed.arg or "new").split(" ", 1)[0].lower())
+        return flow is not None and flow.needs_referral
+    return False
 
 
 def not_queued() -> Problem:
@@ -300,7 +314,8 @@ def failure(progress: _Progress, reference: str) -> Problem:
         return Problem(
             message="Something went wrong while sending to Partner Center, and I can't tell "
             "yet whether it arrived.",
-            hint="Check /referral list mine before you submit again.",
+            hint="Submit again when you like: I look for it in Partner Center first, so it "
+            "is never created twice.",
             reference=reference,
         )
     if reply is not None and reply.effect is Effect.CHANGED:

@@ -34,7 +34,16 @@ async def on_tailwind(client_for_sandbox: PartnerCenterClient, fresh_sandbox: Sa
 
 @pytest.mark.usefixtures("on_tailwind")
 @pytest.mark.parametrize(
-    "line", ["referral list", "referral list mine", f"referral show {TAILWIND}"]
+    "line",
+    [
+        "referral list",
+        "referral list mine",
+        f"referral show {TAILWIND}",
+        # A draft on a referral shows its values in its questions and review.
+        f"referral update {TAILWIND}",
+        f"referral close {TAILWIND}",
+        f"referral team {TAILWIND}",
+    ],
 )
 async def test_in_a_channel_referrals_are_not_posted(
     bot: TeamsBot, fresh_sandbox: Sandbox, line: str
