@@ -129,6 +129,21 @@ class Desk:
             referrals = (await listing.collect())[wanted - LIST_PAGE :]
         except PartnerCenterError as error:
             return [api_problem(error)]
+        if (
+            not referrals
+            and command.page == 1
+            and email is not None
+            and not (self._access.is_admin(seller) and command.scope != "mine")
+        ):
+            # Say whose referrals were looked for: "none found" alone reads as "none exist".
+            return [
+                Notice(
+                    message=f"No {_SCOPE_WORDS[command.scope]}referrals have {email} on "
+                    "their team.",
+                    detail="Create one with /referral new (you are put on its team), or ask "
+                    "a colleague on a referral's team to add you.",
+                )
+            ]
         more = listing.total is not None and listing.total > wanted
         scope = "" if command.scope == "all" else f" {command.scope}"
         return [
@@ -140,6 +155,9 @@ class Desk:
                 more=f"/referral list{scope} {command.page + 1}" if more else None,
             )
         ]
+
+
+_SCOPE_WORDS = {"all": "", "mine": "", "open": "open ", "won": "won ", "lost": "lost "}
 
 
 def _help(parsed: Help) -> View:

@@ -16,7 +16,15 @@ from bot.conversation.chat.desk import SCOPES, Desk
 from bot.conversation.runtime.access import NO_EMAIL, Access
 from bot.conversation.runtime.engine import Conversation, Engine
 from bot.conversation.runtime.session_store import RedisSessionStore
-from bot.conversation.views import Problem, Prompt, ReferralCard, ReferralList, Seller, View
+from bot.conversation.views import (
+    Notice,
+    Problem,
+    Prompt,
+    ReferralCard,
+    ReferralList,
+    Seller,
+    View,
+)
 from bot.partner_center.client import PartnerCenterClient
 from bot.referrals.models import Referral
 from tests.bot.conversation.conftest import TTL, FixedClock
@@ -138,6 +146,11 @@ async def test_lists_hold_only_the_sellers_referrals(
     }
     assert len(theirs) < len(everything)
     (listed,) = await desk.on_message(as_(seller, conversation_key), f"/referral list {scope}")
+    if not theirs:
+        # None of theirs: said with whose referrals were looked for.
+        assert isinstance(listed, Notice)
+        assert f"have {seller.email} on their team" in listed.message
+        return
     assert isinstance(listed, ReferralList)
     assert {referral.id for referral in listed.referrals} == theirs
     assert listed.total == len(theirs)
@@ -158,8 +171,11 @@ async def test_an_email_with_a_quote_is_quoted_in_the_filter(
 ) -> None:
     seller = Seller(user_id="U0009", email="o'brien@contoso.com")
     (listed,) = await desk.on_message(as_(seller, conversation_key), "/referral list open")
-    assert isinstance(listed, ReferralList)
-    assert listed.referrals == ()
+    assert isinstance(listed, Notice)
+    assert listed.message == "No open referrals have o'brien@contoso.com on their team."
+    (request,) = fresh_sandbox.requests()
+    query = urllib.parse.unquote_plus(str(request["query"]))
+    assert "t/email eq 'o''brien@contoso.com'" in query
 
 
 # -- no email ----------------------------------------------------------------------------------
