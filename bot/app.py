@@ -314,7 +314,9 @@ async def job_handlers(
         # One pooled session for every Web API call and response_url, rather than one each.
         session = await stack.enter_async_context(aiohttp.ClientSession())
         client.session = session
-        repliers["slack"] = SlackReplier(client, session=session)
+        repliers["slack"] = SlackReplier(
+            client, session=session, allow_guests=settings.allow_guests
+        )
     if teams_configured(settings):
         front = teams_front_end()
         login = build_login_client()
@@ -442,9 +444,7 @@ def build_web_app(settings: Settings, *, worker: bool = True) -> Starlette:
                     working(settings, services, on_failure=worker_failed)
                 )
             if slack is not None:
-                gate = SlackGate(
-                    allowed_teams=settings.slack_allowed_teams, allow_guests=settings.allow_guests
-                )
+                gate = SlackGate(allowed_teams=settings.slack_allowed_teams)
                 register_slack(slack, SlackServices(jobs), gate)
             if teams is not None and login is not None:
                 front = teams_front_end()

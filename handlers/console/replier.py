@@ -40,6 +40,10 @@ class ConsoleReplier:
         """The seller as ``--as`` (or the account) named them."""
         return turn.seller
 
+    async def admits(self, turn: Turn) -> str | None:
+        """The person at this terminal may always be served."""
+        return None
+
     async def home(self, turn: Turn, view: Home) -> None:
         """Print the home page as the terminal shows things: the draft, then the list."""
         if view.draft is not None:

@@ -1,13 +1,15 @@
-"""Who the Slack front end serves: checked on every request before a listener queues anything.
+"""Which workspaces the Slack front end serves: checked on every request before a listener
+queues anything.
 
 * Every workspace a request names (``team_id``, ``team.id``, the clicker's ``user.team_id``,
   an event's ``team`` / ``user_team`` / ``source_team``: in a Slack Connect channel a person
   of another workspace carries their own) must be allowlisted: ``SLACK_ALLOWED_TEAMS``, by
   default the workspace of the bot token (``auth.test``, asked once per process; its name is
   what a refusal names).
-* Guests (``users.info``'s ``is_restricted`` / ``is_ultra_restricted``) are refused unless
-  ``ALLOW_GUESTS=true``. The profile is remembered for an hour, so this costs one Web API
-  call per person per hour in the web process.
+
+Guests are refused by the worker (:meth:`handlers.slack.replier.SlackReplier.admits`): telling
+one needs ``users.info``, a rate-limited Web API call that must not stand between a request
+and its acknowledgement.
 
 A refused request is acknowledged and nothing is queued; the person is told why once a day
 (through the request's own channel: the command's answer, the click's ``response_url``, a
@@ -27,8 +29,7 @@ from slack_bolt.context.respond.async_respond import AsyncRespond
 from slack_bolt.response import BoltResponse
 from slack_sdk.web.async_client import AsyncWebClient
 
-from cards.words import GUESTS_REFUSED, other_workspace
-from handlers.slack.people import People
+from cards.words import other_workspace
 
 logger = logging.getLogger(__name__)
 
@@ -40,19 +41,15 @@ Middleware = Callable[..., Awaitable[BoltResponse | None]]
 
 
 class SlackGate:
-    """The workspace and guest allowlists, as a Bolt global middleware (:meth:`middleware`)."""
+    """The workspace allowlist, as a Bolt global middleware (:meth:`middleware`)."""
 
     def __init__(
         self,
         *,
         allowed_teams: Collection[str] = (),
-        allow_guests: bool = False,
-        people: People | None = None,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self._allowed = frozenset(allowed_teams)
-        self._allow_guests = allow_guests
-        self._people = people or People()
         self._clock = clock
         self._told: OrderedDict[tuple[str, str, str], float] = OrderedDict()
         self._own: tuple[str | None, str | None] | None = None
@@ -90,11 +87,6 @@ class SlackGate:
                 user or "unknown",
             )
             return await self._refuse(body, context, client, other_workspace(own_name))
-        if user and not self._allow_guests:
-            profile = await self._people.profile(client, user)
-            if profile.get("is_restricted") or profile.get("is_ultra_restricted"):
-                logger.warning("slack request from guest %s refused (ALLOW_GUESTS is off)", user)
-                return await self._refuse(body, context, client, GUESTS_REFUSED)
         await next_()
         return None
 

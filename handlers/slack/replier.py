@@ -17,6 +17,7 @@ from slack_sdk.webhook.async_client import AsyncWebhookClient
 
 from bot.conversation import CardRef, Home, Seller, Turn, View
 from cards.slack import SlackMessage, answered, home, message
+from cards.words import GUESTS_REFUSED
 from handlers.slack.inputs import seller_of
 from handlers.slack.people import People
 
@@ -36,10 +37,12 @@ class SlackReplier:
         *,
         people: People | None = None,
         session: aiohttp.ClientSession | None = None,
+        allow_guests: bool = False,
     ) -> None:
         self._client = client
         self._people = people or People()
         self._session = session
+        self._allow_guests = allow_guests
 
     async def post(self, turn: Turn, view: View) -> CardRef:
         """Post ``view`` in the turn's channel (the DM with the seller unless it came from one)."""
@@ -64,6 +67,19 @@ class SlackReplier:
         """The seller's names and email from ``users.info`` (remembered for an hour)."""
         user = await self._people.profile(self._client, turn.seller.user_id)
         return seller_of({"id": turn.seller.user_id, **user})
+
+    async def admits(self, turn: Turn) -> str | None:
+        """Guests (``is_restricted``, ``is_ultra_restricted``) are refused unless
+        ``ALLOW_GUESTS``; the profile is the one :meth:`profile` remembers for an hour."""
+        if self._allow_guests:
+            return None
+        user = await self._people.profile(self._client, turn.seller.user_id)
+        if user.get("is_restricted") or user.get("is_ultra_restricted"):
+            logger.warning(
+                "slack turn of guest %s refused (ALLOW_GUESTS is off)", turn.seller.user_id
+            )
+            return GUESTS_REFUSED
+        return None
 
     async def home(self, turn: Turn, view: Home) -> None:
         """Publish the seller's App Home tab."""

@@ -59,6 +59,10 @@ class TeamsReplier:
         """Post the seller's home card."""
         await self._sender.post(turns.address(turn), self._card(turn, home(view)))
 
+    async def admits(self, turn: Turn) -> str | None:
+        """Everyone who reaches a worker may be served (tenants are checked on arrival)."""
+        return None
+
     def _card(self, turn: Turn, made: TeamsCard) -> TeamsCard:
         return owned(made, turns.owner_of(turn.conversation))
 

@@ -116,6 +116,10 @@ class Replier(Protocol):
         """Show the seller's home page."""
         ...
 
+    async def admits(self, turn: Turn) -> str | None:
+        """Why the platform's rules refuse this person (a guest, say), or None to serve them."""
+        ...
+
 
 @dataclass
 class _Progress:
@@ -157,6 +161,12 @@ class TurnRunner:
 
     async def _answer(self, turn: Turn, replier: Replier, progress: _Progress) -> None:
         conversation = Conversation(turn.conversation, turn.seller)
+        refusal = await replier.admits(turn)
+        if refusal is not None:
+            # Told once an hour at most; nothing else is done for them.
+            if turn.kind != "home" and await self._memory.first_time(turn.conversation, "refused"):
+                await self._post(turn, replier, [Problem(message=refusal)], progress)
+            return
         if turn.kind == "home":
             seller = await replier.profile(turn)
             view = await self._desk.home(Conversation(turn.conversation, seller))
