@@ -126,6 +126,8 @@ def bench_settings(args: argparse.Namespace) -> Settings:
         slack_signing_secret=SecretStr(SIGNING_SECRET),
         slack_api_url=args.slack_api_url,
         job_stream=job_stream(args.run),
+        # The run's own workspace (its requests carry it; the stand-in's auth.test does not).
+        slack_allowed_teams=(f"TB{args.run}",),
     )
 
 

@@ -209,6 +209,9 @@ def build_slack_app(settings: Settings) -> AsyncApp:
         # Listeners queue the turn, then acknowledge: Slack hears "received" only once the
         # turn is in Redis (listeners do nothing slow, so this stays well inside 3 s).
         process_before_response=True,
+        # The signature is checked on the raw body in front of Bolt (handlers/slack/http.py),
+        # before anything parses it; Socket Mode needs no HTTP signature at all.
+        request_verification_enabled=False,
         logger=logging.getLogger("slack_bolt"),
     )
 

@@ -11,6 +11,9 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from slack_bolt.async_app import AsyncApp
+from slack_bolt.context.async_context import AsyncBoltContext
+from slack_bolt.response import BoltResponse
+from slack_sdk.web.async_client import AsyncWebClient
 
 from cards.ids import Action
 from handlers.slack import listeners
@@ -26,16 +29,19 @@ CARD_ACTIONS = re.compile(r"^rb_")
 
 def register(app: AsyncApp, services: SlackServices, gate: SlackGate) -> None:
     """Wire every Slack trigger of the app to its listener, each behind ``gate`` (the
-    workspace and guest allowlists)."""
+    workspace allowlist)."""
 
-    async def provide_services(
-        context: dict[str, Any], next: Callable[[], Awaitable[None]]
-    ) -> None:
+    async def admit_and_provide(
+        body: dict[str, Any],
+        context: AsyncBoltContext,
+        client: AsyncWebClient,
+        next: Callable[[], Awaitable[None]],
+    ) -> BoltResponse | None:
+        # One middleware, not two: Bolt pays an argument injection per middleware and request.
         context["services"] = services
-        await next()
+        return await gate.admit(body, context, client, next)
 
-    app.use(gate.middleware())
-    app.use(provide_services)
+    app.use(admit_and_provide)
     app.command("/referral")(listeners.on_referral_command)
     app.action(CARD_ACTIONS)(listeners.on_card_action)
     app.options(re.compile(f"^({Action.SEARCH}|{Action.CHOOSE_MANY})$"))(listeners.on_search)

@@ -37,11 +37,9 @@ REFUSAL_INTERVAL_SECONDS = 24 * 3600.0
 """A person refused is told so at most once in this long (per process)."""
 MAX_REMEMBERED = 10_000
 
-Middleware = Callable[..., Awaitable[BoltResponse | None]]
-
 
 class SlackGate:
-    """The workspace allowlist, as a Bolt global middleware (:meth:`middleware`)."""
+    """The workspace allowlist, checked by the app's one global middleware (:meth:`admit`)."""
 
     def __init__(
         self,
@@ -53,19 +51,6 @@ class SlackGate:
         self._clock = clock
         self._told: OrderedDict[tuple[str, str, str], float] = OrderedDict()
         self._own: tuple[str | None, str | None] | None = None
-
-    def middleware(self) -> Middleware:
-        """The function to give ``AsyncApp.use`` (Bolt injects arguments by name)."""
-
-        async def allowlists(
-            body: dict[str, Any],
-            context: AsyncBoltContext,
-            client: AsyncWebClient,
-            next: Callable[[], Awaitable[None]],
-        ) -> BoltResponse | None:
-            return await self.admit(body, context, client, next)
-
-        return allowlists
 
     async def admit(
         self,
