@@ -38,6 +38,7 @@ import warnings
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 # Run as a script from the project root: Python puts bench/ on the path, not the root, and the
 # activity builders and the Teams stand-in live in the test package.
@@ -132,6 +133,8 @@ def real_settings(args: argparse.Namespace) -> Settings:
         teams_login_url=args.login_url,
         teams_openid_metadata_url=args.openid_url,
         job_stream=f"rb:jobs:bench-teams-{args.run}",
+        # The stand-in plays the Bot Connector: replies may go to its loopback address.
+        teams_service_url_hosts=(urlsplit(str(args.login_url)).netloc,),
     )
 
 
