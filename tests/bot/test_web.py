@@ -18,6 +18,7 @@ from redis.asyncio import Redis
 from bot.app import WorkerFailed, build_web_app
 from bot.settings import ConfigurationError, Settings
 from bot.web import create_web_app
+from tests.support.processes import child_env
 from tests.support.redis_server import PrivateRedis
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -90,18 +91,12 @@ def procfile_command(process: str) -> str:
 
 def test_procfile_web_command_serves_health(tmp_path: Path, redis_url: str) -> None:
     port = free_port()
-    env = {
-        key: value
-        for key, value in os.environ.items()
-        if not key.startswith(("PARTNER_CENTER_", "SLACK_", "TEAMS_", "AZURE_"))
-    }
-    env.update(
+    env = child_env(
         PORT=str(port),
         HOST="127.0.0.1",  # the Procfile binds HOST (every interface when unset)
         PARTNER_CENTER_TOKEN="test-token",
         REDIS_URL=redis_url,
         DATA_DIR=str(tmp_path / "data"),
-        PATH=f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}",
     )
     command = procfile_command("web")
     assert "--host ${HOST:-0.0.0.0}" in command
@@ -132,11 +127,7 @@ def test_procfile_web_command_serves_health(tmp_path: Path, redis_url: str) -> N
 
 
 def test_serve_refuses_to_start_without_credentials(tmp_path: Path) -> None:
-    env = {
-        key: value
-        for key, value in os.environ.items()
-        if not key.startswith(("PARTNER_CENTER_", "SLACK_", "TEAMS_", "AZURE_"))
-    }
+    env = child_env()
     result = subprocess.run(
         [str(Path(sys.executable).parent / "referral-bot"), "serve", "--port", str(free_port())],
         cwd=tmp_path,
@@ -151,12 +142,7 @@ def test_serve_refuses_to_start_without_credentials(tmp_path: Path) -> None:
 
 
 def test_serve_names_the_missing_slack_setting(tmp_path: Path) -> None:
-    env = {
-        key: value
-        for key, value in os.environ.items()
-        if not key.startswith(("PARTNER_CENTER_", "SLACK_", "TEAMS_", "AZURE_"))
-    }
-    env.update(PARTNER_CENTER_TOKEN="test-token", SLACK_BOT_TOKEN="xoxb-only-half")
+    env = child_env(PARTNER_CENTER_TOKEN="test-token", SLACK_BOT_TOKEN="xoxb-only-half")
     result = subprocess.run(
         [str(Path(sys.executable).parent / "referral-bot"), "serve", "--port", str(free_port())],
         cwd=tmp_path,
@@ -175,19 +161,12 @@ def test_serve_names_the_missing_slack_setting(tmp_path: Path) -> None:
 
 
 def broken_stream_env(tmp_path: Path, redis_url: str, stream: str) -> dict[str, str]:
-    env = {
-        key: value
-        for key, value in os.environ.items()
-        if not key.startswith(("PARTNER_CENTER_", "SLACK_", "TEAMS_", "AZURE_"))
-    }
-    env.update(
+    return child_env(
         PARTNER_CENTER_TOKEN="test-token",
         REDIS_URL=redis_url,
         JOB_STREAM=stream,
         DATA_DIR=str(tmp_path / "data"),
-        PATH=f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}",
     )
-    return env
 
 
 async def test_readyz_fails_when_the_job_loop_of_the_web_process_stops(
@@ -272,12 +251,7 @@ async def test_a_process_whose_job_loop_stops_exits_non_zero(
 
 
 def test_serve_refuses_the_unauthenticated_mode_off_loopback(tmp_path: Path) -> None:
-    env = {
-        key: value
-        for key, value in os.environ.items()
-        if not key.startswith(("PARTNER_CENTER_", "SLACK_", "TEAMS_", "AZURE_", "HOST"))
-    }
-    env.update(
+    env = child_env(
         PARTNER_CENTER_TOKEN="test-token",
         TEAMS_CLIENT_ID="00000000-0000-0000-0000-000000000001",
         TEAMS_CLIENT_SECRET="secret",

@@ -20,6 +20,7 @@ from bot.body_limit import DEFAULT_MAX_BODY_BYTES
 from handlers.teams import MESSAGES_PATH
 from tests.handlers.slack.test_edges import CHUNK, HUNDRED_MB, Counted
 from tests.handlers.teams.conftest import TeamsBot
+from tests.support.processes import child_env
 from tests.support.slack_payloads import SIGNING_SECRET
 from tests.support.slack_stand_in import SlackApiStandIn
 from tests.support.teams_stand_in import APP_ID, APP_PASSWORD, JWKS, TENANT_ID, TeamsStandIn
@@ -168,12 +169,7 @@ def test_a_serve_process_stays_small_under_100_mb_bodies(
     tmp_path: Path, redis_url: str, teams_api: TeamsStandIn, slack_api: SlackApiStandIn
 ) -> None:
     port = free_port()
-    env = {
-        key: value
-        for key, value in os.environ.items()
-        if not key.startswith(("PARTNER_CENTER_", "SLACK_", "TEAMS_", "AZURE_"))
-    }
-    env.update(
+    env = child_env(
         PARTNER_CENTER_TOKEN="test-token",
         REDIS_URL=redis_url,
         DATA_DIR=str(tmp_path / "data"),
