@@ -14,7 +14,7 @@ import logging
 import os
 import socket
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -39,6 +39,7 @@ from bot.jobs.job import (
 )
 from bot.jobs.keys import DEAD_LETTER_DAYS, DEAD_LETTER_MAX_LENGTH, StreamKeys
 from bot.jobs.scripts import NEXT, RENEW
+from bot.renewing import renewing
 
 logger = logging.getLogger("bot.jobs")
 
@@ -267,23 +268,16 @@ class Worker:
                     why = f"{type(error).__name__}: {error}"
                     await self._bury(job.id, fields_of(job), why, acknowledge=False)
 
-    @contextlib.asynccontextmanager
-    async def _holding(self, lease: str, token: str, options: WorkOptions) -> AsyncIterator[None]:
+    def _holding(
+        self, lease: str, token: str, options: WorkOptions
+    ) -> contextlib.AbstractAsyncContextManager[None]:
         """Keep the lease alive while a job runs (a Partner Center call may take a while)."""
 
         async def renew() -> None:
-            while True:
-                await asyncio.sleep(options.lease_ms / 3000)
-                with contextlib.suppress(RedisError, OSError):
-                    await self._renew(keys=[lease], args=[token, options.lease_ms])
+            with contextlib.suppress(RedisError, OSError):
+                await self._renew(keys=[lease], args=[token, options.lease_ms])
 
-        renewing = asyncio.create_task(renew())
-        try:
-            yield
-        finally:
-            renewing.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await renewing
+        return renewing(options.lease_ms / 3000, renew)
 
     async def _done(self, job_id: str) -> None:
         # Acknowledged jobs are deleted too: the stream holds only work not yet done.

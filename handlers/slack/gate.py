@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import logging
 import time
-from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Collection, Mapping
 from typing import Any
 
@@ -30,12 +29,9 @@ from slack_bolt.response import BoltResponse
 from slack_sdk.web.async_client import AsyncWebClient
 
 from cards.words import other_workspace
+from handlers.refusals import Refusals
 
 logger = logging.getLogger(__name__)
-
-REFUSAL_INTERVAL_SECONDS = 24 * 3600.0
-"""A person refused is told so at most once in this long (per process)."""
-MAX_REMEMBERED = 10_000
 
 
 class SlackGate:
@@ -48,8 +44,7 @@ class SlackGate:
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self._allowed = frozenset(allowed_teams)
-        self._clock = clock
-        self._told: OrderedDict[tuple[str, str, str], float] = OrderedDict()
+        self._refusals = Refusals(clock=clock)
         self._own: tuple[str | None, str | None] | None = None
 
     async def admit(
@@ -86,7 +81,7 @@ class SlackGate:
         if kind == "block_suggestion":
             return BoltResponse(status=200, body={"options": []})
         key = (",".join(sorted(teams_of(body))), context.user_id or "", reason)
-        if not self._first_refusal(key):
+        if not self._refusals.first(key):
             return BoltResponse(status=200, body="")
         if kind == "command":
             return BoltResponse(status=200, body={"response_type": "ephemeral", "text": reason})
@@ -109,17 +104,6 @@ class SlackGate:
             found = await client.auth_test()
             self._own = (found.get("team_id"), found.get("team"))
         return self._own
-
-    def _first_refusal(self, key: tuple[str, str, str]) -> bool:
-        now = self._clock()
-        told = self._told.get(key)
-        if told is not None and now - told < REFUSAL_INTERVAL_SECONDS:
-            return False
-        self._told[key] = now
-        self._told.move_to_end(key)
-        while len(self._told) > MAX_REMEMBERED:
-            self._told.popitem(last=False)
-        return True
 
 
 def teams_of(body: Mapping[str, Any]) -> frozenset[str]:

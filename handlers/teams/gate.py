@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import logging
 import time
-from collections import OrderedDict
 from collections.abc import Callable, Collection
 from typing import Any
 
@@ -22,13 +21,11 @@ from microsoft_teams.api import InvokeResponse
 from microsoft_teams.apps import ActivityContext
 
 from cards.words import OTHER_TENANT
+from handlers.refusals import Refusals
 from handlers.teams.sender import service_url_allowed
 
 logger = logging.getLogger(__name__)
 
-REFUSAL_INTERVAL_SECONDS = 24 * 3600.0
-"""A person refused is told so at most once in this long (per process)."""
-MAX_REMEMBERED = 10_000
 CARD_ACTION = "adaptiveCard/action"
 
 
@@ -44,8 +41,7 @@ class TeamsGate:
     ) -> None:
         self._hosts = tuple(service_hosts)
         self._tenants = frozenset(tenant.lower() for tenant in tenants)
-        self._clock = clock
-        self._told: OrderedDict[tuple[str, str], float] = OrderedDict()
+        self._refusals = Refusals(clock=clock)
 
     async def __call__(self, ctx: ActivityContext[Any]) -> Any:
         """Let the activity through to the handlers, or refuse it."""
@@ -84,21 +80,9 @@ class TeamsGate:
                     "value": OTHER_TENANT,
                 },
             )
-        if activity.type == "message" and self._first_refusal(tenant, user):
+        if activity.type == "message" and self._refusals.first((tenant, user)):
             await ctx.send(OTHER_TENANT)
         return None
-
-    def _first_refusal(self, tenant: str, user: str) -> bool:
-        now = self._clock()
-        key = (tenant, user)
-        told = self._told.get(key)
-        if told is not None and now - told < REFUSAL_INTERVAL_SECONDS:
-            return False
-        self._told[key] = now
-        self._told.move_to_end(key)
-        while len(self._told) > MAX_REMEMBERED:
-            self._told.popitem(last=False)
-        return True
 
 
 def tenants_of(activity: Any) -> frozenset[str]:

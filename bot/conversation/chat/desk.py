@@ -18,7 +18,7 @@ from bot.conversation.chat.commands import (
     Usage,
     parse_message,
 )
-from bot.conversation.runtime.access import Access, no_email
+from bot.conversation.runtime.access import Access, no_email, referral_for
 from bot.conversation.runtime.engine import Conversation, Engine, Reply
 from bot.conversation.runtime.machine import Effect
 from bot.conversation.runtime.submit import api_problem
@@ -95,16 +95,10 @@ class Desk:
         return Home(draft=draft, referrals=tuple(referrals), total=listing.total)
 
     async def _show(self, conversation: Conversation, referral_id: str) -> list[View]:
-        seller = conversation.seller
-        if not self._access.is_admin(seller) and self._access.email(seller) is None:
-            return [no_email()]
-        try:
-            referral = await self._client.get(referral_id)
-        except PartnerCenterError as error:
-            return [api_problem(error)]
-        if not self._access.may_use(seller, referral):
-            return [self._access.refusal(seller, referral_id)]
-        return [ReferralCard(referral=referral)]
+        found = await referral_for(self._access, self._client, conversation.seller, referral_id)
+        if isinstance(found, Problem):
+            return [found]
+        return [ReferralCard(referral=found)]
 
     async def _list(self, conversation: Conversation, command: ListReferrals) -> list[View]:
         query: str | None

@@ -8,10 +8,16 @@ it starts a draft that changes a referral (update, close, add a team member).
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterable
 
+from bot.conversation.runtime.submit import api_problem
 from bot.conversation.views import Problem, Seller
+from bot.partner_center.client import PartnerCenterClient
+from bot.partner_center.errors import PartnerCenterError
 from bot.referrals.models import Referral
+
+logger = logging.getLogger(__name__)
 
 NO_EMAIL = (
     "Your chat profile has no email address, so I can't tell which referrals are yours "
@@ -60,6 +66,23 @@ class Access:
             hint="Ask someone on its team to add you (/referral team ID), or see yours with "
             "/referral list mine.",
         )
+
+
+async def referral_for(
+    access: Access, client: PartnerCenterClient, seller: Seller, referral_id: str
+) -> Referral | Problem:
+    """The referral ``seller`` asked for, read from Partner Center, or why they don't get it
+    (no email: refused before anything is read; not on its team; Partner Center refused)."""
+    if not access.is_admin(seller) and access.email(seller) is None:
+        return no_email()
+    try:
+        referral = await client.get(referral_id)
+    except PartnerCenterError as error:
+        return api_problem(error)
+    if not access.may_use(seller, referral):
+        logger.info("%s refused on referral %s: not on its team", seller.user_id, referral_id)
+        return access.refusal(seller, referral_id)
+    return referral
 
 
 def no_email() -> Problem:

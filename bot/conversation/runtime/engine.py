@@ -24,7 +24,7 @@ from datetime import date, datetime
 
 from bot.clock import Clock
 from bot.conversation.runtime import machine
-from bot.conversation.runtime.access import Access, no_email
+from bot.conversation.runtime.access import Access, referral_for
 from bot.conversation.runtime.drafts import Drafts, Loaded, Unreadable
 from bot.conversation.runtime.machine import Effect
 from bot.conversation.runtime.session import Session, Subject
@@ -33,7 +33,6 @@ from bot.conversation.runtime.submit import (
     SUBMIT_CLAIM_SECONDS,
     SUBMITTING,
     Submitter,
-    api_problem,
 )
 from bot.conversation.views import (
     ALREADY_ANSWERED,
@@ -50,7 +49,6 @@ from bot.conversation.views import (
 from bot.conversation.vocabulary.flows import FLOWS
 from bot.conversation.vocabulary.steps import Flow
 from bot.partner_center.client import PartnerCenterClient
-from bot.partner_center.errors import PartnerCenterError
 
 logger = logging.getLogger(__name__)
 
@@ -251,18 +249,11 @@ class Engine:
             referral_id = referral_id.strip()
             if not referral_id:
                 return [Problem(message=f"Which referral? Type /referral {flow.name} ID.")]
-            seller = conversation.seller
-            if not self._access.is_admin(seller) and self._access.email(seller) is None:
-                return [no_email()]
-            try:
-                referral = await self._client.get(referral_id)
-            except PartnerCenterError as error:
-                return [api_problem(error)]
-            if not self._access.may_use(seller, referral):
-                logger.info(
-                    "%s refused on referral %s: not on its team", seller.user_id, referral_id
-                )
-                return [self._access.refusal(seller, referral_id)]
+            referral = await referral_for(
+                self._access, self._client, conversation.seller, referral_id
+            )
+            if isinstance(referral, Problem):
+                return [referral]
             if flow.submit.needs_open_referral and referral.is_closed:
                 return [
                     Problem(

@@ -38,7 +38,7 @@ import asyncio
 import contextlib
 import logging
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 
 from bot.clock import Clock
@@ -58,6 +58,7 @@ from bot.partner_center.errors import (
 )
 from bot.referrals.models import Referral
 from bot.referrals.transitions import TransitionError
+from bot.renewing import renewing
 
 logger = logging.getLogger(__name__)
 
@@ -352,25 +353,18 @@ class Submitter:
             waited = True
             await asyncio.sleep(CLAIM_POLL_SECONDS)
 
-    @contextlib.asynccontextmanager
-    async def _holding(self, key: str, name: str, token: str) -> AsyncIterator[None]:
+    def _holding(
+        self, key: str, name: str, token: str
+    ) -> contextlib.AbstractAsyncContextManager[None]:
         """Renew the claim while the submit works, so only a holder gone loses it."""
 
         async def renew() -> None:
-            while True:
-                await asyncio.sleep(self._claim_seconds / 3)
-                try:
-                    await self._store.renew(key, name, token, self._claim_seconds)
-                except Exception as error:  # noqa: BLE001 - the claim lapses; the key protects
-                    logger.warning("cannot renew the submit claim of %s: %s", key, error)
+            try:
+                await self._store.renew(key, name, token, self._claim_seconds)
+            except Exception as error:  # noqa: BLE001 - the claim lapses; the key protects
+                logger.warning("cannot renew the submit claim of %s: %s", key, error)
 
-        renewing = asyncio.create_task(renew())
-        try:
-            yield
-        finally:
-            renewing.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await renewing
+        return renewing(self._claim_seconds / 3, renew)
 
     async def _failed(self, key: str, error: Exception) -> list[View]:
         """Keep the draft and say what to fix."""
