@@ -17,6 +17,7 @@ import asyncio
 import logging
 import re
 import time
+from collections import OrderedDict
 from collections.abc import Callable, Iterable
 from typing import Any
 
@@ -37,6 +38,9 @@ REFETCH_INTERVAL_SECONDS = 60.0
 MAX_KEY_AGE_SECONDS = 3600.0
 """Known keys are refreshed this often (a key withdrawn upstream stops being accepted)."""
 FETCH_TIMEOUT_SECONDS = 5.0
+VERIFIED_SECONDS = 60.0
+"""How long a token that passed is taken as checked (a withdrawn key stops working after)."""
+MAX_VERIFIED = 1_000
 
 
 class SigningKeys:
@@ -124,6 +128,7 @@ class InboundTokens:
         keys_url = re.sub(r"/openidconfiguration$", "/keys", openid_metadata_url)
         self._bot_framework = SigningKeys(http, keys_url, clock=clock)
         self._entra: dict[str, tuple[str, SigningKeys]] = {}
+        self._verified: OrderedDict[str, tuple[dict[str, Any], float]] = OrderedDict()
         login = entra_login_url.rstrip("/")
         for tenant in entra_tenants:
             keys = SigningKeys(http, f"{login}/{tenant}/discovery/v2.0/keys", clock=clock)
@@ -132,7 +137,22 @@ class InboundTokens:
 
     async def authenticate(self, raw_token: str) -> dict[str, Any]:
         """The token's claims once its issuer, signature, audience and lifetime are checked;
-        :class:`jwt.InvalidTokenError` otherwise."""
+        :class:`jwt.InvalidTokenError` otherwise.
+
+        A token that passed is remembered for a minute at most (never past its expiry): the
+        endpoint checks it before parsing the body and the SDK checks it again, and Bot
+        Framework sends the same token with many activities."""
+        known = self._verified.get(raw_token)
+        if known is not None and known[1] > time.time():
+            return dict(known[0])
+        claims = await self._verify(raw_token)
+        good_until = min(time.time() + VERIFIED_SECONDS, float(claims["exp"]))
+        self._verified[raw_token] = (claims, good_until)
+        while len(self._verified) > MAX_VERIFIED:
+            self._verified.popitem(last=False)
+        return dict(claims)
+
+    async def _verify(self, raw_token: str) -> dict[str, Any]:
         header = jwt.get_unverified_header(raw_token)
         unverified = jwt.decode(raw_token, options={"verify_signature": False})
         issuer = unverified.get("iss")
