@@ -6,8 +6,8 @@ against the stand-in's keys), and loaded in one run from ``--clients`` concurren
 (default 100) for ``--seconds`` (default 10) after a warm-up:
 
 * the *real app*: ``build_web_app(settings)`` with Teams on ``/api/messages``, Redis (DB 13
-  by default), the built-in sandbox and the Teams stand-in (Bot Connector, Bot Framework
-  keys, Entra token endpoint; in this process, where the tokens are minted);
+  by default), the built-in sandbox, the Teams stand-in (Bot Connector, Bot Framework keys)
+  and the identity stand-in (the bot's own token, from msal), both in a process of their own;
 * the *floor*: an SDK ``App`` whose ``Action.Execute`` handler only answers with a small
   fixed card, served through the same Starlette route.
 
@@ -67,9 +67,9 @@ from starlette.routing import Route
 from bot.app import build_web_app, teams_front_end
 from bot.settings import Settings
 from cards.ids import Action
+from tests.support.identity_stand_in import BOT_CLIENT_SECRET, IdentityStandIn
 from tests.support.teams_stand_in import (
     APP_ID,
-    APP_PASSWORD,
     TENANT_ID,
     TeamsActivities,
     TeamsStandIn,
@@ -128,8 +128,10 @@ def real_settings(args: argparse.Namespace) -> Settings:
         partner_center_token=SecretStr("bench"),
         redis_url=args.redis_url,
         teams_client_id=APP_ID,
-        teams_client_secret=SecretStr(APP_PASSWORD),
+        teams_client_secret=SecretStr(BOT_CLIENT_SECRET),
         teams_tenant_id=TENANT_ID,
+        entra_authority=args.authority,
+        requests_ca_bundle=Path(args.ca_bundle),
         teams_login_url=args.login_url,
         teams_openid_metadata_url=args.openid_url,
         job_stream=f"rb:jobs:bench-teams-{args.run}",
@@ -224,11 +226,15 @@ async def delete_keys(redis_url: str, run: str, stream: str) -> int:
 
 
 def serve_stand_in(args: argparse.Namespace) -> None:
-    """Child process: the Teams stand-in, knowing this run's sellers. Prints its addresses
-    and the run's Bot Framework token as one JSON line, then serves until SIGTERM. It plays
-    Microsoft's servers, which run elsewhere: it runs at the worker's lower CPU priority."""
+    """Child process: the Teams and identity stand-ins, knowing this run's sellers. Prints
+    their addresses and the run's Bot Framework token as one JSON line, then serves until
+    SIGTERM. They play Microsoft's servers, which run elsewhere: at the worker's lower CPU
+    priority."""
     os.nice(args.nice)
+    identity = IdentityStandIn()
+    identity.start()
     stand_in = TeamsStandIn()
+    stand_in.accept_tokens_from(identity.check)
     stand_in.start()
     for person in sellers(args.run, args.clients):
         stand_in.set_user(person)
@@ -239,6 +245,8 @@ def serve_stand_in(args: argparse.Namespace) -> None:
         "service_url": stand_in.service_url,
         "openid_url": stand_in.openid_metadata_url,
         "login_url": stand_in.login_endpoint,
+        "authority": identity.authority_root,
+        "ca_bundle": str(identity.ca_bundle),
         "headers": headers,
     }
     print(json.dumps(found), flush=True)
@@ -246,6 +254,7 @@ def serve_stand_in(args: argparse.Namespace) -> None:
     signal.signal(signal.SIGTERM, lambda *_: stopped.set())
     stopped.wait()
     stand_in.stop()
+    identity.stop()
 
 
 class RemoteStandIn:
@@ -261,8 +270,8 @@ class RemoteStandIn:
 
 def run(args: argparse.Namespace) -> None:
     args.run = os.urandom(3).hex()
-    # The stand-in (Bot Connector, keys, token endpoint) in a process of its own: the worker
-    # posts every next question to it while the load runs.
+    # The stand-ins (Bot Connector, keys; the identity platform) in a process of their own:
+    # the worker posts every next question to the connector while the load runs.
     stand_in = subprocess.Popen(
         [
             sys.executable, __file__, "--serve", "stand-in",
@@ -285,6 +294,8 @@ def run(args: argparse.Namespace) -> None:
         "--redis-url", args.redis_url,
         "--openid-url", found["openid_url"],
         "--login-url", found["login_url"],
+        "--authority", found["authority"],
+        "--ca-bundle", found["ca_bundle"],
         "--run", args.run,
     ]  # fmt: skip
     stream = f"rb:jobs:bench-teams-{args.run}"
@@ -352,6 +363,8 @@ def main() -> None:
     parser.add_argument("--sandbox-url", help=argparse.SUPPRESS)
     parser.add_argument("--openid-url", help=argparse.SUPPRESS)
     parser.add_argument("--login-url", help=argparse.SUPPRESS)
+    parser.add_argument("--authority", help=argparse.SUPPRESS)
+    parser.add_argument("--ca-bundle", help=argparse.SUPPRESS)
     parser.add_argument("--run", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.serve == "stand-in":

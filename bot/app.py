@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import gc
 import logging
+import uuid
 import warnings
 from collections.abc import AsyncIterator, Callable
 from contextlib import AsyncExitStack, asynccontextmanager
@@ -32,11 +33,15 @@ from starlette.routing import Route
 from bot.clock import SystemClock
 from bot.conversation.chat.desk import Desk
 from bot.conversation.chat.memory import ChatMemory
-from bot.conversation.chat.turns import Replier, TurnRunner, turn_handlers
+from bot.conversation.chat.turns import TURN, Replier, Turn, TurnRunner, turn_handlers
 from bot.conversation.runtime.access import Access
 from bot.conversation.runtime.engine import Engine
 from bot.conversation.runtime.session_store import RedisSessionStore
-from bot.entra import ClientCredentials
+from bot.identity.bot_framework import BotFrameworkTokens
+from bot.identity.identity import Identity
+from bot.identity.setup import SignInParts, build_sign_in, check_sign_in_settings
+from bot.identity.signin import CALLBACK_PATH, SignedIn, SignIns
+from bot.identity.web import callback_endpoint
 from bot.inbound_tokens import InboundTokens
 from bot.jobs import JobHandler, JobQueue, WorkOptions, dispatch
 from bot.partner_center.auth import StaticTokenProvider, TokenProvider
@@ -89,13 +94,8 @@ def build_http_client(settings: Settings) -> httpx.AsyncClient:
     )
 
 
-def build_token_provider(settings: Settings) -> TokenProvider:
-    """The token provider ``AUTH_MODE`` asks for."""
-    if settings.auth_mode != "static":
-        raise ConfigurationError(
-            f"AUTH_MODE={settings.auth_mode} is not available yet; use AUTH_MODE=static "
-            "with PARTNER_CENTER_TOKEN."
-        )
+def static_token_provider(settings: Settings) -> TokenProvider:
+    """The one token of ``AUTH_MODE=static``: ``PARTNER_CENTER_TOKEN``, or any for the sandbox."""
     if (
         settings.partner_center_token is None
         or not settings.partner_center_token.get_secret_value()
@@ -104,33 +104,101 @@ def build_token_provider(settings: Settings) -> TokenProvider:
             return StaticTokenProvider(SANDBOX_TOKEN)
         raise ConfigurationError(
             "Missing required setting(s): PARTNER_CENTER_TOKEN. Set it to a Partner Center "
-            "bearer token, or set PARTNER_CENTER_BASE_URL=sandbox to use the built-in sandbox."
+            "bearer token, set ENTRA_CLIENT_ID (and the rest of the app registration) to sign "
+            "in with msal, or set PARTNER_CENTER_BASE_URL=sandbox to use the built-in sandbox."
         )
     return StaticTokenProvider(settings.partner_center_token)
 
 
+def check_partner_center_settings(settings: Settings) -> None:
+    """Fail at start, naming the variable, on what ``AUTH_MODE`` needs and lacks."""
+    if settings.sign_in_mode == "static":
+        static_token_provider(settings)
+    else:
+        check_sign_in_settings(settings)
+
+
 def build_partner_center_client(
-    settings: Settings, http: httpx.AsyncClient, *, base_url: str | None = None
+    settings: Settings,
+    http: httpx.AsyncClient,
+    *,
+    base_url: str | None = None,
+    sign_in: SignInParts | None = None,
+    as_integration_user: bool = False,
 ) -> PartnerCenterClient:
-    """A client for ``base_url`` (default: the configured API root)."""
+    """A client for ``base_url`` (default: the configured API root), with its tokens from
+    ``sign_in`` (``user`` and ``service`` mode) or the static token."""
+    tokens, principals = (
+        sign_in.tokens_for(as_integration_user=as_integration_user)
+        if sign_in is not None
+        else (static_token_provider(settings), None)
+    )
     return PartnerCenterClient(
         http,
         base_url=base_url or settings.partner_center_base_url,
-        tokens=build_token_provider(settings),
+        tokens=tokens,
+        principals=principals,
         retry=RetryPolicy(max_attempts=settings.partner_center_max_attempts),
         max_pages=settings.partner_center_max_pages,
     )
 
 
 @asynccontextmanager
-async def partner_center(settings: Settings) -> AsyncIterator[PartnerCenterClient]:
-    """A ready client, with the built-in sandbox running on loopback when configured."""
+async def partner_center_access(
+    settings: Settings, redis: Redis | None, *, as_integration_user: bool = False
+) -> AsyncIterator[tuple[PartnerCenterClient, SignInParts | None]]:
+    """A ready client and, unless ``AUTH_MODE=static``, the sign-in parts (on ``redis``),
+    with the built-in sandbox running on loopback when configured. ``as_integration_user``:
+    every call acts as the integration user, whatever the mode (the command line)."""
     async with AsyncExitStack() as stack:
+        sign_in = None
+        if settings.sign_in_mode != "static":
+            if redis is None:
+                raise ValueError(f"AUTH_MODE={settings.sign_in_mode} keeps its tokens in Redis")
+            sign_in = await build_sign_in(settings, redis)
+            stack.callback(sign_in.close)
         base_url = settings.partner_center_base_url
         if settings.uses_sandbox:
             base_url = stack.enter_context(run_sandbox_in_thread())
         http = await stack.enter_async_context(build_http_client(settings))
-        yield build_partner_center_client(settings, http, base_url=base_url)
+        client = build_partner_center_client(
+            settings,
+            http,
+            base_url=base_url,
+            sign_in=sign_in,
+            as_integration_user=as_integration_user,
+        )
+        yield client, sign_in
+
+
+@asynccontextmanager
+async def partner_center(settings: Settings) -> AsyncIterator[PartnerCenterClient]:
+    """The command line's client: the static token, or the integration user that
+    ``referral-bot login`` signed in (Redis holds its tokens)."""
+    check_partner_center_settings(settings)
+    async with AsyncExitStack() as stack:
+        redis = None
+        if settings.sign_in_mode != "static":
+            redis, _ = await stack.enter_async_context(redis_client(settings))
+        access = partner_center_access(settings, redis, as_integration_user=True)
+        client, _ = await stack.enter_async_context(access)
+        yield client
+
+
+@asynccontextmanager
+async def redis_client(settings: Settings) -> AsyncIterator[tuple[Redis, str]]:
+    """The shared Redis (``REDIS_URL`` or the embedded server) and its URL; closed after."""
+    redis_url = await asyncio.to_thread(resolve_redis_url, settings.redis_url, settings.data_dir)
+    redis = await connect(
+        redis_url,
+        max_connections=settings.redis_max_connections,
+        pool_timeout=settings.redis_pool_timeout_seconds,
+        socket_timeout=settings.redis_socket_timeout_seconds,
+    )
+    try:
+        yield redis, redis_url
+    finally:
+        await redis.aclose()
 
 
 @dataclass(frozen=True)
@@ -144,11 +212,19 @@ class ChatServices:
     partner_center_url: str
     sandbox: bool
     data_dir: Path
+    identity: Identity
+    sign_ins: SignIns | None = None
+    """Sign-in links and their callback (``AUTH_MODE=user``)."""
 
 
 def for_local_chat(settings: Settings) -> Settings:
     """Settings for a laptop: with no Partner Center configured, the built-in sandbox."""
-    configured = {"partner_center_base_url", "partner_center_token"} & settings.model_fields_set
+    configured = {
+        "partner_center_base_url",
+        "partner_center_token",
+        "auth_mode",
+        "entra_client_id",
+    } & settings.model_fields_set
     if configured:
         return settings
     return settings.model_copy(update={"partner_center_base_url": SANDBOX})
@@ -157,17 +233,10 @@ def for_local_chat(settings: Settings) -> Settings:
 @asynccontextmanager
 async def chat_services(settings: Settings) -> AsyncIterator[ChatServices]:
     """The desk on Redis (``REDIS_URL`` or the embedded server) and Partner Center."""
-    build_token_provider(settings)  # a configuration error stops us before Redis starts
-    redis_url = await asyncio.to_thread(resolve_redis_url, settings.redis_url, settings.data_dir)
+    check_partner_center_settings(settings)  # a configuration error stops us before Redis starts
     async with AsyncExitStack() as stack:
-        redis = await connect(
-            redis_url,
-            max_connections=settings.redis_max_connections,
-            pool_timeout=settings.redis_pool_timeout_seconds,
-            socket_timeout=settings.redis_socket_timeout_seconds,
-        )
-        stack.push_async_callback(redis.aclose)
-        client = await stack.enter_async_context(partner_center(settings))
+        redis, redis_url = await stack.enter_async_context(redis_client(settings))
+        client, sign_in = await stack.enter_async_context(partner_center_access(settings, redis))
         store = RedisSessionStore(redis)
         access = Access(settings.referral_admins)
         engine = Engine(
@@ -185,6 +254,8 @@ async def chat_services(settings: Settings) -> AsyncIterator[ChatServices]:
             partner_center_url=client.base_url,
             sandbox=settings.uses_sandbox,
             data_dir=settings.data_dir,
+            identity=sign_in.identity if sign_in is not None else Identity("static"),
+            sign_ins=sign_in.sign_ins if sign_in is not None else None,
         )
 
 
@@ -238,13 +309,14 @@ def teams_front_end() -> ModuleType:
 
 
 def build_login_client() -> httpx.AsyncClient:
-    """The HTTP client the Teams front end fetches its tokens with."""
+    """The HTTP client the Teams front end fetches the inbound tokens' signing keys with."""
     return httpx.AsyncClient(timeout=httpx.Timeout(10.0), trust_env=False)
 
 
 def build_teams_app(settings: Settings, login: httpx.AsyncClient) -> TeamsApp:
     """The Teams SDK app: inbound JWTs checked against ``TEAMS_OPENID_METADATA_URL``'s keys,
-    outbound calls with tokens from ``TEAMS_LOGIN_URL``, no web server of its own."""
+    outbound calls with the bot's tokens from msal (``ENTRA_AUTHORITY``), no web server of its
+    own. ``login`` is not used here: it fetches the inbound keys (:func:`inbound_tokens`)."""
     settings.require("teams_client_id", "teams_client_secret")
     assert settings.teams_client_id is not None
     assert settings.teams_client_secret is not None
@@ -258,12 +330,12 @@ def build_teams_app(settings: Settings, login: httpx.AsyncClient) -> TeamsApp:
             "TEAMS_ALLOW_UNAUTHENTICATED is on: /api/messages accepts activities WITHOUT "
             "checking who sent them. For local development only."
         )
-    tokens = ClientCredentials(
-        login,
+    tokens = BotFrameworkTokens(
         client_id=settings.teams_client_id,
         client_secret=settings.teams_client_secret,
         tenant_id=settings.teams_tenant_id,
-        login_url=str(settings.teams_login_url),
+        authority_root=str(settings.entra_authority),
+        ca_bundle=settings.ca_bundle,
     )
     teams: TeamsApp = teams_front_end().build_app(
         client_id=settings.teams_client_id,
@@ -331,7 +403,8 @@ async def job_handlers(
         )
     if not repliers:
         return {}
-    return turn_handlers(TurnRunner(services.desk, services.memory, repliers))
+    runner = TurnRunner(services.desk, services.memory, repliers, identity=services.identity)
+    return turn_handlers(runner)
 
 
 class WorkerFailed(RuntimeError):
@@ -396,6 +469,22 @@ async def run_worker(settings: Settings, stop: asyncio.Event) -> None:
             stopping.cancel()
 
 
+def sign_in_route(
+    sign_ins: Callable[[], SignIns], jobs: Callable[[], JobQueue], platforms: set[str]
+) -> Route:
+    """``GET /auth/callback``: finish a seller's sign-in, then tell them in chat (a turn in
+    their conversation's order, so it follows whatever they did before)."""
+
+    async def tell(done: SignedIn) -> None:
+        if done.resume.get("platform") not in platforms:
+            return  # the terminal: the seller carries on there, signed in
+        delivery = "signed-in-" + uuid.uuid4().hex
+        turn = Turn.model_validate({**done.resume, "kind": "signed_in", "delivery": delivery})
+        await jobs().put(TURN, turn.model_dump(mode="json"), order_key=turn.conversation)
+
+    return Route(CALLBACK_PATH, callback_endpoint(sign_ins, tell), methods=["GET", "POST"])
+
+
 def platform_routes(
     settings: Settings, slack: AsyncApp | None, teams: TeamsApp | None, tokens: InboundTokens | None
 ) -> list[Route]:
@@ -422,12 +511,12 @@ def build_web_app(settings: Settings, *, worker: bool = True) -> Starlette:
     Long-lived resources (Redis, the Partner Center client) open in the app's lifespan, so
     nothing connects at import and a second process simply opens its own.
     """
-    build_token_provider(settings)  # fail at start, naming the variable, not on first use
+    check_partner_center_settings(settings)  # fail at start, naming the variable
     slack = build_slack_app(settings) if slack_configured(settings) else None
     login = build_login_client() if teams_configured(settings) else None
     teams = build_teams_app(settings, login) if login is not None else None
     tokens = inbound_tokens(settings, login) if login is not None else None
-    state: dict[str, Redis] = {}
+    state: dict[str, Any] = {}
     failures: list[BaseException] = []
 
     def worker_failed(error: BaseException) -> None:
@@ -442,6 +531,7 @@ def build_web_app(settings: Settings, *, worker: bool = True) -> Starlette:
         async with chat_services(settings) as services, AsyncExitStack() as stack:
             state["redis"] = services.redis
             jobs = JobQueue(services.redis, stream=settings.job_stream)
+            state["sign_ins"], state["jobs"] = services.sign_ins, jobs
             if worker:
                 await stack.enter_async_context(
                     working(settings, services, on_failure=worker_failed)
@@ -480,6 +570,9 @@ def build_web_app(settings: Settings, *, worker: bool = True) -> Starlette:
             raise WorkerFailed(f"the job loop stopped: {failures[0]!r}")
 
     routes = platform_routes(settings, slack, teams, tokens)
+    if settings.sign_in_mode == "user":
+        served = {name for name, app in (("slack", slack), ("teams", teams)) if app is not None}
+        routes.append(sign_in_route(lambda: state["sign_ins"], lambda: state["jobs"], served))
     checks = {"redis": redis_ready, **({"worker": worker_ready} if worker else {})}
     web = create_web_app(
         checks, routes=routes, lifespan=lifespan, max_body_bytes=settings.max_body_bytes

@@ -40,6 +40,10 @@ DEFAULT_TEAMS_SERVICE_URL_HOSTS = (
 )
 """The Bot Connector hosts of Teams' clouds: the only ``serviceUrl``s the bot sends its token to."""
 DEFAULT_HOST = "127.0.0.1"
+DEFAULT_ENTRA_AUTHORITY = "https://login.microsoftonline.com"
+DEFAULT_PARTNER_CENTER_SCOPE = "https://api.partner.microsoft.com/user_impersonation"
+
+AuthMode = Literal["user", "service", "static"]
 
 
 class ConfigurationError(Exception):
@@ -67,11 +71,22 @@ class Settings(BaseSettings):
     partner_center_timeout_seconds: float = Field(default=30.0, gt=0, le=300)
     partner_center_max_attempts: int = Field(default=4, ge=1, le=10)
     partner_center_max_pages: int = Field(default=50, ge=1, le=10_000)
-    azure_tenant_id: str | None = None
-    azure_client_id: str | None = None
-    azure_client_secret: SecretStr | None = None
-    auth_mode: Literal["user", "service", "static"] = "static"
+    partner_center_scope: str = Field(default=DEFAULT_PARTNER_CENTER_SCOPE, min_length=1)
+    auth_mode: AuthMode | None = None
+    """Who Partner Center calls act as; unset: ``user`` once ``ENTRA_CLIENT_ID`` is set, else
+    ``static`` (see :attr:`sign_in_mode`)."""
     token_encryption_key: SecretStr | None = None
+    """Fernet keys (comma-separated, newest first) sealing the token caches in Redis."""
+    entra_authority: AnyHttpUrl = AnyHttpUrl(DEFAULT_ENTRA_AUTHORITY)
+    entra_tenant_id: str | None = None
+    entra_client_id: str | None = None
+    entra_client_secret: SecretStr | None = None
+    entra_client_certificate_path: Path | None = None
+    """A PEM holding the app's private key and certificate (instead of a client secret)."""
+    requests_ca_bundle: Path | None = None
+    ssl_cert_file: Path | None = None
+    """Where TLS trust anchors for sign-in come from (``REQUESTS_CA_BUNDLE`` first); unset,
+    the system's store."""
     slack_bot_token: SecretStr | None = None
     slack_signing_secret: SecretStr | None = None
     slack_app_token: SecretStr | None = None
@@ -83,6 +98,9 @@ class Settings(BaseSettings):
     teams_client_secret: SecretStr | None = None
     teams_tenant_id: str | None = None
     teams_login_url: AnyHttpUrl = AnyHttpUrl(DEFAULT_TEAMS_LOGIN_URL)
+    """Where the signing keys of inbound Entra-issued tokens are read
+    (``{root}/{tenant}/discovery/v2.0/keys``); the bot's own tokens come from msal at
+    :attr:`entra_authority`."""
     teams_openid_metadata_url: AnyHttpUrl = AnyHttpUrl(DEFAULT_TEAMS_OPENID_METADATA_URL)
     teams_allow_unauthenticated: bool = False
     teams_service_url_hosts: Annotated[tuple[str, ...], NoDecode] = DEFAULT_TEAMS_SERVICE_URL_HOSTS
@@ -144,6 +162,20 @@ class Settings(BaseSettings):
         # An empty LOG_LEVEL_LIBRARIES= means unset, as if it were not there.
         return (value.strip().upper() or None) if isinstance(value, str) else value
 
+    @field_validator("auth_mode", mode="before")
+    @classmethod
+    def _lower_auth_mode(cls, value: Any) -> Any:
+        # An empty AUTH_MODE= means unset, as if it were not there.
+        return (value.strip().lower() or None) if isinstance(value, str) else value
+
+    @field_validator("entra_authority")
+    @classmethod
+    def _https_authority(cls, value: AnyHttpUrl) -> AnyHttpUrl:
+        # Tokens and secrets travel to the authority: never in clear.
+        if value.scheme != "https":
+            raise ValueError("must be an https URL, such as " + DEFAULT_ENTRA_AUTHORITY)
+        return value
+
     @field_validator("partner_center_base_url")
     @classmethod
     def _check_base_url(cls, value: str) -> str:
@@ -179,6 +211,18 @@ class Settings(BaseSettings):
         if self.teams_allowed_tenants:
             return self.teams_allowed_tenants
         return (self.teams_tenant_id.lower(),) if self.teams_tenant_id else ()
+
+    @property
+    def sign_in_mode(self) -> AuthMode:
+        """``AUTH_MODE``, or its default: ``user`` once an app registration is configured."""
+        if self.auth_mode is not None:
+            return self.auth_mode
+        return "user" if self.entra_client_id else "static"
+
+    @property
+    def ca_bundle(self) -> Path | None:
+        """The CA bundle sign-in trusts: ``REQUESTS_CA_BUNDLE``, else ``SSL_CERT_FILE``."""
+        return self.requests_ca_bundle or self.ssl_cert_file
 
     @property
     def uses_sandbox(self) -> bool:

@@ -31,6 +31,8 @@ class Action(StrEnum):
     """Open one referral (its id in the value)."""
     PAGE = "rb_page"
     """Another page of a referral list (the page token in the value)."""
+    SIGN_IN = "rb_sign_in"
+    """A link button opening the sign-in page: the browser does the work, the bot only acks."""
 
 
 STEP_BLOCK_PREFIX = "rb_step:"

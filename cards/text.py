@@ -36,6 +36,7 @@ from bot.conversation.views import (
     ReferralCard,
     ReferralList,
     Review,
+    SignIn,
     View,
 )
 from bot.referrals.models import (
@@ -224,6 +225,8 @@ def render_view(view: View) -> RenderableType:
             return render_notice(view)
         case Problem():
             return render_problem(view)
+        case SignIn():
+            return render_sign_in(view)
         case _:
             assert_never(view)
 
@@ -341,6 +344,16 @@ def render_notice(notice: Notice) -> RenderableType:
     if not notice.detail:
         return message
     return Group(message, Text(notice.detail))
+
+
+def render_sign_in(view: SignIn) -> RenderableType:
+    """Why sign-in is needed, and the link to open in a browser (printed whole, so the
+    terminal can make it clickable)."""
+    return Group(
+        Text(view.message, style="bold"),
+        Text(view.url, style="underline"),
+        Text(view.detail or words.SIGN_IN_PRIVATE, style="dim"),
+    )
 
 
 def render_problem(problem: Problem) -> RenderableType:

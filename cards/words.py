@@ -264,3 +264,7 @@ def other_workspace(workspace: str | None) -> str:
     """The answer to someone from a Slack workspace the bot does not serve."""
     named = f"the {workspace} workspace" if workspace else "its own workspace"
     return f"This bot serves {named} only."
+
+
+SIGN_IN_BUTTON = "Sign in to Partner Center"
+SIGN_IN_PRIVATE = "This link is yours alone and works once, within 10 minutes."

@@ -20,6 +20,7 @@ from redis.asyncio import Redis
 
 from bot.storage.embedded import ensure_embedded_server, stop_embedded_server
 from bot.storage.redis import connect
+from tests.support.identity_stand_in import fresh_identity, identity
 from tests.support.redis_server import TEST_DB, PrivateRedis, with_db
 from tests.support.sandbox import fresh_sandbox, sandbox
 from tests.support.slack_stand_in import fresh_slack_api, slack_api, slack_requests
@@ -35,9 +36,11 @@ settings.register_profile(
 settings.load_profile("suite")
 
 __all__ = [
+    "fresh_identity",
     "fresh_sandbox",
     "fresh_slack_api",
     "fresh_teams_api",
+    "identity",
     "sandbox",
     "slack_api",
     "slack_requests",

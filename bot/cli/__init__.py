@@ -16,7 +16,7 @@ import typer
 import uvicorn
 
 from bot.app import WorkerFailed, build_web_app, run_worker
-from bot.cli import chat, deals, referrals, teams_package
+from bot.cli import chat, deals, login, referrals, teams_package
 from bot.cli._shared import command, configure_logging
 from bot.partner_center.sandbox import run_sandbox
 from bot.settings import Settings, load_settings
@@ -37,6 +37,9 @@ app.add_typer(deals.eligibility_app, name="eligibility")
 app.add_typer(deals.registrations_app, name="registrations")
 command(app, "chat")(chat.chat)
 command(app, "teams-package")(teams_package.teams_package)
+command(app, "login")(login.login)
+command(app, "logout")(login.logout)
+command(app, "whoami")(login.whoami)
 
 
 @app.callback()

@@ -44,6 +44,8 @@ def chat(identity: Identity = None) -> None:
     Drafts are kept in Redis (REDIS_URL, else an embedded server in the data folder).
 
     Without PARTNER_CENTER_BASE_URL and PARTNER_CENTER_TOKEN, the built-in sandbox stands in.
+    With AUTH_MODE=user, `/referral login` prints a sign-in link; `referral-bot serve` (at
+    PUBLIC_URL) finishes the sign-in, and the chat carries on as you.
     """
     settings = load_settings()
     configure_logging(settings.log_level, settings.log_level_libraries)
@@ -71,7 +73,12 @@ def chat(identity: Identity = None) -> None:
             )
         )
         # The terminal is one more chat front on the shared turn pipeline.
-        turns = TurnRunner(services.desk, services.memory, {PLATFORM: ConsoleReplier(console)})
+        turns = TurnRunner(
+            services.desk,
+            services.memory,
+            {PLATFORM: ConsoleReplier(console)},
+            identity=services.identity,
+        )
         run_chat(turns, seller, conversation_key=key, portal=portal, console=console)
 
 

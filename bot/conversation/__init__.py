@@ -44,6 +44,7 @@ from bot.conversation.views import (
     Review,
     ReviewLine,
     Seller,
+    SignIn,
     Text,
     View,
 )
@@ -109,6 +110,7 @@ __all__ = [
     "Review",
     "ReviewLine",
     "Seller",
+    "SignIn",
     "Text",
     "Turn",
     "TurnRunner",

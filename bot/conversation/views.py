@@ -256,7 +256,25 @@ class Problem(_View):
     reference: str | None = None
 
 
+class SignIn(_View):
+    """A private link that signs the seller in to Partner Center as themselves."""
+
+    kind: Literal["sign_in"] = "sign_in"
+    url: str
+    message: str
+    """Why sign-in is asked for (first time, expired, revoked)."""
+    detail: str | None = None
+
+
 View = Annotated[
-    Prompt | Review | Created | ReferralCard | ReferralList | EligibilityReport | Notice | Problem,
+    Prompt
+    | Review
+    | Created
+    | ReferralCard
+    | ReferralList
+    | EligibilityReport
+    | Notice
+    | Problem
+    | SignIn,
     Field(discriminator="kind"),
 ]

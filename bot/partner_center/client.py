@@ -8,6 +8,7 @@ errors. It owns no connection pool of its own; the composition root injects one 
 from __future__ import annotations
 
 import asyncio
+import copy
 import logging
 import time
 import uuid
@@ -64,6 +65,7 @@ class PartnerCenterClient:
         *,
         base_url: str,
         tokens: TokenProvider,
+        principals: Callable[[str], TokenProvider] | None = None,
         retry: RetryPolicy | None = None,
         max_pages: int = 50,
         clock: Clock | None = None,
@@ -73,6 +75,7 @@ class PartnerCenterClient:
         self._base_url = base_url.rstrip("/")
         self._base = urlsplit(self._base_url)
         self._tokens = tokens
+        self._principals = principals
         self._retry = retry or RetryPolicy()
         self._max_pages = max_pages
         self._clock = clock or SystemClock()
@@ -82,6 +85,15 @@ class PartnerCenterClient:
     def base_url(self) -> str:
         """The API root this client talks to."""
         return self._base_url
+
+    def acting_for(self, principal: str) -> PartnerCenterClient:
+        """This client acting as ``principal`` (a seller's conversation key) when sellers sign
+        in themselves; the same client when every call uses one identity."""
+        if self._principals is None:
+            return self
+        acting = copy.copy(self)
+        acting._tokens = self._principals(principal)
+        return acting
 
     # -- referrals --------------------------------------------------------------------------
 

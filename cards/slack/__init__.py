@@ -21,7 +21,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, assert_never
 
-from slack_sdk.models.blocks import Block
+from slack_sdk.models.blocks import Block, ButtonElement
 from slack_sdk.models.views import View as Surface
 
 from bot.conversation.views import (
@@ -35,9 +35,11 @@ from bot.conversation.views import (
     ReferralCard,
     ReferralList,
     Review,
+    SignIn,
     View,
 )
 from cards import words
+from cards.ids import Action
 from cards.slack._choice import decode_choice, encode_choice
 from cards.slack._kit import (
     FALLBACK_TEXT,
@@ -105,6 +107,8 @@ def message(view: View) -> SlackMessage:
             text, blocks = view.message, _notice(view)
         case Problem():
             text, blocks = view.message, _problem(view)
+        case SignIn():
+            text, blocks = view.message, _sign_in(view)
         case _:
             assert_never(view)
     return _message(text, blocks)
@@ -137,6 +141,15 @@ def _notice(notice: Notice) -> list[Block]:
     blocks: list[Block] = [section(escape(notice.message))]
     if notice.detail:
         blocks.append(context(escape(notice.detail)))
+    return blocks
+
+
+def _sign_in(view: SignIn) -> list[Block]:
+    link = ButtonElement(
+        text=words.SIGN_IN_BUTTON, action_id=Action.SIGN_IN.value, url=view.url, style="primary"
+    )
+    blocks: list[Block] = [section(escape(view.message), accessory=link)]
+    blocks.append(context(escape(view.detail or words.SIGN_IN_PRIVATE)))
     return blocks
 
 

@@ -26,7 +26,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, Final, assert_never
 
-from microsoft_teams.cards.core import CardElement
+from microsoft_teams.cards.core import CardElement, OpenUrlAction
 
 from bot.conversation.views import (
     Choice,
@@ -40,12 +40,13 @@ from bot.conversation.views import (
     ReferralCard,
     ReferralList,
     Review,
+    SignIn,
     View,
 )
 from cards import words
 from cards.controls import label
 from cards.teams._actions import CATALOG, LABEL, QUESTION, TypedText, carried_labels, read_action
-from cards.teams._kit import LONG_TEXT, SUMMARY, Budget, clip, run, said
+from cards.teams._kit import LONG_TEXT, SUMMARY, Budget, actions, clip, run, said
 from cards.teams._kit import card as card_json
 from cards.teams._kit import words as runs
 from cards.teams._prompt import answered_body, prompt_body
@@ -114,6 +115,8 @@ def card(view: View) -> TeamsCard:
             return _card(view.message, lambda _: _notice(view))
         case Problem():
             return _card(view.message, lambda _: _problem(view))
+        case SignIn():
+            return _card(view.message, lambda _: _sign_in(view))
         case _:
             assert_never(view)
 
@@ -209,6 +212,13 @@ def _notice(notice: Notice) -> list[CardElement]:
     body = said(notice.message, weight="Bolder")
     if notice.detail:
         body.extend(said(notice.detail, LONG_TEXT, subtle=True))
+    return body
+
+
+def _sign_in(view: SignIn) -> list[CardElement]:
+    body = said(view.message, weight="Bolder")
+    body.extend(said(view.detail or words.SIGN_IN_PRIVATE, LONG_TEXT, subtle=True))
+    body.append(actions([OpenUrlAction(title=words.SIGN_IN_BUTTON, url=view.url)]))
     return body
 
 

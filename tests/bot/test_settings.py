@@ -12,9 +12,14 @@ ENV_NAMES = (
     "REDIS_URL",
     "PARTNER_CENTER_BASE_URL",
     "PARTNER_CENTER_TOKEN",
-    "AZURE_TENANT_ID",
-    "AZURE_CLIENT_ID",
-    "AZURE_CLIENT_SECRET",
+    "ENTRA_AUTHORITY",
+    "ENTRA_TENANT_ID",
+    "ENTRA_CLIENT_ID",
+    "ENTRA_CLIENT_SECRET",
+    "ENTRA_CLIENT_CERTIFICATE_PATH",
+    "PARTNER_CENTER_SCOPE",
+    "REQUESTS_CA_BUNDLE",
+    "SSL_CERT_FILE",
     "AUTH_MODE",
     "TOKEN_ENCRYPTION_KEY",
     "SLACK_BOT_TOKEN",
@@ -54,7 +59,7 @@ def test_defaults_need_nothing_configured() -> None:
     assert settings.partner_center_base_url == "https://api.partner.microsoft.com/v1.0"
     assert settings.session_ttl_seconds == 72 * 3600
     assert settings.poll_interval_seconds == 600
-    assert settings.auth_mode == "static"
+    assert settings.sign_in_mode == "static"
     assert settings.approvers == ()
     assert not settings.uses_sandbox
 

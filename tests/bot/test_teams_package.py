@@ -287,7 +287,10 @@ def test_every_parser_subcommand_is_listed_once_and_every_title_is_understood(
     words = [title.split() for title in titles]
 
     assert all(len(title) == 2 and title[0] == "referral" for title in words), titles
-    assert sorted(subcommand for _, subcommand in words) == sorted(SUBCOMMANDS)
+    # Teams shows at most 10 commands: logout and whoami are told of by login's description
+    # and by /referral help.
+    unlisted = {"logout", "whoami"}
+    assert sorted(subcommand for _, subcommand in words) == sorted(set(SUBCOMMANDS) - unlisted)
     for title in titles:
         # What Teams puts in the compose box, as the Teams adapter hands it to the parser;
         # the Slack form must read the same.

@@ -29,6 +29,7 @@ from bot.conversation.views import (
     ReferralList,
     Review,
     ReviewLine,
+    SignIn,
     View,
 )
 from bot.conversation.vocabulary.flows import FLOWS
@@ -413,6 +414,7 @@ def test_data_is_escaped_in_mrkdwn_and_shown_as_typed_in_plain_text(referral: Re
         Created(referrals=(named,), message=NASTY),
         Notice(message=NASTY, detail=NASTY),
         Problem(message=NASTY, hint=NASTY, reference=NASTY),
+        SignIn(url="https://login.example/authorize?x=1", message=NASTY, detail=NASTY),
     ]
     for view in views:
         card = message(view)
@@ -771,3 +773,13 @@ def test_limits_hold_whatever_the_data(name: str, notes: str, customer: str) -> 
         home(Home(draft=draft, referrals=made, problem=None))["blocks"], max_blocks=100
     )
     assert_options(external_options(choices * 60)["options"])
+
+
+def test_a_sign_in_link_is_a_link_button_our_listener_acks() -> None:
+    link = "https://login.microsoftonline.com/t/oauth2/v2.0/authorize?state=s"
+    card = message(SignIn(url=link, message="Sign in to Partner Center first."))
+
+    (button,) = [block["accessory"] for block in card.blocks if "accessory" in block]
+    assert button["url"] == link
+    assert button["action_id"] == Action.SIGN_IN
+    assert words.SIGN_IN_PRIVATE in json.dumps(card.blocks)

@@ -34,6 +34,7 @@ from bot.conversation.views import (
     ReferralList,
     Review,
     ReviewLine,
+    SignIn,
     View,
 )
 from bot.conversation.vocabulary.flows import FLOWS
@@ -1030,7 +1031,8 @@ def test_every_verb_is_used_and_every_action_reads_back_with_its_step() -> None:
             got = read_both(made.content, action, answers.get(verb, "v1%2Cx"))
             assert isinstance(got, reads_as.get(verb, Command)), action
             assert got.step == action["data"].get("step"), action
-    assert seen == set(Action)
+    # A sign-in link opens a browser (Action.OpenUrl): Teams sends no verb for it.
+    assert seen == set(Action) - {Action.SIGN_IN}
 
 
 def test_a_multi_select_reads_back_as_every_value_picked() -> None:
@@ -1331,3 +1333,15 @@ def test_a_cut_list_leaves_room_for_its_own_key() -> None:
             error=noisy,
         )
         assert size_of(card(country).content) <= CARD_BYTES, count
+
+
+def test_a_sign_in_link_opens_the_browser_and_says_it_is_private() -> None:
+    link = "https://login.microsoftonline.com/t/oauth2/v2.0/authorize?state=s"
+    made = card(SignIn(url=link, message="Sign in to Partner Center first."))
+
+    assert_valid(made)
+    text = json.dumps(made.content)
+    assert '"type": "Action.OpenUrl"' in text
+    assert link in text
+    assert words.SIGN_IN_PRIVATE in text
+    assert executes(made.content) == []  # nothing is sent to the bot

@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 from rich.console import Console, RenderableType
 
+from bot.conversation.views import SignIn
 from bot.referrals.models import (
     PartnerEligibility,
     Referral,
@@ -250,3 +251,11 @@ def test_customer_size_reads_as_words_and_unknown_sizes_pass_through() -> None:
     odd = Referral.from_wire({"customerProfile": {"name": "Odd", "size": "Huge"}})
     assert "Northwind · 251 to 1,000 employees" in render(text.referral_card(known))
     assert "Odd · Huge" in render(text.referral_card(odd))
+
+
+def test_a_sign_in_link_is_printed_whole() -> None:
+    link = "https://login.microsoftonline.com/t/oauth2/v2.0/authorize?state=" + "s" * 150
+    shown = render(text.render_view(SignIn(url=link, message="Sign in first.", detail="Kept.")))
+    assert "Sign in first." in shown
+    assert link in shown.replace("\n", "")
+    assert "Kept." in shown

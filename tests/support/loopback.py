@@ -28,10 +28,15 @@ class LoopbackStandIn:
         """Serve on a free loopback port; returns :attr:`address`."""
         if self._server is not None:
             raise RuntimeError(f"the {self.name} is already running")
-        server = SandboxServer(self.app)
+        server = self._new_server()
         server.start()
         self._server = server
         return self.address
+
+    def _new_server(self) -> SandboxServer:
+        """The server to serve :attr:`app` on (plain http; a stand-in of an https-only service
+        overrides this)."""
+        return SandboxServer(self.app)
 
     def stop(self) -> None:
         """Stop serving (open requests finish first)."""
@@ -53,7 +58,7 @@ class LoopbackStandIn:
 
     @property
     def origin(self) -> str:
-        """``http://127.0.0.1:PORT``."""
+        """``http://127.0.0.1:PORT`` (``https`` for a stand-in served over TLS)."""
         if self._server is None:
             raise RuntimeError(f"the {self.name} is not running")
         return self._server.origin

@@ -6,7 +6,8 @@ One server on a background thread answers what the product calls, in the documen
   :attr:`TeamsStandIn.service_url`): Send to Conversation and Update Activity (the SDK's
   ``conversations.create_activity`` and ``update_activity``, how cards are posted and
   replaced) and Get Conversation Member (``members_client.get_by_id``, the seller's names
-  and email). Only bearer tokens from the token endpoint below are accepted. It records
+  and email). Only the bot's tokens for the Bot Connector are accepted: those the identity
+  stand-in issued (:meth:`TeamsStandIn.accept_tokens_from`; the fixtures wire it). It records
   each call (method, path, JSON body, headers, status), keeps each conversation's bot
   messages (updates applied) so a test can read back what the bot said, and can fail on
   demand with Teams' error shape, 429 + ``Retry-After`` included (platform notes D8).
@@ -17,10 +18,10 @@ One server on a background thread answers what the product calls, in the documen
   only the keys are served. :meth:`TeamsStandIn.mint` signs Bot-Framework-style tokens
   (``iss`` ``https://api.botframework.com``, ``aud`` the app id, ``serviceurl``), or
   expired ones, ones for another audience or signed with an unpublished key.
-* **Microsoft identity platform token endpoint** for the bot's own outbound token
-  (``bot/entra.py``): the client-credentials POST to ``/{tenant}/oauth2/v2.0/token`` at
-  :attr:`TeamsStandIn.login_endpoint` answers ``{"token_type": "Bearer", "expires_in":
-  3600, "access_token": ...}``, or refuses as Entra ID does.
+
+The bot's own outbound token comes from msal, so from the identity stand-in
+(``tests/support/identity_stand_in.py``), which holds the bot's app registration
+(:data:`APP_ID` is its ``BOT_CLIENT_ID``) and the tenant (:data:`TENANT_ID` is its ``TENANT``).
 
 Any other request is answered 404 and recorded as :data:`UNKNOWN`, so a call the product
 starts making shows up in :meth:`TeamsStandIn.calls`.
@@ -29,10 +30,12 @@ starts making shows up in :meth:`TeamsStandIn.calls`.
 files in ``tests/fixtures/teams_activities/`` (see the README there): a personal or channel
 ``message``, the ``adaptiveCard/action`` invoke of an ``Action.Execute``, the
 ``conversationUpdate`` of the bot added to a team and ``installationUpdate``, each with
-``serviceUrl`` pointing here, and :meth:`TeamsActivities.headers` signs them.
+``serviceUrl`` pointing here, and :meth:`TeamsActivities.headers` signs them. Those files keep
+the bot and tenant ids of Microsoft's documented examples; the builders put the suite's in.
 
-Fixtures: ``teams_api`` (one server for the session), ``fresh_teams_api`` (the same, reset
-for this test) and ``teams_activities`` (activity builders bound to it).
+Fixtures: ``teams_api`` (one server for the session, accepting the ``identity`` stand-in's
+bot tokens), ``fresh_teams_api`` (the same, reset for this test) and ``teams_activities``
+(activity builders bound to it).
 """
 
 from __future__ import annotations
@@ -49,7 +52,6 @@ import uuid
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
-from urllib.parse import parse_qsl
 
 import jwt
 import pytest
@@ -63,11 +65,16 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from tests.fixtures import load_json
+from tests.support.identity_stand_in import (
+    BOT_CLIENT_ID,
+    BOT_FRAMEWORK_SCOPE,
+    TENANT,
+    IdentityStandIn,
+)
 from tests.support.loopback import LoopbackStandIn
 
 __all__ = [
     "APP_ID",
-    "APP_PASSWORD",
     "BOT_ID",
     "DEFAULT_TEAM",
     "GET_MEMBER",
@@ -77,7 +84,6 @@ __all__ = [
     "SELLER",
     "SEND",
     "TENANT_ID",
-    "TOKEN",
     "UNKNOWN",
     "UPDATE",
     "Call",
@@ -86,6 +92,7 @@ __all__ = [
     "TeamsStandIn",
     "TeamsTeam",
     "TeamsUser",
+    "TokenCheck",
     "fresh_teams_api",
     "personal_conversation_id",
     "teams_activities",
@@ -95,12 +102,16 @@ __all__ = [
 
 # The app registration ------------------------------------------------------------------------
 
-APP_ID = "f5d48856-5b42-41a0-8c3a-c5f944b679b0"
-"""The bot's Microsoft App ID (the example bot id of Teams' conversation-events page)."""
-APP_PASSWORD = "stand-in-client-secret"
-"""The client secret the token endpoint accepts for :data:`APP_ID`."""
-TENANT_ID = "b28fdbfd-2b78-4f93-b0f8-8881793f0f8f"
-"""The customer tenant every activity comes from (the example tenant of the same page)."""
+APP_ID = BOT_CLIENT_ID
+"""The bot's Microsoft App ID: the bot's app registration in the identity stand-in, whose
+secret is its ``BOT_CLIENT_SECRET``."""
+TENANT_ID = TENANT
+"""The tenant every activity comes from: the partner's, the identity stand-in's directory
+(a single-tenant bot gets its tokens there)."""
+DOCUMENTED_APP_ID = "f5d48856-5b42-41a0-8c3a-c5f944b679b0"
+DOCUMENTED_TENANT_ID = "b28fdbfd-2b78-4f93-b0f8-8881793f0f8f"
+"""The bot and tenant ids of Teams' conversation-events page, which the activity files keep;
+the builders replace them with :data:`APP_ID` and :data:`TENANT_ID`."""
 BOT_ID = f"28:{APP_ID}"
 """The bot's id in Teams activities (``recipient.id``, ``membersAdded[].id``)."""
 BOT_NAME = "Referral Bot"
@@ -114,8 +125,6 @@ JWKS_PATH = "/v1/.well-known/keys"
 """The Teams SDK derives the JWKS URL from the metadata URL by replacing
 ``/openidconfiguration`` with ``/keys``; it never reads the metadata document itself."""
 BOT_FRAMEWORK_ISSUER = "https://api.botframework.com"
-MULTI_TENANT = "botframework.com"
-"""The tenant a multi-tenant bot asks its outbound token from."""
 MESSAGE_SIZE_MAX = 100 * 1024
 """Teams' bot message limit: about 100 KB of UTF-16 ("Format your bot messages")."""
 TOKEN_LIFETIME_SECONDS = 3600
@@ -127,13 +136,16 @@ JWT_LEEWAY_SECONDS = 300
 SEND = "send_to_conversation"
 UPDATE = "update_activity"
 GET_MEMBER = "get_conversation_member"
-TOKEN = "token"
 JWKS = "jwks"
 UNKNOWN = "unknown"
 
 DENIED = {"message": "Authorization has been denied for this request."}
 """The connector's 401 body for a missing or unknown bearer token."""
 _JSON_MEDIA = "application/json; charset=utf-8"
+
+TokenCheck = Callable[[str, str], tuple[int, str] | None]
+"""What an identity provider answers about a bearer token for a scope: ``None`` when valid,
+``(status, reason)`` otherwise (``IdentityStandIn.check``)."""
 
 
 # People and places ---------------------------------------------------------------------------
@@ -229,7 +241,9 @@ def base_conversation_id(conversation_id: str) -> str:
 
 
 def _fixture(name: str) -> dict[str, Any]:
-    loaded = load_json(f"teams_activities/{name}.json")
+    text = json.dumps(load_json(f"teams_activities/{name}.json"))
+    text = text.replace(DOCUMENTED_APP_ID, APP_ID).replace(DOCUMENTED_TENANT_ID, TENANT_ID)
+    loaded = json.loads(text)
     assert isinstance(loaded, dict)
     return loaded
 
@@ -242,11 +256,11 @@ class Call:
     """One request the stand-in answered."""
 
     operation: str
-    """What was asked (:data:`SEND`, :data:`UPDATE`, :data:`TOKEN`, ...)."""
+    """What was asked (:data:`SEND`, :data:`UPDATE`, :data:`GET_MEMBER`, ...)."""
     http_method: str
     path: str
     body: Any
-    """The JSON body parsed (the form fields for :data:`TOKEN`), ``None`` when empty."""
+    """The JSON body parsed, ``None`` when empty."""
     headers: dict[str, str]
     """Request headers, names lower-cased."""
     status: int
@@ -330,11 +344,10 @@ def _b64url(data: bytes) -> str:
 
 
 class TeamsStandIn(LoopbackStandIn):
-    """Bot Connector, Bot Framework's keys and the token endpoint, in memory, behind a
-    loopback server.
+    """Bot Connector and Bot Framework's keys, in memory, behind a loopback server.
 
     Use as a context manager (or :meth:`start` / :meth:`stop`). Every method is thread-safe:
-    the server answers on its own thread. Keys and issued tokens live as long as the object
+    the server answers on its own thread. Keys and the token check live as long as the object
     (a session); :meth:`reset` forgets calls, messages, faults and added users.
     """
 
@@ -345,13 +358,11 @@ class TeamsStandIn(LoopbackStandIn):
         super().__init__()
         self._signing_key = _SigningKey.generate("Bot Framework (stand-in)")
         self._foreign_key = _SigningKey.generate("someone else")
-        self._entra_key = _SigningKey.generate("Microsoft identity platform (stand-in)")
-        self._issued: dict[str, float] = {}
+        self._token_check: TokenCheck | None = None
         conversation = SERVICE_PATH + "v3/conversations/{conversation_id}"
         self.app = Starlette(
             routes=[
                 Route(JWKS_PATH, self._jwks, methods=["GET"]),
-                Route("/{tenant}/oauth2/v2.0/token", self._token, methods=["POST"]),
                 Route(conversation + "/activities", self._send, methods=["POST"]),
                 Route(conversation + "/activities/{activity_id}", self._update, methods=["PUT"]),
                 Route(conversation + "/members/{member_id}", self._member, methods=["GET"]),
@@ -379,8 +390,16 @@ class TeamsStandIn(LoopbackStandIn):
 
     @property
     def login_endpoint(self) -> str:
-        """The Microsoft identity platform's root here (``TEAMS_LOGIN_URL``)."""
+        """Where the product reads inbound Entra-issued tokens' keys (``TEAMS_LOGIN_URL``):
+        this server, which publishes none (the suite sends Bot Framework tokens only)."""
         return self.origin
+
+    def accept_tokens_from(self, check: TokenCheck | None) -> None:
+        """Accept at the Bot Connector the bearer tokens ``check`` passes for the Bot
+        Framework scope (``identity.check``); ``None``: accept none. Kept across
+        :meth:`reset`."""
+        with self._lock:
+            self._token_check = check
 
     # Test controls --------------------------------------------------------------------------
 
@@ -468,36 +487,6 @@ class TeamsStandIn(LoopbackStandIn):
         headers = {"kid": key_id, "x5t": key_id}
         return jwt.encode(payload, key.private_key, algorithm="RS256", headers=headers)
 
-    # Outbound tokens ------------------------------------------------------------------------
-
-    def issue_token(self, scope: str, tenant: str = MULTI_TENANT) -> str:
-        """An app-only access token, as the token endpoint issues it (the connector accepts
-        it until it expires)."""
-        now = int(time.time())
-        tenant_id = TENANT_ID if tenant == MULTI_TENANT else tenant
-        payload = {
-            "aud": scope.removesuffix("/.default"),
-            "iss": f"https://sts.windows.net/{tenant_id}/",
-            "iat": now,
-            "nbf": now,
-            "exp": now + TOKEN_LIFETIME_SECONDS,
-            "appid": APP_ID,
-            "azp": APP_ID,
-            "idtyp": "app",
-            "tid": tenant_id,
-            "ver": "1.0",
-            "jti": uuid.uuid4().hex,
-        }
-        token = jwt.encode(
-            payload,
-            self._entra_key.private_key,
-            algorithm="RS256",
-            headers={"kid": self._entra_key.kid, "x5t": self._entra_key.kid},
-        )
-        with self._lock:
-            self._issued[token] = float(now + TOKEN_LIFETIME_SECONDS)
-        return token
-
     # Reading back ---------------------------------------------------------------------------
 
     def calls(self, operation: str | None = None) -> list[Call]:
@@ -532,7 +521,7 @@ class TeamsStandIn(LoopbackStandIn):
         with self._lock:
             return self._next_id()
 
-    # HTTP: Bot Framework keys and the token endpoint ------------------------------------------
+    # HTTP: Bot Framework keys ---------------------------------------------------------------
 
     async def _jwks(self, request: Request) -> Response:
         with self._lock:
@@ -540,49 +529,6 @@ class TeamsStandIn(LoopbackStandIn):
         if delay:
             await asyncio.sleep(delay)
         return await self._serve(request, JWKS, lambda: (200, {"keys": [self._signing_key.jwk]}))
-
-    async def _token(self, request: Request) -> Response:
-        raw = await request.body()
-        form = dict(parse_qsl(raw.decode(errors="replace"), keep_blank_values=True))
-        tenant = request.path_params["tenant"]
-
-        def answer() -> tuple[int, Any]:
-            client_id = form.get("client_id")
-            scope = form.get("scope", "")
-            if form.get("grant_type") != "client_credentials":
-                return 400, _aad_error(
-                    "unsupported_grant_type",
-                    "AADSTS70003: The app requested an unsupported grant type.",
-                )
-            if tenant not in (TENANT_ID, MULTI_TENANT):
-                return 400, _aad_error(
-                    "invalid_request", f"AADSTS90002: Tenant '{tenant}' not found."
-                )
-            if client_id != APP_ID:
-                return 400, _aad_error(
-                    "unauthorized_client",
-                    f"AADSTS700016: Application with identifier '{client_id}' was not found "
-                    f"in the directory '{tenant}'.",
-                )
-            if form.get("client_secret") != APP_PASSWORD:
-                return 401, _aad_error(
-                    "invalid_client", "AADSTS7000215: Invalid client secret provided."
-                )
-            if not scope.endswith("/.default"):
-                return 400, _aad_error(
-                    "invalid_scope",
-                    f"AADSTS1002012: The provided value for scope {scope} is not valid. "
-                    "Client credential flows must have a scope value with /.default "
-                    "suffixed to the resource identifier (application ID URI).",
-                )
-            return 200, {
-                "token_type": "Bearer",
-                "expires_in": TOKEN_LIFETIME_SECONDS,
-                "ext_expires_in": TOKEN_LIFETIME_SECONDS,
-                "access_token": self.issue_token(scope, tenant),
-            }
-
-        return await self._serve(request, TOKEN, answer, body=form)
 
     async def _unknown(self, request: Request) -> Response:
         body = {"error": {"code": "BadArgument", "message": f"Unknown route {request.url.path}"}}
@@ -679,8 +625,9 @@ class TeamsStandIn(LoopbackStandIn):
 
     def _authorized(self, headers: Mapping[str, str]) -> bool:
         scheme, _, token = headers.get("authorization", "").partition(" ")
-        expires = self._issued.get(token.strip()) if scheme.lower() == "bearer" else None
-        return expires is not None and expires > time.time()
+        if scheme.lower() != "bearer" or not token.strip() or self._token_check is None:
+            return False
+        return self._token_check(token.strip(), BOT_FRAMEWORK_SCOPE) is None
 
     def _take_fault(self, operation: str) -> _Fault | None:
         for fault in self._faults:
@@ -874,17 +821,6 @@ def _checked_activity(body: Any) -> dict[str, Any]:
     return body
 
 
-def _aad_error(error: str, description: str) -> dict[str, Any]:
-    return {
-        "error": error,
-        "error_description": description,
-        "error_codes": [int(description.split(":", 1)[0].removeprefix("AADSTS"))],
-        "timestamp": dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M:%SZ"),
-        "trace_id": str(uuid.uuid4()),
-        "correlation_id": str(uuid.uuid4()),
-    }
-
-
 def _lower(headers: Mapping[str, str]) -> dict[str, str]:
     return {name.lower(): value for name, value in headers.items()}
 
@@ -908,9 +844,11 @@ def _json_response(body: Any, status: int, headers: Mapping[str, str]) -> Respon
 
 
 @pytest.fixture(scope="session")
-def teams_api() -> Iterator[TeamsStandIn]:
-    """The Teams stand-in, one server for the whole session (see ``fresh_teams_api``)."""
+def teams_api(identity: IdentityStandIn) -> Iterator[TeamsStandIn]:
+    """The Teams stand-in, one server for the whole session (see ``fresh_teams_api``); its
+    Bot Connector accepts the bot tokens the identity stand-in issued."""
     with TeamsStandIn() as stand_in:
+        stand_in.accept_tokens_from(identity.check)
         yield stand_in
 
 

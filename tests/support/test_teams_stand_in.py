@@ -1,6 +1,6 @@
 """The Teams stand-in against the clients the product uses: the Teams SDK's token validator
-on Bot Framework's keys, the token endpoint over HTTP, the SDK's API client on the Bot
-Connector (the three calls the product makes), and the activity builders."""
+on Bot Framework's keys, the SDK's API client on the Bot Connector (the three calls the product
+makes) with the bot's token from the identity stand-in, and the activity builders."""
 
 from __future__ import annotations
 
@@ -16,9 +16,14 @@ from microsoft_teams.api.auth.cloud_environment import PUBLIC, with_overrides
 from microsoft_teams.apps.auth import TokenValidator
 from microsoft_teams.common import ClientOptions
 
+from tests.support.identity_stand_in import (
+    BOT_CLIENT_SECRET,
+    BOT_FRAMEWORK_SCOPE,
+    PARTNER_CENTER_RESOURCE,
+    IdentityStandIn,
+)
 from tests.support.teams_stand_in import (
     APP_ID,
-    APP_PASSWORD,
     BOT_ID,
     DEFAULT_TEAM,
     GET_MEMBER,
@@ -28,7 +33,6 @@ from tests.support.teams_stand_in import (
     SELLER,
     SEND,
     TENANT_ID,
-    TOKEN,
     UNKNOWN,
     UPDATE,
     TeamsActivities,
@@ -38,7 +42,6 @@ from tests.support.teams_stand_in import (
     thread_conversation_id,
 )
 
-SCOPE = "https://api.botframework.com/.default"
 OTHER_APP = "00000000-0000-0000-0000-000000000000"
 NOT_FOUND = "ActivityNotFoundInConversation"
 CARD = {
@@ -60,28 +63,24 @@ def activities(api: TeamsStandIn) -> TeamsActivities:
     return TeamsActivities(api)
 
 
-def token_form(**changes: str) -> dict[str, str]:
-    """The client-credentials form ``bot/entra.py`` posts."""
+def bot_token(identity: IdentityStandIn, scope: str = BOT_FRAMEWORK_SCOPE) -> str:
+    """The bot's token, by client credentials at the identity stand-in (as msal asks)."""
     form = {
         "grant_type": "client_credentials",
         "client_id": APP_ID,
-        "client_secret": APP_PASSWORD,
-        "scope": SCOPE,
+        "client_secret": BOT_CLIENT_SECRET,
+        "scope": scope,
     }
-    return form | changes
-
-
-def bot_token(api: TeamsStandIn) -> str:
-    """The bot's token, from the stand-in's token endpoint."""
-    response = httpx.post(f"{api.login_endpoint}/{TENANT_ID}/oauth2/v2.0/token", data=token_form())
+    url = f"{identity.authority_root}/{TENANT_ID}/oauth2/v2.0/token"
+    response = httpx.post(url, data=form, verify=identity.ssl_context())
     response.raise_for_status()
     return str(response.json()["access_token"])
 
 
 @pytest.fixture
-async def sdk(api: TeamsStandIn) -> AsyncIterator[ApiClient]:
+async def sdk(api: TeamsStandIn, identity: IdentityStandIn) -> AsyncIterator[ApiClient]:
     """The Teams SDK's API client on the stand-in's connector, holding the bot's token."""
-    client = ApiClient(api.service_url, ClientOptions(token=bot_token(api)))
+    client = ApiClient(api.service_url, ClientOptions(token=bot_token(identity)))
     try:
         yield client
     finally:
@@ -139,43 +138,6 @@ async def test_the_sdk_refuses_the_tokens_the_knobs_forge(
         await sdk_validator(api).validate_token(api.mint(**knobs), api.service_url)
 
 
-# The bot's own token ---------------------------------------------------------------------------
-
-
-@pytest.mark.parametrize("tenant", [TENANT_ID, "botframework.com"])
-def test_client_credentials_get_a_bearer_token(api: TeamsStandIn, tenant: str) -> None:
-    response = httpx.post(f"{api.login_endpoint}/{tenant}/oauth2/v2.0/token", data=token_form())
-    assert response.status_code == 200
-    answer = response.json()
-    assert (answer["token_type"], answer["expires_in"]) == ("Bearer", 3600)
-    claims = jwt.decode(answer["access_token"], options={"verify_signature": False})
-    assert claims["aud"] == "https://api.botframework.com"
-    assert (claims["appid"], claims["tid"]) == (APP_ID, TENANT_ID)
-    [call] = api.calls(TOKEN)
-    assert call.path == f"/{tenant}/oauth2/v2.0/token"
-    assert call.body == token_form()
-
-
-@pytest.mark.parametrize(
-    ("tenant", "changes", "status", "error"),
-    [
-        (TENANT_ID, {"client_secret": "wrong"}, 401, "invalid_client"),
-        (TENANT_ID, {"client_id": OTHER_APP}, 400, "unauthorized_client"),
-        (TENANT_ID, {"grant_type": "password"}, 400, "unsupported_grant_type"),
-        (TENANT_ID, {"scope": "https://api.botframework.com"}, 400, "invalid_scope"),
-        ("contoso.example", {}, 400, "invalid_request"),
-    ],
-)  # fmt: skip
-def test_the_token_endpoint_refuses_as_entra_does(
-    api: TeamsStandIn, tenant: str, changes: dict[str, str], status: int, error: str
-) -> None:
-    url = f"{api.login_endpoint}/{tenant}/oauth2/v2.0/token"
-    response = httpx.post(url, data=token_form(**changes))
-    assert response.status_code == status
-    assert response.json()["error"] == error
-    assert response.json()["error_description"].startswith("AADSTS")
-
-
 # The Bot Connector, through the SDK's client ---------------------------------------------------
 
 
@@ -196,7 +158,6 @@ async def test_cards_are_posted_and_replaced_and_can_be_read_back(
     assert not first.get("attachments")  # an update replaces the whole activity
     assert api.last_message(SELLER_CHAT) == second
     assert [(call.operation, call.status) for call in api.calls()] == [
-        (TOKEN, 200),  # the sdk fixture's
         (SEND, 201),
         (SEND, 201),
         (UPDATE, 200),
@@ -272,17 +233,32 @@ async def test_a_failure_on_demand_hits_the_next_call_only(
 # The Bot Connector's refusals, over plain HTTP ---------------------------------------------------
 
 
-def test_only_tokens_the_endpoint_issued_are_accepted(api: TeamsStandIn) -> None:
+def test_only_the_bots_tokens_from_the_identity_platform_are_accepted(
+    api: TeamsStandIn, identity: IdentityStandIn
+) -> None:
     url = f"{api.service_url}v3/conversations/{SELLER_CHAT}/activities"
     message = {"type": "message", "text": "hi"}
-    assert httpx.post(url, json=message).status_code == 401
-    forged = httpx.post(url, json=message, headers={"Authorization": f"Bearer {api.mint()}"})
+
+    def send(token: str | None) -> httpx.Response:
+        headers = {"Authorization": f"Bearer {token}"} if token else {}
+        return httpx.post(url, json=message, headers=headers)
+
+    assert send(None).status_code == 401
+    forged = send(api.mint())  # Bot Framework's inbound kind: not for the connector
     assert forged.status_code == 401
     assert forged.json() == {"message": "Authorization has been denied for this request."}
-    issued = {"Authorization": f"Bearer {bot_token(api)}"}
-    assert httpx.post(url, json=message, headers=issued).status_code == 201
-    assert [call.status for call in api.calls(SEND)] == [401, 401, 201]
+    assert send(bot_token(identity, f"{PARTNER_CENTER_RESOURCE}/.default")).status_code == 401
+    assert send(bot_token(identity)).status_code == 201
+    assert [call.status for call in api.calls(SEND)] == [401, 401, 401, 201]
     assert api.messages_in(SELLER_CHAT)[0]["text"] == "hi"
+
+
+def test_without_a_token_check_the_connector_accepts_nothing(identity: IdentityStandIn) -> None:
+    with TeamsStandIn() as alone:
+        url = f"{alone.service_url}v3/conversations/{SELLER_CHAT}/activities"
+        headers = {"Authorization": f"Bearer {bot_token(identity)}"}
+        response = httpx.post(url, json={"type": "message", "text": "hi"}, headers=headers)
+    assert response.status_code == 401
 
 
 TOO_BIG = {"type": "message", "text": "x" * (MESSAGE_SIZE_MAX // 2)}  # UTF-16: just over
@@ -299,13 +275,14 @@ TOO_BIG = {"type": "message", "text": "x" * (MESSAGE_SIZE_MAX // 2)}  # UTF-16: 
 )  # fmt: skip
 def test_bad_requests_are_refused_as_teams_does(
     api: TeamsStandIn,
+    identity: IdentityStandIn,
     method: str,
     path: str,
     body: dict[str, Any],
     status: int,
     code: str,
 ) -> None:
-    with httpx.Client(headers={"Authorization": f"Bearer {bot_token(api)}"}) as connector:
+    with httpx.Client(headers={"Authorization": f"Bearer {bot_token(identity)}"}) as connector:
         url = f"{api.service_url}v3/conversations/{SELLER_CHAT}/{path}"
         response = connector.request(method, url, json=body)
     assert response.status_code == status

@@ -45,9 +45,28 @@ class Usage:
     message: str
 
 
-Parsed = Input | Show | ListReferrals | Help | Usage
+@dataclass(frozen=True, slots=True)
+class SignInCommand:
+    """``/referral login``, ``logout`` or ``whoami``: the seller's Partner Center sign-in."""
 
-SUBCOMMANDS = ("new", "show", "list", "update", "close", "team", "resume", "cancel", "help")
+    action: Literal["login", "logout", "whoami"]
+
+
+Parsed = Input | Show | ListReferrals | Help | Usage | SignInCommand
+
+SIGN_IN_WORDS = ("login", "logout", "whoami")
+SUBCOMMANDS = (
+    "new",
+    "show",
+    "list",
+    "update",
+    "close",
+    "team",
+    "resume",
+    "cancel",
+    "help",
+    *SIGN_IN_WORDS,
+)
 NEEDS_ID = {"show", "update", "close", "team"}
 STEERING = {
     "back": CommandName.BACK,
@@ -69,6 +88,7 @@ HELP_TEXT = (
     "/referral team ID: add a colleague to its team\n"
     "/referral resume: continue your draft\n"
     "/referral cancel: discard your draft\n"
+    "/referral login, logout, whoami: your Partner Center sign-in\n"
     "While answering: back, skip, review, edit FIELD, submit, cancel, help."
 )
 
@@ -90,6 +110,10 @@ def parse_referral_command(arguments: str) -> Parsed:
         return _list(rest)
     if name == "help":
         return Help()
+    if name in SIGN_IN_WORDS:
+        if rest:
+            return Usage(f"Usage: /referral {name} (nothing after it).")
+        return SignInCommand(name)  # type: ignore[arg-type]
     if name in ("resume", "cancel"):
         return Command(name=STEERING[name])
     return Command(name=CommandName.START, arg=" ".join([name, *rest]))
@@ -116,6 +140,8 @@ def parse_message(text: str, *, step: str | None = None) -> Parsed:
             return parse_referral_command(stripped[len(prefix) :])
     if lowered in STEERING:
         return Command(name=STEERING[lowered], step=step)
+    if lowered in SIGN_IN_WORDS:
+        return SignInCommand(lowered)  # type: ignore[arg-type]
     if lowered.startswith("edit ") or lowered == "edit":
         return Command(name=CommandName.EDIT, arg=stripped[5:].strip() or None, step=step)
     return Text(value=text, step=step)
@@ -128,6 +154,13 @@ SENDING = frozenset({CommandName.SUBMIT, CommandName.REAPPLY})
 def sends(parsed: object) -> bool:
     """Whether ``parsed`` is a command that sends to Partner Center (Submit, Reapply)."""
     return isinstance(parsed, Command) and parsed.name in SENDING
+
+
+def needs_partner_center(parsed: object) -> bool:
+    """Whether answering ``parsed`` calls Partner Center, now or at its end: show, list, a
+    draft starting (it ends in a submit), and the commands that send."""
+    starts = isinstance(parsed, Command) and parsed.name is CommandName.START
+    return starts or sends(parsed) or isinstance(parsed, Show | ListReferrals)
 
 
 def needs_seller_profile(parsed: object) -> bool:

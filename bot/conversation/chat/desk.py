@@ -15,6 +15,7 @@ from bot.conversation.chat.commands import (
     ListReferrals,
     Parsed,
     Show,
+    SignInCommand,
     Usage,
     parse_message,
 )
@@ -28,12 +29,14 @@ from bot.conversation.views import (
     Problem,
     ReferralCard,
     ReferralList,
+    Seller,
     View,
 )
 from bot.partner_center.client import PartnerCenterClient
 from bot.partner_center.errors import PartnerCenterError
 
 LIST_PAGE = 20
+SIGN_IN_ELSEWHERE = "Sign in from chat: message me /referral login."
 SCOPES = {
     "all": (None, "Referrals"),
     "open": ("status eq 'New' or status eq 'Active'", "Open referrals"),
@@ -74,7 +77,15 @@ class Desk:
             return Reply([_help(parsed)], Effect.SHOWN)
         if isinstance(parsed, Usage):
             return Reply([Problem(message=parsed.message)], Effect.REFUSED)
+        if isinstance(parsed, SignInCommand):
+            # Sign-in needs the chat's reply address for its link: the turn pipeline
+            # answers it (see bot.conversation.chat.sign_in) before the desk is asked.
+            return Reply([Problem(message=SIGN_IN_ELSEWHERE)], Effect.REFUSED)
         return await self._engine.turn(conversation, parsed, delivery=delivery)
+
+    async def has_draft(self, key: str) -> bool:
+        """Whether conversation ``key`` has a draft in progress."""
+        return await self._engine.draft(Conversation(key, Seller(user_id=key))) is not None
 
     async def home(self, conversation: Conversation) -> Home:
         """The seller's home page: the draft in progress and their open referrals (an admin's:
@@ -87,7 +98,9 @@ class Desk:
             if email is None:
                 return Home(draft=draft, referrals=(), problem=no_email().message)
             query = f"({query}) and {_on_team(email)}"
-        listing = self._client.list(filter=query, orderby="updatedDateTime desc", top=LIST_PAGE)
+        listing = self._client.acting_for(conversation.key).list(
+            filter=query, orderby="updatedDateTime desc", top=LIST_PAGE
+        )
         try:
             referrals = await listing.collect()
         except PartnerCenterError as error:
@@ -95,7 +108,8 @@ class Desk:
         return Home(draft=draft, referrals=tuple(referrals), total=listing.total)
 
     async def _show(self, conversation: Conversation, referral_id: str) -> list[View]:
-        found = await referral_for(self._access, self._client, conversation.seller, referral_id)
+        client = self._client.acting_for(conversation.key)
+        found = await referral_for(self._access, client, conversation.seller, referral_id)
         if isinstance(found, Problem):
             return [found]
         return [ReferralCard(referral=found)]
@@ -118,7 +132,9 @@ class Desk:
         # Partner Center pages with opaque continuation links; page N is the last LIST_PAGE
         # of the first N * LIST_PAGE referrals (one request while that is under 100).
         wanted = LIST_PAGE * command.page
-        listing = self._client.list(filter=query, orderby="updatedDateTime desc", top=wanted)
+        listing = self._client.acting_for(conversation.key).list(
+            filter=query, orderby="updatedDateTime desc", top=wanted
+        )
         try:
             referrals = (await listing.collect())[wanted - LIST_PAGE :]
         except PartnerCenterError as error:

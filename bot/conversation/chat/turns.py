@@ -28,12 +28,23 @@ from pydantic import BaseModel, ConfigDict, ValidationError
 from bot.conversation.chat.commands import (
     ListReferrals,
     Show,
+    SignInCommand,
+    needs_partner_center,
     needs_seller_profile,
     parse_message,
     sends,
 )
 from bot.conversation.chat.desk import Desk
 from bot.conversation.chat.memory import CardRef, ChatMemory
+from bot.conversation.chat.sign_in import (
+    NOT_HERE,
+    RESUME,
+    SignInDesk,
+    answer_sign_in,
+    other_person,
+    sign_in_view,
+    welcome,
+)
 from bot.conversation.runtime.engine import Conversation, Reply
 from bot.conversation.runtime.machine import Effect
 from bot.conversation.views import (
@@ -52,6 +63,7 @@ from bot.conversation.views import (
 )
 from bot.conversation.vocabulary.flows import FLOWS
 from bot.jobs import Job, JobHandler, UnreadableJob
+from bot.partner_center.auth import SignInRequired
 
 logger = logging.getLogger(__name__)
 
@@ -72,7 +84,9 @@ class Turn(BaseModel):
     """Who is talking, as far as the payload says (the profile is looked up when needed)."""
     delivery: str
     """The platform's id of this delivery: the same turn sent again carries the same id."""
-    kind: Literal["message", "click", "home"] = "message"
+    kind: Literal["message", "click", "home", "signed_in"] = "message"
+    """``signed_in``: the seller finished signing in (the web process's callback); ``text``
+    is then what to carry on with."""
     text: str | None = None
     """Typed words, or the command a button stands for (Show, More)."""
     step: str | None = None
@@ -133,10 +147,18 @@ class _Progress:
 class TurnRunner:
     """The shared turn pipeline: one per worker process, with a replier per platform."""
 
-    def __init__(self, desk: Desk, memory: ChatMemory, repliers: Mapping[str, Replier]) -> None:
+    def __init__(
+        self,
+        desk: Desk,
+        memory: ChatMemory,
+        repliers: Mapping[str, Replier],
+        *,
+        identity: SignInDesk | None = None,
+    ) -> None:
         self._desk = desk
         self._memory = memory
         self._repliers = dict(repliers)
+        self._identity = identity
 
     @property
     def platforms(self) -> frozenset[str]:
@@ -156,6 +178,9 @@ class TurnRunner:
         progress = _Progress()
         try:
             await self._answer(turn, replier, progress)
+        except SignInRequired as needed:
+            # Nothing was sent: the token was missing before any request left.
+            await self._ask_to_sign_in(turn, replier, progress, reason=needed.reason)
         except Exception as error:  # noqa: BLE001 - the seller is told; the log keeps it
             await self._report(turn, replier, error, progress)
 
@@ -167,12 +192,28 @@ class TurnRunner:
             if turn.kind != "home" and await self._memory.first_time(turn.conversation, "refused"):
                 await self._post(turn, replier, [Problem(message=refusal)], progress)
             return
+        if turn.kind == "signed_in":
+            carry_on = await self._signed_in(turn, replier, progress)
+            if carry_on is None:
+                return
+            turn = carry_on
         if turn.kind == "home":
             seller = await replier.profile(turn)
             view = await self._desk.home(Conversation(turn.conversation, seller))
             await replier.home(turn, view)
             return
         parsed = turn.action or parse_message(turn.text or "", step=turn.step)
+        if isinstance(parsed, SignInCommand):
+            await self._post(turn, replier, await self._sign_in_command(turn, parsed), progress)
+            return
+        if (
+            self._identity is not None
+            and self._identity.per_seller
+            and needs_partner_center(parsed)
+            and not await self._identity.is_signed_in(turn.conversation)
+        ):
+            await self._ask_to_sign_in(turn, replier, progress, reason=None)
+            return
         if turn.shared and _shows_a_referral(parsed):
             # Listings, details and drafts on an existing referral (whose review shows its
             # values) go only where the person alone sees them.
@@ -192,6 +233,67 @@ class TurnRunner:
             await self._answer_click(turn, replier, turn.card, reply, progress)
         else:
             await self._answer_words(turn, replier, reply, progress, answered=answers)
+
+    async def _sign_in_command(self, turn: Turn, command: SignInCommand) -> list[View]:
+        link = None
+        if command.action == "login" and self._identity is not None and self._identity.per_seller:
+            link = None if turn.shared else await self._link(turn, then=None)
+        return await answer_sign_in(self._identity, turn.conversation, command, link)
+
+    async def _ask_to_sign_in(
+        self, turn: Turn, replier: Replier, progress: _Progress, *, reason: str | None
+    ) -> None:
+        """Send a private sign-in link; the turn is carried on once the seller signed in."""
+        if turn.kind == "home":
+            home = Home(draft=None, referrals=(), problem=HOME_SIGN_IN)
+            await replier.home(turn, home)
+            return
+        if self._identity is None or not self._identity.per_seller or turn.shared:
+            await self._post(turn, replier, [NOT_HERE], progress)
+            return
+        carry_on = turn.text if turn.kind == "message" and turn.text else RESUME
+        link = await self._link(turn, then=carry_on)
+        kept = carry_on == RESUME or await self._desk.has_draft(turn.conversation)
+        view = sign_in_view(link, reason=reason, kept=kept)
+        if turn.card is not None and progress.sending:
+            # The clicked Submit card says "Sending…": it becomes the link instead.
+            await replier.replace(turn, turn.card, view)
+            progress.posted.append(view)
+            return
+        await self._post(turn, replier, [view], progress)
+
+    async def _link(self, turn: Turn, *, then: str | None) -> str:
+        assert self._identity is not None
+        resume = turn.model_dump(
+            mode="json", include={"platform", "conversation", "seller", "address", "shared"}
+        )
+        resume["text"] = then
+        return await self._identity.link(turn.conversation, resume)
+
+    async def _signed_in(self, turn: Turn, replier: Replier, progress: _Progress) -> Turn | None:
+        """Welcome a seller back from signing in, and the turn to carry on with, if any."""
+        if self._identity is None:
+            return None
+        account = await self._identity.account(turn.conversation)
+        if account is None:
+            return None  # signed out again since
+        seller = await replier.profile(turn)
+        mismatch = other_person(seller, account)
+        if mismatch is not None:
+            # A link opened by someone else must not let this chat user act as them.
+            await self._identity.sign_out(turn.conversation)
+            logger.warning("%s signed in as another person: refused", turn.conversation)
+            refused = Problem(
+                message=f"You signed in to Partner Center as {account.username}, but "
+                f"{mismatch}; I did not keep that sign-in.",
+                hint="Type /referral login and sign in with your own account.",
+            )
+            await self._post(turn, replier, [refused], progress)
+            return None
+        await self._post(turn, replier, [welcome(account)], progress)
+        if not turn.text:
+            return None
+        return turn.model_copy(update={"kind": "message", "seller": seller})
 
     async def _answer_click(
         self, turn: Turn, replier: Replier, card: CardRef, reply: Reply, progress: _Progress
@@ -276,6 +378,7 @@ class TurnRunner:
 
 
 ANSWERED_BEFORE = "(answered already)"
+HOME_SIGN_IN = "Sign in to Partner Center to see your referrals: message me /referral login."
 
 PRIVATE_ONLY = Problem(
     message="Referrals are private, so I don't show or change them in a shared conversation.",

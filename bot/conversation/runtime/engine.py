@@ -250,7 +250,10 @@ class Engine:
             if not referral_id:
                 return [Problem(message=f"Which referral? Type /referral {flow.name} ID.")]
             referral = await referral_for(
-                self._access, self._client, conversation.seller, referral_id
+                self._access,
+                self._client.acting_for(conversation.key),
+                conversation.seller,
+                referral_id,
             )
             if isinstance(referral, Problem):
                 return [referral]

@@ -51,6 +51,7 @@ from bot.conversation.vocabulary import to_api
 from bot.conversation.vocabulary.steps import Flow, Submit
 from bot.partner_center.client import PartnerCenterClient
 from bot.partner_center.errors import (
+    Forbidden,
     NotFound,
     OutcomeUnknown,
     PartnerCenterError,
@@ -221,7 +222,7 @@ class Submitter:
         idempotency_key = referral.external_reference_id
         assert idempotency_key is not None
         if idempotency_key in loaded.session.submission.sent:
-            found = await self._look_for(idempotency_key, None)
+            found = await self._look_for(key, idempotency_key, None)
             if found is not None:
                 logger.info("create %s had reached Partner Center: %s", idempotency_key, found.id)
                 return found, loaded
@@ -229,21 +230,23 @@ class Submitter:
             sent = [*loaded.session.submission.sent, idempotency_key]
             loaded = await self._record(key, loaded, sent=sent)
         try:
-            return await self._client.create(referral), loaded
+            return await self._client.acting_for(key).create(referral), loaded
         except OutcomeUnknown as unclear:
             logger.warning(
                 "create %s: outcome unknown (%s); looking for it", idempotency_key, unclear
             )
-            found = await self._look_for(idempotency_key, unclear)
+            found = await self._look_for(key, idempotency_key, unclear)
             if found is None:
                 raise
             return found, loaded
 
-    async def _look_for(self, idempotency_key: str, cause: Exception | None) -> Referral | None:
+    async def _look_for(
+        self, key: str, idempotency_key: str, cause: Exception | None
+    ) -> Referral | None:
         """The referral created with ``idempotency_key``; :class:`Unconfirmed` when the look
         itself fails."""
         try:
-            return await self._client.find_by_external_reference(idempotency_key)
+            return await self._client.acting_for(key).find_by_external_reference(idempotency_key)
         except PartnerCenterError as error:
             logger.warning("cannot look for create %s: %s", idempotency_key, error)
             raise Unconfirmed(
@@ -290,27 +293,29 @@ class Submitter:
                 [Notice(message="Nothing to send: the new values match the referral's.")]
             )
         try:
-            updated = await self._client.update(subject.referral_id, patch, if_match=subject.etag)
+            updated = await self._client.acting_for(key).update(
+                subject.referral_id, patch, if_match=subject.etag
+            )
         except PreconditionFailed:
             return _Result(await self._changed_meanwhile(key, loaded), finished=False)
-        referral = updated or await self._client.get(subject.referral_id)
+        referral = updated or await self._client.acting_for(key).get(subject.referral_id)
         return _Result([ReferralCard(referral=referral, message="Updated.")])
 
     async def _close(self, key: str, flow: Flow, loaded: Loaded) -> _Result:
         subject = _require_subject(loaded.session)
         closing = to_api.closing(flow, loaded.session.answers)
-        closed = await self._client.close(
+        closed = await self._client.acting_for(key).close(
             subject.referral_id, closing.substatus, reason=closing.reason
         )
-        referral = closed or await self._client.get(subject.referral_id)
+        referral = closed or await self._client.acting_for(key).get(subject.referral_id)
         message = f"Closed as {closing.substatus.lower()}."
         return _Result([ReferralCard(referral=referral, message=message)])
 
     async def _add_team_member(self, key: str, flow: Flow, loaded: Loaded) -> _Result:
         subject = _require_subject(loaded.session)
         member = to_api.team_member(flow, loaded.session.answers)
-        updated = await self._client.add_team_member(subject.referral_id, member)
-        referral = updated or await self._client.get(subject.referral_id)
+        updated = await self._client.acting_for(key).add_team_member(subject.referral_id, member)
+        referral = updated or await self._client.acting_for(key).get(subject.referral_id)
         return _Result([ReferralCard(referral=referral, message=f"Added {member.display_name}.")])
 
     # -- outcomes ----------------------------------------------------------------------------
@@ -319,7 +324,7 @@ class Submitter:
         """The referral moved on since it was read: show what changed and offer to re-apply."""
         session = loaded.session
         subject = _require_subject(session)
-        latest = await self._client.get(subject.referral_id)
+        latest = await self._client.acting_for(key).get(subject.referral_id)
         flow = self._flows[session.flow]
         changes = _differences(flow, Referral.from_wire(subject.snapshot), latest)
         notice = (
@@ -415,11 +420,20 @@ async def _shielded(work: Awaitable[object]) -> None:
         logger.warning("cannot free a submit claim: %s", error)
 
 
+ROLES_NEEDED = (
+    "Your Partner Center account needs the Referrals Admin role, or the Referrals User role "
+    "and a place on this referral's team. Ask your Partner Center admin; /referral whoami "
+    "shows whom you are signed in as."
+)
+
+
 def api_problem(error: PartnerCenterError) -> Problem:
     """A refusal from Partner Center, in words, with what to do and the request id."""
     hint = None
     if isinstance(error, NotFound):
         hint = "Check the id: /referral list shows your referrals."
+    elif isinstance(error, Forbidden):
+        hint = ROLES_NEEDED
     elif error.target:
         hint = f"Partner Center pointed at {error.target}; fix it with edit FIELD, then submit."
     return Problem(

@@ -88,25 +88,29 @@ class ApiGateway:
                 send = _answering_late(send, fault.answer_after_seconds)
         problem = self._unauthenticated(headers.get("authorization"))
         if problem is not None:
-            response = error_response(
-                401, problem, headers={"WWW-Authenticate": 'Bearer realm="partner-center-sandbox"'}
-            )
+            status, reason = problem
+            # Only a 401 asks for (other) credentials; a 403 knows who is asking.
+            extra = {"WWW-Authenticate": 'Bearer realm="partner-center-sandbox"'}
+            response = error_response(status, reason, headers=extra if status == 401 else None)
             await response(scope, receive, send)
             return
         await self.app(scope, receive, send)
 
-    def _unauthenticated(self, authorization: str | None) -> str | None:
-        # Returns why the request is refused, or None to let it through.
+    def _unauthenticated(self, authorization: str | None) -> tuple[int, str] | None:
+        # Returns the status and reason the request is refused with, or None to let it through.
         if not authorization:
-            return "The request has no Authorization header; send 'Authorization: Bearer <token>'."
+            return 401, (
+                "The request has no Authorization header; send 'Authorization: Bearer <token>'."
+            )
         scheme, _, token = authorization.partition(" ")
         token = token.strip()
         if scheme.lower() != "bearer" or not token:
-            return "The Authorization header must be 'Bearer <token>'."
+            return 401, "The Authorization header must be 'Bearer <token>'."
         required = self.state.required_token
         if required is not None and not hmac.compare_digest(token.encode(), required.encode()):
-            return "The bearer token is not valid for this sandbox."
-        return None
+            return 401, "The bearer token is not valid for this sandbox."
+        check = self.state.token_check
+        return None if check is None else check(token)
 
 
 def _answering_late(send: Send, seconds: float) -> Send:

@@ -27,7 +27,10 @@ STARTUP_TIMEOUT_SECONDS = 10.0
 SHUTDOWN_TIMEOUT_SECONDS = 10.0
 
 
-def _config(app: ASGIApp, host: str, port: int, loop: str) -> uvicorn.Config:
+def _config(
+    app: ASGIApp, host: str, port: int, loop: str, tls: tuple[str, str] | None = None
+) -> uvicorn.Config:
+    certfile, keyfile = tls if tls is not None else (None, None)
     return uvicorn.Config(
         app,
         host=host,
@@ -36,6 +39,8 @@ def _config(app: ASGIApp, host: str, port: int, loop: str) -> uvicorn.Config:
         lifespan="off",
         log_level="warning",
         access_log=False,
+        ssl_certfile=certfile,
+        ssl_keyfile=keyfile,
     )
 
 
@@ -56,6 +61,20 @@ class _Server(uvicorn.Server):
         if self.started:
             self._on_started(self)
 
+    async def shutdown(self, sockets: list[socket.socket] | None = None) -> None:
+        """Shut down as uvicorn does; over TLS, idle connections are aborted first.
+
+        uvicorn closes an idle keep-alive connection, which over TLS starts an exchange of
+        close_notify alerts that a pooled client connection never answers: the transport
+        then outlives the server's loop and is reported unclosed when collected.
+        """
+        if self.config.is_ssl:
+            for connection in list(self.server_state.connections):
+                cycle = getattr(connection, "cycle", None)
+                if cycle is None or cycle.response_complete:
+                    connection.transport.abort()
+        await super().shutdown(sockets)
+
     @property
     def port(self) -> int:
         """The port actually bound (useful when 0 was asked for)."""
@@ -67,24 +86,34 @@ class SandboxServer:
     """A sandbox served by uvicorn on a background thread; a context manager.
 
     Port 0 (the default) binds a free port; :attr:`base_url` is the API root to give the
-    client, e.g. ``http://127.0.0.1:53211/v1.0``.
+    client, e.g. ``http://127.0.0.1:53211/v1.0``. ``tls``, the paths of a PEM certificate
+    chain and of its key, serves https instead: for stand-ins of services a client only
+    reaches over https (msal refuses any other authority).
     """
 
     def __init__(
-        self, app: ASGIApp | None = None, *, host: str = DEFAULT_HOST, port: int = 0
+        self,
+        app: ASGIApp | None = None,
+        *,
+        host: str = DEFAULT_HOST,
+        port: int = 0,
+        tls: tuple[str, str] | None = None,
     ) -> None:
         self.app = app if app is not None else create_sandbox_app()
         self.host = host
         self.port = port
+        self.tls = tls
         self._server: _Server | None = None
         self._thread: threading.Thread | None = None
         self._socket: socket.socket | None = None
 
     @property
     def origin(self) -> str:
-        """``http://host:port``, where the admin routes live under ``/sandbox``."""
+        """``http://host:port`` (``https`` with ``tls``), where the admin routes live under
+        ``/sandbox``."""
         host = f"[{self.host}]" if ":" in self.host else self.host
-        return f"http://{host}:{self.port}"
+        scheme = "http" if self.tls is None else "https"
+        return f"{scheme}://{host}:{self.port}"
 
     @property
     def base_url(self) -> str:
@@ -114,7 +143,10 @@ class SandboxServer:
         ready = threading.Event()
         # "auto" picks uvloop when installed: about 15% more requests per second, which the
         # concurrency benchmarks notice; the thread's loop is private to the server either way.
-        server = _Server(_config(self.app, self.host, self.port, "auto"), lambda _: ready.set())
+        config = _config(
+            self.app, self.host, self.port, "asyncio" if self.tls else "auto", self.tls
+        )
+        server = _Server(config, lambda _: ready.set())
         thread = threading.Thread(
             target=server.run,
             kwargs={"sockets": [sock]},

@@ -12,7 +12,7 @@ import json
 import secrets
 import uuid
 from collections import deque
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -135,6 +135,9 @@ class SandboxState:
     :mod:`~bot.partner_center.sandbox.demo_data` now and on every :meth:`reset`;
     ``page_size`` is the largest page the list route returns (100 as documented; tests make it
     small); ``required_token``, when set, is the only bearer token accepted (otherwise any);
+    ``token_check``, when set, is asked about every bearer token: ``None`` lets the request
+    through, ``(status, reason)`` refuses it with that status (401 or 403) and reason, so a
+    local identity provider can decide which tokens Partner Center would honour;
     ``partner`` is the organization written on created referrals; ``rules`` and
     ``managed_customers`` drive the eligibility policies; ``default_partner_eligible`` is the
     partner's deal-registration eligibility after a reset.
@@ -144,6 +147,7 @@ class SandboxState:
     seed: bool = True
     page_size: int = DEFAULT_PAGE_SIZE
     required_token: str | None = None
+    token_check: Callable[[str], tuple[int, str] | None] | None = None
     partner: PartnerProfile = field(
         default_factory=lambda: PartnerProfile(**demo_data.SANDBOX_PARTNER)
     )

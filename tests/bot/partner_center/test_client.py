@@ -504,7 +504,7 @@ async def test_unreadable_success_body_is_an_unexpected_response() -> None:
 async def test_401_refreshes_a_refreshable_token_once() -> None:
     issued = iter(["expired", "fresh"])
 
-    async def source() -> AccessToken:
+    async def source(refused: bool) -> AccessToken:
         return AccessToken(SecretStr(next(issued)))
 
     seen: list[str] = []

@@ -3,21 +3,27 @@ real turn pipeline (desk, engine, Redis, the sandbox), as ``referral-bot chat`` 
 
 from __future__ import annotations
 
+import asyncio
+import re
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
+import httpx
 import pytest
 from anyio.from_thread import BlockingPortal, start_blocking_portal
 from rich.console import Console
 
-from bot.app import chat_services
+from bot.app import build_web_app, chat_services
 from bot.conversation.chat.turns import TurnRunner
 from bot.conversation.views import Seller
 from bot.settings import Settings
 from cards.text import GOODBYE, UNEXPECTED
 from handlers.console import PLATFORM, ConsoleReplier, run_chat
+from tests.support.identity_stand_in import IdentityStandIn
 from tests.support.redis_server import PrivateRedis
 from tests.support.sandbox import Sandbox
+from tests.support.sign_in import ADA, PUBLIC_URL, browse
+from tests.support.sign_in import settings_for as sign_in_settings_for
 
 SELLER = Seller(user_id="ana", display_name="Ana")
 
@@ -45,7 +51,12 @@ class Chat:
     def run(self, read: Callable[[], str]) -> str:
         console = Console(record=True, width=100)
         with self.portal.wrap_async_context_manager(chat_services(self.settings)) as services:
-            turns = TurnRunner(services.desk, services.memory, {PLATFORM: ConsoleReplier(console)})
+            turns = TurnRunner(
+                services.desk,
+                services.memory,
+                {PLATFORM: ConsoleReplier(console)},
+                identity=services.identity,
+            )
             run_chat(
                 turns,
                 SELLER,
@@ -149,3 +160,36 @@ def test_redis_going_away_shows_a_reference_and_the_chat_goes_on(
     assert f"✗ {UNEXPECTED}" in output
     assert "Reference: " in output
     assert "/referral new: create a referral" in output  # answered once Redis was back
+
+
+def test_the_terminal_prints_a_link_and_carries_on_once_signed_in(
+    portal: BlockingPortal,
+    fresh_identity: IdentityStandIn,
+    fresh_sandbox: Sandbox,
+    redis_url: str,
+    redis_namespace: str,
+    tmp_path: Path,
+) -> None:
+    settings = sign_in_settings_for(
+        fresh_identity,
+        redis_url,
+        partner_center_base_url=fresh_sandbox.base_url,
+        data_dir=tmp_path,
+    )
+    chat = Chat(portal, settings, f"console:{redis_namespace}:ana")
+
+    asked = chat.run(scripted("/referral list"))
+    assert "Sign in to Partner Center first" in asked
+    (link,) = re.findall(r"https://127\.0\.0\.1:\d+/\S+", asked.replace("\n", ""))
+
+    async def sign_in() -> int:
+        web = build_web_app(settings, worker=False)
+        async with web.router.lifespan_context(web):
+            transport = httpx.ASGITransport(app=web)
+            async with httpx.AsyncClient(transport=transport, base_url=PUBLIC_URL) as http:
+                page = await browse(fresh_identity, link, ADA, http)
+        return page.status_code
+
+    assert asyncio.run(sign_in()) == 200
+    after = chat.run(scripted("/referral whoami"))
+    assert f"Signed in to Partner Center as {ADA.username}" in after

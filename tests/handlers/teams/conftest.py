@@ -1,5 +1,5 @@
-"""The real web app, Teams mounted, on the suite's Redis, the sandbox and the Teams stand-in
-(Bot Connector, Bot Framework keys and the Entra token endpoint)."""
+"""The real web app, Teams mounted, on the suite's Redis, the sandbox, the Teams stand-in
+(Bot Connector, Bot Framework keys) and the identity stand-in (the bot's tokens, from msal)."""
 
 from __future__ import annotations
 
@@ -16,10 +16,10 @@ from bot.app import build_web_app
 from bot.settings import Settings
 from handlers.teams import MESSAGES_PATH
 from tests.cards.test_teams import executes, inputs, schema_errors
+from tests.support.identity_stand_in import BOT_CLIENT_SECRET, IdentityStandIn
 from tests.support.sandbox import Sandbox
 from tests.support.teams_stand_in import (
     APP_ID,
-    APP_PASSWORD,
     SELLER,
     TENANT_ID,
     TeamsActivities,
@@ -31,17 +31,25 @@ DM = personal_conversation_id(SELLER)
 
 
 def teams_settings(
-    sandbox: Sandbox, teams: TeamsStandIn, redis_url: str, namespace: str, **more: object
+    sandbox: Sandbox,
+    teams: TeamsStandIn,
+    identity: IdentityStandIn,
+    redis_url: str,
+    namespace: str,
+    **more: object,
 ) -> Settings:
-    """Settings of a deployment on the test's sandbox, Teams stand-in and Redis."""
+    """Settings of a deployment on the test's sandbox, Teams and identity stand-ins and Redis:
+    the bot's tokens come from msal at the identity stand-in, for its own tenant."""
     return Settings(  # type: ignore[call-arg]
         _env_file=None,
         partner_center_base_url=sandbox.base_url,
         partner_center_token="test-token",
         redis_url=redis_url,
         teams_client_id=APP_ID,
-        teams_client_secret=APP_PASSWORD,
+        teams_client_secret=BOT_CLIENT_SECRET,
         teams_tenant_id=TENANT_ID,
+        entra_authority=identity.authority_root,
+        requests_ca_bundle=identity.ca_bundle,
         teams_login_url=teams.login_endpoint,
         teams_openid_metadata_url=teams.openid_metadata_url,
         job_stream=f"rb:jobs:{namespace}",
@@ -137,11 +145,12 @@ async def bot(
     fresh_sandbox: Sandbox,
     fresh_teams_api: TeamsStandIn,
     teams_activities: TeamsActivities,
+    identity: IdentityStandIn,
     redis_url: str,
     redis: Redis,
     redis_namespace: str,
 ) -> AsyncIterator[TeamsBot]:
-    settings = teams_settings(fresh_sandbox, fresh_teams_api, redis_url, redis_namespace)
+    settings = teams_settings(fresh_sandbox, fresh_teams_api, identity, redis_url, redis_namespace)
     app = build_web_app(settings)
     await forget_teams_keys(redis)
     try:

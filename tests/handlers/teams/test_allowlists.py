@@ -24,6 +24,7 @@ from bot.settings import DEFAULT_TEAMS_SERVICE_URL_HOSTS, Settings
 from cards.ids import Action
 from handlers.teams.sender import service_url_allowed
 from tests.handlers.teams.conftest import DM, TeamsBot, forget_teams_keys, teams_settings
+from tests.support.identity_stand_in import IdentityStandIn
 from tests.support.loopback import LoopbackStandIn
 from tests.support.sandbox import Sandbox
 from tests.support.teams_stand_in import SELLER, TENANT_ID, TeamsActivities, TeamsStandIn
@@ -93,12 +94,18 @@ async def test_a_forged_service_url_in_unauthenticated_mode_gets_nothing(
     fresh_teams_api: TeamsStandIn,
     teams_activities: TeamsActivities,
     attacker: Attacker,
+    identity: IdentityStandIn,
     redis_url: str,
     redis: Redis,
     redis_namespace: str,
 ) -> None:
     settings = teams_settings(
-        fresh_sandbox, fresh_teams_api, redis_url, redis_namespace, teams_allow_unauthenticated=True
+        fresh_sandbox,
+        fresh_teams_api,
+        identity,
+        redis_url,
+        redis_namespace,
+        teams_allow_unauthenticated=True,
     )
     forged = teams_activities.message("referral list")
     forged["serviceUrl"] = attacker.origin + "/amer/"
@@ -200,6 +207,7 @@ async def test_a_tenant_listed_in_teams_allowed_tenants_is_served(
     fresh_sandbox: Sandbox,
     fresh_teams_api: TeamsStandIn,
     teams_activities: TeamsActivities,
+    identity: IdentityStandIn,
     redis_url: str,
     redis: Redis,
     redis_namespace: str,
@@ -207,6 +215,7 @@ async def test_a_tenant_listed_in_teams_allowed_tenants_is_served(
     settings = teams_settings(
         fresh_sandbox,
         fresh_teams_api,
+        identity,
         redis_url,
         redis_namespace,
         teams_allowed_tenants=f"{OTHER_TENANT.upper()}, {TENANT_ID}",

@@ -20,10 +20,11 @@ from bot.body_limit import DEFAULT_MAX_BODY_BYTES
 from handlers.teams import MESSAGES_PATH
 from tests.handlers.slack.test_edges import CHUNK, HUNDRED_MB, Counted
 from tests.handlers.teams.conftest import TeamsBot
+from tests.support.identity_stand_in import BOT_CLIENT_SECRET, IdentityStandIn
 from tests.support.processes import child_env
 from tests.support.slack_payloads import SIGNING_SECRET
 from tests.support.slack_stand_in import SlackApiStandIn
-from tests.support.teams_stand_in import APP_ID, APP_PASSWORD, JWKS, TENANT_ID, TeamsStandIn
+from tests.support.teams_stand_in import APP_ID, JWKS, TENANT_ID, TeamsStandIn
 
 JSON = {"Content-Type": "application/json"}
 
@@ -166,7 +167,11 @@ def post_huge(port: int, path: str, *, chunked: bool) -> tuple[int | None, int]:
 
 
 def test_a_serve_process_stays_small_under_100_mb_bodies(
-    tmp_path: Path, redis_url: str, teams_api: TeamsStandIn, slack_api: SlackApiStandIn
+    tmp_path: Path,
+    redis_url: str,
+    teams_api: TeamsStandIn,
+    identity: IdentityStandIn,
+    slack_api: SlackApiStandIn,
 ) -> None:
     port = free_port()
     env = child_env(
@@ -178,8 +183,10 @@ def test_a_serve_process_stays_small_under_100_mb_bodies(
         SLACK_SIGNING_SECRET=SIGNING_SECRET,
         SLACK_API_URL=slack_api.base_url,
         TEAMS_CLIENT_ID=APP_ID,
-        TEAMS_CLIENT_SECRET=APP_PASSWORD,
+        TEAMS_CLIENT_SECRET=BOT_CLIENT_SECRET,
         TEAMS_TENANT_ID=TENANT_ID,
+        ENTRA_AUTHORITY=identity.authority_root,
+        REQUESTS_CA_BUNDLE=str(identity.ca_bundle),
         TEAMS_LOGIN_URL=teams_api.login_endpoint,
         TEAMS_OPENID_METADATA_URL=teams_api.openid_metadata_url,
     )

@@ -17,6 +17,7 @@ from bot.settings import ConfigurationError, load_settings
 from cards.ids import Action
 from tests.cards.test_teams import executes, schema_errors, texts
 from tests.handlers.teams.conftest import DM, TeamsBot, card_of, forget_teams_keys, teams_settings
+from tests.support.identity_stand_in import IdentityStandIn
 from tests.support.sandbox import Sandbox
 from tests.support.teams_stand_in import DEFAULT_TEAM, SEND, UPDATE, TeamsActivities, TeamsStandIn
 
@@ -238,13 +239,19 @@ async def test_the_unauthenticated_mode_takes_unsigned_activities_and_says_so_lo
     fresh_sandbox: Sandbox,
     fresh_teams_api: TeamsStandIn,
     teams_activities: TeamsActivities,
+    identity: IdentityStandIn,
     redis_url: str,
     redis: Redis,
     redis_namespace: str,
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     settings = teams_settings(
-        fresh_sandbox, fresh_teams_api, redis_url, redis_namespace, teams_allow_unauthenticated=True
+        fresh_sandbox,
+        fresh_teams_api,
+        identity,
+        redis_url,
+        redis_namespace,
+        teams_allow_unauthenticated=True,
     )
     app = build_web_app(settings)
     assert "accepts activities WITHOUT checking who sent them" in caplog.text

@@ -54,6 +54,64 @@ async def test_a_required_token_is_enforced(locked: Running, token: str, status:
         assert (await client.get(FABRIKAM)).status_code == status
 
 
+CHECKED_TOKENS: list[str] = []
+"""Every token :func:`_token_check` was asked about (the server thread appends)."""
+
+
+def _token_check(token: str) -> tuple[int, str] | None:
+    """Known tokens pass, one is valid but not allowed, the rest are refused."""
+    CHECKED_TOKENS.append(token)
+    return {
+        "good": None,
+        "no-role": (403, "The caller has no Partner Center referrals role."),
+    }.get(token, (401, f"The token {token!r} has expired."))
+
+
+@pytest.fixture(scope="module")
+def checked() -> Iterator[Running]:
+    """A sandbox that asks a token check about every bearer token."""
+    yield from start_sandbox(token_check=_token_check)
+
+
+@pytest.mark.parametrize(
+    ("token", "status", "code", "message"),
+    [
+        ("good", 200, None, None),
+        ("no-role", 403, "accessDenied", "The caller has no Partner Center referrals role."),
+        ("stale", 401, "unauthenticated", "The token 'stale' has expired."),
+    ],
+)
+async def test_a_token_check_decides_status_and_reason(
+    checked: Running, token: str, status: int, code: str | None, message: str | None
+) -> None:
+    headers = {"Authorization": f"Bearer {token}"}
+    async with httpx.AsyncClient(base_url=checked.base_url, headers=headers, verify=TLS) as client:
+        response = await client.get(FABRIKAM)
+
+    assert response.status_code == status
+    if code is not None:
+        assert response.json() == {"error": {"code": code, "message": message}}
+    assert ("www-authenticate" in response.headers) is (status == 401)
+    assert "request-id" in response.headers
+
+
+async def test_a_token_check_sees_the_token_only_after_the_header_is_well_formed(
+    checked: Running,
+) -> None:
+    checked.admin.delete("/requests").raise_for_status()
+    CHECKED_TOKENS.clear()
+    async with httpx.AsyncClient(base_url=checked.base_url, verify=TLS) as client:
+        missing = await client.get(FABRIKAM)
+        basic = await client.get(FABRIKAM, headers={"Authorization": "Basic good"})
+        bearer = await client.get(FABRIKAM, headers={"Authorization": "Bearer good"})
+
+    assert [missing.status_code, basic.status_code, bearer.status_code] == [401, 401, 200]
+    assert CHECKED_TOKENS == ["good"]
+    assert "Authorization header" in basic.json()["error"]["message"]
+    logged = checked.admin.get("/requests").json()["requests"]
+    assert [entry["status"] for entry in logged] == [401, 401, 200]
+
+
 # --- request ids -------------------------------------------------------------------------------
 
 
