@@ -336,8 +336,10 @@ class IdentityStandIn(LoopbackStandIn):
     def __init__(self, *, access_token_lifetime: int = 3600) -> None:
         super().__init__()
         self._lock = threading.RLock()
+        self._default_lifetime = access_token_lifetime
         self.access_token_lifetime = access_token_lifetime
-        """Seconds an access token is valid (``expires_in``); msal refreshes below 300."""
+        """Seconds an access token is valid (``expires_in``); msal refreshes below 300.
+        :meth:`reset` puts it back."""
         self._tls = _Tls.create(self)
         self._signing_key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
         self._kid = random_secrets.token_urlsafe(20)
@@ -408,6 +410,7 @@ class IdentityStandIn(LoopbackStandIn):
         """Forget requests, codes, tokens, revocations, device codes and seen secrets; the
         signing key and the CA stay (clients keep trusting it)."""
         with self._lock:
+            self.access_token_lifetime = self._default_lifetime
             self._people.clear()
             self._requests.clear()
             self._codes.clear()

@@ -6,7 +6,16 @@ import os
 import sys
 from pathlib import Path
 
-LEFT_OUT = ("PARTNER_CENTER_", "SLACK_", "TEAMS_", "AZURE_", "HOST")
+LEFT_OUT = (
+    "PARTNER_CENTER_",
+    "SLACK_",
+    "TEAMS_",
+    "ENTRA_",
+    "AUTH_MODE",
+    "TOKEN_ENCRYPTION_KEY",
+    "PUBLIC_URL",
+    "HOST",
+)
 """Settings of the machine running the tests that must not reach a child: it gets its own."""
 
 

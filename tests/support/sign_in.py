@@ -7,11 +7,14 @@ suite's Redis, and the next run must open it.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import httpx
 
 from bot.identity.caches import Account
+from bot.partner_center.sandbox import SandboxState, create_sandbox_app, run_sandbox_in_thread
 from bot.settings import Settings
 from tests.support.identity_stand_in import (
     CLIENT_ID,
@@ -20,6 +23,7 @@ from tests.support.identity_stand_in import (
     IdentityStandIn,
     Person,
 )
+from tests.support.sandbox import Sandbox
 
 TEST_KEY = "u0IhRz1Qmq4cq0b4w1SgqUkG0uJ6Yp0hXv2JmR9nYb8="
 """The suite's TOKEN_ENCRYPTION_KEY (a Fernet key)."""
@@ -64,6 +68,17 @@ async def browse(
     action, fields = identity.authorize_form(link, person)
     path = action.removeprefix(PUBLIC_URL)
     return await web.post(path, data=fields)
+
+
+@contextmanager
+def checked_sandbox(identity: IdentityStandIn) -> Iterator[Sandbox]:
+    """A sandbox of its own that takes only ``identity``'s tokens (401 once revoked or
+    expired, 403 for a person without a Referrals role), as Partner Center does."""
+    state = SandboxState(page_size=5, token_check=identity.check)
+    with run_sandbox_in_thread(create_sandbox_app(state)) as base_url:
+        running = Sandbox(base_url)
+        with running.admin:
+            yield running
 
 
 def username(account: Account | None) -> str | None:

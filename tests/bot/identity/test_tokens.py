@@ -8,6 +8,7 @@ import asyncio
 import logging
 import re
 
+import httpx
 import pytest
 from redis.asyncio import Redis
 
@@ -16,10 +17,11 @@ from bot.identity.device import sign_in_integration_user
 from bot.identity.setup import SignInParts
 from bot.identity.tokens import DelegatedTokens, ServiceNotSignedIn
 from bot.partner_center.auth import SignInRequired
+from bot.partner_center.client import PartnerCenterClient
 from bot.partner_center.errors import PartnerCenterError
 from tests.bot.identity.conftest import sign_in
 from tests.support.identity_stand_in import PARTNER_CENTER_SCOPE, IdentityStandIn
-from tests.support.sign_in import ADA, GRACE, username
+from tests.support.sign_in import ADA, GRACE, checked_sandbox, username
 
 
 class ManualClock:
@@ -203,3 +205,27 @@ async def test_no_secret_reaches_redis_or_the_log(
 async def _value(redis: Redis, key: bytes) -> bytes:
     value = await redis.get(key)
     return value or b""
+
+
+async def test_a_401_from_partner_center_refreshes_once_and_retries_once(
+    parts: SignInParts, fresh_identity: IdentityStandIn, principal: str
+) -> None:
+    await sign_in(parts, fresh_identity, principal, ADA)
+    with checked_sandbox(fresh_identity) as sandbox:
+        async with httpx.AsyncClient() as http:
+            tokens, principals = parts.tokens_for()
+            client = PartnerCenterClient(
+                http, base_url=sandbox.base_url, tokens=tokens, principals=principals
+            ).acting_for(principal)
+            await client.list(top=1).collect()
+            fresh_identity.expire_access_tokens()  # the service now refuses the token held
+
+            await client.list(top=1).collect()
+
+            statuses = [request["status"] for request in sandbox.requests()]
+            assert statuses == [200, 401, 200]
+            assert len(fresh_identity.token_requests("refresh_token")) == 1
+            fresh_identity.revoke(ADA)
+            with pytest.raises(SignInRequired):
+                await client.list(top=1).collect()
+            assert [request["status"] for request in sandbox.requests()][3:] == [401]

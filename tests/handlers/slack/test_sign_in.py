@@ -9,6 +9,7 @@ are revoked), as Partner Center does with Entra ID's.
 from __future__ import annotations
 
 import json
+import logging
 from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
@@ -17,12 +18,12 @@ import pytest
 from redis.asyncio import Redis
 
 from bot.app import build_web_app
-from bot.partner_center.sandbox import SandboxState, create_sandbox_app, run_sandbox_in_thread
 from tests.handlers.slack.conftest import SlackBot, slack_settings
 from tests.support.identity_stand_in import IdentityStandIn, Person
 from tests.support.sandbox import Sandbox
-from tests.support.sign_in import ADA, GRACE, PUBLIC_URL, browse, sign_in_settings
-from tests.support.slack_payloads import SlackRequests, dm_channel_id
+from tests.support.sign_in import ADA, GRACE, PUBLIC_URL, TEST_KEY, browse, sign_in_settings
+from tests.support.sign_in import checked_sandbox as sandbox_checking
+from tests.support.slack_payloads import SIGNING_SECRET, SlackRequests, dm_channel_id
 from tests.support.slack_stand_in import SlackApiStandIn
 
 DM = dm_channel_id("U0001")
@@ -31,11 +32,8 @@ DM = dm_channel_id("U0001")
 @pytest.fixture
 def checked_sandbox(fresh_identity: IdentityStandIn) -> Iterator[Sandbox]:
     """A sandbox of this test's own that takes only the identity stand-in's tokens."""
-    state = SandboxState(page_size=5, token_check=fresh_identity.check)
-    with run_sandbox_in_thread(create_sandbox_app(state)) as base_url:
-        running = Sandbox(base_url)
-        with running.admin:
-            yield running
+    with sandbox_checking(fresh_identity) as running:
+        yield running
 
 
 @pytest.fixture
@@ -194,3 +192,38 @@ async def test_a_seller_without_a_referrals_role_is_told_which_roles_are_needed(
     refused = said(bot.slack.last_message(DM))
     assert "HTTP 403" in refused or "Partner Center said" in refused
     assert "Referrals Admin role, or the Referrals User role" in refused
+
+
+async def test_no_token_code_or_secret_in_redis_or_a_log_line_at_debug(
+    bot: SlackBot,
+    fresh_identity: IdentityStandIn,
+    redis: Redis,
+    redis_namespace: str,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    for name in ("msal", "urllib3", "httpx", "httpcore", "slack_bolt", "slack_sdk", "bot"):
+        logging.getLogger(name).setLevel(logging.DEBUG)
+    try:
+        await browse(fresh_identity, await asked_to_sign_in(bot, "login"), ADA, bot.http)
+        await bot.settled()
+        await bot.send(bot.requests.command("list"))
+        await bot.settled()
+        fresh_identity.revoke(ADA)
+        fresh_identity.expire_access_tokens()
+        await bot.send(bot.requests.command("list"))  # a refresh, refused
+        await bot.settled()
+        await asked_to_sign_in(bot, "login")  # a link left unused
+    finally:
+        for name in ("msal", "urllib3", "httpx", "httpcore", "slack_bolt", "slack_sdk", "bot"):
+            logging.getLogger(name).setLevel(logging.NOTSET)
+
+    keys = [key async for key in redis.scan_iter(match=f"*{redis_namespace}*")]
+    keys += [key async for key in redis.scan_iter(match="rb:identity:*")]
+    stored = b"\n".join([await redis.dump(key) or b"" for key in keys])
+    secrets = fresh_identity.secrets() | {SIGNING_SECRET, "xoxb-test-token", TEST_KEY}
+    logged = [record.getMessage() for record in caplog.records]
+    grants = [request.grant_type for request in fresh_identity.token_requests()]
+    assert grants == ["authorization_code", "refresh_token"]  # the second one refused
+    assert sorted(secret for secret in secrets if secret.encode() in stored) == []
+    assert sorted(secret for secret in secrets if any(secret in line for line in logged)) == []

@@ -164,7 +164,7 @@ async def bot(
 
 async def forget_teams_keys(redis: Redis) -> None:
     """The stand-in's people and tenant are the same in every test: start each afresh."""
-    for pattern in (f"rb:{{teams:{TENANT_ID}:*", "rb:ref:teams:*"):
+    for pattern in (f"rb:{{teams:{TENANT_ID}:*", "rb:ref:teams:*", "rb:identity:tokens:teams:*"):
         keys = [key async for key in redis.scan_iter(match=pattern)]
         if keys:
             await redis.delete(*keys)
