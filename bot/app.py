@@ -313,10 +313,10 @@ def build_login_client() -> httpx.AsyncClient:
     return httpx.AsyncClient(timeout=httpx.Timeout(10.0), trust_env=False)
 
 
-def build_teams_app(settings: Settings, login: httpx.AsyncClient) -> TeamsApp:
+def build_teams_app(settings: Settings) -> TeamsApp:
     """The Teams SDK app: inbound JWTs checked against ``TEAMS_OPENID_METADATA_URL``'s keys,
     outbound calls with the bot's tokens from msal (``ENTRA_AUTHORITY``), no web server of its
-    own. ``login`` is not used here: it fetches the inbound keys (:func:`inbound_tokens`)."""
+    own."""
     settings.require("teams_client_id", "teams_client_secret")
     assert settings.teams_client_id is not None
     assert settings.teams_client_secret is not None
@@ -366,8 +366,11 @@ def inbound_tokens(settings: Settings, http: httpx.AsyncClient) -> InboundTokens
 
 
 @asynccontextmanager
-async def teams_running(teams: TeamsApp, login: httpx.AsyncClient) -> AsyncIterator[TeamsApp]:
-    """Token validation set up (no server started); the HTTP clients closed after."""
+async def teams_running(
+    teams: TeamsApp, login: httpx.AsyncClient | None = None
+) -> AsyncIterator[TeamsApp]:
+    """Token validation set up (no server started); the HTTP clients closed after (``login``
+    too: the client inbound tokens' keys are fetched with)."""
     try:
         await teams.initialize()
         yield teams
@@ -375,7 +378,8 @@ async def teams_running(teams: TeamsApp, login: httpx.AsyncClient) -> AsyncItera
         # The SDK does not close the HTTP clients it made.
         await teams.http_client.http.aclose()
         await teams.api.http.http.aclose()
-        await login.aclose()
+        if login is not None:
+            await login.aclose()
 
 
 async def job_handlers(
@@ -394,9 +398,8 @@ async def job_handlers(
         )
     if teams_configured(settings):
         front = teams_front_end()
-        login = build_login_client()
-        teams = build_teams_app(settings, login)
-        await stack.enter_async_context(teams_running(teams, login))
+        teams = build_teams_app(settings)
+        await stack.enter_async_context(teams_running(teams))
         references = ReferenceBook(services.redis)
         repliers["teams"] = front.TeamsReplier(
             front.TeamsSender(teams, settings.teams_service_url_hosts), references
@@ -514,7 +517,7 @@ def build_web_app(settings: Settings, *, worker: bool = True) -> Starlette:
     check_partner_center_settings(settings)  # fail at start, naming the variable
     slack = build_slack_app(settings) if slack_configured(settings) else None
     login = build_login_client() if teams_configured(settings) else None
-    teams = build_teams_app(settings, login) if login is not None else None
+    teams = build_teams_app(settings) if login is not None else None
     tokens = inbound_tokens(settings, login) if login is not None else None
     state: dict[str, Any] = {}
     failures: list[BaseException] = []

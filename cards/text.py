@@ -382,8 +382,8 @@ def chat_banner(
         partner_center = Text.assemble(
             "built-in sandbox ",
             (
-                "(demo data; set PARTNER_CENTER_BASE_URL and PARTNER_CENTER_TOKEN to use the "
-                "real one)",
+                "(demo data; for the real one, set ENTRA_CLIENT_ID and the rest of the app "
+                "registration to sign in, or PARTNER_CENTER_TOKEN: see the README)",
                 "dim",
             ),
         )

@@ -12,6 +12,7 @@ import logging
 import re
 import ssl
 import threading
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -38,6 +39,14 @@ class _NothingBelowInfo(logging.Filter):
 for _name in SECRET_BEARING_LOGGERS:
     # Here, not in the logging set-up: wherever msal is used, its secrets stay out of logs.
     logging.getLogger(_name).addFilter(_NothingBelowInfo())
+
+
+def refusal_reason(answer: Mapping[str, Any]) -> str:
+    """Why Entra ID refused, in one line: the first line of ``error_description`` without the
+    trace and correlation ids that follow it (``error`` when there is no description)."""
+    description = str(answer.get("error_description") or answer.get("error") or "").strip()
+    first = description.splitlines()[0] if description else "no reason given"
+    return first.split(" Trace ID:", 1)[0].strip()
 
 
 class CredentialProblem(Exception):

@@ -26,7 +26,7 @@ import requests
 from pydantic import SecretStr
 
 from bot.clock import Clock, SystemClock
-from bot.identity.apps import MsalApps, Registration
+from bot.identity.apps import MsalApps, Registration, refusal_reason
 from bot.partner_center.auth import AccessToken, CachingTokenProvider
 
 BOT_FRAMEWORK_SCOPE = "https://api.botframework.com/.default"
@@ -102,7 +102,7 @@ class BotFrameworkTokens:
         if "access_token" not in result:
             raise TokenRefused(
                 f"Entra ID refused a token for client {self._client_id} in tenant {tenant} "
-                f"({result.get('error', 'unknown error')}): {_first_line(result)}"
+                f"({result.get('error', 'unknown error')}): {refusal_reason(result)}"
             )
         lifetime = float(result.get("expires_in") or 3600)
         return AccessToken(
@@ -163,10 +163,3 @@ class BotFrameworkTokens:
             if self._in_flight == 0:
                 for apps in self._apps.values():
                     apps.close()
-
-
-def _first_line(result: dict[str, Any]) -> str:
-    """The first line of Entra ID's description (its trace and correlation ids follow)."""
-    description = str(result.get("error_description") or result.get("error") or "")
-    lines = description.strip().splitlines()
-    return lines[0].strip() if lines else "no reason given"

@@ -14,6 +14,7 @@ from typing import Any
 import msal
 import requests
 
+from bot.identity.apps import refusal_reason
 from bot.identity.caches import SERVICE_PRINCIPAL, Account, account_in
 from bot.identity.setup import SignInParts
 
@@ -35,7 +36,7 @@ async def sign_in_integration_user(
             f"cannot reach the Microsoft sign-in service ({error.__class__.__name__})"
         ) from None
     if "user_code" not in flow:
-        raise DeviceSignInFailed(_reason(flow))
+        raise DeviceSignInFailed(refusal_reason(flow))
     show(
         str(flow.get("message") or f"Open {flow['verification_uri']} and enter {flow['user_code']}")
     )
@@ -46,7 +47,7 @@ async def sign_in_integration_user(
             f"lost the Microsoft sign-in service ({error.__class__.__name__})"
         ) from None
     if "access_token" not in result:
-        raise DeviceSignInFailed(_reason(result))
+        raise DeviceSignInFailed(refusal_reason(result))
     serialized = cache.serialize()
     account = account_in(serialized)
     if account is None:
@@ -54,8 +55,3 @@ async def sign_in_integration_user(
     await parts.caches.save(SERVICE_PRINCIPAL, serialized)
     parts.service.forget(SERVICE_PRINCIPAL)
     return account
-
-
-def _reason(answer: dict[str, Any]) -> str:
-    text = str(answer.get("error_description") or answer.get("error") or "no reason given")
-    return text.splitlines()[0]

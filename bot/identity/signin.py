@@ -25,7 +25,7 @@ import msal
 import requests
 from redis.asyncio import Redis
 
-from bot.identity.apps import MsalApps
+from bot.identity.apps import MsalApps, refusal_reason
 from bot.identity.caches import Account, TokenCaches, account_in
 from bot.identity.sealing import Sealer, Unreadable
 
@@ -97,16 +97,14 @@ class SignIns:
         record = await self._take(state)
         principal, resume = str(record["principal"]), dict(record["resume"])
         if "error" in params:
-            reason = (params.get("error_description") or params["error"]).splitlines()[0]
+            reason = refusal_reason(params)
             raise SignInRefused(f"Microsoft did not sign you in: {reason}", resume=resume)
         cache = msal.SerializableTokenCache()
         result = await asyncio.to_thread(self._redeem, cache, record["flow"], dict(params))
         if "access_token" not in result:
-            reason = str(result.get("error_description") or result.get("error") or "")
             logger.info("sign-in of %s refused: %s", principal, result.get("error"))
             raise SignInRefused(
-                f"The sign-in could not be completed: {reason.splitlines()[0] if reason else ''}",
-                resume=resume,
+                f"The sign-in could not be completed: {refusal_reason(result)}", resume=resume
             )
         serialized = cache.serialize()
         account = account_in(serialized)

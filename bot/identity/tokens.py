@@ -13,14 +13,13 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections import OrderedDict
-from typing import Any
 
 import msal
 import requests
 from pydantic import SecretStr
 
 from bot.clock import Clock, SystemClock
-from bot.identity.apps import MsalApps
+from bot.identity.apps import MsalApps, refusal_reason
 from bot.identity.caches import TokenCaches
 from bot.partner_center.auth import AccessToken, CachingTokenProvider, SignInRequired
 from bot.partner_center.errors import Unauthorized, Unavailable
@@ -128,8 +127,10 @@ class DelegatedTokens:
         if "access_token" not in result:
             code = str(result.get("error", "unknown"))
             if code in SIGN_IN_AGAIN_ERRORS:
-                raise self._not_signed_in(principal, _reason(result))
-            raise IdentityUnavailable(f"The Microsoft sign-in service refused: {_reason(result)}")
+                raise self._not_signed_in(principal, refusal_reason(result))
+            raise IdentityUnavailable(
+                f"The Microsoft sign-in service refused: {refusal_reason(result)}"
+            )
         lifetime = float(result.get("expires_in") or 3600)
         token = AccessToken(
             SecretStr(str(result["access_token"])), self._clock.monotonic() + lifetime
@@ -143,10 +144,3 @@ class DelegatedTokens:
                 f"({reason}); an operator must run `referral-bot login`."
             )
         return SignInRequired(principal, reason)
-
-
-def _reason(result: dict[str, Any]) -> str:
-    """The first line of Entra ID's description (its trace and correlation ids follow)."""
-    description = str(result.get("error_description") or result.get("error") or "")
-    first = description.splitlines()[0] if description else "no reason given"
-    return first.split(" Trace ID:", 1)[0].strip()

@@ -69,8 +69,8 @@ async def answer_sign_in(
     if mode == "static":
         return [
             Notice(
-                message="This deployment calls Partner Center with one configured token "
-                "(AUTH_MODE=static): there is no sign-in.",
+                message="There is no sign-in here: Partner Center calls use this "
+                "deployment's configured token, or the built-in sandbox (AUTH_MODE=static).",
             )
         ]
     if mode == "service":
@@ -100,8 +100,8 @@ async def _whoami(desk: SignInDesk | None, principal: str) -> View:
     mode = desk.mode if desk is not None else "static"
     if desk is None or mode == "static":
         return Notice(
-            message="Partner Center calls use this deployment's configured token "
-            "(AUTH_MODE=static)."
+            message="Partner Center calls use this deployment's configured token, or the "
+            "built-in sandbox (AUTH_MODE=static): no one signs in."
         )
     account = await desk.account(principal)
     if account is None:
