@@ -10,10 +10,12 @@ import re
 
 import httpx
 import pytest
+from cryptography.fernet import Fernet
 from redis.asyncio import Redis
 
-from bot.identity.caches import SERVICE_PRINCIPAL
+from bot.identity.caches import SERVICE_PRINCIPAL, TokenCaches
 from bot.identity.device import sign_in_integration_user
+from bot.identity.sealing import Sealer
 from bot.identity.setup import SignInParts
 from bot.identity.tokens import DelegatedTokens, ServiceNotSignedIn
 from bot.partner_center.auth import SignInRequired
@@ -229,3 +231,15 @@ async def test_a_401_from_partner_center_refreshes_once_and_retries_once(
             with pytest.raises(SignInRequired):
                 await client.list(top=1).collect()
             assert [request["status"] for request in sandbox.requests()][3:] == [401]
+
+
+async def test_a_cache_no_configured_key_opens_asks_to_sign_in_rather_than_failing(
+    parts: SignInParts, principal: str, redis: Redis
+) -> None:
+    # Sealed with a key since dropped from TOKEN_ENCRYPTION_KEY.
+    stale = TokenCaches(redis, Sealer(Fernet.generate_key().decode()))
+    await stale.save(principal, '{"Account": {}}')
+
+    with pytest.raises(SignInRequired, match="not signed in"):
+        await parts.delegated.provider(principal).token()
+    assert not await parts.caches.exists(principal)  # dropped, said once in the log
