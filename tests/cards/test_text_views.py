@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+import typing
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +24,7 @@ from bot.conversation.views import (
     ReferralList,
     Review,
     ReviewLine,
+    SignIn,
     View,
 )
 from bot.referrals.models import Referral, ReferralEligibility
@@ -273,7 +275,7 @@ def test_chat_banner_says_where_things_live_and_how_to_start(sandbox: bool) -> N
     assert "Drafts unix:///data/redis/redis.sock" in output
     assert "Data folder /data" in output
     if sandbox:
-        assert "built-in sandbox (demo data; set PARTNER_CENTER_BASE_URL" in output
+        assert "built-in sandbox (demo data; for the real one, set ENTRA_CLIENT_ID" in output
     else:
         assert "Partner Center https://api.partner.microsoft.com/v1.0" in output
     assert "Type /referral new to create a referral, /referral help for more, quit to leave." in (
@@ -291,7 +293,10 @@ def test_every_view_type_has_a_renderer(referral: Referral) -> None:
         EligibilityReport(referral_id="r", eligibility=ReferralEligibility(is_eligible=True)),
         Notice(message="m"),
         Problem(message="m"),
+        SignIn(url="https://login.example/", message="m"),
     ]
+    members = typing.get_args(typing.get_args(View)[0])  # View is Annotated[A | B | ..., ...]
+    assert {view.kind for view in views} == {m.model_fields["kind"].default for m in members}
 
     for view in views:
         assert render(text.render_view(view)).strip()
