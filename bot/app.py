@@ -7,11 +7,13 @@ around a loopback sandbox or a local Redis without patching anything.
 from __future__ import annotations
 
 import asyncio
+import functools
 import gc
 import logging
+import ssl
 import uuid
 import warnings
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Mapping
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass
 from http.cookiejar import CookieJar
@@ -38,16 +40,30 @@ from bot.conversation.runtime.access import Access
 from bot.conversation.runtime.engine import Engine
 from bot.conversation.runtime.session_store import RedisSessionStore
 from bot.identity.bot_framework import BotFrameworkTokens
+from bot.identity.caches import SERVICE_PRINCIPAL
 from bot.identity.identity import Identity
 from bot.identity.setup import SignInParts, build_sign_in, check_sign_in_settings
 from bot.identity.signin import CALLBACK_PATH, SignedIn, SignIns
+from bot.identity.tokens import DelegatedTokens
 from bot.identity.web import callback_endpoint
 from bot.inbound_tokens import InboundTokens
 from bot.jobs import JobHandler, JobQueue, WorkOptions, dispatch
+from bot.notifications.changes import ChangeDetector
+from bot.notifications.delivery import Notifier
+from bot.notifications.poller import Poller
+from bot.notifications.signature import WebhookVerifier
+from bot.notifications.subscriptions import Subscriptions
+from bot.notifications.webhook import (
+    FOLLOW_UP,
+    WEBHOOK_PATH,
+    follow_up_handler,
+    webhook_endpoint,
+)
 from bot.partner_center.auth import StaticTokenProvider, TokenProvider
 from bot.partner_center.client import PartnerCenterClient
 from bot.partner_center.retry import RetryPolicy
 from bot.partner_center.sandbox import run_sandbox_in_thread
+from bot.partner_center.webhooks import WebhookRegistrations
 from bot.references import ReferenceBook
 from bot.settings import SANDBOX, ConfigurationError, Settings
 from bot.storage.redis import connect, redact_url, resolve_redis_url
@@ -145,11 +161,10 @@ def build_partner_center_client(
 
 @asynccontextmanager
 async def partner_center_access(
-    settings: Settings, redis: Redis | None, *, as_integration_user: bool = False
-) -> AsyncIterator[tuple[PartnerCenterClient, SignInParts | None]]:
-    """A ready client and, unless ``AUTH_MODE=static``, the sign-in parts (on ``redis``),
-    with the built-in sandbox running on loopback when configured. ``as_integration_user``:
-    every call acts as the integration user, whatever the mode (the command line)."""
+    settings: Settings, redis: Redis | None
+) -> AsyncIterator[PartnerCenterParts]:
+    """Ready clients and, unless ``AUTH_MODE=static``, the sign-in parts (on ``redis``),
+    with the built-in sandbox running on loopback when configured."""
     async with AsyncExitStack() as stack:
         sign_in = None
         if settings.sign_in_mode != "static":
@@ -161,14 +176,27 @@ async def partner_center_access(
         if settings.uses_sandbox:
             base_url = stack.enter_context(run_sandbox_in_thread())
         http = await stack.enter_async_context(build_http_client(settings))
-        client = build_partner_center_client(
-            settings,
-            http,
-            base_url=base_url,
-            sign_in=sign_in,
-            as_integration_user=as_integration_user,
+        client = build_partner_center_client(settings, http, base_url=base_url, sign_in=sign_in)
+        deployment = (
+            build_partner_center_client(
+                settings, http, base_url=base_url, sign_in=sign_in, as_integration_user=True
+            )
+            if sign_in is not None and sign_in.identity.per_seller
+            else client
         )
-        yield client, sign_in
+        yield PartnerCenterParts(client, deployment, sign_in)
+
+
+@dataclass(frozen=True)
+class PartnerCenterParts:
+    """The clients of a process, and how they sign in."""
+
+    client: PartnerCenterClient
+    """Acts for whoever a call names (each seller with ``AUTH_MODE=user``)."""
+    deployment: PartnerCenterClient
+    """Acts as the deployment itself: the static token or the integration user (the command
+    line, webhooks' follow-ups, the poll)."""
+    sign_in: SignInParts | None
 
 
 @asynccontextmanager
@@ -180,9 +208,8 @@ async def partner_center(settings: Settings) -> AsyncIterator[PartnerCenterClien
         redis = None
         if settings.sign_in_mode != "static":
             redis, _ = await stack.enter_async_context(redis_client(settings))
-        access = partner_center_access(settings, redis, as_integration_user=True)
-        client, _ = await stack.enter_async_context(access)
-        yield client
+        parts = await stack.enter_async_context(partner_center_access(settings, redis))
+        yield parts.deployment
 
 
 @asynccontextmanager
@@ -213,8 +240,12 @@ class ChatServices:
     sandbox: bool
     data_dir: Path
     identity: Identity
-    sign_ins: SignIns | None = None
+    sign_ins: SignIns | None
     """Sign-in links and their callback (``AUTH_MODE=user``)."""
+    deployment: PartnerCenterClient
+    """Partner Center as the deployment itself (see :class:`PartnerCenterParts`)."""
+    detector: ChangeDetector
+    subscriptions: Subscriptions
 
 
 def for_local_chat(settings: Settings) -> Settings:
@@ -236,7 +267,9 @@ async def chat_services(settings: Settings) -> AsyncIterator[ChatServices]:
     check_partner_center_settings(settings)  # a configuration error stops us before Redis starts
     async with AsyncExitStack() as stack:
         redis, redis_url = await stack.enter_async_context(redis_client(settings))
-        client, sign_in = await stack.enter_async_context(partner_center_access(settings, redis))
+        parts = await stack.enter_async_context(partner_center_access(settings, redis))
+        client, sign_in = parts.client, parts.sign_in
+        detector = ChangeDetector(redis, stream=settings.job_stream)
         store = RedisSessionStore(redis)
         access = Access(settings.referral_admins)
         engine = Engine(
@@ -245,6 +278,7 @@ async def chat_services(settings: Settings) -> AsyncIterator[ChatServices]:
             clock=SystemClock(),
             ttl_seconds=settings.session_ttl_seconds,
             access=access,
+            sent=functools.partial(detector.observe, source="bot"),
         )
         yield ChatServices(
             desk=Desk(engine, client, access=access),
@@ -256,6 +290,9 @@ async def chat_services(settings: Settings) -> AsyncIterator[ChatServices]:
             data_dir=settings.data_dir,
             identity=sign_in.identity if sign_in is not None else Identity("static"),
             sign_ins=sign_in.sign_ins if sign_in is not None else None,
+            deployment=parts.deployment,
+            detector=detector,
+            subscriptions=Subscriptions(redis, stream=settings.job_stream),
         )
 
 
@@ -406,8 +443,25 @@ async def job_handlers(
         )
     if not repliers:
         return {}
-    runner = TurnRunner(services.desk, services.memory, repliers, identity=services.identity)
-    return turn_handlers(runner)
+    runner = TurnRunner(
+        services.desk,
+        services.memory,
+        repliers,
+        identity=services.identity,
+        subscriptions=services.subscriptions,
+    )
+    notifier = Notifier(
+        services.redis,
+        services.subscriptions,
+        JobQueue(services.redis, stream=settings.job_stream),
+        repliers,
+        referral_url=settings.partner_center_referral_url,
+    )
+    return {
+        **turn_handlers(runner),
+        **notifier.handlers(),
+        FOLLOW_UP: follow_up_handler(services.deployment, services.detector),
+    }
 
 
 class WorkerFailed(RuntimeError):
@@ -450,10 +504,23 @@ async def working(
                 on_failure(error)
 
         loop.add_done_callback(stopped)
+        polling = None
+        if handlers:
+            # Channels hear of changes nobody told the bot about (webhooks lost or not set up).
+            poller = Poller(
+                services.redis,
+                services.deployment,
+                services.detector,
+                stream=settings.job_stream,
+                interval=settings.poll_interval_seconds,
+            )
+            polling = asyncio.create_task(poller.run(stopping))
         try:
             yield loop
         finally:
             stopping.set()
+            if polling is not None:
+                await polling
             try:
                 await loop
             except Exception as error:
@@ -470,6 +537,28 @@ async def run_worker(settings: Settings, stop: asyncio.Event) -> None:
             await asyncio.wait({loop, stopping}, return_when=asyncio.FIRST_COMPLETED)
         finally:
             stopping.cancel()
+
+
+def partner_center_routes(
+    settings: Settings, state: Mapping[str, Any], platforms: set[str]
+) -> list[Route]:
+    """Partner Center's webhook, and (``AUTH_MODE=user``) the sign-in callback; their parts
+    are in ``state`` once the app has started."""
+    webhook = webhook_endpoint(
+        lambda: state["verifier"], lambda: state["redis"], lambda: state["jobs"]
+    )
+    routes = [Route(WEBHOOK_PATH, webhook, methods=["POST"])]
+    if settings.sign_in_mode == "user":
+        routes.append(sign_in_route(lambda: state["sign_ins"], lambda: state["jobs"], platforms))
+    return routes
+
+
+def certificate_client(settings: Settings) -> httpx.AsyncClient:
+    """The client webhook certificates are downloaded with: redirects never followed, TLS
+    trusting ``REQUESTS_CA_BUNDLE`` / ``SSL_CERT_FILE`` or the system's store."""
+    bundle = settings.ca_bundle
+    verify = ssl.create_default_context(cafile=str(bundle) if bundle else None)
+    return httpx.AsyncClient(verify=verify, follow_redirects=False, trust_env=False)
 
 
 def sign_in_route(
@@ -535,6 +624,12 @@ def build_web_app(settings: Settings, *, worker: bool = True) -> Starlette:
             state["redis"] = services.redis
             jobs = JobQueue(services.redis, stream=settings.job_stream)
             state["sign_ins"], state["jobs"] = services.sign_ins, jobs
+            certificates = await stack.enter_async_context(certificate_client(settings))
+            state["verifier"] = WebhookVerifier(
+                certificates,
+                allowed_cert_urls=settings.partner_center_webhook_cert_urls,
+                ca_bundle=settings.partner_center_webhook_ca_bundle,
+            )
             if worker:
                 await stack.enter_async_context(
                     working(settings, services, on_failure=worker_failed)
@@ -572,13 +667,43 @@ def build_web_app(settings: Settings, *, worker: bool = True) -> Starlette:
         if failures:
             raise WorkerFailed(f"the job loop stopped: {failures[0]!r}")
 
-    routes = platform_routes(settings, slack, teams, tokens)
-    if settings.sign_in_mode == "user":
-        served = {name for name, app in (("slack", slack), ("teams", teams)) if app is not None}
-        routes.append(sign_in_route(lambda: state["sign_ins"], lambda: state["jobs"], served))
+    served = {name for name, app in (("slack", slack), ("teams", teams)) if app is not None}
+    routes = [
+        *platform_routes(settings, slack, teams, tokens),
+        *partner_center_routes(settings, state, served),
+    ]
     checks = {"redis": redis_ready, **({"worker": worker_ready} if worker else {})}
     web = create_web_app(
         checks, routes=routes, lifespan=lifespan, max_body_bytes=settings.max_body_bytes
     )
     web.state.worker_failures = failures
     return web
+
+
+@asynccontextmanager
+async def webhook_registrations(settings: Settings) -> AsyncIterator[WebhookRegistrations]:
+    """The command line's webhook registration client: ``PARTNER_CENTER_WEBHOOKS_URL`` (the
+    built-in sandbox's own with ``PARTNER_CENTER_BASE_URL=sandbox``), as the deployment: the
+    static token, or the integration user with a token for the registration API's own
+    audience (``PARTNER_CENTER_WEBHOOKS_SCOPE``; msal gets it with the same refresh token)."""
+    check_partner_center_settings(settings)
+    async with AsyncExitStack() as stack:
+        if settings.sign_in_mode == "static":
+            tokens = static_token_provider(settings)
+        else:
+            redis, _ = await stack.enter_async_context(redis_client(settings))
+            sign_in = await build_sign_in(settings, redis)
+            stack.callback(sign_in.close)
+            webhooks_tokens = DelegatedTokens(
+                sign_in.apps,
+                sign_in.caches,
+                scopes=[settings.partner_center_webhooks_scope],
+                service=True,
+            )
+            tokens = webhooks_tokens.provider(SERVICE_PRINCIPAL)
+        base_url = settings.partner_center_webhooks_url
+        if settings.uses_sandbox:
+            api_root = stack.enter_context(run_sandbox_in_thread())
+            base_url = api_root.removesuffix("/v1.0") + "/webhooks/v1"
+        http = await stack.enter_async_context(build_http_client(settings))
+        yield WebhookRegistrations(http, base_url, tokens)

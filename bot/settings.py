@@ -11,6 +11,7 @@ import ipaddress
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Annotated, Any, Literal
+from urllib.parse import urlsplit
 
 from platformdirs import user_data_path
 from pydantic import (
@@ -40,8 +41,12 @@ DEFAULT_TEAMS_SERVICE_URL_HOSTS = (
 )
 """The Bot Connector hosts of Teams' clouds: the only ``serviceUrl``s the bot sends its token to."""
 DEFAULT_HOST = "127.0.0.1"
+DEFAULT_REFERRAL_URL = "https://partner.microsoft.com/dashboard/referrals/v2/opportunities/{id}"
 DEFAULT_ENTRA_AUTHORITY = "https://login.microsoftonline.com"
 DEFAULT_PARTNER_CENTER_SCOPE = "https://api.partner.microsoft.com/user_impersonation"
+DEFAULT_PARTNER_CENTER_WEBHOOKS_URL = "https://api.partnercenter.microsoft.com/webhooks/v1"
+DEFAULT_PARTNER_CENTER_WEBHOOK_CERT_URLS = ("https://3psostorageacct.blob.core.windows.net/cert/",)
+"""Where Partner Center's webhook signing certificate is documented to live."""
 
 AuthMode = Literal["user", "service", "static"]
 
@@ -72,6 +77,23 @@ class Settings(BaseSettings):
     partner_center_max_attempts: int = Field(default=4, ge=1, le=10)
     partner_center_max_pages: int = Field(default=50, ge=1, le=10_000)
     partner_center_scope: str = Field(default=DEFAULT_PARTNER_CENTER_SCOPE, min_length=1)
+    partner_center_webhook_cert_urls: Annotated[tuple[str, ...], NoDecode] = (
+        DEFAULT_PARTNER_CENTER_WEBHOOK_CERT_URLS
+    )
+    """URL prefixes (comma-separated, https) a webhook's ``x-ms-certificate-url`` must start
+    with; nothing else is ever downloaded, so a forged request cannot point the bot at a
+    certificate of its own."""
+    partner_center_webhook_ca_bundle: Path | None = None
+    """Trust anchors (PEM) the webhook signing certificate must chain to; unset, the system's
+    store. Add Microsoft's issuing CA here if the store lacks it."""
+    partner_center_webhooks_url: str = DEFAULT_PARTNER_CENTER_WEBHOOKS_URL
+    """The webhook registration API's root (a different host from the Referrals API); with
+    ``PARTNER_CENTER_BASE_URL=sandbox``, the sandbox's own is used."""
+    partner_center_webhooks_scope: str = Field(
+        default="https://api.partnercenter.microsoft.com/user_impersonation", min_length=1
+    )
+    """The delegated scope of the webhook registration API (another audience than the
+    Referrals API's)."""
     auth_mode: AuthMode | None = None
     """Who Partner Center calls act as; unset: ``user`` once ``ENTRA_CLIENT_ID`` is set, else
     ``static`` (see :attr:`sign_in_mode`)."""
@@ -122,6 +144,20 @@ class Settings(BaseSettings):
 
     approvals_channel: str | None = None
     poll_interval_seconds: float = Field(default=600.0, gt=0)
+    """How often the reconciliation poll looks for changes webhooks missed."""
+    partner_center_referral_url: str | None = DEFAULT_REFERRAL_URL
+    """A referral's page in Partner Center's web UI (``{id}`` is its id), linked from the cards
+    channels get; empty: no link."""
+
+    @field_validator("partner_center_referral_url", mode="before")
+    @classmethod
+    def _referral_url(cls, value: Any) -> Any:
+        if isinstance(value, str) and not value.strip():
+            return None
+        if isinstance(value, str) and "{id}" not in value:
+            raise ValueError("must hold {id}, where the referral's id goes")
+        return value
+
     session_ttl_seconds: int = Field(default=72 * 3600, gt=0)
     public_url: AnyHttpUrl | None = None
     host: str = Field(default=DEFAULT_HOST, min_length=1)
@@ -186,6 +222,44 @@ class Settings(BaseSettings):
             raise ValueError(
                 "must be an http(s) URL of the API root, such as "
                 f"{DEFAULT_PARTNER_CENTER_BASE_URL}, or 'sandbox'"
+            )
+        return value.rstrip("/")
+
+    @field_validator("partner_center_webhook_cert_urls", mode="before")
+    @classmethod
+    def _split_cert_urls(cls, value: Any) -> Any:
+        # Comma-separated, like TEAMS_SERVICE_URL_HOSTS.
+        if isinstance(value, str):
+            value = value.split(",")
+        if isinstance(value, list | tuple):
+            return tuple(str(part).strip() for part in value if str(part).strip())
+        return value
+
+    @field_validator("partner_center_webhook_cert_urls")
+    @classmethod
+    def _https_cert_urls(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        # A certificate fetched in clear could be swapped on the way: https only, and a prefix
+        # with a host and a path (a bare host would allow any file on it).
+        if not value:
+            raise ValueError("needs at least one https URL prefix")
+        for url in value:
+            parts = urlsplit(url)
+            if parts.scheme != "https" or not parts.hostname or not parts.path.startswith("/"):
+                raise ValueError(
+                    f"{url!r} must be an https URL prefix with a path, such as "
+                    f"{DEFAULT_PARTNER_CENTER_WEBHOOK_CERT_URLS[0]}"
+                )
+            if parts.query or parts.fragment:
+                raise ValueError(f"{url!r} must have no query or fragment")
+        return value
+
+    @field_validator("partner_center_webhooks_url")
+    @classmethod
+    def _check_webhooks_url(cls, value: str) -> str:
+        value = value.strip()
+        if not value.startswith(("https://", "http://")):
+            raise ValueError(
+                f"must be an http(s) URL such as {DEFAULT_PARTNER_CENTER_WEBHOOKS_URL}"
             )
         return value.rstrip("/")
 

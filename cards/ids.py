@@ -33,6 +33,9 @@ class Action(StrEnum):
     """Another page of a referral list (the page token in the value)."""
     SIGN_IN = "rb_sign_in"
     """A link button opening the sign-in page: the browser does the work, the bot only acks."""
+    OPEN_IN_PARTNER_CENTER = "rb_open_pc"
+    """A link button opening a referral in Partner Center's web UI (on a channel's status
+    card): the browser does the work, but Slack still sends the click, which must be acked."""
 
 
 STEP_BLOCK_PREFIX = "rb_step:"

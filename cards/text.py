@@ -37,6 +37,7 @@ from bot.conversation.views import (
     ReferralList,
     Review,
     SignIn,
+    StatusChange,
     View,
 )
 from bot.referrals.models import (
@@ -85,6 +86,7 @@ __all__ = [
     "render_referral",
     "render_referral_list",
     "render_review",
+    "render_status_change",
     "render_view",
 ]
 
@@ -227,6 +229,8 @@ def render_view(view: View) -> RenderableType:
             return render_problem(view)
         case SignIn():
             return render_sign_in(view)
+        case StatusChange():
+            return render_status_change(view)
         case _:
             assert_never(view)
 
@@ -365,6 +369,30 @@ def render_problem(problem: Problem) -> RenderableType:
         parts.append(Text(problem.hint, style="yellow"))
     if problem.reference:
         parts.append(Text(f"{words.REFERENCE}{problem.reference}", style="dim"))
+    return Group(*parts)
+
+
+STATUS_STYLES: Mapping[words.Tone, str] = {
+    "good": "bold green",
+    "bad": "bold red",
+    "warning": "bold yellow",
+    "neutral": "bold cyan",
+}
+
+
+def render_status_change(view: StatusChange) -> RenderableType:
+    """What happened to a referral (a channel's card): the headline, the reason, the facts,
+    and where to see it (the link printed whole, so the terminal can make it clickable)."""
+    parts: list[RenderableType] = [
+        Text(words.status_headline(view), style=STATUS_STYLES[words.STATUS_TONES[view.event]])
+    ]
+    if view.reason and view.reason.strip():
+        parts.append(Text.assemble((f"{words.REASON}: ", "bold"), view.reason))
+    rows: dict[str, str | None] = dict(words.status_facts(view, _money))
+    rows[words.STATUS_ID] = view.referral_id
+    parts.append(_facts(rows))
+    if view.link:
+        parts.append(Text(view.link, style="underline"))
     return Group(*parts)
 
 

@@ -11,11 +11,13 @@ Handlers take their user-facing words from here too (the failure wording, the st
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import Final
+import math
+from collections.abc import Callable, Mapping, Sequence
+from decimal import Decimal
+from typing import Final, Literal
 
 from bot.conversation import views
-from bot.conversation.views import Progress, Prompt, Review
+from bot.conversation.views import Progress, Prompt, Review, StatusChange, StatusEvent
 from bot.referrals.models import ReferralEligibility
 
 # -- marks ----------------------------------------------------------------------------------
@@ -236,6 +238,72 @@ def home_summary(draft_title: str | None) -> str:
     if draft_title is not None:
         return f"Referrals: your {draft_title} draft is waiting."
     return "Referrals: your open referrals."
+
+
+# -- what happened to a referral (a channel's notification) -----------------------------------
+
+STATUS_EVENTS: Final[Mapping[StatusEvent, str]] = {
+    "new": "\N{SQUARED NEW} New referral",
+    "accepted": "\N{HANDSHAKE} Accepted",
+    "won": "\N{PARTY POPPER} Won",
+    "lost": "\N{CHART WITH DOWNWARDS TREND} Lost",
+    "declined": "\N{NO ENTRY SIGN} Declined",
+    "expired": "\N{HOURGLASS} Expired",
+}
+"""What happened, as a channel's card says it first: a mark and a word per event."""
+Tone = Literal["good", "bad", "warning", "neutral"]
+STATUS_TONES: Final[Mapping[StatusEvent, Tone]] = {
+    "new": "neutral",
+    "accepted": "good",
+    "won": "good",
+    "lost": "bad",
+    "declined": "bad",
+    "expired": "warning",
+}
+"""How a surface that colours text may colour each event's headline (same on every one)."""
+REASON: Final = "Reason"
+STATUS_ID: Final = "Id"
+OPEN_IN_PARTNER_CENTER: Final = "Open in Partner Center"
+Money = Callable[[Decimal | None, str | None], str | None]
+
+
+def status_headline(view: StatusChange) -> str:
+    """``🎉 Won: Contoso pilot``: what happened, to which deal."""
+    name = view.name if view.name and view.name.strip() else UNNAMED
+    return f"{STATUS_EVENTS[view.event]}: {name}"
+
+
+def status_summary(view: StatusChange) -> str:
+    """A status card's notification text: the headline, and the customer when known."""
+    headline = status_headline(view)
+    return f"{headline} · {view.customer}" if view.customer else headline
+
+
+def status_move(before: str | None, after: str) -> str:
+    """``Active, Accepted → Closed, Won``; only the status now for a new referral."""
+    return f"{before} \N{RIGHTWARDS ARROW} {after}" if before else after
+
+
+def status_facts(view: StatusChange, money: Money) -> list[tuple[str, str]]:
+    """The facts a status card shows under its headline, by label, leaving out the unknown.
+
+    ``money`` writes the deal value (:func:`cards.formatting.money`; it is passed in because
+    that module reads its words from here). The labels are those of the referral cards.
+    """
+    rows: list[tuple[str, str | None]] = [
+        ("Customer", view.customer),
+        ("Deal value", money(_decimal(view.value), view.currency)),
+        ("Status", status_move(view.before, view.after)),
+        ("Team", ", ".join(person for person in view.team if person.strip()) or None),
+        ("Closing", view.closing.isoformat() if view.closing else None),
+    ]
+    return [(label, value) for label, value in rows if value and value.strip()]
+
+
+def _decimal(value: float | None) -> Decimal | None:
+    """A float as the decimal it prints as (``1234.5``, not a binary fraction's digits);
+    None for no value or one that is not a number."""
+    return Decimal(repr(value)) if value is not None and math.isfinite(value) else None
 
 
 # -- the terminal --------------------------------------------------------------------------------

@@ -25,6 +25,7 @@ from tests.support.redis_server import TEST_DB, PrivateRedis, with_db
 from tests.support.sandbox import fresh_sandbox, sandbox
 from tests.support.slack_stand_in import fresh_slack_api, slack_api, slack_requests
 from tests.support.teams_stand_in import fresh_teams_api, teams_activities, teams_api
+from tests.support.webhook_stand_in import fresh_webhook_certificates, webhook_certificates
 
 # Fixtures shared by the whole suite.
 # Properties are about behaviour, not speed: on a busy two-core machine a slow example or a
@@ -40,12 +41,14 @@ __all__ = [
     "fresh_sandbox",
     "fresh_slack_api",
     "fresh_teams_api",
+    "fresh_webhook_certificates",
     "identity",
     "sandbox",
     "slack_api",
     "slack_requests",
     "teams_activities",
     "teams_api",
+    "webhook_certificates",
 ]
 
 _real_connect = socket.socket.connect

@@ -16,7 +16,7 @@ import typer
 import uvicorn
 
 from bot.app import WorkerFailed, build_web_app, run_worker
-from bot.cli import chat, deals, login, referrals, teams_package
+from bot.cli import chat, deals, login, referrals, teams_package, webhooks
 from bot.cli._shared import command, configure_logging
 from bot.partner_center.sandbox import run_sandbox
 from bot.settings import Settings, load_settings
@@ -35,6 +35,7 @@ app = typer.Typer(
 app.add_typer(referrals.app, name="referrals")
 app.add_typer(deals.eligibility_app, name="eligibility")
 app.add_typer(deals.registrations_app, name="registrations")
+app.add_typer(webhooks.app, name="webhooks")
 command(app, "chat")(chat.chat)
 command(app, "teams-package")(teams_package.teams_package)
 command(app, "login")(login.login)

@@ -45,6 +45,8 @@ from bot.conversation.views import (
     ReviewLine,
     Seller,
     SignIn,
+    StatusChange,
+    StatusEvent,
     Text,
     View,
 )
@@ -111,6 +113,8 @@ __all__ = [
     "ReviewLine",
     "Seller",
     "SignIn",
+    "StatusChange",
+    "StatusEvent",
     "Text",
     "Turn",
     "TurnRunner",

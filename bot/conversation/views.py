@@ -256,6 +256,33 @@ class Problem(_View):
     reference: str | None = None
 
 
+StatusEvent = Literal["new", "accepted", "won", "lost", "declined", "expired"]
+"""What happened to a referral, as channels hear it."""
+
+
+class StatusChange(_View):
+    """A referral's status changed (or a new one arrived): the card a subscribed channel gets."""
+
+    kind: Literal["status_change"] = "status_change"
+    event: StatusEvent
+    referral_id: str
+    name: str | None = None
+    customer: str | None = None
+    value: float | None = None
+    currency: str | None = None
+    before: str | None = None
+    """The status before, in words (``Active, Accepted``); None for a new referral."""
+    after: str
+    """The status now, in words (``Closed, Won``)."""
+    reason: str | None = None
+    """Why it was lost or declined, as Partner Center has it."""
+    team: tuple[str, ...] = ()
+    """The referral's team, as names or emails."""
+    closing: date | None = None
+    link: str | None = None
+    """The referral in Partner Center's web UI."""
+
+
 class SignIn(_View):
     """A private link that signs the seller in to Partner Center as themselves."""
 
@@ -275,6 +302,7 @@ View = Annotated[
     | EligibilityReport
     | Notice
     | Problem
-    | SignIn,
+    | SignIn
+    | StatusChange,
     Field(discriminator="kind"),
 ]

@@ -36,6 +36,7 @@ from bot.conversation.views import (
     ReferralList,
     Review,
     SignIn,
+    StatusChange,
     View,
 )
 from cards import words
@@ -64,6 +65,7 @@ from cards.slack._referrals import (
     referral_text,
 )
 from cards.slack._review import review_blocks
+from cards.slack._status import status_blocks
 from cards.words import SENDING_NOTE
 
 __all__ = [
@@ -109,6 +111,8 @@ def message(view: View) -> SlackMessage:
             text, blocks = view.message, _problem(view)
         case SignIn():
             text, blocks = view.message, _sign_in(view)
+        case StatusChange():
+            text, blocks = words.status_summary(view), status_blocks(view)
         case _:
             assert_never(view)
     return _message(text, blocks)

@@ -41,6 +41,7 @@ from bot.conversation.views import (
     ReferralList,
     Review,
     SignIn,
+    StatusChange,
     View,
 )
 from cards import words
@@ -59,6 +60,7 @@ from cards.teams._referrals import (
     referral_text,
 )
 from cards.teams._review import review_body
+from cards.teams._status import status_body
 from cards.words import ANSWER_SENT, SENDING_NOTE
 
 CONTENT_TYPE: Final = "application/vnd.microsoft.card.adaptive"
@@ -117,6 +119,8 @@ def card(view: View) -> TeamsCard:
             return _card(view.message, lambda _: _problem(view))
         case SignIn():
             return _card(view.message, lambda _: _sign_in(view))
+        case StatusChange():
+            return _card(words.status_summary(view), lambda budget: status_body(view, budget))
         case _:
             assert_never(view)
 

@@ -2,7 +2,8 @@
 
 Words come from :mod:`cards.words` and facts from :mod:`cards.formatting`, as on every
 surface: a dash for anything missing, amounts with thousands separators, dates as
-``YYYY-MM-DD``. No link to Partner Center is built (the other renderers build none either).
+``YYYY-MM-DD``. No link to Partner Center is built here: only a channel's status card has
+one, when the view brings it (:mod:`cards.teams._status`).
 Rows that do not fit under the card's size limit are counted instead of shown.
 """
 

@@ -11,6 +11,7 @@ import itertools
 from rich.console import Console
 
 from bot.conversation import CardRef, Home, Notice, ReferralList, Seller, Turn, View
+from bot.notifications.channels import Channel, ChannelGone
 from cards.text import render_view
 
 PLATFORM = "console"
@@ -43,6 +44,14 @@ class ConsoleReplier:
     async def admits(self, turn: Turn) -> str | None:
         """The person at this terminal may always be served."""
         return None
+
+    def channel(self, turn: Turn) -> Channel | None:
+        """A terminal is nobody's channel."""
+        return None
+
+    async def post_to_channel(self, channel: Channel, view: View) -> None:
+        """The terminal posts to no channel."""
+        raise ChannelGone("the terminal has no channels")
 
     async def home(self, turn: Turn, view: Home) -> None:
         """Print the home page as the terminal shows things: the draft, then the list."""

@@ -17,12 +17,20 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from cards.ids import Action
 from handlers.slack import listeners
+from handlers.slack.channels import SlackChannelPoster
 from handlers.slack.gate import SlackGate
 from handlers.slack.http import events_endpoint
 from handlers.slack.listeners import SlackServices
 from handlers.slack.replier import SlackReplier
 
-__all__ = ["SlackGate", "SlackReplier", "SlackServices", "events_endpoint", "register"]
+__all__ = [
+    "SlackChannelPoster",
+    "SlackGate",
+    "SlackReplier",
+    "SlackServices",
+    "events_endpoint",
+    "register",
+]
 
 CARD_ACTIONS = re.compile(r"^rb_")
 

@@ -54,6 +54,16 @@ def seller_of(user: Mapping[str, Any]) -> Seller:
     )
 
 
+TYPED_IN = "typed_in"
+"""The address entry naming the channel a slash command was typed in (replies go to the DM)."""
+TYPED_IN_NAME = "typed_in_name"
+
+
+def team_of(turn: Turn) -> str:
+    """The Slack workspace of a turn (its conversation key is ``slack:T...:U...``)."""
+    return turn.conversation.split(":")[1]
+
+
 def command_turn(body: Mapping[str, Any]) -> Turn:
     """``/referral ...`` typed anywhere: the replies go to the DM."""
     user = str(body["user_id"])
@@ -63,7 +73,11 @@ def command_turn(body: Mapping[str, Any]) -> Turn:
         seller=Seller(user_id=user, display_name=body.get("user_name")),
         delivery=f"command-{body.get('trigger_id', '')}",
         text=f"/referral {body.get('text', '')}",
-        address=_address(None, body.get("response_url")),
+        address={
+            **_address(None, body.get("response_url")),
+            TYPED_IN: str(body.get("channel_id") or ""),
+            TYPED_IN_NAME: str(body.get("channel_name") or ""),
+        },
     )
 
 
@@ -104,6 +118,10 @@ def action_turn(body: Mapping[str, Any]) -> Turn | None:
     message = body.get("message") or {}
     channel = container.get("channel_id") or (body.get("channel") or {}).get("id")
     ts = container.get("message_ts") or message.get("ts")
+    if isinstance(channel, str) and not channel.startswith("D"):
+        # A card in a channel is a notification everyone there sees (drafts live in DMs): the
+        # answer goes to the clicker's DM, and the card stays as it is for everyone.
+        channel = ts = None
     card = (
         CardRef(str(channel), str(ts), _step_of(action.get("block_id", "")), question_of(message))
         if channel and ts

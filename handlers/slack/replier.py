@@ -16,9 +16,11 @@ from slack_sdk.web.async_client import AsyncWebClient
 from slack_sdk.webhook.async_client import AsyncWebhookClient
 
 from bot.conversation import CardRef, Home, Seller, Turn, View
+from bot.notifications.channels import Channel
 from cards.slack import SlackMessage, answered, home, message
 from cards.words import GUESTS_REFUSED
-from handlers.slack.inputs import seller_of
+from handlers.slack.channels import SlackChannelPoster
+from handlers.slack.inputs import PLATFORM, TYPED_IN, TYPED_IN_NAME, seller_of, team_of
 from handlers.slack.people import People
 
 logger = logging.getLogger(__name__)
@@ -43,6 +45,7 @@ class SlackReplier:
         self._people = people or People()
         self._session = session
         self._allow_guests = allow_guests
+        self._channels = SlackChannelPoster(client)
 
     async def post(self, turn: Turn, view: View) -> CardRef:
         """Post ``view`` in the turn's channel (the DM with the seller unless it came from one)."""
@@ -84,6 +87,20 @@ class SlackReplier:
     async def home(self, turn: Turn, view: Home) -> None:
         """Publish the seller's App Home tab."""
         await self._client.views_publish(user_id=turn.seller.user_id, view=home(view))
+
+    def channel(self, turn: Turn) -> Channel | None:
+        """The channel a slash command was typed in; None for a direct message."""
+        channel_id = turn.address.get(TYPED_IN)
+        name = turn.address.get(TYPED_IN_NAME) or ""
+        if not channel_id or channel_id.startswith("D") or name == "directmessage":
+            return None
+        if name.startswith("mpdm-"):
+            return None  # a group DM is no channel to subscribe
+        return Channel(platform=PLATFORM, workspace=team_of(turn), id=channel_id, name=name or None)
+
+    async def post_to_channel(self, channel: Channel, view: View) -> None:
+        """Post ``view`` in ``channel`` (see :class:`SlackChannelPoster`)."""
+        await self._channels.post_to_channel(channel, view)
 
     async def _rewrite(self, turn: Turn, card: CardRef, made: SlackMessage) -> None:
         url = turn.address.get("response_url")

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from microsoft_teams.apps import App
 
+from handlers.teams.channels import TeamsChannelPoster
 from handlers.teams.gate import TeamsGate
 from handlers.teams.http import (
     MESSAGES_PATH,
@@ -23,6 +24,7 @@ from handlers.teams.sender import TeamsSender
 __all__ = [
     "MESSAGES_PATH",
     "RouteCollector",
+    "TeamsChannelPoster",
     "TeamsGate",
     "TeamsReplier",
     "TeamsSender",

@@ -45,6 +45,7 @@ STALE = Notice(message=STALE_CARD, detail=STALE_CARD_DETAIL)
 
 
 NOT_YOURS = "This card belongs to someone else's draft, so I left it as it is."
+ASK_IN_PRIVATE = "Referrals are private: type {command} in your 1:1 chat with me."
 
 
 def _card_answer(made: TeamsCard) -> InvokeResponse[Any]:
@@ -128,6 +129,10 @@ class TeamsListeners:
             # Someone else's card (in a channel): answering with a card would change it for
             # everyone. A message answers the clicker alone.
             return _message_answer(NOT_YOURS)
+        if turn.shared and not owner:
+            # A channel's notification: nobody's draft, and what it leads to (a referral) is
+            # private. The clicker alone is told where to ask; the card stays as it is.
+            return _message_answer(ASK_IN_PRIVATE.format(command=turn.text or "referral help"))
         if not await self._queue(turn):
             return _card_answer(card(not_queued()))
         if turn.action is not None and sends(turn.action):

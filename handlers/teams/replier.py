@@ -13,9 +13,11 @@ import time
 from collections import OrderedDict
 
 from bot.conversation import CardRef, Home, Seller, Turn, View
+from bot.notifications.channels import Channel
 from bot.references import ReferenceBook
 from cards.teams import TeamsCard, answered, card, home, owned
 from handlers.teams import turns
+from handlers.teams.channels import TeamsChannelPoster
 from handlers.teams.sender import TeamsSender
 
 KNOWN_CONVERSATIONS = 10_000
@@ -31,6 +33,7 @@ class TeamsReplier:
         self._sender = sender
         self._references = references
         self._known: OrderedDict[str, float] = OrderedDict()
+        self._channels = TeamsChannelPoster(sender)
 
     async def post(self, turn: Turn, view: View) -> CardRef:
         """Post ``view`` as a new card in the turn's conversation."""
@@ -62,6 +65,27 @@ class TeamsReplier:
     async def admits(self, turn: Turn) -> str | None:
         """Everyone who reaches a worker may be served (tenants are checked on arrival)."""
         return None
+
+    def channel(self, turn: Turn) -> Channel | None:
+        """The team channel the turn came from (posts go to the channel, not the thread it
+        was typed in); None for a 1:1 or group chat."""
+        reference = dict(turn.address["reference"])
+        conversation = dict(reference.get("conversation") or {})
+        if conversation.get("conversationType") != "channel":
+            return None
+        channel_id = str(conversation["id"]).split(";messageid=", 1)[0]
+        reference["conversation"] = {**conversation, "id": channel_id}
+        return Channel(
+            platform=turns.PLATFORM,
+            workspace=turns.tenant_of(turn),
+            id=channel_id,
+            name=conversation.get("name"),
+            reference=reference,
+        )
+
+    async def post_to_channel(self, channel: Channel, view: View) -> None:
+        """Post ``view`` in ``channel`` (see :class:`TeamsChannelPoster`)."""
+        await self._channels.post_to_channel(channel, view)
 
     def _card(self, turn: Turn, made: TeamsCard) -> TeamsCard:
         return owned(made, turns.owner_of(turn.conversation))

@@ -70,6 +70,11 @@ def click_turn(
     )
 
 
+def tenant_of(turn: Turn) -> str:
+    """The Entra tenant of a turn (its conversation key is ``teams:<tenant>:<user>``)."""
+    return turn.conversation.split(":")[1]
+
+
 def owner_of(conversation: str) -> str:
     """The Entra object id (or Teams id) of the person whose conversation key this is."""
     return conversation.rsplit(":", 1)[-1]

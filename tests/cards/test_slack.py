@@ -30,6 +30,7 @@ from bot.conversation.views import (
     Review,
     ReviewLine,
     SignIn,
+    StatusChange,
     View,
 )
 from bot.conversation.vocabulary.flows import FLOWS
@@ -415,6 +416,7 @@ def test_data_is_escaped_in_mrkdwn_and_shown_as_typed_in_plain_text(referral: Re
         Notice(message=NASTY, detail=NASTY),
         Problem(message=NASTY, hint=NASTY, reference=NASTY),
         SignIn(url="https://login.example/authorize?x=1", message=NASTY, detail=NASTY),
+        status_change(name=NASTY, customer=NASTY, reason=NASTY, team=(NASTY,)),
     ]
     for view in views:
         card = message(view)
@@ -613,6 +615,112 @@ def test_notice_and_problem() -> None:
     assert problem.text == "Partner Center refused."
 
 
+# -- a channel's status card ----------------------------------------------------------------
+
+PARTNER_CENTER = "https://partner.microsoft.com/dashboard/referrals/v2/leads/3f2504e0"
+
+
+def status_change(**changes: Any) -> StatusChange:
+    fields: dict[str, Any] = {
+        "event": "won",
+        "referral_id": "3f2504e0-4f89-11d3-9a0c-0305e82c3301",
+        "name": "Contoso pilot",
+        "customer": "Contoso",
+        "value": 120_000.0,
+        "currency": "USD",
+        "before": "Active, Accepted",
+        "after": "Closed, Won",
+        "team": ("Ada Lovelace", "grace.hopper@contoso.example"),
+        "closing": date(2026, 6, 30),
+        "link": PARTNER_CENTER,
+    }
+    return StatusChange(**(fields | changes))
+
+
+def test_a_won_card_celebrates_with_the_facts_and_both_buttons() -> None:
+    won = status_change()
+    card = message(won)
+
+    assert_valid(card)
+    assert card.text == "🎉 Won: Contoso pilot · Contoso"
+    assert card.blocks[0] == {
+        "type": "header",
+        "text": {"type": "plain_text", "text": "🎉 Won: Contoso pilot", "emoji": True},
+    }
+    texts = mrkdwn_texts(card.blocks)
+    assert texts[:5] == [
+        "*Customer*\nContoso",
+        "*Deal value*\n120,000 USD",
+        "*Status*\nActive, Accepted → Closed, Won",
+        "*Team*\nAda Lovelace, grace.hopper@contoso.example",
+        "*Closing*\n2026-06-30",
+    ]
+    assert f"Id: `{won.referral_id}`" in texts
+    opened, show = elements(card.blocks)
+    assert opened["url"] == PARTNER_CENTER
+    assert opened["action_id"] == Action.OPEN_IN_PARTNER_CENTER
+    assert opened["text"]["text"] == words.OPEN_IN_PARTNER_CENTER
+    assert "value" not in opened
+    assert (show["action_id"], show["value"]) == (Action.SHOW, won.referral_id)
+
+
+@pytest.mark.parametrize(
+    ("event", "headline"),
+    [
+        ("new", "🆕 New referral: Contoso pilot"),
+        ("accepted", "🤝 Accepted: Contoso pilot"),
+        ("won", "🎉 Won: Contoso pilot"),
+        ("lost", "📉 Lost: Contoso pilot"),
+        ("declined", "🚫 Declined: Contoso pilot"),
+        ("expired", "⌛ Expired: Contoso pilot"),
+    ],
+)
+def test_the_headline_says_what_happened_in_plain_words(event: str, headline: str) -> None:
+    card = message(status_change(event=event))
+
+    assert_valid(card)
+    assert plain_texts(card.blocks)[0] == headline
+    assert card.text.startswith(headline)
+
+
+@pytest.mark.parametrize("event", ["lost", "declined"])
+def test_lost_and_declined_say_why_under_the_headline(event: str) -> None:
+    card = message(status_change(event=event, after="Closed, Lost", reason="Went with a rival"))
+
+    assert_valid(card)
+    assert mrkdwn_texts(card.blocks)[0] == "*Reason:* Went with a rival"
+
+
+def test_a_new_referral_has_only_its_status_and_what_is_unknown_is_left_out() -> None:
+    card = message(
+        StatusChange(event="new", referral_id="r-1", after="New, Pending", name=None, link=None)
+    )
+
+    assert_valid(card)
+    assert card.text == "🆕 New referral: (unnamed referral)"
+    assert mrkdwn_texts(card.blocks) == ["*Status*\nNew, Pending", "Id: `r-1`"]
+    (show,) = elements(card.blocks)  # no link, no Open button
+    assert (show["action_id"], show["value"]) == (Action.SHOW, "r-1")
+
+
+def test_a_link_or_id_that_cannot_travel_whole_gets_no_button() -> None:
+    too_long = status_change(referral_id="r" * 2001, link="https://x.example/" + "a" * 3000)
+    not_a_web_page = status_change(link="javascript:alert(1)")
+
+    assert elements(message(too_long).blocks) == []
+    assert [e["action_id"] for e in elements(message(not_a_web_page).blocks)] == [Action.SHOW]
+    assert_valid(message(too_long))
+
+
+def test_a_status_card_headline_shows_a_name_as_typed_and_long_texts_are_clipped() -> None:
+    card = message(status_change(name=NASTY * 20, reason="why " * 1000, team=("x" * 3000,)))
+
+    assert_valid(card)
+    assert plain_texts(card.blocks)[0].startswith(f"🎉 Won: {NASTY}")
+    assert plain_texts(card.blocks)[0].endswith("…")
+    assert mrkdwn_texts(card.blocks)[0].endswith("…")
+
+
 # -- home -----------------------------------------------------------------------------------
 
 
@@ -765,6 +873,18 @@ def test_limits_hold_whatever_the_data(name: str, notes: str, customer: str) -> 
         ReferralList(title=name, referrals=made, total=len(made)),
         Notice(message=name, detail=notes),
         Problem(message=name, hint=notes, reference=customer),
+        status_change(
+            event="lost",
+            referral_id=name or "r",
+            name=name,
+            customer=customer,
+            currency=customer[:5],
+            before=notes,
+            after=name or "Closed",
+            reason=notes,
+            team=(name, notes, customer),
+            link=f"https://partner.microsoft.com/{notes}",
+        ),
     ]
     for view in views:
         assert_valid(message(view))

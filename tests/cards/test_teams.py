@@ -35,6 +35,7 @@ from bot.conversation.views import (
     Review,
     ReviewLine,
     SignIn,
+    StatusChange,
     View,
 )
 from bot.conversation.vocabulary.flows import FLOWS
@@ -679,6 +680,7 @@ def test_data_is_never_read_as_markdown(referral: Referral) -> None:
         Created(referrals=(named,), message=NASTY),
         Notice(message=NASTY, detail=NASTY),
         Problem(message=NASTY, hint=NASTY, reference=NASTY),
+        status_change(name=NASTY, customer=NASTY, reason=NASTY, team=(NASTY,)),
     ]
     for view in views:
         made = card(view)
@@ -982,6 +984,124 @@ def test_attachment_wraps_the_card_content() -> None:
     assert CONTENT_TYPE == "application/vnd.microsoft.card.adaptive"
 
 
+# -- a channel's status card ------------------------------------------------------------------
+
+PARTNER_CENTER = "https://partner.microsoft.com/dashboard/referrals/v2/leads/3f2504e0"
+
+
+def status_change(**changes: Any) -> StatusChange:
+    fields: dict[str, Any] = {
+        "event": "won",
+        "referral_id": "3f2504e0-4f89-11d3-9a0c-0305e82c3301",
+        "name": "Contoso pilot",
+        "customer": "Contoso",
+        "value": 120_000.0,
+        "currency": "USD",
+        "before": "Active, Accepted",
+        "after": "Closed, Won",
+        "team": ("Ada Lovelace", "grace.hopper@contoso.example"),
+        "closing": date(2026, 6, 30),
+        "link": PARTNER_CENTER,
+    }
+    return StatusChange(**(fields | changes))
+
+
+def test_a_won_card_celebrates_with_the_facts_a_link_and_show() -> None:
+    won = status_change()
+    made = card(won)
+
+    assert_valid(made)
+    assert made.text == "🎉 Won: Contoso pilot · Contoso"
+    headline = of_type(made.content, "TextRun")[0]
+    assert (headline["text"], headline["color"], headline["weight"]) == (
+        "🎉 Won: Contoso pilot",
+        "Good",
+        "Bolder",
+    )
+    assert paragraphs(made.content)[1:] == [
+        "Customer: Contoso",
+        "Deal value: 120,000 USD",
+        "Status: Active, Accepted → Closed, Won",
+        "Team: Ada Lovelace, grace.hopper@contoso.example",
+        "Closing: 2026-06-30",
+        f"Id: {won.referral_id}",
+    ]
+    (opened,) = of_type(made.content, "Action.OpenUrl")
+    assert (opened["title"], opened["url"]) == (words.OPEN_IN_PARTNER_CENTER, PARTNER_CENTER)
+    (show,) = by_verb(made.content, Action.SHOW)
+    assert show["title"] == words.SHOW
+    assert read_both(made.content, show) == TypedText(
+        text=f"/referral show {won.referral_id}", step=None
+    )
+
+
+@pytest.mark.parametrize(
+    ("event", "headline", "color"),
+    [
+        ("new", "🆕 New referral: Contoso pilot", "Accent"),
+        ("accepted", "🤝 Accepted: Contoso pilot", "Good"),
+        ("won", "🎉 Won: Contoso pilot", "Good"),
+        ("lost", "📉 Lost: Contoso pilot", "Attention"),
+        ("declined", "🚫 Declined: Contoso pilot", "Attention"),
+        ("expired", "⌛ Expired: Contoso pilot", "Warning"),
+    ],
+)
+def test_the_headline_says_what_happened_coloured_by_how_it_went(
+    event: str, headline: str, color: str
+) -> None:
+    made = card(status_change(event=event))
+
+    assert_valid(made)
+    first = of_type(made.content, "TextRun")[0]
+    assert (first["text"], first["color"]) == (headline, color)
+
+
+@pytest.mark.parametrize("event", ["lost", "declined"])
+def test_lost_and_declined_say_why_under_the_headline(event: str) -> None:
+    made = card(status_change(event=event, after="Closed, Lost", reason="Went with a rival"))
+
+    assert_valid(made)
+    assert paragraphs(made.content)[1] == "Reason: Went with a rival"
+
+
+def test_a_new_referral_has_only_its_status_and_show() -> None:
+    made = card(StatusChange(event="new", referral_id="r-1", after="New, Pending"))
+
+    assert_valid(made)
+    assert paragraphs(made.content) == [
+        "🆕 New referral: (unnamed referral)",
+        "Status: New, Pending",
+        "Id: r-1",
+    ]
+    assert of_type(made.content, "Action.OpenUrl") == []
+    assert verbs(made.content) == [Action.SHOW]
+
+
+def test_a_link_or_id_that_cannot_travel_whole_gets_no_action() -> None:
+    too_long = card(status_change(referral_id="r" * 600, link="https://x.example/" + "a" * 3000))
+    not_a_web_page = card(status_change(link="javascript:alert(1)"))
+
+    assert_valid(too_long)
+    assert_valid(not_a_web_page)
+    assert all_actions(too_long.content) == []
+    assert [a["type"] for a in all_actions(not_a_web_page.content)] == [
+        "Action.Execute",
+        "Action.Submit",  # its fallback
+    ]
+
+
+def test_a_status_card_stays_small_whatever_the_lengths() -> None:
+    huge = "\x01" * 5000
+    made = card(
+        status_change(
+            name=huge, customer=huge, reason=huge, before=huge, after=huge, team=(huge,) * 50
+        )
+    )
+
+    assert_valid(made)
+    assert size_of(made.content) <= CARD_BYTES
+
+
 # -- reading actions back ---------------------------------------------------------------------
 
 
@@ -1009,6 +1129,7 @@ def every_card() -> list[TeamsCard]:
         card(review(3, can_reapply=True)),
         card(ReferralList(title="Open", referrals=listed, more="/referral list 2")),
         home(Home(draft=draft, referrals=listed)),
+        card(status_change()),
     ]
 
 
@@ -1031,8 +1152,9 @@ def test_every_verb_is_used_and_every_action_reads_back_with_its_step() -> None:
             got = read_both(made.content, action, answers.get(verb, "v1%2Cx"))
             assert isinstance(got, reads_as.get(verb, Command)), action
             assert got.step == action["data"].get("step"), action
-    # A sign-in link opens a browser (Action.OpenUrl): Teams sends no verb for it.
-    assert seen == set(Action) - {Action.SIGN_IN}
+    # Links (sign-in, the referral in Partner Center) open a browser (Action.OpenUrl):
+    # Teams sends no verb for them.
+    assert seen == set(Action) - {Action.SIGN_IN, Action.OPEN_IN_PARTNER_CENTER}
 
 
 def test_a_multi_select_reads_back_as_every_value_picked() -> None:
@@ -1236,6 +1358,18 @@ def test_cards_stay_valid_and_small_whatever_the_data(name: str, notes: str, cus
         ReferralList(title=name, referrals=made, total=len(made), more=notes[:300] or None),
         Notice(message=name, detail=notes),
         Problem(message=name, hint=notes, reference=customer),
+        status_change(
+            event="declined",
+            referral_id=name or "r",
+            name=name,
+            customer=customer,
+            currency=customer[:5],
+            before=notes,
+            after=name or "Closed",
+            reason=notes,
+            team=(name, notes, customer),
+            link=f"https://partner.microsoft.com/{notes}",
+        ),
     ]
     for view in views:
         assert_valid(card(view))

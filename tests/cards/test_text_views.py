@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import re
 import typing
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +26,7 @@ from bot.conversation.views import (
     Review,
     ReviewLine,
     SignIn,
+    StatusChange,
     View,
 )
 from bot.referrals.models import Referral, ReferralEligibility
@@ -283,6 +285,45 @@ def test_chat_banner_says_where_things_live_and_how_to_start(sandbox: bool) -> N
     )
 
 
+def test_a_status_change_says_what_happened_why_the_facts_and_the_link() -> None:
+    view = StatusChange(
+        event="lost",
+        referral_id="r-1",
+        name="Contoso [bold]pilot[/bold]",
+        customer="Contoso",
+        value=1234.5,
+        currency="EUR",
+        before="Active, Accepted",
+        after="Closed, Lost",
+        reason="[red]Budget[/red] cut",
+        team=("Ada Lovelace",),
+        closing=date(2026, 6, 30),
+        link="https://partner.microsoft.com/referrals/r-1",
+    )
+
+    output = lines(render(text.render_view(view)))
+
+    assert output == [
+        "📉 Lost: Contoso [bold]pilot[/bold]",
+        "Reason: [red]Budget[/red] cut",
+        "Customer    Contoso",
+        "Deal value  1,234.50 EUR",
+        "Status      Active, Accepted → Closed, Lost",
+        "Team        Ada Lovelace",
+        "Closing     2026-06-30",
+        "Id          r-1",
+        "https://partner.microsoft.com/referrals/r-1",
+    ]
+
+
+def test_a_new_referral_shows_only_what_is_known() -> None:
+    output = lines(
+        render(text.render_view(StatusChange(event="new", referral_id="r-2", after="New")))
+    )
+
+    assert output == ["🆕 New referral: (unnamed referral)", "Status  New", "Id      r-2"]
+
+
 def test_every_view_type_has_a_renderer(referral: Referral) -> None:
     views: list[View] = [
         prompt(),
@@ -294,6 +335,7 @@ def test_every_view_type_has_a_renderer(referral: Referral) -> None:
         Notice(message="m"),
         Problem(message="m"),
         SignIn(url="https://login.example/", message="m"),
+        StatusChange(event="won", referral_id="r", after="Closed, Won"),
     ]
     members = typing.get_args(typing.get_args(View)[0])  # View is Annotated[A | B | ..., ...]
     assert {view.kind for view in views} == {m.model_fields["kind"].default for m in members}

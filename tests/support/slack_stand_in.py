@@ -5,7 +5,9 @@ The bot's ``AsyncWebClient(base_url=slack_api.base_url)`` talks to it as to
 (``not_authed``, ``invalid_auth``, ``no_text``, ``message_not_found``, ``user_not_found``,
 ``invalid_blocks``, ``unknown_method``...). It keeps what Slack would keep (the messages in
 each channel) so a test can read the conversation back, and it can answer HTTP 429 with
-``Retry-After`` (platform notes C8) or any ``ok: false`` error on demand.
+``Retry-After`` (platform notes C8) or any ``ok: false`` error on demand, once
+(:meth:`SlackApiStandIn.fail`) or for every post to a channel that no longer takes the bot's
+messages (:meth:`SlackApiStandIn.close_channel`).
 
 Methods answered: the ones the product calls (``auth.test``, ``conversations.open``,
 ``chat.postMessage``, ``chat.update``, ``views.publish``, ``users.info``, and
@@ -99,7 +101,15 @@ RESPONSE_URL_SECONDS = 30 * 60
 """A ``response_url`` serves :data:`RESPONSE_URL_USES` posts within this many seconds."""
 TEAM_NAME = "Example Workspace"
 BOT_USER_NAME = "referral-bot"
-BOT_SCOPES = ("chat:write", "commands", "im:history", "im:write", "users:read", "users:read.email")
+BOT_SCOPES = (
+    "chat:write",
+    "chat:write.public",
+    "commands",
+    "im:history",
+    "im:write",
+    "users:read",
+    "users:read.email",
+)
 """The manifest's bot scopes, sent back in ``X-OAuth-Scopes`` as Slack does."""
 MESSAGE_BLOCKS_MAX = 50
 VIEW_BLOCKS_MAX = 100
@@ -315,6 +325,7 @@ class SlackApiStandIn(LoopbackStandIn):
             self._buckets: dict[tuple[str, ...], _Bucket] = {}
             self._socket_outbox: list[dict[str, Any]] = []
             self._socket_acks: list[dict[str, Any]] = []
+            self._closed: dict[str, str] = {}
             self._condition.notify_all()
 
     def set_user(self, user: SlackUser) -> None:
@@ -339,6 +350,14 @@ class SlackApiStandIn(LoopbackStandIn):
         """Answer the next ``times`` calls of ``method`` with ``{"ok": false, "error": error}``
         (HTTP 200, as Slack does for method errors, unless ``status`` says otherwise)."""
         self._add_fault(method, _Fault(times, error, status))
+
+    def close_channel(self, channel: str, error: str = "channel_not_found") -> None:
+        """From now on (until :meth:`reset`), answer every ``chat.postMessage`` to ``channel``
+        with ``error``, as Slack does for a channel that no longer takes the bot's messages:
+        ``channel_not_found`` (deleted, or private without the bot), ``is_archived``,
+        ``not_in_channel`` (the bot was removed)..."""
+        with self._condition:
+            self._closed[_resolve(channel)] = error
 
     def response_url(
         self,
@@ -702,6 +721,8 @@ class SlackApiStandIn(LoopbackStandIn):
 
     def _chat_post_message(self, args: dict[str, Any]) -> dict[str, Any]:
         channel = _resolve(_required(args, "channel", "channel_not_found"))
+        if channel in self._closed:
+            raise _MethodError(self._closed[channel])
         content = _message_content(args)
         if not any(content.get(key) for key in ("text", "blocks", "attachments")):
             raise _MethodError("no_text")

@@ -10,7 +10,8 @@ One server on a background thread answers what the product calls, in the documen
   stand-in issued (:meth:`TeamsStandIn.accept_tokens_from`; the fixtures wire it). It records
   each call (method, path, JSON body, headers, status), keeps each conversation's bot
   messages (updates applied) so a test can read back what the bot said, and can fail on
-  demand with Teams' error shape, 429 + ``Retry-After`` included (platform notes D8).
+  demand with Teams' error shape, 429 + ``Retry-After`` included (platform notes D8), or
+  refuse a conversation the bot is out of (:meth:`TeamsStandIn.close_conversation`).
 * **Bot Framework keys** for inbound auth (platform notes D5): the JWKS at the path of
   ``https://login.botframework.com/v1/.well-known/keys``, with an RSA key made for the
   session. The product is configured with :attr:`TeamsStandIn.openid_metadata_url`; the
@@ -413,6 +414,7 @@ class TeamsStandIn(LoopbackStandIn):
             self._users: dict[str, TeamsUser] = {user.id: user for user in DEFAULT_USERS}
             self._keys_delay = 0.0
             self._last_id = 0
+            self._closed: dict[str, int] = {}
 
     def set_user(self, user: TeamsUser) -> None:
         """Add or replace a member of the tenant (whom Get Conversation Member finds)."""
@@ -438,6 +440,14 @@ class TeamsStandIn(LoopbackStandIn):
         headers = {} if retry_after is None else {"Retry-After": _seconds(retry_after)}
         with self._lock:
             self._faults.append(_Fault(operation, times, status, body, headers))
+
+    def close_conversation(self, conversation_id: str, status: Literal[403, 404] = 403) -> None:
+        """From now on (until :meth:`reset`), refuse every post to the conversation (its
+        threads too) as the Bot Connector does once the bot is out of it: 403
+        ``BotNotInConversationRoster`` (the bot was removed from the team) or 404
+        ``ConversationNotFound`` (the channel or team was deleted)."""
+        with self._lock:
+            self._closed[base_conversation_id(conversation_id)] = status
 
     def rate_limit(self, operation: str = SEND, times: int = 1, retry_after: float = 1) -> None:
         """Answer the next ``times`` calls of ``operation`` with 429 ``Throttled`` and
@@ -540,6 +550,12 @@ class TeamsStandIn(LoopbackStandIn):
         conversation_id = request.path_params["conversation_id"]
 
         def answer(body: Any) -> tuple[int, Any]:
+            closed = self._closed.get(base_conversation_id(conversation_id))
+            if closed == 403:
+                said = "The bot is not part of the conversation roster."
+                raise _ConnectorError(403, "BotNotInConversationRoster", said)
+            if closed is not None:
+                raise _ConnectorError(closed, "ConversationNotFound", "Conversation not found.")
             return 201, {"id": self._post(conversation_id, _checked_activity(body))}
 
         return await self._connector(request, SEND, answer)

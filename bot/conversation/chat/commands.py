@@ -7,6 +7,7 @@ share this one parser.
 from __future__ import annotations
 
 import difflib
+import math
 from dataclasses import dataclass
 from typing import Literal
 
@@ -52,9 +53,28 @@ class SignInCommand:
     action: Literal["login", "logout", "whoami"]
 
 
-Parsed = Input | Show | ListReferrals | Help | Usage | SignInCommand
+@dataclass(frozen=True, slots=True)
+class SubscribeCommand:
+    """``/referral subscribe [EVENT ...] [all] [min=VALUE] [mine]``, ``unsubscribe`` and
+    ``subscriptions``: this channel's notifications."""
+
+    action: Literal["subscribe", "unsubscribe", "subscriptions"]
+    events: tuple[str, ...] = ()
+    """The events asked for; empty: won and lost."""
+    min_value: float | None = None
+    mine: bool = False
+
+
+Parsed = Input | Show | ListReferrals | Help | Usage | SignInCommand | SubscribeCommand
 
 SIGN_IN_WORDS = ("login", "logout", "whoami")
+SUBSCRIBE_WORDS = ("subscribe", "unsubscribe", "subscriptions")
+EVENT_WORDS = ("new", "accepted", "won", "lost", "declined", "expired")
+SUBSCRIBE_USAGE = (
+    "Usage: /referral subscribe [won] [lost] [declined] [expired] [accepted] [new] [all] "
+    "[min=VALUE] [mine] (no event word: won and lost)."
+)
+_MULTIPLIERS = {"k": 1_000, "m": 1_000_000}
 SUBCOMMANDS = (
     "new",
     "show",
@@ -66,6 +86,7 @@ SUBCOMMANDS = (
     "cancel",
     "help",
     *SIGN_IN_WORDS,
+    *SUBSCRIBE_WORDS,
 )
 NEEDS_ID = {"show", "update", "close", "team"}
 STEERING = {
@@ -89,6 +110,8 @@ HELP_TEXT = (
     "/referral resume: continue your draft\n"
     "/referral cancel: discard your draft\n"
     "/referral login, logout, whoami: your Partner Center sign-in\n"
+    "/referral subscribe [won lost ... | all] [min=VALUE] [mine], unsubscribe, subscriptions: "
+    "this channel hears about referral changes\n"
     "While answering: back, skip, review, edit FIELD, submit, cancel, help."
 )
 
@@ -110,6 +133,12 @@ def parse_referral_command(arguments: str) -> Parsed:
         return _list(rest)
     if name == "help":
         return Help()
+    if name == "subscribe":
+        return _subscribe(rest)
+    if name in ("unsubscribe", "subscriptions"):
+        if rest:
+            return Usage(f"Usage: /referral {name} (nothing after it).")
+        return SubscribeCommand(name)  # type: ignore[arg-type]
     if name in SIGN_IN_WORDS:
         if rest:
             return Usage(f"Usage: /referral {name} (nothing after it).")
@@ -129,6 +158,45 @@ def _list(words: list[str]) -> Parsed:
         else:
             return Usage("Usage: /referral list [mine|open|won|lost] [PAGE].")
     return ListReferrals(scope, page)  # type: ignore[arg-type]
+
+
+def _subscribe(words: list[str]) -> Parsed:
+    events: list[str] = []
+    min_value: float | None = None
+    mine = False
+    for word in (each.lower() for each in words):
+        if word in EVENT_WORDS:
+            if word not in events:
+                events.append(word)
+        elif word == "all":
+            events = list(EVENT_WORDS)
+        elif word == "mine":
+            mine = True
+        elif word.startswith("min="):
+            min_value = _amount(word[4:])
+            if min_value is None:
+                return Usage(
+                    f"min= takes an amount, such as min=50000 or min=50k, not {word[4:]!r}. "
+                    + SUBSCRIBE_USAGE
+                )
+        else:
+            guess = difflib.get_close_matches(word, (*EVENT_WORDS, "all", "mine"), n=1)
+            hint = f" Did you mean {guess[0]}?" if guess else ""
+            return Usage(f"I don't know {word!r} here.{hint} {SUBSCRIBE_USAGE}")
+    return SubscribeCommand("subscribe", tuple(events), min_value, mine)
+
+
+def _amount(text: str) -> float | None:
+    """``50000``, ``50,000``, ``50k``, ``1.5m``: a non-negative amount, or None."""
+    cleaned = text.replace(",", "").replace("_", "").strip()
+    multiplier = _MULTIPLIERS.get(cleaned[-1:], 1) if cleaned else 1
+    if multiplier != 1:
+        cleaned = cleaned[:-1]
+    try:
+        amount = float(cleaned) * multiplier
+    except ValueError:
+        return None
+    return amount if math.isfinite(amount) and amount >= 0 else None
 
 
 def parse_message(text: str, *, step: str | None = None) -> Parsed:

@@ -16,6 +16,7 @@ from bot.conversation.chat.commands import (
     Parsed,
     Show,
     SignInCommand,
+    SubscribeCommand,
     Usage,
     parse_message,
 )
@@ -36,7 +37,7 @@ from bot.partner_center.client import PartnerCenterClient
 from bot.partner_center.errors import PartnerCenterError
 
 LIST_PAGE = 20
-SIGN_IN_ELSEWHERE = "Sign in from chat: message me /referral login."
+CHAT_ONLY = "That works in chat only (Slack or Teams)."
 SCOPES = {
     "all": (None, "Referrals"),
     "open": ("status eq 'New' or status eq 'Active'", "Open referrals"),
@@ -77,10 +78,10 @@ class Desk:
             return Reply([_help(parsed)], Effect.SHOWN)
         if isinstance(parsed, Usage):
             return Reply([Problem(message=parsed.message)], Effect.REFUSED)
-        if isinstance(parsed, SignInCommand):
-            # Sign-in needs the chat's reply address for its link: the turn pipeline
-            # answers it (see bot.conversation.chat.sign_in) before the desk is asked.
-            return Reply([Problem(message=SIGN_IN_ELSEWHERE)], Effect.REFUSED)
+        if isinstance(parsed, SignInCommand | SubscribeCommand):
+            # Both need the chat's own address (a link to send privately, a channel to
+            # subscribe): the turn pipeline answers them before the desk is asked.
+            return Reply([Problem(message=CHAT_ONLY)], Effect.REFUSED)
         return await self._engine.turn(conversation, parsed, delivery=delivery)
 
     async def has_draft(self, key: str) -> bool:

@@ -25,10 +25,12 @@ from typing import Any, Literal, Protocol
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 
+from bot.clock import Clock, SystemClock
 from bot.conversation.chat.commands import (
     ListReferrals,
     Show,
     SignInCommand,
+    SubscribeCommand,
     needs_partner_center,
     needs_seller_profile,
     parse_message,
@@ -45,6 +47,7 @@ from bot.conversation.chat.sign_in import (
     sign_in_view,
     welcome,
 )
+from bot.conversation.chat.subscribing import answer_subscription
 from bot.conversation.runtime.engine import Conversation, Reply
 from bot.conversation.runtime.machine import Effect
 from bot.conversation.views import (
@@ -63,6 +66,8 @@ from bot.conversation.views import (
 )
 from bot.conversation.vocabulary.flows import FLOWS
 from bot.jobs import Job, JobHandler, UnreadableJob
+from bot.notifications.channels import Channel
+from bot.notifications.subscriptions import Subscriptions
 from bot.partner_center.auth import SignInRequired
 
 logger = logging.getLogger(__name__)
@@ -134,6 +139,15 @@ class Replier(Protocol):
         """Why the platform's rules refuse this person (a guest, say), or None to serve them."""
         ...
 
+    def channel(self, turn: Turn) -> Channel | None:
+        """The channel the turn was typed in, or None (a direct message, the terminal)."""
+        ...
+
+    async def post_to_channel(self, channel: Channel, view: View) -> None:
+        """Post ``view`` in ``channel``; :class:`ChannelGone` when it no longer takes the
+        bot's messages."""
+        ...
+
 
 @dataclass
 class _Progress:
@@ -154,11 +168,15 @@ class TurnRunner:
         repliers: Mapping[str, Replier],
         *,
         identity: SignInDesk | None = None,
+        subscriptions: Subscriptions | None = None,
+        clock: Clock | None = None,
     ) -> None:
         self._desk = desk
         self._memory = memory
         self._repliers = dict(repliers)
         self._identity = identity
+        self._subscriptions = subscriptions
+        self._clock = clock or SystemClock()
 
     @property
     def platforms(self) -> frozenset[str]:
@@ -206,6 +224,10 @@ class TurnRunner:
         if isinstance(parsed, SignInCommand):
             await self._post(turn, replier, await self._sign_in_command(turn, parsed), progress)
             return
+        if isinstance(parsed, SubscribeCommand):
+            views = await self._subscription_command(turn, replier, parsed)
+            await self._post(turn, replier, views, progress)
+            return
         if (
             self._identity is not None
             and self._identity.per_seller
@@ -239,6 +261,22 @@ class TurnRunner:
         if command.action == "login" and self._identity is not None and self._identity.per_seller:
             link = None if turn.shared else await self._link(turn, then=None)
         return await answer_sign_in(self._identity, turn.conversation, command, link)
+
+    async def _subscription_command(
+        self, turn: Turn, replier: Replier, command: SubscribeCommand
+    ) -> list[View]:
+        if self._subscriptions is None:
+            return [Problem(message="Channel notifications are not set up here.")]
+        seller = await replier.profile(turn) if command.mine else turn.seller
+        return await answer_subscription(
+            self._subscriptions,
+            command,
+            channel=replier.channel(turn),
+            seller=seller,
+            by=turn.conversation,
+            post=replier.post_to_channel,
+            now=self._clock.now(),
+        )
 
     async def _ask_to_sign_in(
         self, turn: Turn, replier: Replier, progress: _Progress, *, reason: str | None

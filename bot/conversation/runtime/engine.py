@@ -32,6 +32,7 @@ from bot.conversation.runtime.session_store import SessionStore, StoreUnavailabl
 from bot.conversation.runtime.submit import (
     SUBMIT_CLAIM_SECONDS,
     SUBMITTING,
+    Sent,
     Submitter,
 )
 from bot.conversation.views import (
@@ -88,7 +89,9 @@ class Engine:
         cache_size: int = 10_000,
         access: Access | None = None,
         submit_claim_seconds: int = SUBMIT_CLAIM_SECONDS,
+        sent: Sent | None = None,
     ) -> None:
+        """``sent`` hears of every referral as a submit left it (channel notifications)."""
         self._store = store
         self._access = access or Access()
         self._client = client
@@ -102,6 +105,7 @@ class Engine:
             flows=flows,
             clock=clock,
             claim_seconds=submit_claim_seconds,
+            sent=sent,
         )
 
     async def handle(self, conversation: Conversation, message: Input) -> list[View]:

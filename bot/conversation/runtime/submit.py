@@ -106,6 +106,10 @@ class _DraftMoved(Exception):
     """The draft changed in the store while it was being submitted."""
 
 
+Sent = Callable[[Referral], Awaitable[object]]
+"""Told of each referral as a submit left it (created, updated, closed)."""
+
+
 class Submitter:
     """Sends finished drafts to Partner Center, once each."""
 
@@ -118,6 +122,7 @@ class Submitter:
         flows: Mapping[str, Flow],
         clock: Clock,
         claim_seconds: int = SUBMIT_CLAIM_SECONDS,
+        sent: Sent | None = None,
     ) -> None:
         if claim_seconds < 1:
             raise ValueError("claim_seconds must be at least 1")
@@ -127,6 +132,7 @@ class Submitter:
         self._client = client
         self._flows = flows
         self._clock = clock
+        self._sent = sent
         self._senders: Mapping[Submit, _Send] = {
             Submit.CREATE_REFERRAL: self._create,
             Submit.UPDATE_REFERRAL: self._update,
@@ -182,7 +188,27 @@ class Submitter:
             ttl_seconds=SUBMIT_RESULT_SECONDS,
         )
         await self._drafts.finish(key, delivery, result.views)
+        await self._tell(result.views)
         return result.views
+
+    async def _tell(self, views: list[View]) -> None:
+        """Tell ``sent`` of the referrals a submit left: best effort, after the fact (the poll
+        and webhooks see the change too, a little later)."""
+        if self._sent is None:
+            return
+        for view in views:
+            referrals = (
+                view.referrals
+                if isinstance(view, Created)
+                else (view.referral,)
+                if isinstance(view, ReferralCard)
+                else ()
+            )
+            for referral in referrals:
+                try:
+                    await self._sent(referral)
+                except Exception as error:  # noqa: BLE001 - the submit stands; logged
+                    logger.warning("could not record the change of %s: %s", referral.id, error)
 
     # -- senders, one per Submit kind --------------------------------------------------------
 

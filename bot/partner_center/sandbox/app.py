@@ -25,6 +25,7 @@ from bot.partner_center.sandbox.faults import Fault
 from bot.partner_center.sandbox.gateway import API_ROOT, ApiGateway
 from bot.partner_center.sandbox.listing import envelope, list_referrals, parse_list_query
 from bot.partner_center.sandbox.state import SandboxState, StoredReferral
+from bot.partner_center.sandbox.webhooks import webhook_routes
 
 __all__ = ["create_sandbox_app", "sandbox_state"]
 
@@ -68,6 +69,7 @@ def create_sandbox_app(
         Route("/sandbox/requests", handlers.list_requests, methods=["GET"]),
         Route("/sandbox/requests", handlers.clear_requests, methods=["DELETE"]),
         Route("/sandbox/reset", handlers.reset, methods=["POST"]),
+        *webhook_routes(state),
     ]
     app = Starlette(
         routes=routes,
@@ -137,6 +139,7 @@ class _Handlers:
     async def create_referral(self, request: Request) -> Response:
         """POST /v1.0/engagements/referrals: 201 with the stored referral."""
         stored = operations.create_referral(self.state, await request.body())
+        self.state.webhooks.referral_changed(stored, created=True)
         location = f"{_api_root(request)}/engagements/referrals/{stored.id}"
         return _referral(stored, 201, Location=location)
 
@@ -152,6 +155,7 @@ class _Handlers:
             await request.body(),
             if_match=request.headers.get("if-match"),
         )
+        self.state.webhooks.referral_changed(stored, created=False)
         if _wants_representation(request):
             return _referral(stored, 200, **{"Preference-Applied": "return=representation"})
         return Response(status_code=204, headers={"ETag": stored.etag})
@@ -195,6 +199,7 @@ class _Handlers:
         stored = operations.act_as_microsoft(
             self.state, request.path_params["referral_id"], action, reason
         )
+        self.state.webhooks.referral_changed(stored, created=False)
         return _referral(stored)
 
     async def set_partner(self, request: Request) -> Response:

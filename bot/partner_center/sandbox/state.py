@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import secrets
+import ssl
 import uuid
 from collections import deque
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -20,6 +21,7 @@ from bot.clock import Clock, SystemClock
 from bot.partner_center.sandbox import demo_data
 from bot.partner_center.sandbox.eligibility import EligibilityRules
 from bot.partner_center.sandbox.faults import FaultQueue
+from bot.partner_center.sandbox.webhooks import WebhookHub, WebhookSigner
 from bot.referrals.models import Referral
 from bot.referrals.wire import format_utc
 
@@ -140,7 +142,10 @@ class SandboxState:
     local identity provider can decide which tokens Partner Center would honour;
     ``partner`` is the organization written on created referrals; ``rules`` and
     ``managed_customers`` drive the eligibility policies; ``default_partner_eligible`` is the
-    partner's deal-registration eligibility after a reset.
+    partner's deal-registration eligibility after a reset; ``webhook_signer`` signs the
+    webhook events the sandbox sends as Microsoft (unsigned without one), each sent with
+    ``webhook_timeout_seconds`` and ``webhook_verify`` (httpx's ``verify``) for https
+    receivers (see :mod:`~bot.partner_center.sandbox.webhooks`).
     """
 
     clock: Clock = field(default_factory=SystemClock)
@@ -161,8 +166,13 @@ class SandboxState:
     default_partner_eligible: bool = True
     request_log_limit: int = 10_000
 
+    webhook_signer: WebhookSigner | None = None
+    webhook_timeout_seconds: float = 5.0
+    webhook_verify: ssl.SSLContext | bool = True
+
     faults: FaultQueue = field(init=False, default_factory=FaultQueue)
     requests: RequestLog = field(init=False)
+    webhooks: WebhookHub = field(init=False, repr=False)
     partner_eligible: bool = field(init=False)
     # Signs $skiptoken values; a fresh key per state makes stale or forged tokens fail.
     token_key: bytes = field(
@@ -175,6 +185,7 @@ class SandboxState:
         if not 1 <= self.page_size <= DEFAULT_PAGE_SIZE:
             raise ValueError(f"page_size must be between 1 and {DEFAULT_PAGE_SIZE}")
         self.requests = RequestLog(self.request_log_limit)
+        self.webhooks = WebhookHub(self)
         self.partner_eligible = self.default_partner_eligible
         self.reset()
 
@@ -239,6 +250,7 @@ class SandboxState:
         self._engagements.clear()
         self.faults.clear()
         self.requests.clear()
+        self.webhooks.reset()
         self.partner_eligible = self.default_partner_eligible
         if self.seed:
             for document in demo_data.demo_referrals(self.clock.now(), self.partner_fields()):

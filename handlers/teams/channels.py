@@ -1,0 +1,52 @@
+"""Notifications posted to a Teams channel, as the bot.
+
+A new post in the channel: the card sent to the channel's conversation id (no
+``;messageid=``, so it starts its own thread) at the Bot Connector of the conversation
+reference saved when the bot was added to the team. The Bot Connector answers 403 when the
+bot is no longer in the team (``BotNotInConversationRoster``, or disabled by an admin) and 404
+when the conversation is gone (the channel or the team was deleted): those become
+:class:`ChannelGone`, so the subscription ends instead of being retried for ever. Throttling
+(429) and passing failures (502, 504) are retried by :class:`TeamsSender`; whatever is left
+propagates, to be tried again later.
+"""
+
+from __future__ import annotations
+
+from typing import Final
+
+from bot.conversation import View
+from bot.notifications.channels import Channel, ChannelGone
+from cards.teams import card
+from handlers.teams.sender import Address, TeamsSender
+
+GONE_STATUSES: Final = frozenset({403, 404})
+
+
+class TeamsChannelPoster:
+    """Posts views to Teams channels through the bot's :class:`TeamsSender`."""
+
+    def __init__(self, sender: TeamsSender) -> None:
+        self._sender = sender
+
+    async def post_to_channel(self, channel: Channel, view: View) -> None:
+        """Post ``view`` as a new message in ``channel``; :class:`ChannelGone` when the Bot
+        Connector says the bot can no longer post there (or the channel has no reference to
+        post with), the SDK's error when a later try may work."""
+        service_url = (channel.reference or {}).get("serviceUrl")
+        if not isinstance(service_url, str) or not service_url:
+            # Without the Bot Connector that serves the team there is nowhere to post, now or
+            # later: a channel saved without its reference cannot be reached at all.
+            raise ChannelGone(f"Teams channel {channel.id}: no serviceUrl in its reference")
+        try:
+            await self._sender.post(Address(service_url, channel.id), card(view))
+        except Exception as error:
+            status = _status_of(error)
+            if status in GONE_STATUSES:
+                raise ChannelGone(f"Teams channel {channel.id}: HTTP {status}") from error
+            raise
+
+
+def _status_of(error: BaseException) -> int | None:
+    """The HTTP status of the SDK's error, by duck typing (see ``sender._throttled``)."""
+    status = getattr(getattr(error, "response", None), "status_code", None)
+    return status if isinstance(status, int) else None
