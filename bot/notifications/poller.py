@@ -33,6 +33,7 @@ from bot.notifications.changes import ChangeDetector
 from bot.partner_center.client import PartnerCenterClient, ReferralListing
 from bot.partner_center.errors import Invalid, PartnerCenterError
 from bot.referrals.wire import format_utc
+from bot.renewing import renewing
 
 logger = logging.getLogger(__name__)
 
@@ -95,7 +96,9 @@ class Poller:
             while not stopping.is_set():
                 try:
                     if await self._hold_lease() and await self._due():
-                        result = await self.poll_once()
+                        # A long poll (the first one reads everything) keeps the lease alive.
+                        async with renewing(self._lease_seconds / 3, self._keep_lease):
+                            result = await self.poll_once()
                         logger.info(
                             "poll: %d referrals seen, %d changes, %d requests%s",
                             result.seen,
@@ -126,6 +129,10 @@ class Poller:
     async def holds_lease(self) -> bool:
         """Whether this poller holds the lease now."""
         return await self._redis.get(self.lease_key) == self._token.encode()
+
+    async def _keep_lease(self) -> None:
+        with contextlib.suppress(RedisError, OSError):
+            await self._hold_lease()
 
     async def _hold_lease(self) -> bool:
         lease_ms = int(self._lease_seconds * 1000)

@@ -75,6 +75,18 @@ SUBSCRIBE_USAGE = (
     "[min=VALUE] [mine] (no event word: won and lost)."
 )
 _MULTIPLIERS = {"k": 1_000, "m": 1_000_000}
+EVENT_ALIASES = {
+    "win": "won",
+    "wins": "won",
+    "loss": "lost",
+    "losses": "lost",
+    "lose": "lost",
+    "accept": "accepted",
+    "decline": "declined",
+    "expire": "expired",
+    "expiry": "expired",
+}
+"""Other words people use for the events."""
 SUBCOMMANDS = (
     "new",
     "show",
@@ -164,7 +176,7 @@ def _subscribe(words: list[str]) -> Parsed:
     events: list[str] = []
     min_value: float | None = None
     mine = False
-    for word in (each.lower() for each in words):
+    for word in (EVENT_ALIASES.get(each.lower(), each.lower()) for each in words):
         if word in EVENT_WORDS:
             if word not in events:
                 events.append(word)
