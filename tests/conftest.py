@@ -23,6 +23,7 @@ from bot.storage.redis import connect
 from tests.support.identity_stand_in import fresh_identity, identity
 from tests.support.redis_server import TEST_DB, PrivateRedis, with_db
 from tests.support.sandbox import fresh_sandbox, sandbox
+from tests.support.sign_in import checked_sandbox
 from tests.support.slack_stand_in import fresh_slack_api, slack_api, slack_requests
 from tests.support.teams_stand_in import fresh_teams_api, teams_activities, teams_api
 from tests.support.webhook_stand_in import fresh_webhook_certificates, webhook_certificates
@@ -37,6 +38,7 @@ settings.register_profile(
 settings.load_profile("suite")
 
 __all__ = [
+    "checked_sandbox",
     "fresh_identity",
     "fresh_sandbox",
     "fresh_slack_api",

@@ -12,6 +12,7 @@ from contextlib import contextmanager
 from typing import Any
 
 import httpx
+import pytest
 
 from bot.identity.caches import Account
 from bot.partner_center.sandbox import SandboxState, create_sandbox_app, run_sandbox_in_thread
@@ -71,7 +72,7 @@ async def browse(
 
 
 @contextmanager
-def checked_sandbox(identity: IdentityStandIn) -> Iterator[Sandbox]:
+def sandbox_checking(identity: IdentityStandIn) -> Iterator[Sandbox]:
     """A sandbox of its own that takes only ``identity``'s tokens (401 once revoked or
     expired, 403 for a person without a Referrals role), as Partner Center does."""
     state = SandboxState(page_size=5, token_check=identity.check)
@@ -79,6 +80,13 @@ def checked_sandbox(identity: IdentityStandIn) -> Iterator[Sandbox]:
         running = Sandbox(base_url)
         with running.admin:
             yield running
+
+
+@pytest.fixture
+def checked_sandbox(fresh_identity: IdentityStandIn) -> Iterator[Sandbox]:
+    """:func:`sandbox_checking` the identity stand-in's tokens, for one test."""
+    with sandbox_checking(fresh_identity) as sandbox:
+        yield sandbox
 
 
 def username(account: Account | None) -> str | None:

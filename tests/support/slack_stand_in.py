@@ -7,7 +7,9 @@ The bot's ``AsyncWebClient(base_url=slack_api.base_url)`` talks to it as to
 each channel) so a test can read the conversation back, and it can answer HTTP 429 with
 ``Retry-After`` (platform notes C8) or any ``ok: false`` error on demand, once
 (:meth:`SlackApiStandIn.fail`) or for every post to a channel that no longer takes the bot's
-messages (:meth:`SlackApiStandIn.close_channel`).
+messages (:meth:`SlackApiStandIn.close_channel`). It can also be slow
+(:meth:`SlackApiStandIn.delay`): a call held back and abandoned by its client meanwhile (the
+process killed) is not done, and is recorded with status :data:`CLIENT_GONE`.
 
 Methods answered: the ones the product calls (``auth.test``, ``conversations.open``,
 ``chat.postMessage``, ``chat.update``, ``views.publish``, ``users.info``, and
@@ -75,6 +77,7 @@ from tests.support.slack_payloads import (
 __all__ = [
     "BOT_SCOPES",
     "BOT_USER_NAME",
+    "CLIENT_GONE",
     "MESSAGE_BLOCKS_MAX",
     "METHOD_TIERS",
     "POST_MESSAGE_PER_CHANNEL",
@@ -96,6 +99,9 @@ __all__ = [
 
 RESPONSE_URL = "response_url"
 """The :attr:`Call.method` of a post to a ``response_url``."""
+CLIENT_GONE = 499
+"""The :attr:`Call.status` of a call held by :meth:`SlackApiStandIn.delay` whose client hung up
+before it was answered (nginx's code for it): nothing of it was done, nothing was answered."""
 RESPONSE_URL_USES = 5
 RESPONSE_URL_SECONDS = 30 * 60
 """A ``response_url`` serves :data:`RESPONSE_URL_USES` posts within this many seconds."""
@@ -241,6 +247,12 @@ class _Fault:
 
 
 @dataclass(slots=True)
+class _Delay:
+    remaining: int
+    seconds: float
+
+
+@dataclass(slots=True)
 class _Hook:
     """A ``response_url``: where it points, until when, and how often it was used."""
 
@@ -318,6 +330,8 @@ class SlackApiStandIn(LoopbackStandIn):
             self._ephemeral: dict[str, list[dict[str, Any]]] = {}
             self._open_dms: set[str] = set()
             self._faults: dict[str, list[_Fault]] = {}
+            self._delays: dict[str, list[_Delay]] = {}
+            self._held: dict[str, int] = {}
             self._users: dict[str, SlackUser] = {user.id: user for user in DEFAULT_USERS}
             self._timestamps = Timestamps(self.clock)
             self._hooks: dict[str, _Hook] = {}
@@ -350,6 +364,24 @@ class SlackApiStandIn(LoopbackStandIn):
         """Answer the next ``times`` calls of ``method`` with ``{"ok": false, "error": error}``
         (HTTP 200, as Slack does for method errors, unless ``status`` says otherwise)."""
         self._add_fault(method, _Fault(times, error, status))
+
+    def delay(self, method: str, seconds: float, *, times: int = 1) -> None:
+        """Hold the next ``times`` calls of ``method`` for ``seconds`` before doing and
+        answering them, as a slow Slack does. A call whose client hangs up meanwhile (its
+        process killed) is never done: no message posted, no fault or rate token spent; it is
+        recorded with status :data:`CLIENT_GONE` and error ``client_gone``. :meth:`held` says
+        how many calls are being held right now."""
+        if times < 1:
+            raise ValueError("times must be at least 1")
+        with self._condition:
+            self._delays.setdefault(method, []).append(_Delay(times, seconds))
+
+    def held(self, method: str | None = None) -> int:
+        """How many calls (of ``method`` only, if given) :meth:`delay` is holding right now."""
+        with self._condition:
+            if method is not None:
+                return self._held.get(method, 0)
+            return sum(self._held.values())
 
     def close_channel(self, channel: str, error: str = "channel_not_found") -> None:
         """From now on (until :meth:`reset`), answer every ``chat.postMessage`` to ``channel``
@@ -492,6 +524,13 @@ class SlackApiStandIn(LoopbackStandIn):
             if isinstance(args.get(name), str):
                 with contextlib.suppress(ValueError):  # left as sent; the method reports it
                     args[name] = json.loads(args[name])
+        if not await self._held_back(method, request):
+            gone = {"ok": False, "error": "client_gone"}
+            with self._condition:
+                self._record(
+                    Call(method, args, headers, request.method, CLIENT_GONE, gone, request.url.path)
+                )
+            return _json_response(gone, CLIENT_GONE, {})  # nobody is there to read it
         with self._condition:
             status, body, extra_headers = self._answer(method, args, headers, invalid_json)
             self._record(
@@ -516,6 +555,31 @@ class SlackApiStandIn(LoopbackStandIn):
                 Call(RESPONSE_URL, args, headers, request.method, status, body, path, use=use)
             )
         return _json_response(body, status, {})
+
+    async def _held_back(self, method: str, request: Request) -> bool:
+        """Wait out a :meth:`delay` queued for ``method``, if any; False when the client hung
+        up meanwhile (checked every 10 ms)."""
+        with self._condition:
+            queue = self._delays.get(method)
+            if not queue:
+                return True
+            delay = queue[0]
+            delay.remaining -= 1
+            if delay.remaining == 0:
+                queue.pop(0)
+            self._held[method] = self._held.get(method, 0) + 1
+            self._condition.notify_all()
+        try:
+            deadline = time.monotonic() + delay.seconds
+            while time.monotonic() < deadline:
+                if await request.is_disconnected():
+                    return False
+                await asyncio.sleep(min(0.01, max(deadline - time.monotonic(), 0)))
+            return not await request.is_disconnected()
+        finally:
+            with self._condition:
+                self._held[method] -= 1
+                self._condition.notify_all()
 
     def _record(self, call: Call) -> None:
         call = replace(call, at=time.perf_counter())

@@ -23,7 +23,7 @@ from bot.partner_center.client import PartnerCenterClient
 from bot.partner_center.errors import PartnerCenterError
 from tests.bot.identity.conftest import sign_in
 from tests.support.identity_stand_in import PARTNER_CENTER_SCOPE, IdentityStandIn
-from tests.support.sign_in import ADA, GRACE, checked_sandbox, username
+from tests.support.sign_in import ADA, GRACE, sandbox_checking, username
 
 
 class ManualClock:
@@ -213,7 +213,7 @@ async def test_a_401_from_partner_center_refreshes_once_and_retries_once(
     parts: SignInParts, fresh_identity: IdentityStandIn, principal: str
 ) -> None:
     await sign_in(parts, fresh_identity, principal, ADA)
-    with checked_sandbox(fresh_identity) as sandbox:
+    with sandbox_checking(fresh_identity) as sandbox:
         async with httpx.AsyncClient() as http:
             tokens, principals = parts.tokens_for()
             client = PartnerCenterClient(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 
 import httpx
@@ -13,6 +14,7 @@ from redis.asyncio import Redis
 from bot.app import build_web_app
 from bot.settings import Settings
 from tests.support.sandbox import Sandbox
+from tests.support.sign_in import PUBLIC_URL
 from tests.support.slack_payloads import SIGNING_SECRET, SignedRequest, SlackRequests
 from tests.support.slack_stand_in import SlackApiStandIn
 
@@ -57,6 +59,22 @@ def slack_settings(
     )
 
 
+@asynccontextmanager
+async def running(
+    settings: Settings, slack_api: SlackApiStandIn, redis: Redis, namespace: str
+) -> AsyncIterator[SlackBot]:
+    """The web app of ``settings`` started (its worker too), and how to talk to it."""
+    app = build_web_app(settings)
+    # A workspace id of this test's own keeps its Redis keys apart (and cleaned up).
+    requests = SlackRequests(
+        team_id=namespace, hooks_url=slack_api.origin, response_urls=slack_api.response_url
+    )
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url=PUBLIC_URL) as http:
+            yield SlackBot(http, requests, slack_api, redis, settings.job_stream)
+
+
 @pytest.fixture
 async def bot(
     fresh_sandbox: Sandbox,
@@ -66,14 +84,5 @@ async def bot(
     redis_namespace: str,
 ) -> AsyncIterator[SlackBot]:
     settings = slack_settings(fresh_sandbox, fresh_slack_api, redis_url, redis_namespace)
-    app = build_web_app(settings)
-    # A workspace id of this test's own keeps its Redis keys apart (and cleaned up).
-    requests = SlackRequests(
-        team_id=redis_namespace,
-        hooks_url=fresh_slack_api.origin,
-        response_urls=fresh_slack_api.response_url,
-    )
-    async with app.router.lifespan_context(app):
-        transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://web") as http:
-            yield SlackBot(http, requests, fresh_slack_api, redis, settings.job_stream)
+    async with running(settings, fresh_slack_api, redis, redis_namespace) as started:
+        yield started

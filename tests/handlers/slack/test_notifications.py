@@ -10,18 +10,16 @@ from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from typing import Any
 
-import httpx
 import pytest
 from redis.asyncio import Redis
 
-from bot.app import build_web_app
 from bot.jobs import JobQueue
 from bot.jobs.keys import StreamKeys
 from bot.notifications.changes import CHANGE, Before, ReferralChange
 from cards.ids import Action
-from tests.handlers.slack.conftest import SlackBot, slack_settings
+from tests.handlers.slack.conftest import SlackBot, running, slack_settings
 from tests.support.sandbox import Sandbox
-from tests.support.slack_payloads import SlackRequests, dm_channel_id
+from tests.support.slack_payloads import dm_channel_id
 from tests.support.slack_stand_in import SlackApiStandIn
 
 TAILWIND = "7b9d2e4f-6a8c-4b1d-8e3f-5a7c9e1b3d02"  # Active, Accepted; USD 120,000
@@ -41,16 +39,8 @@ async def bot(
     settings = slack_settings(
         fresh_sandbox, fresh_slack_api, redis_url, redis_namespace, poll_interval_seconds=0.2
     )
-    app = build_web_app(settings)
-    requests = SlackRequests(
-        team_id=redis_namespace,
-        hooks_url=fresh_slack_api.origin,
-        response_urls=fresh_slack_api.response_url,
-    )
-    async with app.router.lifespan_context(app):
-        transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://web") as http:
-            yield SlackBot(http, requests, fresh_slack_api, redis, settings.job_stream)
+    async with running(settings, fresh_slack_api, redis, redis_namespace) as started:
+        yield started
 
 
 def said(message: dict[str, Any]) -> str:

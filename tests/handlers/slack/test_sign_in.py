@@ -10,30 +10,20 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from typing import Any
 
-import httpx
 import pytest
 from redis.asyncio import Redis
 
-from bot.app import build_web_app
-from tests.handlers.slack.conftest import SlackBot, slack_settings
+from tests.handlers.slack.conftest import SlackBot, running, slack_settings
 from tests.support.identity_stand_in import IdentityStandIn, Person
 from tests.support.sandbox import Sandbox
 from tests.support.sign_in import ADA, GRACE, PUBLIC_URL, TEST_KEY, browse, sign_in_settings
-from tests.support.sign_in import checked_sandbox as sandbox_checking
-from tests.support.slack_payloads import SIGNING_SECRET, SlackRequests, dm_channel_id
+from tests.support.slack_payloads import SIGNING_SECRET, dm_channel_id
 from tests.support.slack_stand_in import SlackApiStandIn
 
 DM = dm_channel_id("U0001")
-
-
-@pytest.fixture
-def checked_sandbox(fresh_identity: IdentityStandIn) -> Iterator[Sandbox]:
-    """A sandbox of this test's own that takes only the identity stand-in's tokens."""
-    with sandbox_checking(fresh_identity) as running:
-        yield running
 
 
 @pytest.fixture
@@ -52,16 +42,8 @@ async def bot(
         redis_namespace,
         **sign_in_settings(fresh_identity),
     )
-    app = build_web_app(settings)
-    requests = SlackRequests(
-        team_id=redis_namespace,
-        hooks_url=fresh_slack_api.origin,
-        response_urls=fresh_slack_api.response_url,
-    )
-    async with app.router.lifespan_context(app):
-        transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url=PUBLIC_URL) as http:
-            yield SlackBot(http, requests, fresh_slack_api, redis, settings.job_stream)
+    async with running(settings, fresh_slack_api, redis, redis_namespace) as started:
+        yield started
 
 
 def said(message: dict[str, Any]) -> str:

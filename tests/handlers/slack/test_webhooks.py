@@ -17,13 +17,11 @@ import httpx
 import pytest
 from redis.asyncio import Redis
 
-from bot.app import build_web_app
 from bot.notifications.changes import ChangeDetector
 from bot.partner_center.sandbox import SandboxState, create_sandbox_app, run_sandbox_in_thread
 from bot.referrals.models import Referral
-from tests.handlers.slack.conftest import SlackBot, slack_settings
+from tests.handlers.slack.conftest import SlackBot, running, slack_settings
 from tests.support.sandbox import Sandbox
-from tests.support.slack_payloads import SlackRequests
 from tests.support.slack_stand_in import SlackApiStandIn
 from tests.support.webhook_stand_in import Received, WebhookCertificateHost, WebhookReceiver
 
@@ -74,16 +72,8 @@ async def bot(
         partner_center_webhook_ca_bundle=fresh_webhook_certificates.ca_bundle,
         requests_ca_bundle=fresh_webhook_certificates.ca_bundle,
     )
-    app = build_web_app(settings)
-    requests = SlackRequests(
-        team_id=redis_namespace,
-        hooks_url=fresh_slack_api.origin,
-        response_urls=fresh_slack_api.response_url,
-    )
-    async with app.router.lifespan_context(app):
-        transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://web") as http:
-            yield SlackBot(http, requests, fresh_slack_api, redis, settings.job_stream)
+    async with running(settings, fresh_slack_api, redis, redis_namespace) as started:
+        yield started
 
 
 async def a_signed_event(microsoft: Sandbox, receiver: WebhookReceiver) -> Received:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator, Mapping
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -18,6 +19,7 @@ from handlers.teams import MESSAGES_PATH
 from tests.cards.test_teams import executes, inputs, schema_errors
 from tests.support.identity_stand_in import BOT_CLIENT_SECRET, IdentityStandIn
 from tests.support.sandbox import Sandbox
+from tests.support.sign_in import PUBLIC_URL
 from tests.support.teams_stand_in import (
     APP_ID,
     SELLER,
@@ -140,6 +142,22 @@ def card_of(message: Mapping[str, Any]) -> dict[str, Any]:
     return content
 
 
+@asynccontextmanager
+async def running(
+    settings: Settings, teams: TeamsStandIn, activities: TeamsActivities, redis: Redis
+) -> AsyncIterator[TeamsBot]:
+    """The web app of ``settings`` started (its worker too), and how to talk to it."""
+    app = build_web_app(settings)
+    await forget_teams_keys(redis)
+    try:
+        async with app.router.lifespan_context(app):
+            transport = httpx.ASGITransport(app=app)
+            async with httpx.AsyncClient(transport=transport, base_url=PUBLIC_URL) as http:
+                yield TeamsBot(http, activities, teams, redis, settings.job_stream)
+    finally:
+        await forget_teams_keys(redis)
+
+
 @pytest.fixture
 async def bot(
     fresh_sandbox: Sandbox,
@@ -151,15 +169,8 @@ async def bot(
     redis_namespace: str,
 ) -> AsyncIterator[TeamsBot]:
     settings = teams_settings(fresh_sandbox, fresh_teams_api, identity, redis_url, redis_namespace)
-    app = build_web_app(settings)
-    await forget_teams_keys(redis)
-    try:
-        async with app.router.lifespan_context(app):
-            transport = httpx.ASGITransport(app=app)
-            async with httpx.AsyncClient(transport=transport, base_url="http://web") as http:
-                yield TeamsBot(http, teams_activities, fresh_teams_api, redis, settings.job_stream)
-    finally:
-        await forget_teams_keys(redis)
+    async with running(settings, fresh_teams_api, teams_activities, redis) as started:
+        yield started
 
 
 async def forget_teams_keys(redis: Redis) -> None:

@@ -8,17 +8,15 @@ import json
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 
-import httpx
 import pytest
 from redis.asyncio import Redis
 
-from bot.app import build_web_app
 from bot.jobs import JobQueue
 from bot.jobs.keys import StreamKeys
 from bot.notifications.changes import CHANGE, Before, ReferralChange
 from cards.ids import Action
 from tests.cards.test_teams import executes
-from tests.handlers.teams.conftest import DM, TeamsBot, card_of, forget_teams_keys, teams_settings
+from tests.handlers.teams.conftest import DM, TeamsBot, card_of, running, teams_settings
 from tests.support.identity_stand_in import IdentityStandIn
 from tests.support.sandbox import Sandbox
 from tests.support.teams_stand_in import DEFAULT_TEAM, TeamsActivities, TeamsStandIn
@@ -45,15 +43,8 @@ async def bot(
         redis_namespace,
         poll_interval_seconds=0.2,
     )
-    app = build_web_app(settings)
-    await forget_teams_keys(redis)
-    try:
-        async with app.router.lifespan_context(app):
-            transport = httpx.ASGITransport(app=app)
-            async with httpx.AsyncClient(transport=transport, base_url="http://web") as http:
-                yield TeamsBot(http, teams_activities, fresh_teams_api, redis, settings.job_stream)
-    finally:
-        await forget_teams_keys(redis)
+    async with running(settings, fresh_teams_api, teams_activities, redis) as started:
+        yield started
 
 
 async def test_a_teams_channel_subscribes_and_hears_of_a_win_once(

@@ -5,26 +5,17 @@ None of it in a channel, where others would see the link."""
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from typing import Any
 
-import httpx
 import pytest
 from redis.asyncio import Redis
 
-from bot.app import build_web_app
-from tests.handlers.teams.conftest import DM, TeamsBot, card_of, forget_teams_keys, teams_settings
+from tests.handlers.teams.conftest import DM, TeamsBot, card_of, running, teams_settings
 from tests.support.identity_stand_in import IdentityStandIn
 from tests.support.sandbox import Sandbox
-from tests.support.sign_in import ADA, PUBLIC_URL, browse, sign_in_settings
-from tests.support.sign_in import checked_sandbox as sandbox_checking
+from tests.support.sign_in import ADA, browse, sign_in_settings
 from tests.support.teams_stand_in import DEFAULT_TEAM, SEND, TeamsActivities, TeamsStandIn
-
-
-@pytest.fixture
-def checked_sandbox(fresh_identity: IdentityStandIn) -> Iterator[Sandbox]:
-    with sandbox_checking(fresh_identity) as running:
-        yield running
 
 
 @pytest.fixture
@@ -49,15 +40,8 @@ async def bot(
             if name not in ("entra_authority", "requests_ca_bundle")  # already the same
         },
     )
-    app = build_web_app(settings)
-    await forget_teams_keys(redis)
-    try:
-        async with app.router.lifespan_context(app):
-            transport = httpx.ASGITransport(app=app)
-            async with httpx.AsyncClient(transport=transport, base_url=PUBLIC_URL) as http:
-                yield TeamsBot(http, teams_activities, fresh_teams_api, redis, settings.job_stream)
-    finally:
-        await forget_teams_keys(redis)
+    async with running(settings, fresh_teams_api, teams_activities, redis) as started:
+        yield started
 
 
 def link_in(card: dict[str, Any]) -> str:
