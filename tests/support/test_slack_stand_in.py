@@ -36,6 +36,7 @@ from tests.support.slack_payloads import (
     sign,
 )
 from tests.support.slack_stand_in import (
+    CLIENT_GONE,
     RESPONSE_URL,
     Call,
     Count,
@@ -229,6 +230,51 @@ async def test_injected_errors(api: SlackApiStandIn, client: AsyncWebClient) -> 
         await client.conversations_open(users="U0001")
     assert failed.value.response["error"] == "account_inactive"
     assert (await client.conversations_open(users="U0001"))["ok"] is True
+
+
+async def test_a_delayed_call_is_answered_late_and_only_the_next_times(
+    api: SlackApiStandIn, client: AsyncWebClient
+) -> None:
+    api.delay("chat.postMessage", 0.3)
+    posting = asyncio.create_task(client.chat_postMessage(channel="C0001", text="Late"))
+    for _ in range(200):
+        if api.held("chat.postMessage"):
+            break
+        await asyncio.sleep(0.01)
+    assert api.held() == 1
+    assert api.messages_to("C0001") == []  # not done while held
+    assert (await posting)["ok"] is True
+    assert api.held() == 0
+    assert (await client.chat_postMessage(channel="C0001", text="At once"))["ok"] is True
+    assert [call.status for call in api.calls("chat.postMessage")] == [200, 200]
+
+
+async def test_a_delayed_call_whose_client_hangs_up_is_never_done(api: SlackApiStandIn) -> None:
+    """As when the process that called is killed while Slack is slow: the stand-in posts
+    nothing, and records the call as abandoned."""
+    api.delay("chat.postMessage", 5.0)
+    host, port = api.origin.removeprefix("http://").split(":")
+    _, writer = await asyncio.open_connection(host, int(port))
+    body = json.dumps({"channel": "C0001", "text": "Never"}).encode()
+    writer.write(
+        b"POST /api/chat.postMessage HTTP/1.1\r\nHost: slack\r\n"
+        b"Authorization: Bearer xoxb-test\r\nContent-Type: application/json\r\n"
+        + f"Content-Length: {len(body)}\r\n\r\n".encode()
+        + body
+    )
+    await writer.drain()
+    for _ in range(200):
+        if api.held("chat.postMessage"):
+            break
+        await asyncio.sleep(0.01)
+    assert api.held("chat.postMessage") == 1
+    writer.close()
+    await writer.wait_closed()
+    (call,) = await api.wait_for_async("chat.postMessage", timeout=2.0)
+    assert call.status == CLIENT_GONE
+    assert call.error == "client_gone"
+    assert api.messages_to("C0001") == []
+    assert api.held() == 0
 
 
 def test_wait_for_wakes_on_a_call_from_another_thread(api: SlackApiStandIn) -> None:
