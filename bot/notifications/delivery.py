@@ -27,7 +27,7 @@ from bot.jobs import Job, JobHandler, JobQueue, UnreadableJob
 from bot.jobs.keys import StreamKeys
 from bot.notifications.changes import CHANGE, ReferralChange
 from bot.notifications.channels import ChannelGone, ChannelPoster
-from bot.notifications.subscriptions import Subscriptions
+from bot.notifications.subscriptions import Subscription, Subscriptions
 
 logger = logging.getLogger(__name__)
 
@@ -42,6 +42,24 @@ SENT: Final = b"sent"
 SEND_ATTEMPTS: Final = 3
 """Tries of one card (the platforms' clients also wait out 429s, as Retry-After says)."""
 RETRY_SECONDS: Final = 2.0
+
+
+NOT_SUBSCRIBED, CLAIMED, ALREADY_SENT, SENDING = range(4)
+# KEYS: the subscriptions hash, the delivery key. ARGV: the channel's key, the claim's TTL.
+# Returns {outcome} or {CLAIMED, the subscription} or {SENDING, seconds the claim has left}.
+CLAIM: Final = """
+local subscription = redis.call('HGET', KEYS[1], ARGV[1])
+if not subscription then
+  return {0}
+end
+if redis.call('SET', KEYS[2], 'sending', 'NX', 'EX', ARGV[2]) then
+  return {1, subscription}
+end
+if redis.call('GET', KEYS[2]) == 'sent' then
+  return {2}
+end
+return {3, redis.call('TTL', KEYS[2])}
+"""
 
 
 class DeliveryUnderWay(Exception):
@@ -73,6 +91,7 @@ class Notifier:
         self._referral_url = referral_url
         self._sleep = sleep
         self._slot = StreamKeys(jobs.stream).slot
+        self._claim_script = redis.register_script(CLAIM)
 
     def handlers(self) -> dict[str, JobHandler]:
         """The job handlers, for :func:`bot.jobs.dispatch`."""
@@ -95,13 +114,12 @@ class Notifier:
         (a channel's jobs are ordered, and a job that fails is not retried after that: it
         would hold up the channel's later cards)."""
         order = _read(_Notify, job.payload)
-        subscription = await self._subscriptions.get(order.channel)
-        if subscription is None:
-            return  # unsubscribed since
-        change, channel = order.change, subscription.channel
+        change = order.change
         key = f"{self._slot}:notified:{change.id}:{order.channel}"
-        if not await self._claim(key):
-            return  # sent already
+        subscription = await self._claim(key, order.channel)
+        if subscription is None:
+            return  # unsubscribed since, or sent already
+        channel = subscription.channel
         for attempt in range(1, SEND_ATTEMPTS + 1):
             try:
                 await self._posters[channel.platform].post_to_channel(channel, self.view(change))
@@ -126,17 +144,23 @@ class Notifier:
             else:
                 break
         await self._redis.set(key, SENT, ex=SENT_SECONDS)
-        logger.info("told %s: %s %s", channel.key, change.event, change.referral_id)
+        logger.debug("told %s: %s %s", channel.key, change.event, change.referral_id)
 
-    async def _claim(self, key: str) -> bool:
-        """Claim the delivery key; False when the card was sent already. A claim left by a
-        worker that died mid-send is waited out (it lapses within a minute)."""
+    async def _claim(self, key: str, channel_key: str) -> Subscription | None:
+        """The channel's subscription with the delivery key claimed for this send, in one
+        round trip; None when the channel is no longer subscribed or the card was sent
+        already. A claim left by a worker that died mid-send is waited out (it lapses within
+        a minute)."""
         for _ in range(2):
-            if await self._redis.set(key, "sending", nx=True, ex=SENDING_SECONDS):
-                return True
-            if await self._redis.get(key) == SENT:
-                return False
-            await self._sleep(max(await self._redis.ttl(key), 0) + 0.1)
+            answer: Any = await self._claim_script(
+                keys=[self._subscriptions.key, key], args=[channel_key, SENDING_SECONDS]
+            )
+            outcome = int(answer[0])
+            if outcome == CLAIMED:
+                return Subscription.model_validate_json(answer[1])
+            if outcome in (NOT_SUBSCRIBED, ALREADY_SENT):
+                return None
+            await self._sleep(max(int(answer[1]), 0) + 0.1)
         raise DeliveryUnderWay(f"{key} is still being sent elsewhere")
 
     def view(self, change: ReferralChange) -> StatusChange:

@@ -111,7 +111,7 @@ class Poller:
                 except PartnerCenterError as error:
                     logger.warning("poll failed, Partner Center refused (%s)", error)
                 with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(stopping.wait(), pause)
+                    await asyncio.wait_for(stopping.wait(), await self._until_due(pause))
         finally:
             with contextlib.suppress(RedisError, OSError):
                 # Hand over at once rather than after the lease lapses.
@@ -129,6 +129,16 @@ class Poller:
     async def holds_lease(self) -> bool:
         """Whether this poller holds the lease now."""
         return await self._redis.get(self.lease_key) == self._token.encode()
+
+    async def _until_due(self, longest: float) -> float:
+        """How long to wait before looking again: until the next poll is due (so polls come
+        every interval, not an interval plus the wait), at most ``longest`` (the lease's
+        renewal)."""
+        try:
+            left_ms = await self._redis.pttl(self.due_key)
+        except (RedisError, OSError):
+            return longest
+        return min(longest, max(left_ms, 10) / 1000) if left_ms >= 0 else longest
 
     async def _keep_lease(self) -> None:
         with contextlib.suppress(RedisError, OSError):

@@ -17,6 +17,7 @@ choice button is described in :mod:`cards.slack._choice`.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, assert_never
@@ -89,6 +90,10 @@ class SlackMessage:
     blocks: list[dict[str, Any]]
 
 
+STATUS_CARDS = 256
+"""Status cards kept rendered: one change goes to every subscribed channel."""
+
+
 def message(view: View) -> SlackMessage:
     """Any view the conversation engine returns, as a Slack message."""
     match view:
@@ -112,10 +117,17 @@ def message(view: View) -> SlackMessage:
         case SignIn():
             text, blocks = view.message, _sign_in(view)
         case StatusChange():
-            text, blocks = words.status_summary(view), status_blocks(view)
+            return _status_message(view)
         case _:
             assert_never(view)
     return _message(text, blocks)
+
+
+@functools.lru_cache(maxsize=STATUS_CARDS)
+def _status_message(view: StatusChange) -> SlackMessage:
+    # A change goes to every subscribed channel: rendered once, not once per channel. The
+    # cached message is shared, so callers only serialise it.
+    return _message(words.status_summary(view), status_blocks(view))
 
 
 def answered(prompt: Prompt | str, answer: str) -> SlackMessage:

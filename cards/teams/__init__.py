@@ -120,9 +120,16 @@ def card(view: View) -> TeamsCard:
         case SignIn():
             return _card(view.message, lambda _: _sign_in(view))
         case StatusChange():
-            return _card(words.status_summary(view), lambda budget: status_body(view, budget))
+            return _status_card(view)
         case _:
             assert_never(view)
+
+
+@functools.lru_cache(maxsize=PROMPT_CARDS)
+def _status_card(view: StatusChange) -> TeamsCard:
+    # A change goes to every subscribed channel: rendered once, not once per channel (the
+    # cached content is shared and only serialised).
+    return _card(words.status_summary(view), lambda budget: status_body(view, budget))
 
 
 @functools.lru_cache(maxsize=PROMPT_CARDS)
