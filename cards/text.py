@@ -180,7 +180,11 @@ def eligibility_report(eligibility: ReferralEligibility, *, referral_id: str) ->
     table.add_column("Policy")
     table.add_column("Looked at")
     for policy in [*eligibility.passed_policies, *eligibility.failed_policies]:
-        table.add_row(_mark(policy.is_eligible), Text(policy.policy_name), _looked_at(policy))
+        said = Text(words.policy_sentence(policy.policy_name, policy.is_eligible))
+        fix = words.policy_fix(policy.policy_name, policy.is_eligible)
+        if fix is not None:
+            said.append(f"\n{fix}", style="yellow")
+        table.add_row(_mark(policy.is_eligible), said, _looked_at(policy))
     if not eligibility.passed_policies and not eligibility.failed_policies:
         table.add_row("", Text(words.NO_POLICIES, style="dim"), "")
     summary = Text.assemble(

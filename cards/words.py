@@ -336,3 +336,49 @@ def other_workspace(workspace: str | None) -> str:
 
 SIGN_IN_BUTTON = "Sign in to Partner Center"
 SIGN_IN_PRIVATE = "This link is yours alone and works once, within 10 minutes."
+
+
+# -- deal-registration eligibility, in plain words ------------------------------------------
+
+POLICY_WORDS: Final[dict[str, tuple[str, str, str]]] = {
+    "isDealTypeCosellOrPartnerLed": (
+        "The deal is shared with Microsoft (co-sell or partner-led).",
+        "The deal is private: only co-sell and partner-led deals can be registered.",
+        "Share it with Microsoft sellers (/referral update ID).",
+    ),
+    "isMicrosoftReferralAcceptedOrWon": (
+        "Microsoft's side has accepted it.",
+        "Microsoft's side has not accepted it yet.",
+        "Wait for the Microsoft seller to accept the co-sell invitation.",
+    ),
+    "isSolutionIncentiveEligible": (
+        "It includes an Azure IP co-sell eligible solution.",
+        "None of its solutions is Azure IP co-sell eligible.",
+        "Add an Azure IP co-sell eligible solution to the referral.",
+    ),
+    "isDealValueEligible": (
+        "The deal is worth more than USD 25,000.",
+        "The deal is worth USD 25,000 or less.",
+        "If the deal is bigger, update its value (/referral update ID).",
+    ),
+    "isCustomerManaged": (
+        "The customer is a Microsoft-managed customer.",
+        "The customer is not matched as a Microsoft-managed customer.",
+        "Customer matching is not available through the API: check the customer in Partner Center.",
+    ),
+}
+"""What each documented policy means, passed and failed, and what would fix a failed one."""
+
+
+def policy_sentence(name: str, passed: bool) -> str:
+    """A policy's outcome in plain words (its name when it is not one we know)."""
+    known = POLICY_WORDS.get(name)
+    if known is None:
+        return name
+    return known[0] if passed else known[1]
+
+
+def policy_fix(name: str, passed: bool) -> str | None:
+    """What would make a failed policy pass, when known."""
+    known = POLICY_WORDS.get(name)
+    return None if passed or known is None else known[2]

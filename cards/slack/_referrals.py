@@ -123,8 +123,10 @@ def _policy(policy: EligibilityPolicy) -> str:
     seen = [f"{key}={MISSING if v is None else v}" for key, v in policy.referral_properties.items()]
     seen.extend(policy.additional_properties)
     looked_at = escape(", ".join(seen)) if seen else MISSING
-    name = escape(policy.policy_name)
-    return f"{_mark(policy.is_eligible)} *{name}*\n{words.LOOKED_AT}: {looked_at}"
+    said = escape(words.policy_sentence(policy.policy_name, policy.is_eligible))
+    fix = words.policy_fix(policy.policy_name, policy.is_eligible)
+    fixed = f"\n{escape(fix)}" if fix is not None else ""
+    return f"{_mark(policy.is_eligible)} *{said}*{fixed}\n{words.LOOKED_AT}: {looked_at}"
 
 
 # -- Home -----------------------------------------------------------------------------------

@@ -153,10 +153,19 @@ def _policy(policy: EligibilityPolicy) -> CardElement:
     return Container(
         separator=True,
         items=[
-            runs(run(f"{_mark(policy.is_eligible)} "), run(policy.policy_name, weight="Bolder")),
+            runs(
+                run(f"{_mark(policy.is_eligible)} "),
+                run(words.policy_sentence(policy.policy_name, policy.is_eligible), weight="Bolder"),
+            ),
+            *_fix(policy),
             fact(words.LOOKED_AT, ", ".join(seen) if seen else None),
         ],
     )
+
+
+def _fix(policy: EligibilityPolicy) -> list[CardElement]:
+    fix = words.policy_fix(policy.policy_name, policy.is_eligible)
+    return [note(fix, color="Warning")] if fix is not None else []
 
 
 # -- home -----------------------------------------------------------------------------------

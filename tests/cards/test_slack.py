@@ -579,12 +579,27 @@ def test_eligibility_marks_each_policy_with_what_it_looked_at() -> None:
     assert_valid(card)
     texts = mrkdwn_texts(card.blocks)
     assert texts[0].startswith("✓ Referral abc is eligible") or texts[0].startswith("✗")
-    passed = eligibility.passed_policies[0]
-    assert f"✓ *{passed.policy_name}*\nLooked at: type=Shared" in texts
-    if eligibility.failed_policies:
-        assert any(
-            text.startswith(f"✗ *{eligibility.failed_policies[0].policy_name}*") for text in texts
-        )
+    assert (
+        "✓ *The deal is shared with Microsoft (co-sell or partner-led).*\nLooked at: type=Shared"
+        in texts
+    )
+
+
+def test_a_failed_policy_says_what_would_fix_it() -> None:
+    failed = {
+        "policyName": "isMicrosoftReferralAcceptedOrWon",
+        "isEligible": False,
+        "referralProperties": {"status": "New", "substatus": "Pending"},
+    }
+    eligibility = ReferralEligibility.from_wire({"isEligible": False, "failedPolicies": [failed]})
+    texts = mrkdwn_texts(
+        message(EligibilityReport(referral_id="abc", eligibility=eligibility)).blocks
+    )
+    assert (
+        "✗ *Microsoft's side has not accepted it yet.*\n"
+        "Wait for the Microsoft seller to accept the co-sell invitation.\n"
+        "Looked at: status=New, substatus=Pending"
+    ) in texts
 
 
 def test_eligibility_with_many_policies_fits() -> None:

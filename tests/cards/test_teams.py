@@ -893,9 +893,19 @@ def test_eligibility_marks_each_policy_with_what_it_looked_at() -> None:
     assert_valid(made)
     shown = paragraphs(made.content)
     assert shown[0].startswith(("✓ Referral abc is eligible", "✗ Referral abc"))
-    passed = eligibility.passed_policies[0]
-    assert f"✓ {passed.policy_name}" in shown
+    assert "✓ The deal is shared with Microsoft (co-sell or partner-led)." in shown
     assert any(text.startswith("Looked at: type=Shared") for text in shown)
+
+
+def test_a_failed_policy_says_what_would_fix_it() -> None:
+    failed = {"policyName": "isDealValueEligible", "isEligible": False}
+    eligibility = ReferralEligibility.from_wire({"isEligible": False, "failedPolicies": [failed]})
+    made = card(EligibilityReport(referral_id="abc", eligibility=eligibility))
+
+    assert_valid(made)
+    shown = paragraphs(made.content)
+    assert "✗ The deal is worth USD 25,000 or less." in shown
+    assert "If the deal is bigger, update its value (/referral update ID)." in shown
 
 
 def test_eligibility_with_many_policies_fits_and_counts_the_rest() -> None:

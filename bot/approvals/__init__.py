@@ -1,0 +1,1 @@
+"""Deal registrations approved in chat by managers: the requests and their decisions."""

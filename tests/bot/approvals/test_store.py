@@ -1,0 +1,145 @@
+"""Requests for approval: atomic moves between statuses, one decision when several race,
+and every step in the audit stream."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from redis.asyncio import Redis
+
+from bot.approvals.store import (
+    Approvals,
+    ApprovalStatus,
+    Request,
+    UnknownApproval,
+)
+
+NOW = datetime(2026, 12, 4, 9, 0, tzinfo=UTC)
+ASK = Request(
+    referral_id="7b9d2e4f-6a8c-4b1d-8e3f-5a7c9e1b3d02",
+    requester="slack:T1:U0001",
+    requester_name="Ada Lovelace",
+    registration={"type": "AzureIPCoSell", "contract": {"value": 120000, "currency": "USD"}},
+)
+
+
+@pytest.fixture
+def approvals(redis: Redis, redis_namespace: str) -> Approvals:
+    return Approvals(redis, stream=f"rb:jobs:{redis_namespace}")
+
+
+async def test_a_request_is_pending_and_audited(approvals: Approvals) -> None:
+    made = await approvals.request(ASK, now=NOW)
+
+    again = await approvals.get(made.id)
+    assert again.status is ApprovalStatus.PENDING
+    assert again.request == ASK
+    (line,) = await approvals.history(made.id)
+    assert line["status"] == "pending"
+    assert line["by"] == "slack:T1:U0001"
+
+
+async def test_approve_then_submitted_with_the_apis_request_id(approvals: Approvals) -> None:
+    made = await approvals.request(ASK, now=NOW)
+
+    approved = await approvals.move(made.id, ApprovalStatus.APPROVED, by="slack:T1:U0002", now=NOW)
+    sent = await approvals.move(
+        made.id, ApprovalStatus.SUBMITTED, by="slack:T1:U0002", now=NOW, request_id="req-1"
+    )
+
+    assert approved.moved
+    assert sent.moved
+    assert sent.approval.status is ApprovalStatus.SUBMITTED
+    assert sent.approval.request_id == "req-1"
+    assert [line["status"] for line in await approvals.history(made.id)] == [
+        "pending",
+        "approved",
+        "submitted",
+    ]
+
+
+async def test_twenty_approvers_at_once_make_one_decision(approvals: Approvals) -> None:
+    made = await approvals.request(ASK, now=NOW)
+
+    outcomes = await asyncio.gather(
+        *(
+            approvals.move(made.id, ApprovalStatus.APPROVED, by=f"slack:T1:U{n:04}", now=NOW)
+            for n in range(20)
+        )
+    )
+
+    winners = [outcome for outcome in outcomes if outcome.moved]
+    assert len(winners) == 1
+    decided = winners[0].approval.decided_by
+    assert all(outcome.approval.decided_by == decided for outcome in outcomes)
+    assert len(await approvals.history(made.id)) == 2
+
+
+async def test_approve_racing_reject_gives_one_outcome_and_the_loser_sees_who_decided(
+    approvals: Approvals,
+) -> None:
+    made = await approvals.request(ASK, now=NOW)
+
+    approve, reject = await asyncio.gather(
+        approvals.move(made.id, ApprovalStatus.APPROVED, by="slack:T1:U0002", now=NOW),
+        approvals.move(
+            made.id, ApprovalStatus.REJECTED, by="slack:T1:U0003", now=NOW, reason="Too early"
+        ),
+    )
+
+    assert approve.moved != reject.moved
+    loser = reject if approve.moved else approve
+    winner = approve if approve.moved else reject
+    assert loser.approval.status is winner.approval.status
+    assert loser.approval.decided_by == winner.approval.decided_by
+
+
+@pytest.mark.parametrize(
+    ("first", "then"),
+    [
+        (ApprovalStatus.REJECTED, ApprovalStatus.APPROVED),
+        (ApprovalStatus.WITHDRAWN, ApprovalStatus.APPROVED),
+        (ApprovalStatus.EXPIRED, ApprovalStatus.REJECTED),
+        (ApprovalStatus.APPROVED, ApprovalStatus.WITHDRAWN),
+    ],
+)
+async def test_a_decided_request_moves_no_further_than_allowed(
+    approvals: Approvals, first: ApprovalStatus, then: ApprovalStatus
+) -> None:
+    made = await approvals.request(ASK, now=NOW)
+    assert (await approvals.move(made.id, first, by="x", now=NOW)).moved
+
+    late = await approvals.move(made.id, then, by="y", now=NOW + timedelta(minutes=1))
+
+    assert not late.moved
+    assert late.approval.status is first
+    assert late.approval.decided_by == "x"
+
+
+async def test_a_failed_registration_may_be_approved_again(approvals: Approvals) -> None:
+    made = await approvals.request(ASK, now=NOW)
+    await approvals.move(made.id, ApprovalStatus.APPROVED, by="m", now=NOW)
+    await approvals.move(made.id, ApprovalStatus.FAILED, by="m", now=NOW, reason="412")
+
+    retry = await approvals.move(made.id, ApprovalStatus.APPROVED, by="m", now=NOW)
+
+    assert retry.moved
+
+
+async def test_an_unknown_request_is_said_so(approvals: Approvals) -> None:
+    with pytest.raises(UnknownApproval):
+        await approvals.move("nope", ApprovalStatus.APPROVED, by="m", now=NOW)
+    with pytest.raises(UnknownApproval):
+        await approvals.get("nope")
+
+
+async def test_listed_newest_first_by_status(approvals: Approvals) -> None:
+    first = await approvals.request(ASK, now=NOW)
+    second = await approvals.request(ASK, now=NOW + timedelta(minutes=1))
+    await approvals.move(first.id, ApprovalStatus.REJECTED, by="m", now=NOW)
+
+    assert [a.id for a in await approvals.listed()] == [second.id, first.id]
+    pending = await approvals.listed([ApprovalStatus.PENDING])
+    assert [a.id for a in pending] == [second.id]
