@@ -39,7 +39,7 @@ from sandbox_process import free_port, start_sandbox
 
 sys.path.insert(1, str(Path(__file__).resolve().parent.parent))
 
-from bot.app import build_http_client, build_partner_center_client
+from bot.app.clients import build_http_client, build_partner_center_client
 from bot.identity.setup import SignInParts, build_sign_in
 from bot.partner_center.auth import AccessToken, CachingTokenProvider
 from bot.partner_center.client import PartnerCenterClient

@@ -52,7 +52,7 @@ from pydantic import SecretStr
 from redis.asyncio import Redis
 from sandbox_process import free_port, start_sandbox
 
-from bot.app import build_http_client
+from bot.app.clients import build_http_client
 from bot.clock import SystemClock
 from bot.conversation.chat.desk import Desk
 from bot.conversation.runtime.engine import Conversation, Engine

@@ -20,7 +20,7 @@ import uvloop
 from redis.asyncio import Redis
 from sandbox_process import free_port
 
-from bot.app import run_worker
+from bot.app.worker import run_worker
 from bot.settings import Settings
 
 Prepared = tuple[bytes, dict[str, str]]

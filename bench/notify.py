@@ -83,7 +83,8 @@ from pydantic import SecretStr
 from redis.asyncio import Redis
 from sandbox_process import free_port
 
-from bot.app import build_http_client, build_partner_center_client, build_slack_client
+from bot.app.clients import build_http_client, build_partner_center_client
+from bot.app.platforms import build_slack_client
 from bot.conversation.views import StatusChange
 from bot.notifications.changes import ChangeDetector
 from bot.notifications.channels import Channel

@@ -74,7 +74,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from bot.app import build_web_app
+from bot.app.web import build_web_app
 from bot.settings import Settings
 from cards.ids import Action
 from cards.slack import encode_choice

@@ -64,7 +64,8 @@ from sandbox_process import free_port, start_sandbox
 from starlette.applications import Starlette
 from starlette.routing import Route
 
-from bot.app import build_web_app, teams_front_end
+from bot.app.platforms import teams_front_end
+from bot.app.web import build_web_app
 from bot.settings import Settings
 from cards.ids import Action
 from tests.support.identity_stand_in import BOT_CLIENT_SECRET, IdentityStandIn

@@ -15,7 +15,8 @@ from typing import Annotated
 import typer
 import uvicorn
 
-from bot.app import WorkerFailed, build_web_app, run_worker
+from bot.app.web import build_web_app
+from bot.app.worker import WorkerFailed, run_worker
 from bot.cli import chat, deals, login, referrals, teams_package, webhooks
 from bot.cli._shared import command, configure_logging
 from bot.partner_center.sandbox import run_sandbox

@@ -22,7 +22,7 @@ import typer
 from pydantic import ValidationError
 from rich.console import Console, RenderableType
 
-from bot.app import partner_center
+from bot.app.clients import partner_center
 from bot.partner_center.client import PartnerCenterClient
 from bot.partner_center.errors import PartnerCenterError
 from bot.referrals.models import IncompleteReferral, Referral

@@ -13,7 +13,7 @@ import typer
 from anyio.from_thread import start_blocking_portal
 from rich.console import Console
 
-from bot.app import chat_services, for_local_chat
+from bot.app.services import chat_services, for_local_chat
 from bot.cli._shared import InputError, configure_logging
 from bot.conversation.chat.turns import TurnRunner
 from bot.settings import load_settings

@@ -12,7 +12,7 @@ from typing import TypeVar
 
 import typer
 
-from bot.app import redis_client
+from bot.app.clients import redis_client
 from bot.cli._shared import configure_logging
 from bot.identity.caches import SERVICE_PRINCIPAL
 from bot.identity.device import DeviceSignInFailed, sign_in_integration_user

@@ -13,7 +13,7 @@ from typing import Any, TypeVar
 
 import typer
 
-from bot.app import webhook_registrations
+from bot.app.webhooks import webhook_registrations
 from bot.cli._shared import JsonFlag, command, configure_logging
 from bot.notifications.webhook_events import REFERRAL_EVENTS, TEST_CREATED
 from bot.partner_center.errors import Conflict

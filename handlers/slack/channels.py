@@ -6,7 +6,8 @@ Slack answers an ``ok: false`` error code when the channel will not take them ag
 someone acts (it was archived or deleted, the bot was removed, the workspace revoked the
 app's access): those become :class:`ChannelGone`, so the subscription ends instead of being
 retried for ever. A 429 is retried inside the client (``AsyncRateLimitErrorRetryHandler``,
-see ``bot.app.build_slack_client``); whatever is left propagates, to be tried again later.
+see ``bot.app.platforms.build_slack_client``); whatever is left propagates, to be tried again
+later.
 """
 
 from __future__ import annotations

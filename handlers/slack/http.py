@@ -7,7 +7,7 @@ So a small gate in front of it does what Slack asks (platform notes C4): HMAC-SH
 time with ``X-Slack-Signature``, and a timestamp within five minutes; anything else is 401.
 A signed body Bolt cannot read is answered 400. Then Bolt handles the request as before, with
 its own signature check turned off (``request_verification_enabled=False`` in
-:func:`bot.app.build_slack_app`): this gate is the one check.
+:func:`bot.app.platforms.build_slack_app`): this gate is the one check.
 """
 
 from __future__ import annotations

@@ -458,13 +458,15 @@ def test_referral_eligibility_shows_each_policy_and_what_it_looked_at(
 
     assert eligible.exit_code == 0, eligible.output
     assert f"✓ Referral {ELIGIBLE} is eligible" in eligible.stdout
-    assert "isDealValueEligible" in eligible.stdout
+    assert "The deal is worth more than USD 25,000." in eligible.stdout
     assert "dealValue=30000" in eligible.stdout
     assert not_eligible.exit_code == 0, not_eligible.output
     assert f"✗ Referral {NEW_LEAD} is not eligible" in not_eligible.stdout
-    failed = next(line for line in not_eligible.stdout.splitlines() if "isDealTypeCosell" in line)
+    lines = not_eligible.stdout.splitlines()
+    failed = next(line for line in lines if "The deal is private" in line)
     assert "✗" in failed
     assert "type=Independent" in failed
+    assert "Share it with Microsoft sellers" in not_eligible.stdout  # what would fix it
 
 
 def test_referral_eligibility_json(cli: Invoke, sandbox: Sandbox) -> None:

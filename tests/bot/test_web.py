@@ -15,7 +15,8 @@ import httpx
 import pytest
 from redis.asyncio import Redis
 
-from bot.app import WorkerFailed, build_web_app
+from bot.app.web import build_web_app
+from bot.app.worker import WorkerFailed
 from bot.settings import ConfigurationError, Settings
 from bot.web import create_web_app
 from tests.support.processes import child_env

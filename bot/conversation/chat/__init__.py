@@ -6,7 +6,9 @@
 - :mod:`.memory`: :class:`~.memory.ChatMemory`, a conversation's deliveries already handled
   and its last question card (:class:`~.memory.CardRef`);
 - :mod:`.turns`: the turn pipeline every platform runs on (:class:`~.turns.Turn`,
-  :class:`~.turns.Replier`, :class:`~.turns.TurnRunner`).
+  :class:`~.turns.Replier`, :class:`~.turns.TurnRunner`);
+- :mod:`.sign_in`: the chat's side of signing in, and its part of the turn pipeline
+  (:class:`~.sign_in.SignInTurns`).
 
 Uses the runtime and the vocabulary (vocabulary <- runtime <- chat). Adapters in
 ``handlers/`` reach it through :mod:`bot.conversation`.

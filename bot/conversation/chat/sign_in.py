@@ -4,19 +4,31 @@ Sign-in itself (msal, the sealed token caches, the callback) lives in :mod:`bot.
 the turn pipeline reaches it through :class:`SignInDesk`, so the conversation never imports
 msal. Whether sellers sign in at all is the deployment's choice (``AUTH_MODE``): only in
 ``user`` mode are links sent.
+
+:class:`SignInTurns` is the sign-in part of the turn pipeline
+(:class:`~bot.conversation.chat.turns.TurnRunner` holds one): ``/referral login``,
+``logout`` and ``whoami``; a private link when a turn needs Partner Center and the seller
+has not signed in (or their sign-in ended); the welcome back once the callback signed them
+in, after which the turn they were stopped at carries on.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import logging
+from collections.abc import Awaitable, Callable, Mapping
 from typing import TYPE_CHECKING, Any, Protocol
 
-from bot.conversation.chat.commands import SignInCommand
-from bot.conversation.views import Notice, Problem, Seller, SignIn, View
+from bot.conversation.chat.commands import SignInCommand, needs_partner_center
+from bot.conversation.views import Home, Notice, Problem, Seller, SignIn, View
 
 if TYPE_CHECKING:
+    from bot.conversation.chat.desk import Desk
+    from bot.conversation.chat.memory import CardRef
+    from bot.conversation.chat.turns import Replier, Turn, TurnProgress
     from bot.identity.caches import Account
     from bot.settings import AuthMode
+
+logger = logging.getLogger(__name__)
 
 RESUME = "resume"
 """What runs once a seller who was stopped mid-draft has signed in: their draft, as it was."""
@@ -29,6 +41,7 @@ NOT_HERE = Problem(
     hint="Open a 1:1 chat with me and type /referral login there.",
 )
 SWITCH = "You are signed in as {username}. To sign in as someone else, use this link."
+HOME_SIGN_IN = "Sign in to Partner Center to see your referrals: message me /referral login."
 
 
 class SignInDesk(Protocol):
@@ -158,3 +171,90 @@ def other_person(seller: Seller, account: Account) -> str | None:
 def _looks_like_object_id(user_id: str) -> bool:
     parts = user_id.split("-")
     return len(parts) == 5 and all(part.isalnum() for part in parts)
+
+
+class SignInTurns:
+    """The sign-in part of the turn pipeline: one per
+    :class:`~bot.conversation.chat.turns.TurnRunner`, with the runner's way of posting views
+    (so what it posts counts in the turn's progress)."""
+
+    def __init__(
+        self,
+        identity: SignInDesk | None,
+        desk: Desk,
+        post: Callable[[Turn, Replier, list[View], TurnProgress], Awaitable[CardRef | None]],
+    ) -> None:
+        self._identity = identity
+        self._desk = desk
+        self._post = post
+
+    async def command(self, turn: Turn, command: SignInCommand) -> list[View]:
+        """The answer to ``/referral login``, ``logout`` or ``whoami``."""
+        link = None
+        if command.action == "login" and self._identity is not None and self._identity.per_seller:
+            link = None if turn.shared else await self._link(turn, then=None)
+        return await answer_sign_in(self._identity, turn.conversation, command, link)
+
+    async def needed(self, turn: Turn, parsed: object) -> bool:
+        """Whether answering ``parsed`` needs Partner Center as a seller not signed in yet."""
+        return (
+            self._identity is not None
+            and self._identity.per_seller
+            and needs_partner_center(parsed)
+            and not await self._identity.is_signed_in(turn.conversation)
+        )
+
+    async def ask(
+        self, turn: Turn, replier: Replier, progress: TurnProgress, *, reason: str | None
+    ) -> None:
+        """Send a private sign-in link; the turn is carried on once the seller signed in."""
+        if turn.kind == "home":
+            home = Home(draft=None, referrals=(), problem=HOME_SIGN_IN)
+            await replier.home(turn, home)
+            return
+        if self._identity is None or not self._identity.per_seller or turn.shared:
+            await self._post(turn, replier, [NOT_HERE], progress)
+            return
+        carry_on = turn.text if turn.kind == "message" and turn.text else RESUME
+        link = await self._link(turn, then=carry_on)
+        kept = carry_on == RESUME or await self._desk.has_draft(turn.conversation)
+        view = sign_in_view(link, reason=reason, kept=kept)
+        if turn.card is not None and progress.sending:
+            # The clicked Submit card says "Sending…": it becomes the link instead.
+            await replier.replace(turn, turn.card, view)
+            progress.posted.append(view)
+            return
+        await self._post(turn, replier, [view], progress)
+
+    async def signed_in(self, turn: Turn, replier: Replier, progress: TurnProgress) -> Turn | None:
+        """Welcome a seller back from signing in, and the turn to carry on with, if any."""
+        if self._identity is None:
+            return None
+        account = await self._identity.account(turn.conversation)
+        if account is None:
+            return None  # signed out again since
+        seller = await replier.profile(turn)
+        mismatch = other_person(seller, account)
+        if mismatch is not None:
+            # A link opened by someone else must not let this chat user act as them.
+            await self._identity.sign_out(turn.conversation)
+            logger.warning("%s signed in as another person: refused", turn.conversation)
+            refused = Problem(
+                message=f"You signed in to Partner Center as {account.username}, but "
+                f"{mismatch}; I did not keep that sign-in.",
+                hint="Type /referral login and sign in with your own account.",
+            )
+            await self._post(turn, replier, [refused], progress)
+            return None
+        await self._post(turn, replier, [welcome(account)], progress)
+        if not turn.text:
+            return None
+        return turn.model_copy(update={"kind": "message", "seller": seller})
+
+    async def _link(self, turn: Turn, *, then: str | None) -> str:
+        assert self._identity is not None
+        resume = turn.model_dump(
+            mode="json", include={"platform", "conversation", "seller", "address", "shared"}
+        )
+        resume["text"] = then
+        return await self._identity.link(turn.conversation, resume)

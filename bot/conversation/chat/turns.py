@@ -5,7 +5,9 @@ conversation, the words or the card input, which card was clicked, where to repl
 it on the job stream, ordered by conversation. A worker hands it to :meth:`TurnRunner.run`,
 the one pipeline every platform shares: drop a delivery already handled, look up the seller's
 profile when the turn needs it, ask the desk, and deliver the views through the platform's
-:class:`Replier`. So a platform is a parser and a replier; the rules below are written once:
+:class:`Replier`. Signing in (the commands, a link when a turn needs one, the welcome back)
+is the part the runner hands to :class:`~bot.conversation.chat.sign_in.SignInTurns`. So a
+platform is a parser and a replier; the rules below are written once:
 
 * A click is recorded on the card that carried it, and only when the draft took the answer.
   A refused answer asks again on that same card; a click meant for a question already
@@ -31,22 +33,13 @@ from bot.conversation.chat.commands import (
     Show,
     SignInCommand,
     SubscribeCommand,
-    needs_partner_center,
     needs_seller_profile,
     parse_message,
     sends,
 )
 from bot.conversation.chat.desk import Desk
 from bot.conversation.chat.memory import CardRef, ChatMemory
-from bot.conversation.chat.sign_in import (
-    NOT_HERE,
-    RESUME,
-    SignInDesk,
-    answer_sign_in,
-    other_person,
-    sign_in_view,
-    welcome,
-)
+from bot.conversation.chat.sign_in import SignInDesk, SignInTurns
 from bot.conversation.chat.subscribing import answer_subscription
 from bot.conversation.runtime.engine import Conversation, Reply
 from bot.conversation.runtime.machine import Effect
@@ -150,7 +143,7 @@ class Replier(Protocol):
 
 
 @dataclass
-class _Progress:
+class TurnProgress:
     """How far a turn got, so a failure is reported with only what is known."""
 
     sending: bool = False
@@ -174,7 +167,7 @@ class TurnRunner:
         self._desk = desk
         self._memory = memory
         self._repliers = dict(repliers)
-        self._identity = identity
+        self._sign_in = SignInTurns(identity, desk, self._post)
         self._subscriptions = subscriptions
         self._clock = clock or SystemClock()
 
@@ -193,16 +186,16 @@ class TurnRunner:
         replier = self._repliers[turn.platform]
         if not await self._memory.first_time(turn.conversation, turn.delivery, attempt=attempt):
             return
-        progress = _Progress()
+        progress = TurnProgress()
         try:
             await self._answer(turn, replier, progress)
         except SignInRequired as needed:
             # Nothing was sent: the token was missing before any request left.
-            await self._ask_to_sign_in(turn, replier, progress, reason=needed.reason)
+            await self._sign_in.ask(turn, replier, progress, reason=needed.reason)
         except Exception as error:  # noqa: BLE001 - the seller is told; the log keeps it
             await self._report(turn, replier, error, progress)
 
-    async def _answer(self, turn: Turn, replier: Replier, progress: _Progress) -> None:
+    async def _answer(self, turn: Turn, replier: Replier, progress: TurnProgress) -> None:
         conversation = Conversation(turn.conversation, turn.seller)
         refusal = await replier.admits(turn)
         if refusal is not None:
@@ -211,7 +204,7 @@ class TurnRunner:
                 await self._post(turn, replier, [Problem(message=refusal)], progress)
             return
         if turn.kind == "signed_in":
-            carry_on = await self._signed_in(turn, replier, progress)
+            carry_on = await self._sign_in.signed_in(turn, replier, progress)
             if carry_on is None:
                 return
             turn = carry_on
@@ -222,19 +215,14 @@ class TurnRunner:
             return
         parsed = turn.action or parse_message(turn.text or "", step=turn.step)
         if isinstance(parsed, SignInCommand):
-            await self._post(turn, replier, await self._sign_in_command(turn, parsed), progress)
+            await self._post(turn, replier, await self._sign_in.command(turn, parsed), progress)
             return
         if isinstance(parsed, SubscribeCommand):
             views = await self._subscription_command(turn, replier, parsed)
             await self._post(turn, replier, views, progress)
             return
-        if (
-            self._identity is not None
-            and self._identity.per_seller
-            and needs_partner_center(parsed)
-            and not await self._identity.is_signed_in(turn.conversation)
-        ):
-            await self._ask_to_sign_in(turn, replier, progress, reason=None)
+        if await self._sign_in.needed(turn, parsed):
+            await self._sign_in.ask(turn, replier, progress, reason=None)
             return
         if turn.shared and _shows_a_referral(parsed):
             # Listings, details and drafts on an existing referral (whose review shows its
@@ -256,12 +244,6 @@ class TurnRunner:
         else:
             await self._answer_words(turn, replier, reply, progress, answered=answers)
 
-    async def _sign_in_command(self, turn: Turn, command: SignInCommand) -> list[View]:
-        link = None
-        if command.action == "login" and self._identity is not None and self._identity.per_seller:
-            link = None if turn.shared else await self._link(turn, then=None)
-        return await answer_sign_in(self._identity, turn.conversation, command, link)
-
     async def _subscription_command(
         self, turn: Turn, replier: Replier, command: SubscribeCommand
     ) -> list[View]:
@@ -278,63 +260,8 @@ class TurnRunner:
             now=self._clock.now(),
         )
 
-    async def _ask_to_sign_in(
-        self, turn: Turn, replier: Replier, progress: _Progress, *, reason: str | None
-    ) -> None:
-        """Send a private sign-in link; the turn is carried on once the seller signed in."""
-        if turn.kind == "home":
-            home = Home(draft=None, referrals=(), problem=HOME_SIGN_IN)
-            await replier.home(turn, home)
-            return
-        if self._identity is None or not self._identity.per_seller or turn.shared:
-            await self._post(turn, replier, [NOT_HERE], progress)
-            return
-        carry_on = turn.text if turn.kind == "message" and turn.text else RESUME
-        link = await self._link(turn, then=carry_on)
-        kept = carry_on == RESUME or await self._desk.has_draft(turn.conversation)
-        view = sign_in_view(link, reason=reason, kept=kept)
-        if turn.card is not None and progress.sending:
-            # The clicked Submit card says "Sending…": it becomes the link instead.
-            await replier.replace(turn, turn.card, view)
-            progress.posted.append(view)
-            return
-        await self._post(turn, replier, [view], progress)
-
-    async def _link(self, turn: Turn, *, then: str | None) -> str:
-        assert self._identity is not None
-        resume = turn.model_dump(
-            mode="json", include={"platform", "conversation", "seller", "address", "shared"}
-        )
-        resume["text"] = then
-        return await self._identity.link(turn.conversation, resume)
-
-    async def _signed_in(self, turn: Turn, replier: Replier, progress: _Progress) -> Turn | None:
-        """Welcome a seller back from signing in, and the turn to carry on with, if any."""
-        if self._identity is None:
-            return None
-        account = await self._identity.account(turn.conversation)
-        if account is None:
-            return None  # signed out again since
-        seller = await replier.profile(turn)
-        mismatch = other_person(seller, account)
-        if mismatch is not None:
-            # A link opened by someone else must not let this chat user act as them.
-            await self._identity.sign_out(turn.conversation)
-            logger.warning("%s signed in as another person: refused", turn.conversation)
-            refused = Problem(
-                message=f"You signed in to Partner Center as {account.username}, but "
-                f"{mismatch}; I did not keep that sign-in.",
-                hint="Type /referral login and sign in with your own account.",
-            )
-            await self._post(turn, replier, [refused], progress)
-            return None
-        await self._post(turn, replier, [welcome(account)], progress)
-        if not turn.text:
-            return None
-        return turn.model_copy(update={"kind": "message", "seller": seller})
-
     async def _answer_click(
-        self, turn: Turn, replier: Replier, card: CardRef, reply: Reply, progress: _Progress
+        self, turn: Turn, replier: Replier, card: CardRef, reply: Reply, progress: TurnProgress
     ) -> None:
         """A click (or words from a card's own text box): the outcome shows on that card."""
         views = reply.views
@@ -360,7 +287,7 @@ class TurnRunner:
         await self._remember(turn, reply, asked)
 
     async def _answer_words(
-        self, turn: Turn, replier: Replier, reply: Reply, progress: _Progress, *, answered: bool
+        self, turn: Turn, replier: Replier, reply: Reply, progress: TurnProgress, *, answered: bool
     ) -> None:
         """Typed words: an answer taken turns the last question card into its record."""
         words = turn.shown or turn.text
@@ -381,7 +308,7 @@ class TurnRunner:
             await self._remember(turn, reply, asked)
 
     async def _post(
-        self, turn: Turn, replier: Replier, views: list[View], progress: _Progress
+        self, turn: Turn, replier: Replier, views: list[View], progress: TurnProgress
     ) -> CardRef | None:
         asked: CardRef | None = None
         for view in views:
@@ -398,7 +325,7 @@ class TurnRunner:
             await self._memory.forget_card(turn.conversation)
 
     async def _report(
-        self, turn: Turn, replier: Replier, error: BaseException, progress: _Progress
+        self, turn: Turn, replier: Replier, error: BaseException, progress: TurnProgress
     ) -> None:
         """Logged with its traceback; the seller hears what is known, with a reference."""
         reference = uuid.uuid4().hex[:8]
@@ -416,7 +343,6 @@ class TurnRunner:
 
 
 ANSWERED_BEFORE = "(answered already)"
-HOME_SIGN_IN = "Sign in to Partner Center to see your referrals: message me /referral login."
 
 PRIVATE_ONLY = Problem(
     message="Referrals are private, so I don't show or change them in a shared conversation.",
@@ -445,7 +371,7 @@ def not_queued() -> Problem:
     )
 
 
-def failure(progress: _Progress, reference: str) -> Problem:
+def failure(progress: TurnProgress, reference: str) -> Problem:
     """What to tell the seller after a turn failed part-way: only what is known."""
     reply = progress.reply
     created = (

@@ -9,7 +9,7 @@ import pytest
 from pydantic import SecretStr
 from redis.asyncio import Redis
 
-from bot.app import build_http_client
+from bot.app.clients import build_http_client
 from bot.conversation.chat.desk import Desk
 from bot.conversation.runtime.engine import Conversation, Engine
 from bot.conversation.runtime.session_store import RedisSessionStore

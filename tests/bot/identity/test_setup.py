@@ -9,7 +9,8 @@ import trustme
 from cryptography.fernet import Fernet
 from redis.asyncio import Redis
 
-from bot.app import build_web_app, check_partner_center_settings
+from bot.app.clients import check_partner_center_settings
+from bot.app.web import build_web_app
 from bot.identity.sealing import CHECK_KEY, CHECK_PLAINTEXT, Sealer
 from bot.identity.setup import build_sign_in
 from bot.settings import ConfigurationError, Settings

@@ -11,7 +11,7 @@ import pytest
 from pydantic import SecretStr
 from redis.asyncio import Redis
 
-from bot.app import build_http_client
+from bot.app.clients import build_http_client
 from bot.notifications.changes import ChangeDetector, ReferralChange
 from bot.notifications.poller import Poller
 from bot.partner_center.auth import StaticTokenProvider

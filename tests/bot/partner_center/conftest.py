@@ -7,7 +7,7 @@ from collections.abc import AsyncIterator
 import pytest
 from pydantic import SecretStr
 
-from bot.app import build_http_client
+from bot.app.clients import build_http_client
 from bot.partner_center.auth import StaticTokenProvider
 from bot.partner_center.client import PartnerCenterClient
 from bot.partner_center.retry import RetryPolicy

@@ -13,7 +13,8 @@ import pytest
 from anyio.from_thread import BlockingPortal, start_blocking_portal
 from rich.console import Console
 
-from bot.app import build_web_app, chat_services
+from bot.app.services import chat_services
+from bot.app.web import build_web_app
 from bot.conversation.chat.turns import TurnRunner
 from bot.conversation.views import Seller
 from bot.settings import Settings

@@ -11,7 +11,7 @@ import httpx
 import pytest
 from redis.asyncio import Redis
 
-from bot.app import build_web_app
+from bot.app.web import build_web_app
 from bot.settings import Settings
 from tests.support.sandbox import Sandbox
 from tests.support.sign_in import PUBLIC_URL

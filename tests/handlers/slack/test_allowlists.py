@@ -14,7 +14,7 @@ from urllib.parse import urlencode
 import httpx
 from redis.asyncio import Redis
 
-from bot.app import build_web_app
+from bot.app.web import build_web_app
 from bot.conversation.runtime.session_store import RedisSessionStore
 from bot.settings import Settings
 from cards.ids import Action

@@ -12,7 +12,7 @@ import yaml
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.app import build_slack_client
+from bot.app.platforms import build_slack_client
 from bot.conversation import Notice, StatusChange
 from bot.notifications.channels import Channel, ChannelGone
 from bot.settings import Settings

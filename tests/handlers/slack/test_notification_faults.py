@@ -30,7 +30,7 @@ import pytest
 from redis.asyncio import Redis
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from bot.app import build_web_app
+from bot.app.web import build_web_app
 from bot.jobs import GROUP, JobQueue
 from bot.jobs.keys import StreamKeys
 from bot.notifications.changes import CHANGE, Before, ReferralChange

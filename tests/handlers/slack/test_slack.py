@@ -11,7 +11,8 @@ from typing import Any
 import httpx
 from redis.asyncio import Redis
 
-from bot.app import build_web_app, run_worker
+from bot.app.web import build_web_app
+from bot.app.worker import run_worker
 from bot.conversation.chat.turns import Turn
 from bot.jobs import JobQueue
 from bot.partner_center.client import PartnerCenterClient

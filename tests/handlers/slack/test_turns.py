@@ -15,7 +15,9 @@ from urllib.parse import parse_qs
 import httpx
 from redis.asyncio import Redis
 
-from bot.app import build_web_app, chat_services, job_handlers, run_worker
+from bot.app.services import chat_services
+from bot.app.web import build_web_app
+from bot.app.worker import job_handlers, run_worker
 from bot.conversation.runtime.session_store import RedisSessionStore
 from bot.jobs import JobQueue, WorkOptions, dispatch
 from bot.settings import Settings

@@ -13,7 +13,7 @@ import httpx
 import pytest
 from redis.asyncio import Redis
 
-from bot.app import build_web_app
+from bot.app.web import build_web_app
 from bot.settings import Settings
 from handlers.teams import MESSAGES_PATH
 from tests.cards.test_teams import executes, inputs, schema_errors

@@ -17,7 +17,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
-from bot.app import build_web_app
+from bot.app.web import build_web_app
 from bot.conversation import TURN
 from bot.jobs import JobQueue
 from bot.settings import DEFAULT_TEAMS_SERVICE_URL_HOSTS, Settings

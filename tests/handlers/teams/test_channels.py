@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from bot.app import build_teams_app, teams_running
+from bot.app.platforms import build_teams_app, teams_running
 from bot.conversation import StatusChange
 from bot.notifications.channels import Channel, ChannelGone
 from cards.ids import Action

@@ -10,7 +10,7 @@ import httpx
 import pytest
 from redis.asyncio import Redis
 
-from bot.app import build_web_app
+from bot.app.web import build_web_app
 from bot.partner_center.client import PartnerCenterClient
 from bot.references import PREFIX
 from bot.settings import ConfigurationError, load_settings

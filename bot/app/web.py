@@ -1,0 +1,191 @@
+"""The ``web`` process's app: the chat platforms' endpoints, Partner Center's webhook and the
+sign-in callback.
+
+:func:`build_web_app` mounts these routes on the generic ASGI app of :mod:`bot.web` (health,
+the body limit) and opens the process's services in its lifespan.
+"""
+
+from __future__ import annotations
+
+import gc
+import ssl
+import uuid
+from collections.abc import AsyncIterator, Callable, Mapping
+from contextlib import AsyncExitStack, asynccontextmanager
+from typing import TYPE_CHECKING, Any
+
+import httpx
+from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
+from slack_bolt.async_app import AsyncApp
+from starlette.applications import Starlette
+from starlette.routing import Route
+
+from bot.app.clients import check_partner_center_settings
+from bot.app.platforms import (
+    build_login_client,
+    build_slack_app,
+    build_teams_app,
+    inbound_tokens,
+    slack_configured,
+    teams_configured,
+    teams_front_end,
+    teams_running,
+)
+from bot.app.services import chat_services
+from bot.app.worker import WorkerFailed, working
+from bot.conversation.chat.turns import TURN, Turn
+from bot.identity.signin import CALLBACK_PATH, SignedIn, SignIns
+from bot.identity.web import callback_endpoint
+from bot.inbound_tokens import InboundTokens
+from bot.jobs import JobQueue
+from bot.notifications.signature import WebhookVerifier
+from bot.notifications.webhook import WEBHOOK_PATH, webhook_endpoint
+from bot.references import ReferenceBook
+from bot.settings import Settings
+from bot.web import create_web_app
+from handlers.slack import SlackGate, SlackServices, events_endpoint
+from handlers.slack import register as register_slack
+
+if TYPE_CHECKING:
+    from microsoft_teams.apps import App as TeamsApp
+
+
+def partner_center_routes(
+    settings: Settings, state: Mapping[str, Any], platforms: set[str]
+) -> list[Route]:
+    """Partner Center's webhook, and (``AUTH_MODE=user``) the sign-in callback; their parts
+    are in ``state`` once the app has started."""
+    webhook = webhook_endpoint(
+        lambda: state["verifier"], lambda: state["redis"], lambda: state["jobs"]
+    )
+    routes = [Route(WEBHOOK_PATH, webhook, methods=["POST"])]
+    if settings.sign_in_mode == "user":
+        routes.append(sign_in_route(lambda: state["sign_ins"], lambda: state["jobs"], platforms))
+    return routes
+
+
+def certificate_client(settings: Settings) -> httpx.AsyncClient:
+    """The client webhook certificates are downloaded with: redirects never followed, TLS
+    trusting ``REQUESTS_CA_BUNDLE`` / ``SSL_CERT_FILE`` or the system's store."""
+    bundle = settings.ca_bundle
+    verify = ssl.create_default_context(cafile=str(bundle) if bundle else None)
+    return httpx.AsyncClient(verify=verify, follow_redirects=False, trust_env=False)
+
+
+def sign_in_route(
+    sign_ins: Callable[[], SignIns], jobs: Callable[[], JobQueue], platforms: set[str]
+) -> Route:
+    """``GET /auth/callback``: finish a seller's sign-in, then tell them in chat (a turn in
+    their conversation's order, so it follows whatever they did before)."""
+
+    async def tell(done: SignedIn) -> None:
+        if done.resume.get("platform") not in platforms:
+            return  # the terminal: the seller carries on there, signed in
+        delivery = "signed-in-" + uuid.uuid4().hex
+        turn = Turn.model_validate({**done.resume, "kind": "signed_in", "delivery": delivery})
+        await jobs().put(TURN, turn.model_dump(mode="json"), order_key=turn.conversation)
+
+    return Route(CALLBACK_PATH, callback_endpoint(sign_ins, tell), methods=["GET", "POST"])
+
+
+def platform_routes(
+    settings: Settings, slack: AsyncApp | None, teams: TeamsApp | None, tokens: InboundTokens | None
+) -> list[Route]:
+    """``/slack/events`` (the signature checked on the raw body, then Bolt) and
+    ``/api/messages`` (the token checked before the body is parsed), as configured."""
+    routes = []
+    if slack is not None:
+        assert settings.slack_signing_secret is not None
+        secret = settings.slack_signing_secret.get_secret_value()
+        routes.append(Route("/slack/events", events_endpoint(slack, secret), methods=["POST"]))
+    if teams is not None:
+        front = teams_front_end()
+        endpoint = front.messages_endpoint(teams, tokens)
+        routes.append(Route(front.MESSAGES_PATH, endpoint, methods=["POST"]))
+    return routes
+
+
+def build_web_app(settings: Settings, *, worker: bool = True) -> Starlette:
+    """The ``web`` process's ASGI app: health, and the chat platforms that are configured.
+
+    The platform endpoints only verify, acknowledge and queue; with ``worker`` this process
+    also works on the queue (one process is a whole deployment), without it separate
+    ``worker`` processes do (the Procfile's way: the acks never wait behind the work).
+    Long-lived resources (Redis, the Partner Center client) open in the app's lifespan, so
+    nothing connects at import and a second process simply opens its own.
+    """
+    check_partner_center_settings(settings)  # fail at start, naming the variable
+    slack = build_slack_app(settings) if slack_configured(settings) else None
+    login = build_login_client() if teams_configured(settings) else None
+    teams = build_teams_app(settings) if login is not None else None
+    tokens = inbound_tokens(settings, login) if login is not None else None
+    state: dict[str, Any] = {}
+    failures: list[BaseException] = []
+
+    def worker_failed(error: BaseException) -> None:
+        # /readyz turns 503 and the server is asked to stop; `serve` then exits non-zero.
+        failures.append(error)
+        stop_server = getattr(web.state, "stop_server", None)
+        if stop_server is not None:
+            stop_server()
+
+    @asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        async with chat_services(settings) as services, AsyncExitStack() as stack:
+            state["redis"] = services.redis
+            jobs = JobQueue(services.redis, stream=settings.job_stream)
+            state["sign_ins"], state["jobs"] = services.sign_ins, jobs
+            certificates = await stack.enter_async_context(certificate_client(settings))
+            state["verifier"] = WebhookVerifier(
+                certificates,
+                allowed_cert_urls=settings.partner_center_webhook_cert_urls,
+                ca_bundle=settings.partner_center_webhook_ca_bundle,
+            )
+            if worker:
+                await stack.enter_async_context(
+                    working(settings, services, on_failure=worker_failed)
+                )
+            if slack is not None:
+                gate = SlackGate(allowed_teams=settings.slack_allowed_teams)
+                register_slack(slack, SlackServices(jobs), gate)
+            if teams is not None and login is not None:
+                front = teams_front_end()
+                references = ReferenceBook(services.redis)
+                allowlists = front.TeamsGate(
+                    service_hosts=settings.teams_service_url_hosts, tenants=settings.teams_tenants
+                )
+                front.register(teams, front.TeamsServices(jobs, references), allowlists)
+                await stack.enter_async_context(teams_running(teams, login))
+                if tokens is not None:
+                    front.check_tokens_with(teams, tokens)
+            if slack is not None and settings.slack_app_token is not None:
+                # Socket Mode: Slack delivers over a WebSocket this process opens, so the
+                # app works without a public URL (the HTTP route stays for the rest).
+                socket = AsyncSocketModeHandler(slack, settings.slack_app_token.get_secret_value())
+                await socket.connect_async()  # type: ignore[no-untyped-call]
+                stack.push_async_callback(socket.close_async)
+            # Everything built so far lives as long as the process: take it out of the
+            # collector's sight, so collections under load scan only per-request objects.
+            # (Garbage from start-up is collected first rather than kept for ever.)
+            gc.collect()
+            gc.freeze()
+            yield
+
+    async def redis_ready() -> None:
+        await state["redis"].ping()
+
+    async def worker_ready() -> None:
+        if failures:
+            raise WorkerFailed(f"the job loop stopped: {failures[0]!r}")
+
+    served = {name for name, app in (("slack", slack), ("teams", teams)) if app is not None}
+    routes = [
+        *platform_routes(settings, slack, teams, tokens),
+        *partner_center_routes(settings, state, served),
+    ]
+    checks = {"redis": redis_ready, **({"worker": worker_ready} if worker else {})}
+    web = create_web_app(
+        checks, routes=routes, lifespan=lifespan, max_body_bytes=settings.max_body_bytes
+    )
+    web.state.worker_failures = failures
+    return web

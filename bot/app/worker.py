@@ -1,0 +1,162 @@
+"""The work on the job stream: the handler of every kind of job, and the loop that runs them.
+
+:func:`job_handlers` answers each job kind (the turns through each platform's replier,
+notifications, webhook follow-ups); :func:`working` runs the job loop with the
+reconciliation poller beside it, in the ``worker`` process (:func:`run_worker`) or inside
+the web process.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator, Callable
+from contextlib import AsyncExitStack, asynccontextmanager
+
+import aiohttp
+
+from bot.app.platforms import (
+    build_slack_client,
+    build_teams_app,
+    slack_configured,
+    teams_configured,
+    teams_front_end,
+    teams_running,
+)
+from bot.app.services import ChatServices, chat_services
+from bot.conversation.chat.turns import Replier, TurnRunner, turn_handlers
+from bot.jobs import JobHandler, JobQueue, WorkOptions, dispatch
+from bot.notifications.delivery import Notifier
+from bot.notifications.poller import Poller
+from bot.notifications.webhook import FOLLOW_UP, follow_up_handler
+from bot.references import ReferenceBook
+from bot.settings import Settings
+from handlers.slack import SlackReplier
+
+DRAIN_SECONDS = 10.0
+
+logger = logging.getLogger(__name__)
+
+
+async def job_handlers(
+    settings: Settings, services: ChatServices, stack: AsyncExitStack
+) -> dict[str, JobHandler]:
+    """The handler of every kind of job this deployment produces: the turns of the chat
+    platforms that are configured, each answered through its platform's replier."""
+    repliers: dict[str, Replier] = {}
+    if slack_configured(settings):
+        client = build_slack_client(settings)
+        # One pooled session for every Web API call and response_url, rather than one each.
+        session = await stack.enter_async_context(aiohttp.ClientSession())
+        client.session = session
+        repliers["slack"] = SlackReplier(
+            client, session=session, allow_guests=settings.allow_guests
+        )
+    if teams_configured(settings):
+        front = teams_front_end()
+        teams = build_teams_app(settings)
+        await stack.enter_async_context(teams_running(teams))
+        references = ReferenceBook(services.redis)
+        repliers["teams"] = front.TeamsReplier(
+            front.TeamsSender(teams, settings.teams_service_url_hosts), references
+        )
+    if not repliers:
+        return {}
+    runner = TurnRunner(
+        services.desk,
+        services.memory,
+        repliers,
+        identity=services.identity,
+        subscriptions=services.subscriptions,
+    )
+    notifier = Notifier(
+        services.redis,
+        services.subscriptions,
+        JobQueue(services.redis, stream=settings.job_stream),
+        repliers,
+        referral_url=settings.partner_center_referral_url,
+    )
+    return {
+        **turn_handlers(runner),
+        **notifier.handlers(),
+        FOLLOW_UP: follow_up_handler(services.deployment, services.detector),
+    }
+
+
+class WorkerFailed(RuntimeError):
+    """The job loop of this process stopped on an error: the process must not stay up."""
+
+
+@asynccontextmanager
+async def working(
+    settings: Settings,
+    services: ChatServices,
+    *,
+    on_failure: Callable[[BaseException], None] | None = None,
+) -> AsyncIterator[asyncio.Task[None]]:
+    """This process works on the job stream until the block ends (then drains its jobs).
+
+    Yields the job loop's task. Should the loop stop on its own (an error it cannot wait
+    out), ``on_failure`` is called at once and leaving the block raises :class:`WorkerFailed`.
+    """
+    async with AsyncExitStack() as stack:
+        handlers = await job_handlers(settings, services, stack)
+        if not handlers:
+            logger.info("no chat platform configured: no jobs to work on")
+        stopping = asyncio.Event()
+        options = WorkOptions(concurrency=settings.worker_concurrency, drain_seconds=DRAIN_SECONDS)
+        loop = asyncio.create_task(
+            JobQueue(
+                services.redis,
+                stream=settings.job_stream,
+                dead_letter_days=settings.dead_letter_days,
+            ).work(dispatch(handlers), stopping, options=options)
+        )
+
+        def stopped(task: asyncio.Task[None]) -> None:
+            if task.cancelled() or task.exception() is None:
+                return
+            error = task.exception()
+            assert error is not None
+            logger.critical("the job loop stopped: %r", error, exc_info=error)
+            if on_failure is not None:
+                on_failure(error)
+
+        loop.add_done_callback(stopped)
+        polling = None
+        if handlers:
+            # Channels hear of changes nobody told the bot about (webhooks lost or not set up).
+            poller = Poller(
+                services.redis,
+                services.deployment,
+                services.detector,
+                stream=settings.job_stream,
+                interval=settings.poll_interval_seconds,
+            )
+            polling = asyncio.create_task(poller.run(stopping))
+        try:
+            yield loop
+        finally:
+            stopping.set()
+            if polling is not None:
+                # A poll under way stops within the drain time; the next one starts over from
+                # the cursor, so nothing is lost by cutting it short.
+                with contextlib.suppress(TimeoutError, asyncio.CancelledError):
+                    await asyncio.wait_for(polling, DRAIN_SECONDS)
+            try:
+                await loop
+            except Exception as error:
+                raise WorkerFailed(f"the job loop stopped: {error!r}") from error
+
+
+async def run_worker(settings: Settings, stop: asyncio.Event) -> None:
+    """The ``worker`` process: do jobs until ``stop`` is set; raise :class:`WorkerFailed`
+    (for a non-zero exit) should the job loop stop on its own."""
+    async with chat_services(settings) as services, working(settings, services) as loop:
+        logger.info("worker started (Redis %s)", services.redis_url)
+        stopping = asyncio.ensure_future(stop.wait())
+        try:
+            await asyncio.wait({loop, stopping}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            stopping.cancel()
