@@ -17,7 +17,7 @@ import uvicorn
 
 from bot.app.web import build_web_app
 from bot.app.worker import WorkerFailed, run_worker
-from bot.cli import chat, deals, login, referrals, teams_package, webhooks
+from bot.cli import approvals, chat, deals, login, referrals, teams_package, webhooks
 from bot.cli._shared import command, configure_logging
 from bot.partner_center.sandbox import run_sandbox
 from bot.settings import Settings, load_settings
@@ -37,6 +37,7 @@ app.add_typer(referrals.app, name="referrals")
 app.add_typer(deals.eligibility_app, name="eligibility")
 app.add_typer(deals.registrations_app, name="registrations")
 app.add_typer(webhooks.app, name="webhooks")
+app.add_typer(approvals.app, name="approvals")
 command(app, "chat")(chat.chat)
 command(app, "teams-package")(teams_package.teams_package)
 command(app, "login")(login.login)
