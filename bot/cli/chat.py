@@ -78,6 +78,7 @@ def chat(identity: Identity = None) -> None:
             services.memory,
             {PLATFORM: ConsoleReplier(console)},
             identity=services.identity,
+            subscriptions=services.subscriptions,
         )
         run_chat(turns, seller, conversation_key=key, portal=portal, console=console)
 

@@ -57,6 +57,7 @@ class Chat:
                 services.memory,
                 {PLATFORM: ConsoleReplier(console)},
                 identity=services.identity,
+                subscriptions=services.subscriptions,
             )
             run_chat(
                 turns,
@@ -194,3 +195,9 @@ def test_the_terminal_prints_a_link_and_carries_on_once_signed_in(
     assert asyncio.run(sign_in()) == 200
     after = chat.run(scripted("/referral whoami"))
     assert f"Signed in to Partner Center as {ADA.username}" in after
+
+
+def test_subscribing_in_the_terminal_says_where_it_works(chat: Chat) -> None:
+    output = chat.run(scripted("/referral subscribe won"))
+
+    assert "Subscriptions are for channels" in output
