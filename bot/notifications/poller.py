@@ -110,6 +110,10 @@ class Poller:
                     logger.warning("poll skipped, Redis failing (%s)", error)
                 except PartnerCenterError as error:
                     logger.warning("poll failed, Partner Center refused (%s)", error)
+                except Exception:
+                    # Whatever else went wrong, the next interval tries again: a poller that
+                    # stopped would leave every later change to webhooks alone.
+                    logger.exception("poll failed")
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(stopping.wait(), await self._until_due(pause))
         finally:

@@ -141,3 +141,26 @@ async def test_where_the_service_refuses_the_filter_the_poll_goes_on_without_it(
     assert "filter" not in second["query"]
     fresh_sandbox.act(ADVENTURE, "accept")
     assert (await polls.poll_once()).events == 1  # and stays without it
+
+
+async def test_a_poll_that_fails_is_tried_again_at_the_next_interval(
+    redis: Redis, client: PartnerCenterClient, stream: str, fresh_sandbox: Sandbox
+) -> None:
+    polls = poller(redis, client, stream, interval=0.1)
+    await polls.poll_once()  # the baseline
+    fresh_sandbox.act(TAILWIND, "win")
+    fresh_sandbox.fault(status=500, method="GET", times=20)  # more than the client retries
+    stopping = asyncio.Event()
+    running = asyncio.create_task(polls.run(stopping))
+    try:
+        await asyncio.sleep(0.5)
+        fresh_sandbox.admin.delete("/faults").raise_for_status()
+        for _ in range(60):
+            if await events(redis, stream):
+                break
+            await asyncio.sleep(0.05)
+    finally:
+        stopping.set()
+        await running
+
+    assert [change.event for change in await events(redis, stream)] == ["won"]
