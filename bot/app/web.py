@@ -34,6 +34,7 @@ from bot.app.platforms import (
 from bot.app.services import chat_services
 from bot.app.worker import WorkerFailed, working
 from bot.conversation.chat.turns import TURN, Turn
+from bot.identity.identity import Identity
 from bot.identity.signin import CALLBACK_PATH, SignedIn, SignIns
 from bot.identity.web import callback_endpoint
 from bot.inbound_tokens import InboundTokens
@@ -60,7 +61,14 @@ def partner_center_routes(
     )
     routes = [Route(WEBHOOK_PATH, webhook, methods=["POST"])]
     if settings.sign_in_mode == "user":
-        routes.append(sign_in_route(lambda: state["sign_ins"], lambda: state["jobs"], platforms))
+        routes.append(
+            sign_in_route(
+                lambda: state["services"].sign_ins,
+                lambda: state["services"].identity,
+                lambda: state["jobs"],
+                platforms,
+            )
+        )
     return routes
 
 
@@ -73,14 +81,20 @@ def certificate_client(settings: Settings) -> httpx.AsyncClient:
 
 
 def sign_in_route(
-    sign_ins: Callable[[], SignIns], jobs: Callable[[], JobQueue], platforms: set[str]
+    sign_ins: Callable[[], SignIns],
+    identity: Callable[[], Identity],
+    jobs: Callable[[], JobQueue],
+    platforms: set[str],
 ) -> Route:
     """``GET /auth/callback``: finish a seller's sign-in, then tell them in chat (a turn in
     their conversation's order, so it follows whatever they did before)."""
 
     async def tell(done: SignedIn) -> None:
         if done.resume.get("platform") not in platforms:
-            return  # the terminal: the seller carries on there, signed in
+            # The terminal: nobody to ask whose account it is (the person at the terminal
+            # chose the link's conversation), so the sign-in is theirs at once.
+            await identity().confirm(done.principal)
+            return
         delivery = "signed-in-" + uuid.uuid4().hex
         turn = Turn.model_validate({**done.resume, "kind": "signed_in", "delivery": delivery})
         await jobs().put(TURN, turn.model_dump(mode="json"), order_key=turn.conversation)
@@ -132,9 +146,8 @@ def build_web_app(settings: Settings, *, worker: bool = True) -> Starlette:
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         async with chat_services(settings) as services, AsyncExitStack() as stack:
-            state["redis"] = services.redis
             jobs = JobQueue(services.redis, stream=settings.job_stream)
-            state["sign_ins"], state["jobs"] = services.sign_ins, jobs
+            state.update(services=services, redis=services.redis, jobs=jobs)
             certificates = await stack.enter_async_context(certificate_client(settings))
             state["verifier"] = WebhookVerifier(
                 certificates,

@@ -24,6 +24,9 @@ logger = logging.getLogger(__name__)
 SERVICE_PRINCIPAL = "service"
 """The principal of ``AUTH_MODE=service``: the integration user ``referral-bot login`` signs in."""
 CACHE_PREFIX = "rb:identity:tokens:"
+PENDING_PREFIX = "rb:identity:pending:"
+PENDING_SECONDS = 600
+"""How long a new sign-in waits for the chat to confirm it is the chat user's own."""
 CACHE_TTL_SECONDS = 90 * 24 * 3600
 """A refresh token unused for 90 days is dead at Entra ID too; so is its cache here."""
 
@@ -64,6 +67,35 @@ class TokenCaches:
         """Replace the principal's cache (a refresh, or a new sign-in)."""
         sealed = self._sealer.seal(serialized.encode())
         await self._redis.set(_key(principal), sealed, ex=CACHE_TTL_SECONDS)
+
+    async def hold(self, principal: str, serialized: str) -> None:
+        """Keep a new sign-in aside, unused, until :meth:`promote` (the account proved to be
+        the chat user's) or :meth:`drop_held`."""
+        sealed = self._sealer.seal(serialized.encode())
+        await self._redis.set(PENDING_PREFIX + principal, sealed, ex=PENDING_SECONDS)
+
+    async def held_account(self, principal: str) -> Account | None:
+        """Whom the sign-in held aside for ``principal`` is for, if one is held."""
+        sealed = await self._redis.get(PENDING_PREFIX + principal)
+        if sealed is None:
+            return None
+        try:
+            return account_in(self._sealer.open(sealed).decode())
+        except Unreadable:
+            return None
+
+    async def promote(self, principal: str) -> bool:
+        """Make the held sign-in the principal's cache; False when none was held."""
+        sealed = await self._redis.getdel(PENDING_PREFIX + principal)
+        if sealed is None:
+            return False
+        # Sealed already, with the same keys: moved as it is.
+        await self._redis.set(_key(principal), sealed, ex=CACHE_TTL_SECONDS)
+        return True
+
+    async def drop_held(self, principal: str) -> bool:
+        """Forget the held sign-in (it was someone else's)."""
+        return bool(await self._redis.delete(PENDING_PREFIX + principal))
 
     async def delete(self, principal: str) -> bool:
         """Sign the principal out here; True when there was something to forget."""

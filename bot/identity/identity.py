@@ -57,6 +57,25 @@ class Identity:
             return None
         return await self._caches.account(self._acting(principal))
 
+    async def held_account(self, principal: str) -> Account | None:
+        """Whom a new sign-in waiting for confirmation is for."""
+        if self._caches is None:
+            return None
+        return await self._caches.held_account(principal)
+
+    async def confirm(self, principal: str) -> bool:
+        """The new sign-in is the chat user's own: from now on calls act as it."""
+        if self._caches is None or self._tokens is None:
+            return False
+        promoted = await self._caches.promote(principal)
+        self._tokens.forget(principal)
+        return promoted
+
+    async def refuse(self, principal: str) -> None:
+        """The new sign-in is someone else's: forgotten, never used."""
+        if self._caches is not None:
+            await self._caches.drop_held(principal)
+
     async def sign_out(self, principal: str) -> bool:
         """Delete the seller's tokens; True when there were any."""
         if not self.per_seller:

@@ -52,7 +52,8 @@ class SignInRefused(Exception):
 
 @dataclass(frozen=True, slots=True)
 class SignedIn:
-    """A completed sign-in: whose, as whom, and what the chat should do next."""
+    """A completed sign-in (held aside until confirmed): whose, as whom, and what the chat
+    should do next."""
 
     principal: str
     account: Account
@@ -110,7 +111,9 @@ class SignIns:
         account = account_in(serialized)
         if account is None:
             raise SignInRefused("Microsoft answered without an account.", resume=resume)
-        await self._caches.save(principal, serialized)
+        # Held aside until the chat confirms the account is the chat user's own: a link
+        # opened by someone else must never be used, not even by a turn already queued.
+        await self._caches.hold(principal, serialized)
         logger.info("%s signed in to Partner Center as %s", principal, account.username)
         return SignedIn(principal, account, resume)
 

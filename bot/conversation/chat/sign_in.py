@@ -70,6 +70,18 @@ class SignInDesk(Protocol):
         """Delete the principal's tokens; True when there were any."""
         ...
 
+    async def held_account(self, principal: str) -> Account | None:
+        """Whom a new sign-in waiting for confirmation is for."""
+        ...
+
+    async def confirm(self, principal: str) -> bool:
+        """Use the new sign-in from now on."""
+        ...
+
+    async def refuse(self, principal: str) -> None:
+        """Forget the new sign-in, unused."""
+        ...
+
 
 async def answer_sign_in(
     desk: SignInDesk | None, principal: str, command: SignInCommand, link: str | None
@@ -230,14 +242,15 @@ class SignInTurns:
         """Welcome a seller back from signing in, and the turn to carry on with, if any."""
         if self._identity is None:
             return None
-        account = await self._identity.account(turn.conversation)
+        account = await self._identity.held_account(turn.conversation)
         if account is None:
-            return None  # signed out again since
+            return None  # lapsed unconfirmed, or this turn ran already
         seller = await replier.profile(turn)
         mismatch = other_person(seller, account)
         if mismatch is not None:
-            # A link opened by someone else must not let this chat user act as them.
-            await self._identity.sign_out(turn.conversation)
+            # A link opened by someone else must not let this chat user act as them: the
+            # sign-in was held aside, and is forgotten without ever being used.
+            await self._identity.refuse(turn.conversation)
             logger.warning("%s signed in as another person: refused", turn.conversation)
             refused = Problem(
                 message=f"You signed in to Partner Center as {account.username}, but "
@@ -246,6 +259,7 @@ class SignInTurns:
             )
             await self._post(turn, replier, [refused], progress)
             return None
+        await self._identity.confirm(turn.conversation)
         await self._post(turn, replier, [welcome(account)], progress)
         if not turn.text:
             return None

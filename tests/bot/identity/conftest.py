@@ -38,8 +38,11 @@ RESUME: dict[str, Any] = {"platform": "slack", "text": "/referral list"}
 async def sign_in(
     parts: SignInParts, identity: IdentityStandIn, principal: str, person: Person
 ) -> SignedIn:
-    """``person`` signs in through a link made for ``principal``."""
+    """``person`` signs in through a link made for ``principal``, and the chat confirms it
+    (as the worker does once the account proves to be the chat user's)."""
     assert parts.sign_ins is not None
     link = await parts.sign_ins.start(principal, RESUME)
     _, fields = identity.authorize_form(link, person)
-    return await parts.sign_ins.finish(fields)
+    done = await parts.sign_ins.finish(fields)
+    assert await parts.identity.confirm(principal)
+    return done

@@ -11,6 +11,7 @@ from redis.asyncio import Redis
 
 from bot.identity.setup import SignInParts
 from bot.identity.signin import SIGN_IN_SECONDS, STATE_PREFIX, SignInRefused, record_key
+from bot.partner_center.auth import SignInRequired
 from tests.bot.identity.conftest import RESUME, sign_in
 from tests.support.identity_stand_in import IdentityStandIn
 from tests.support.sign_in import ADA, username
@@ -117,3 +118,35 @@ async def test_what_redis_keeps_of_a_link_is_sealed(
     assert state.encode() not in value
     assert principal.encode() not in value
     assert b"code_verifier" not in value
+
+
+async def test_a_new_sign_in_is_held_aside_unused_until_the_chat_confirms_it(
+    parts: SignInParts, fresh_identity: IdentityStandIn, principal: str
+) -> None:
+    assert parts.sign_ins is not None
+    link = await parts.sign_ins.start(principal, RESUME)
+    _, fields = fresh_identity.authorize_form(link, ADA)
+    await parts.sign_ins.finish(fields)
+
+    assert username(await parts.identity.held_account(principal)) == ADA.username
+    assert await parts.caches.account(principal) is None
+    with pytest.raises(SignInRequired):
+        await parts.delegated.provider(principal).token()  # a turn queued meanwhile
+
+    assert await parts.identity.confirm(principal)
+    assert fresh_identity.check(await parts.delegated.provider(principal).token()) is None
+    assert await parts.identity.held_account(principal) is None
+
+
+async def test_a_refused_sign_in_is_never_used(
+    parts: SignInParts, fresh_identity: IdentityStandIn, principal: str
+) -> None:
+    assert parts.sign_ins is not None
+    link = await parts.sign_ins.start(principal, RESUME)
+    _, fields = fresh_identity.authorize_form(link, ADA)
+    await parts.sign_ins.finish(fields)
+
+    await parts.identity.refuse(principal)
+
+    assert not await parts.identity.confirm(principal)
+    assert await parts.caches.account(principal) is None
