@@ -86,11 +86,6 @@ class MsalApps:
         # Microsoft cloud: right for Microsoft's hosts, impossible for any other (a test's).
         self._instance_discovery = None if host in WELL_KNOWN_AUTHORITY_HOSTS else False
 
-    @property
-    def confidential_ready(self) -> bool:
-        """Whether a client secret or certificate is configured."""
-        return self._credential is not None
-
     def confidential(
         self, cache: msal.SerializableTokenCache | None = None
     ) -> msal.ConfidentialClientApplication:

@@ -89,11 +89,6 @@ class DelegatedTokens:
         if provider is not None:
             provider.forget()
 
-    @property
-    def token_requests(self) -> int:
-        """Acquisitions made by this process's providers (for benchmarks)."""
-        return sum(provider.acquisitions for provider in self._providers.values())
-
     async def _acquire(self, principal: str, refused: bool) -> AccessToken:
         serialized = await self._caches.load(principal)
         if serialized is None:

@@ -102,12 +102,23 @@ class Notifier:
         change = _read(ReferralChange, job.payload)
         if change.event is None:
             return
-        for subscription in await self._subscriptions.all():
-            channel = subscription.channel
-            if channel.platform not in self._posters or not subscription.filters.wants(change):
-                continue
-            payload = {"change": change.model_dump(mode="json"), "channel": channel.key}
-            await self._jobs.put(NOTIFY, payload, order_key=f"channel:{channel.key}")
+        wire = change.model_dump(mode="json")
+        channels = [
+            subscription.channel
+            for subscription in await self._subscriptions.all()
+            if subscription.channel.platform in self._posters and subscription.filters.wants(change)
+        ]
+        # Put together, the jobs go to Redis in one batch rather than one round trip each.
+        await asyncio.gather(
+            *(
+                self._jobs.put(
+                    NOTIFY,
+                    {"change": wire, "channel": channel.key},
+                    order_key=f"channel:{channel.key}",
+                )
+                for channel in channels
+            )
+        )
 
     async def notify(self, job: Job) -> None:
         """Send one card to one channel, once; tried a few times, then left as a dead letter

@@ -35,14 +35,23 @@ async def parts(
 RESUME: dict[str, Any] = {"platform": "slack", "text": "/referral list"}
 
 
+async def browser_answer(
+    parts: SignInParts, identity: IdentityStandIn, principal: str, person: Person
+) -> dict[str, str]:
+    """What the browser posts to the callback after ``person`` signs in through a link made
+    for ``principal`` (nothing redeemed yet)."""
+    assert parts.sign_ins is not None
+    link = await parts.sign_ins.start(principal, RESUME)
+    _, fields = identity.authorize_form(link, person)
+    return fields
+
+
 async def sign_in(
     parts: SignInParts, identity: IdentityStandIn, principal: str, person: Person
 ) -> SignedIn:
     """``person`` signs in through a link made for ``principal``, and the chat confirms it
     (as the worker does once the account proves to be the chat user's)."""
     assert parts.sign_ins is not None
-    link = await parts.sign_ins.start(principal, RESUME)
-    _, fields = identity.authorize_form(link, person)
-    done = await parts.sign_ins.finish(fields)
+    done = await parts.sign_ins.finish(await browser_answer(parts, identity, principal, person))
     assert await parts.identity.confirm(principal)
     return done

@@ -12,7 +12,7 @@ from redis.asyncio import Redis
 from bot.identity.setup import SignInParts
 from bot.identity.signin import SIGN_IN_SECONDS, STATE_PREFIX, SignInRefused, record_key
 from bot.partner_center.auth import SignInRequired
-from tests.bot.identity.conftest import RESUME, sign_in
+from tests.bot.identity.conftest import RESUME, browser_answer, sign_in
 from tests.support.identity_stand_in import IdentityStandIn
 from tests.support.sign_in import ADA, username
 
@@ -43,8 +43,7 @@ async def test_a_link_works_once(
     parts: SignInParts, fresh_identity: IdentityStandIn, principal: str
 ) -> None:
     assert parts.sign_ins is not None
-    link = await parts.sign_ins.start(principal, RESUME)
-    _, fields = fresh_identity.authorize_form(link, ADA)
+    fields = await browser_answer(parts, fresh_identity, principal, ADA)
     await parts.sign_ins.finish(fields)
 
     with pytest.raises(SignInRefused, match="expired or was already used"):
@@ -56,8 +55,7 @@ async def test_a_forged_state_is_refused_before_entra_is_asked(
     parts: SignInParts, fresh_identity: IdentityStandIn, principal: str
 ) -> None:
     assert parts.sign_ins is not None
-    link = await parts.sign_ins.start(principal, RESUME)
-    _, fields = fresh_identity.authorize_form(link, ADA)
+    fields = await browser_answer(parts, fresh_identity, principal, ADA)
 
     for forged in ({**fields, "state": "guessed"}, {"code": fields["code"]}):
         with pytest.raises(SignInRefused):
@@ -70,8 +68,7 @@ async def test_an_expired_link_is_refused(
     parts: SignInParts, fresh_identity: IdentityStandIn, principal: str, redis: Redis
 ) -> None:
     assert parts.sign_ins is not None
-    link = await parts.sign_ins.start(principal, RESUME)
-    _, fields = fresh_identity.authorize_form(link, ADA)
+    fields = await browser_answer(parts, fresh_identity, principal, ADA)
     key = record_key(fields["state"])
     assert SIGN_IN_SECONDS - 5 < await redis.ttl(key) <= SIGN_IN_SECONDS
     await redis.pexpire(key, 1)
@@ -124,8 +121,7 @@ async def test_a_new_sign_in_is_held_aside_unused_until_the_chat_confirms_it(
     parts: SignInParts, fresh_identity: IdentityStandIn, principal: str
 ) -> None:
     assert parts.sign_ins is not None
-    link = await parts.sign_ins.start(principal, RESUME)
-    _, fields = fresh_identity.authorize_form(link, ADA)
+    fields = await browser_answer(parts, fresh_identity, principal, ADA)
     await parts.sign_ins.finish(fields)
 
     assert username(await parts.identity.held_account(principal)) == ADA.username
@@ -142,8 +138,7 @@ async def test_a_refused_sign_in_is_never_used(
     parts: SignInParts, fresh_identity: IdentityStandIn, principal: str
 ) -> None:
     assert parts.sign_ins is not None
-    link = await parts.sign_ins.start(principal, RESUME)
-    _, fields = fresh_identity.authorize_form(link, ADA)
+    fields = await browser_answer(parts, fresh_identity, principal, ADA)
     await parts.sign_ins.finish(fields)
 
     await parts.identity.refuse(principal)
