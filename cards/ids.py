@@ -37,6 +37,21 @@ class Action(StrEnum):
     """A link button opening a referral in Partner Center's web UI (on a channel's status
     card): the browser does the work, but Slack still sends the click, which must be acked."""
 
+    APPROVE = "rb_approve"
+    """Approve a deal registration (the approval's id in the value)."""
+    REJECT = "rb_reject"
+    """Reject one: Slack opens a modal asking why; a Teams card sends its reason input."""
+    RETRY = "rb_retry"
+    """Send an approved registration Partner Center refused once more."""
+    WITHDRAW = "rb_withdraw"
+    """The requester takes their request back."""
+    REJECT_REASON = "rb_reject_reason"
+    """Slack: the reject modal's ``callback_id``, its submission carrying the reason."""
+
+
+REASON_INPUT = "rb_reason"
+"""The reason input of the reject modal (its block and action id) and of a Teams approval
+card (its input id, sent with the Reject verb)."""
 
 STEP_BLOCK_PREFIX = "rb_step:"
 """Block id of a step's input block: ``rb_step:<step id>``."""

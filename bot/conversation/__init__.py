@@ -25,10 +25,14 @@ from typing import TYPE_CHECKING, Any
 
 from bot.conversation.views import (
     SENDING_NOTE,
+    ApprovalCard,
+    ApprovalList,
+    ApprovalState,
     Choice,
     Command,
     CommandName,
     Created,
+    Decision,
     DraftSummary,
     EligibilityReport,
     Home,
@@ -48,6 +52,7 @@ from bot.conversation.views import (
     StatusChange,
     StatusEvent,
     Text,
+    Verdict,
     View,
 )
 
@@ -88,12 +93,16 @@ _LOADED_ON_USE: dict[str, str] = {
 __all__ = [
     "SENDING_NOTE",
     "TURN",
+    "ApprovalCard",
+    "ApprovalList",
+    "ApprovalState",
     "CardRef",
     "Choice",
     "Command",
     "CommandName",
     "Conversation",
     "Created",
+    "Decision",
     "Desk",
     "DraftSummary",
     "EligibilityReport",
@@ -118,6 +127,7 @@ __all__ = [
     "Text",
     "Turn",
     "TurnRunner",
+    "Verdict",
     "View",
     "not_queued",
     "parse_email",

@@ -13,7 +13,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from bot.referrals.models import Referral, ReferralEligibility
+from bot.referrals.models import DealRegistration, Referral, ReferralEligibility
 
 # -- who ----------------------------------------------------------------------------------
 
@@ -80,7 +80,23 @@ class Command(_Input):
     """The step whose card carried the button, to tell a stale click from a current one."""
 
 
-Input = Annotated[Text | Choice | Command, Field(discriminator="kind")]
+Verdict = Literal["approve", "reject", "retry", "withdraw"]
+"""What a click on an approval card asks for (Retry: send an approved registration again)."""
+
+
+class Decision(_Input):
+    """A click on an approval card (or its reject form): approve, reject with a reason, retry
+    a registration Partner Center refused, or withdraw one's own request."""
+
+    kind: Literal["decision"] = "decision"
+    approval: str
+    """The approval's id."""
+    verdict: Verdict
+    reason: str | None = None
+    """Why it was rejected (the reason typed in the modal or the card's input)."""
+
+
+Input = Annotated[Text | Choice | Command | Decision, Field(discriminator="kind")]
 
 # -- views ----------------------------------------------------------------------------------
 
@@ -220,6 +236,55 @@ class DraftSummary(BaseModel):
     updated_at: datetime
 
 
+ApprovalState = Literal[
+    "pending", "approved", "submitted", "failed", "rejected", "expired", "withdrawn"
+]
+"""Where a request for approval of a deal registration stands."""
+
+
+class ApprovalCard(_View):
+    """A request to approve a deal registration, as approvers and the requester see it."""
+
+    kind: Literal["approval"] = "approval"
+    approval_id: str
+    status: ApprovalState
+    referral_id: str
+    referral_name: str | None = None
+    customer: str | None = None
+    requester: str
+    """Who asked, by name."""
+    requested_at: datetime
+    registration: DealRegistration
+    eligibility: ReferralEligibility | None = None
+    """The eligibility report the request was made with."""
+    decided_by: str | None = None
+    """Who moved it last (approved, rejected, withdrew), by name; None for the bot."""
+    decided_at: datetime | None = None
+    reason: str | None = None
+    """Why it was rejected, or what Partner Center said when it refused the registration."""
+    reference: str | None = None
+    """Partner Center's request id of the registration, once sent."""
+    expires_at: datetime | None = None
+    """When a pending request lapses unanswered."""
+    young: bool = False
+    """The referral was less than 72 hours old when the registration was asked for."""
+    actions: tuple[Verdict, ...] = ()
+    """The buttons to show (none once decided): approvers get Approve and Reject (Retry and
+    Reject once Partner Center refused it), the requester Withdraw."""
+    message: str | None = None
+    """A line above the card for the person it is shown to (who decided before them)."""
+
+
+class ApprovalList(_View):
+    """Requests for approval (``/referral approvals``): each as its card."""
+
+    kind: Literal["approval_list"] = "approval_list"
+    title: str
+    approvals: tuple[ApprovalCard, ...]
+    empty: str = "Nothing waits for a decision."
+    """What to say when there are none."""
+
+
 class Home(_View):
     """The seller's home page: their draft in progress and their open referrals."""
 
@@ -229,14 +294,18 @@ class Home(_View):
     total: int | None = None
     problem: str | None = None
     """Why the referrals could not be listed (Partner Center refused or was unreachable)."""
+    approvals: tuple[ApprovalCard, ...] = ()
+    """Requests waiting for this person: to decide (an approver), or their own."""
 
 
 class EligibilityReport(_View):
-    """A referral's deal-registration eligibility."""
+    """A referral's deal-registration eligibility (and the partner's, when it was checked)."""
 
     kind: Literal["eligibility"] = "eligibility"
     referral_id: str
     eligibility: ReferralEligibility
+    partner_eligible: bool | None = None
+    """Whether the partner may register deals at all; None when not checked."""
 
 
 class Notice(_View):
@@ -303,6 +372,8 @@ View = Annotated[
     | Notice
     | Problem
     | SignIn
-    | StatusChange,
+    | StatusChange
+    | ApprovalCard
+    | ApprovalList,
     Field(discriminator="kind"),
 ]

@@ -39,7 +39,8 @@ class ChannelGone(Exception):
 class ChannelPoster(Protocol):
     """How one platform posts a notification to a channel."""
 
-    async def post_to_channel(self, channel: Channel, view: View) -> None:
-        """Post ``view``; :class:`ChannelGone` when the channel no longer takes it; any other
-        exception when it may work later (the job is tried again)."""
+    async def post_to_channel(self, channel: Channel, view: View) -> str:
+        """Post ``view``; the id of the message posted (Slack's ``ts``, Teams' activity id).
+        :class:`ChannelGone` when the channel no longer takes it; any other exception when it
+        may work later (the job is tried again)."""
         ...

@@ -136,9 +136,20 @@ class Replier(Protocol):
         """The channel the turn was typed in, or None (a direct message, the terminal)."""
         ...
 
-    async def post_to_channel(self, channel: Channel, view: View) -> None:
-        """Post ``view`` in ``channel``; :class:`ChannelGone` when it no longer takes the
-        bot's messages."""
+    async def post_to_channel(self, channel: Channel, view: View) -> str:
+        """Post ``view`` in ``channel``; the id of the message posted. :class:`ChannelGone`
+        when the channel no longer takes the bot's messages."""
+        ...
+
+    async def update_in_channel(self, channel: Channel, message_id: str, view: View) -> None:
+        """Show ``view`` in place of the bot's message ``message_id`` in ``channel`` (an
+        approval card once decided)."""
+        ...
+
+    async def named_by(self, turn: Turn, names: frozenset[str]) -> bool:
+        """Whether one of ``names`` names the person of ``turn``, in the platform's terms:
+        Slack a user id or the id of a user group they belong to; Teams an Entra object id or
+        an email (``APPROVERS``)."""
         ...
 
 

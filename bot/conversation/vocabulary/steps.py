@@ -210,6 +210,9 @@ class Submit(StrEnum):
     """Close the referral with the substatus (and reason) the answers fill."""
     ADD_TEAM_MEMBER = "add_team_member"
     """Append the member the answers fill to the referral's team."""
+    REQUEST_REGISTRATION = "request_registration"
+    """Ask approvers to approve the deal registration the answers fill; only an approved
+    one is sent (``add /registrations/-``)."""
 
     @property
     def needs_open_referral(self) -> bool:
