@@ -143,6 +143,25 @@ class Settings(BaseSettings):
         return value
 
     approvals_channel: str | None = None
+    """The Slack channel (its id, ``C…`` or ``G…``) requests for deal-registration approval
+    go to, unless an approver sets one with ``/referral approvals here``."""
+    approval_ttl_days: int = Field(default=7, ge=1, le=90)
+    """A request for approval left unanswered this many days expires."""
+
+    @field_validator("approvals_channel", mode="before")
+    @classmethod
+    def _slack_channel_id(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            value = value.strip() or None
+        if isinstance(value, str) and not (
+            value[:1] in ("C", "G") and value[1:].isalnum() and value.isupper()
+        ):
+            raise ValueError(
+                "must be a Slack channel id such as C0123ABCD (the channel's details show it), "
+                "not its name"
+            )
+        return value
+
     poll_interval_seconds: float = Field(default=600.0, gt=0)
     """How often the reconciliation poll looks for changes webhooks missed."""
     partner_center_referral_url: str | None = DEFAULT_REFERRAL_URL

@@ -7,8 +7,17 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
+from bot.conversation.views import ApprovalCard
 from bot.referrals.catalogs import CUSTOMER_SIZES
-from bot.referrals.models import Member, Referral, Tag
+from bot.referrals.models import (
+    DealRegistration,
+    MarketplaceTransactionDetails,
+    Member,
+    Referral,
+    RegistrationSolutionDetail,
+    Tag,
+)
+from cards import words
 from cards.words import MISSING
 
 
@@ -143,3 +152,105 @@ def requirements(referral: Referral, *, missing: str) -> dict[str, str]:
         "Solution play": extra.solution_play if extra else None,
     }
     return {label: value for label, value in rows.items() if value}
+
+
+# -- deal-registration approvals ----------------------------------------------------------------
+
+
+def yes_no(value: bool | None) -> str | None:
+    """ "Yes" or "No"; None when unknown."""
+    if value is None:
+        return None
+    return words.YES if value else words.NO
+
+
+def approval_facts(view: ApprovalCard) -> list[tuple[str, str | None]]:
+    """What a request is about, by label: the referral, its customer and id, who asked, and
+    Partner Center's reference once the registration was sent. Times are the caller's to
+    add (:func:`approval_times`): each surface shows them in its reader's time zone."""
+    rows: list[tuple[str, str | None]] = [
+        (words.REFERRAL, view.referral_name or words.UNNAMED),
+        (words.CUSTOMER, view.customer),
+        (words.REFERRAL_ID, view.referral_id),
+        (words.REQUESTED_BY, view.requester),
+    ]
+    if view.reference:
+        rows.append((words.PARTNER_CENTER_REFERENCE, view.reference))
+    return rows
+
+
+def approval_times(view: ApprovalCard) -> list[tuple[str, datetime]]:
+    """When it was asked, decided, and (while pending) when it lapses, by label."""
+    rows: list[tuple[str, datetime | None]] = [
+        (words.ASKED, view.requested_at),
+        (words.DECIDED, view.decided_at if view.status != "pending" else None),
+        (words.EXPIRES, view.expires_at if view.status == "pending" else None),
+    ]
+    return [(label, moment) for label, moment in rows if moment is not None]
+
+
+def approval_glance(view: ApprovalCard) -> str:
+    """A request in one line, for a home page: who asked, the customer, the contract value."""
+    contract = view.registration.contract
+    return (
+        joined(
+            (
+                f"{words.REQUESTED_BY} {view.requester}",
+                view.customer,
+                money(contract.value, contract.currency) if contract else None,
+            )
+        )
+        or MISSING
+    )
+
+
+def registration_facts(registration: DealRegistration) -> list[tuple[str, str | None]]:
+    """The registration's type and contract, by label (None where the request has none)."""
+    contract = registration.contract
+    if contract is None:
+        return [(words.REGISTRATION_TYPE, registration.type), (words.CONTRACT_VALUE, None)]
+    return [
+        (words.REGISTRATION_TYPE, registration.type),
+        (words.CONTRACT_VALUE, money(contract.value, contract.currency)),
+        (words.SIGNED, day(contract.sign_date_time)),
+        (words.STARTS, day(contract.start_date_time)),
+        (words.ENDS, day(contract.end_date_time)),
+        (words.TERM, contract.term),
+    ]
+
+
+def solutions(registration: DealRegistration) -> list[RegistrationSolutionDetail]:
+    """The registration's solutions (none when it lists none)."""
+    return list(registration.solution_details or ())
+
+
+def solution_name(solution: RegistrationSolutionDetail) -> str:
+    """ "Contoso Experience Platform (DEAL-123456-XYZ)", or whichever of the two is known."""
+    if solution.name and solution.id:
+        return f"{solution.name} ({solution.id})"
+    return solution.name or solution.id or words.UNNAMED_SOLUTION
+
+
+def solution_facts(solution: RegistrationSolutionDetail) -> list[tuple[str, str | None]]:
+    """One solution of a registration, by label: where it runs, how it is priced, its value
+    and whether it went through the marketplace."""
+    return [
+        (words.DEPLOYED_ON_AZURE, yes_no(solution.is_deployed_on_azure)),
+        (words.PRIMARY_DEPLOYMENT, solution.primary_deployment_on),
+        (words.PRICING_MODEL, solution.pricing_model),
+        (words.SOLUTION_VALUE, money(solution.value, solution.currency)),
+        (words.MARKETPLACE, marketplace(solution.marketplace_transaction_details)),
+    ]
+
+
+def marketplace(details: MarketplaceTransactionDetails | None) -> str | None:
+    """ "Yes, 2026-02-11" (when transacted, with the day when known), "No", or None."""
+    transacted = yes_no(details.is_marketplace_transacted) if details else None
+    if details is None or transacted is None:
+        return None
+    return joined((transacted, day(details.marketplace_transaction_date_time)), ", ")
+
+
+def inline(rows: Iterable[tuple[str, str | None]]) -> str:
+    """Facts on one line: ``Label: value · Label: value``, a dash for a missing value."""
+    return " · ".join(f"{label}: {value or MISSING}" for label, value in rows)

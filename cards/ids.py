@@ -6,7 +6,11 @@ travels in the control's ``value`` (or block id), so a click names the question 
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from enum import StrEnum
+from typing import Final
+
+from bot.conversation.views import Verdict
 
 
 class Action(StrEnum):
@@ -55,3 +59,16 @@ card (its input id, sent with the Reject verb)."""
 
 STEP_BLOCK_PREFIX = "rb_step:"
 """Block id of a step's input block: ``rb_step:<step id>``."""
+
+VERDICTS: Final[Mapping[Action, Verdict]] = {
+    Action.APPROVE: "approve",
+    Action.REJECT: "reject",
+    Action.RETRY: "retry",
+    Action.WITHDRAW: "withdraw",
+}
+"""What a click on each approval card button asks for: Slack's ``action_id`` and Teams'
+``verb`` both read back through this table, so a button and its decision cannot drift."""
+VERDICT_ACTIONS: Final[Mapping[Verdict, Action]] = {
+    verdict: action for action, verdict in VERDICTS.items()
+}
+"""The button each verdict of :attr:`ApprovalCard.actions` is drawn as."""

@@ -26,6 +26,8 @@ from rich.table import Table
 from rich.text import Text
 
 from bot.conversation.views import (
+    ApprovalCard,
+    ApprovalList,
     Created,
     EligibilityReport,
     InputKind,
@@ -50,12 +52,21 @@ from bot.referrals.models import (
 )
 from cards import words
 from cards.controls import Control, control_for
+from cards.formatting import (
+    approval_facts,
+    approval_times,
+    inline,
+    registration_facts,
+    requirements,
+    solution_facts,
+    solution_name,
+    solutions,
+)
 from cards.formatting import customer as _customer
 from cards.formatting import day as _date
 from cards.formatting import joined as _joined
 from cards.formatting import kind as _kind
 from cards.formatting import money as _money
-from cards.formatting import requirements
 from cards.formatting import status as _status
 from cards.formatting import timestamp as _timestamp
 from cards.words import (
@@ -66,6 +77,7 @@ from cards.words import (
     PASSED,
     UNEXPECTED,
     UNEXPECTED_HINT,
+    WARNING,
 )
 
 __all__ = [
@@ -78,6 +90,8 @@ __all__ = [
     "partner_eligibility_report",
     "referral_card",
     "referral_table",
+    "render_approval",
+    "render_approval_list",
     "render_created",
     "render_eligibility",
     "render_notice",
@@ -235,6 +249,10 @@ def render_view(view: View) -> RenderableType:
             return render_sign_in(view)
         case StatusChange():
             return render_status_change(view)
+        case ApprovalCard():
+            return render_approval(view)
+        case ApprovalList():
+            return render_approval_list(view)
         case _:
             assert_never(view)
 
@@ -342,8 +360,19 @@ def render_referral_list(view: ReferralList) -> RenderableType:
 
 
 def render_eligibility(view: EligibilityReport) -> RenderableType:
-    """A referral's deal-registration eligibility, policy by policy."""
-    return eligibility_report(view.eligibility, referral_id=view.referral_id)
+    """A referral's deal-registration eligibility, policy by policy; first whether the
+    organization may register deals at all, when that was checked."""
+    report = eligibility_report(view.eligibility, referral_id=view.referral_id)
+    if view.partner_eligible is None:
+        return report
+    eligible = view.partner_eligible
+    parts: list[RenderableType] = [
+        Text.assemble(_mark(eligible), " ", (words.partner_sentence(eligible), "bold"))
+    ]
+    fix = words.partner_fix(eligible)
+    if fix is not None:
+        parts.append(Text(fix, style="yellow"))
+    return Group(*parts, report)
 
 
 def render_notice(notice: Notice) -> RenderableType:
@@ -398,6 +427,39 @@ def render_status_change(view: StatusChange) -> RenderableType:
     if view.link:
         parts.append(Text(view.link, style="underline"))
     return Group(*parts)
+
+
+def render_approval(view: ApprovalCard) -> RenderableType:
+    """A request to approve a deal registration: the line for the reader, what is asked and
+    where it stands, the request, the registration and each solution, the eligibility, and
+    (for the requester) how to take it back; approvers decide in the chat, on the card."""
+    parts: list[RenderableType] = []
+    if view.message and view.message.strip():
+        parts.append(Text(view.message, style="bold"))
+    tone = STATUS_STYLES[words.APPROVAL_TONES[view.status]]
+    parts.append(Text(words.approval_heading(view), style=tone))
+    if view.young:
+        parts.append(Text(f"{WARNING} {words.YOUNG_REFERRAL}", style="yellow"))
+    rows: dict[str, str | None] = dict(approval_facts(view))
+    rows.update((label, _timestamp(moment)) for label, moment in approval_times(view))
+    parts.append(_facts(rows))
+    parts.append(_registration(view))
+    if view.eligibility is not None:
+        parts.append(_outcomes(view.eligibility, view.referral_id))
+    if "withdraw" in view.actions:
+        parts.append(Text(words.withdraw_hint(view.approval_id), style="dim"))
+    return Group(*parts)
+
+
+def render_approval_list(view: ApprovalList) -> RenderableType:
+    """A titled list of requests, each as its card, or what to say when there are none."""
+    title = Text(view.title, style="bold")
+    if not view.approvals:
+        return Group(title, Text(view.empty, style="dim"))
+    cards: list[RenderableType] = []
+    for approval in view.approvals:
+        cards.extend((Text(), render_approval(approval)))
+    return Group(title, *cards)
 
 
 def chat_banner(
@@ -532,6 +594,38 @@ def _registrations(registrations: Iterable[DealRegistration]) -> Table:
             ),
         )
     return table
+
+
+def _registration(view: ApprovalCard) -> RenderableType:
+    """The registration's type and contract, then each solution: its name, and its facts on
+    one line below (they wrap on a narrow terminal instead of being cut off)."""
+    registration = view.registration
+    rows = {label: value or MISSING for label, value in registration_facts(registration)}
+    contract = _facts(rows)
+    contract.title = words.REGISTRATION
+    contract.title_justify = "left"
+    listed = solutions(registration)
+    if not listed:
+        return Group(contract, Text(f"{words.SOLUTIONS}: {words.NO_SOLUTIONS}", style="dim"))
+    lines: list[RenderableType] = [Text(words.SOLUTIONS, style="italic")]
+    for solution in listed:
+        lines.append(Text(f"  {solution_name(solution)}", style="bold"))
+        lines.append(Text(f"    {inline(solution_facts(solution))}"))
+    return Group(contract, *lines)
+
+
+def _outcomes(eligibility: ReferralEligibility, referral_id: str) -> RenderableType:
+    """The eligibility in short: the verdict, then each policy's outcome in plain words."""
+    lines = [
+        Text.assemble(
+            _mark(eligibility.is_eligible), " ", words.eligibility_words(eligibility, referral_id)
+        )
+    ]
+    lines.extend(
+        Text.assemble("  ", _mark(passed), " ", sentence)
+        for passed, sentence in words.policy_outcomes(eligibility)
+    )
+    return Group(*lines)
 
 
 def _looked_at(policy: EligibilityPolicy) -> Text:

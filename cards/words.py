@@ -17,7 +17,18 @@ from decimal import Decimal
 from typing import Final, Literal
 
 from bot.conversation import views
-from bot.conversation.views import Progress, Prompt, Review, StatusChange, StatusEvent
+from bot.conversation.views import (
+    ApprovalCard,
+    ApprovalList,
+    ApprovalState,
+    EligibilityReport,
+    Progress,
+    Prompt,
+    Review,
+    StatusChange,
+    StatusEvent,
+    Verdict,
+)
 from bot.referrals.models import ReferralEligibility
 
 # -- marks ----------------------------------------------------------------------------------
@@ -382,3 +393,174 @@ def policy_fix(name: str, passed: bool) -> str | None:
     """What would make a failed policy pass, when known."""
     known = POLICY_WORDS.get(name)
     return None if passed or known is None else known[2]
+
+
+def policy_outcomes(eligibility: ReferralEligibility) -> list[tuple[bool, str]]:
+    """Each policy's outcome in plain words, failed ones first (what stands in the way)."""
+    return [
+        (policy.is_eligible, policy_sentence(policy.policy_name, policy.is_eligible))
+        for policy in [*eligibility.failed_policies, *eligibility.passed_policies]
+    ]
+
+
+# -- the partner's own eligibility ------------------------------------------------------------
+
+PARTNER_ELIGIBLE: Final = "Your organization may register deals."
+PARTNER_NOT_ELIGIBLE: Final = (
+    "Your organization is not approved for deal registration by Microsoft (partner eligibility)."
+)
+PARTNER_FIX: Final = (
+    "Ask a Partner Center admin of your organization to check its deal-registration "
+    "eligibility with Microsoft: no referral can be registered until it is granted."
+)
+
+
+def partner_sentence(eligible: bool) -> str:
+    """Whether the organization may register deals at all, in plain words."""
+    return PARTNER_ELIGIBLE if eligible else PARTNER_NOT_ELIGIBLE
+
+
+def partner_fix(eligible: bool) -> str | None:
+    """What to do when the organization may not register deals."""
+    return None if eligible else PARTNER_FIX
+
+
+def eligibility_summary(view: EligibilityReport) -> str:
+    """An eligibility card's notification text: the referral's verdict, after the
+    organization's refusal when it may not register deals at all (nothing else matters
+    then)."""
+    verdict = eligibility_verdict(view.eligibility, view.referral_id)
+    return f"{PARTNER_NOT_ELIGIBLE} {verdict}" if view.partner_eligible is False else verdict
+
+
+# -- deal-registration approvals --------------------------------------------------------------
+
+APPROVE: Final = "Approve"
+REJECT: Final = "Reject"
+RETRY: Final = "Retry"
+WITHDRAW: Final = "Withdraw"
+VERDICT_BUTTONS: Final[Mapping[Verdict, str]] = {
+    "approve": APPROVE,
+    "reject": REJECT,
+    "retry": RETRY,
+    "withdraw": WITHDRAW,
+}
+"""The title of each button of an approval card."""
+APPROVAL_TONES: Final[Mapping[ApprovalState, Tone]] = {
+    "pending": "neutral",
+    "approved": "good",
+    "submitted": "good",
+    "failed": "bad",
+    "rejected": "bad",
+    "expired": "warning",
+    "withdrawn": "neutral",
+}
+"""How a surface that colours text may colour each state's heading."""
+YOUNG_REFERRAL: Final = (
+    "The referral is less than 72 hours old: Microsoft may reject a registration this early."
+)
+WAITING_FOR_DECISION: Final = "Waiting for a decision"
+"""The home page's section of requests waiting for the person it belongs to."""
+APPROVALS_COMMAND: Final = "/referral approvals"
+
+# Facts of a request and its registration, by label.
+REFERRAL: Final = "Referral"
+CUSTOMER: Final = "Customer"
+REFERRAL_ID: Final = "Referral id"
+REQUESTED_BY: Final = "Requested by"
+ASKED: Final = "Asked"
+DECIDED: Final = "Decided"
+EXPIRES: Final = "Expires"
+PARTNER_CENTER_REFERENCE: Final = "Partner Center reference"
+REGISTRATION: Final = "Registration"
+REGISTRATION_TYPE: Final = "Type"
+CONTRACT_VALUE: Final = "Contract value"
+SIGNED: Final = "Signed"
+STARTS: Final = "Starts"
+ENDS: Final = "Ends"
+TERM: Final = "Term"
+SOLUTIONS: Final = "Solutions"
+NO_SOLUTIONS: Final = "No solutions listed."
+UNNAMED_SOLUTION: Final = "(unnamed solution)"
+DEPLOYED_ON_AZURE: Final = "Deployed on Azure"
+PRIMARY_DEPLOYMENT: Final = "Primary deployment"
+PRICING_MODEL: Final = "Pricing model"
+SOLUTION_VALUE: Final = "Value"
+MARKETPLACE: Final = "Marketplace transacted"
+ELIGIBILITY: Final = "Eligibility"
+MAX_SOLUTIONS: Final = 5
+"""Solutions shown on a card; the rest are counted."""
+MAX_POLICIES: Final = 10
+"""Eligibility policies shown on an approval card (five are documented); the rest counted."""
+MAX_HOME_APPROVALS: Final = 5
+"""Requests shown on a home page; the rest are counted, with the command that lists them."""
+
+# Rejecting: Slack's modal and the Teams card's reason box.
+REJECT_TITLE: Final = "Reject registration"
+REASON_LABEL: Final = "Reason (for Reject)"
+REASON_QUESTION: Final = "Why? The requester sees this"
+REASON_FIRST: Final = "Say why before rejecting."
+REASON_LENGTH: Final = 1000
+"""Longest reason a person may type (the modal and the card's box both stop there)."""
+
+
+def approval_title(view: ApprovalCard) -> str:
+    """``Deal registration for Contoso pilot``: what is asked."""
+    name = view.referral_name if view.referral_name and view.referral_name.strip() else UNNAMED
+    return f"Deal registration for {name}"
+
+
+def approval_state(view: ApprovalCard) -> str:
+    """Where the request stands, as it follows the title (``rejected by Ada: too early``).
+
+    The time of a decision is not part of it: each surface shows times in its own way (a
+    reader's time zone on Slack and Teams), next to the facts.
+    """
+    by = f" by {view.decided_by}" if view.decided_by else ""
+    because = f": {view.reason.strip()}" if view.reason and view.reason.strip() else ""
+    states: Mapping[ApprovalState, str] = {
+        "pending": "waiting for approval",
+        "approved": f"approved{by}",
+        "submitted": "submitted to Partner Center",
+        "failed": f"Partner Center refused it{because}",
+        "rejected": f"rejected{by}{because}",
+        "expired": "expired unanswered",
+        "withdrawn": "withdrawn by the requester",
+    }
+    return states[view.status]
+
+
+def approval_status(view: ApprovalCard) -> str:
+    """:func:`approval_state` as a line of its own (``Rejected by Ada: too early``)."""
+    state = approval_state(view)
+    return state[:1].upper() + state[1:]
+
+
+def approval_heading(view: ApprovalCard) -> str:
+    """``Deal registration for Contoso pilot: waiting for approval``: what is asked and where
+    it stands, in one line (a card's heading, its notification, the reject form's question)."""
+    return f"{approval_title(view)}: {approval_state(view)}"
+
+
+def approvals_summary(view: ApprovalList) -> str:
+    """A list of requests' notification text: its title and how many, or that there are none."""
+    count = len(view.approvals)
+    if not count:
+        return f"{view.title}: {view.empty}"
+    return f"{view.title}: {count} {'request' if count == 1 else 'requests'}"
+
+
+def solutions_not_shown(count: int) -> str:
+    """What a card too small for every solution of a registration says about the rest."""
+    return f"and {count} more"
+
+
+def approvals_not_shown(count: int) -> str:
+    """What a list or home page too small for every request says about the rest."""
+    noun = "request" if count == 1 else "requests"
+    return f"{count} more {noun} not shown: type {APPROVALS_COMMAND} to see them."
+
+
+def withdraw_hint(approval_id: str) -> str:
+    """How the requester takes a request back by typing (the terminal has no buttons)."""
+    return f"Type /referral withdraw {approval_id} to take the request back."

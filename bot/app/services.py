@@ -11,12 +11,16 @@ import functools
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
 
 from redis.asyncio import Redis
 
 from bot.app.clients import check_partner_center_settings, partner_center_access, redis_client
+from bot.approvals.places import ApprovalPlaces
+from bot.approvals.store import Approvals
 from bot.clock import SystemClock
+from bot.conversation.chat.approving import ApprovalRequests, ApprovalRules
 from bot.conversation.chat.desk import Desk
 from bot.conversation.chat.memory import ChatMemory
 from bot.conversation.runtime.access import Access
@@ -24,6 +28,7 @@ from bot.conversation.runtime.engine import Engine
 from bot.conversation.runtime.session_store import RedisSessionStore
 from bot.identity.identity import Identity
 from bot.identity.signin import SignIns
+from bot.jobs import JobQueue
 from bot.notifications.changes import ChangeDetector
 from bot.notifications.subscriptions import Subscriptions
 from bot.partner_center.client import PartnerCenterClient
@@ -45,11 +50,16 @@ class ChatServices:
     identity: Identity
     sign_ins: SignIns | None
     """Sign-in links and their callback (``AUTH_MODE=user``)."""
+    partner_center: PartnerCenterClient
+    """Partner Center as each seller (:meth:`~PartnerCenterClient.acting_for`)."""
     deployment: PartnerCenterClient
     """Partner Center as the deployment itself (see
     :class:`~bot.app.clients.PartnerCenterParts`)."""
     detector: ChangeDetector
     subscriptions: Subscriptions
+    approvals: Approvals
+    approval_places: ApprovalPlaces
+    approval_rules: ApprovalRules
 
 
 def for_local_chat(settings: Settings) -> Settings:
@@ -76,13 +86,22 @@ async def chat_services(settings: Settings) -> AsyncIterator[ChatServices]:
         detector = ChangeDetector(redis, stream=settings.job_stream)
         store = RedisSessionStore(redis)
         access = Access(settings.referral_admins)
+        clock = SystemClock()
+        approvals = Approvals(redis, stream=settings.job_stream)
+        places = ApprovalPlaces(redis, stream=settings.job_stream)
+        rules = approval_rules(settings)
+        requests = ApprovalRequests(
+            approvals, places, JobQueue(redis, stream=settings.job_stream), rules, clock=clock
+        )
         engine = Engine(
             store,
             client,
-            clock=SystemClock(),
+            clock=clock,
             ttl_seconds=settings.session_ttl_seconds,
             access=access,
             sent=functools.partial(detector.observe, source="bot"),
+            checks={"register": requests.check},
+            requests=requests,
         )
         yield ChatServices(
             desk=Desk(engine, client, access=access),
@@ -94,7 +113,20 @@ async def chat_services(settings: Settings) -> AsyncIterator[ChatServices]:
             data_dir=settings.data_dir,
             identity=sign_in.identity if sign_in is not None else Identity("static"),
             sign_ins=sign_in.sign_ins if sign_in is not None else None,
+            partner_center=client,
             deployment=parts.deployment,
             detector=detector,
             subscriptions=Subscriptions(redis, stream=settings.job_stream),
+            approvals=approvals,
+            approval_places=places,
+            approval_rules=rules,
         )
+
+
+def approval_rules(settings: Settings) -> ApprovalRules:
+    """Who decides deal registrations, where requests go and how long they wait."""
+    return ApprovalRules(
+        approvers=frozenset(settings.approvers),
+        slack_channel=settings.approvals_channel,
+        ttl=timedelta(days=settings.approval_ttl_days),
+    )

@@ -10,9 +10,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Mapping
 from contextlib import AsyncExitStack, asynccontextmanager
+from dataclasses import dataclass
 
 import aiohttp
 
@@ -25,6 +27,8 @@ from bot.app.platforms import (
     teams_running,
 )
 from bot.app.services import ChatServices, chat_services
+from bot.clock import SystemClock
+from bot.conversation.chat.approving import ApprovalTurns, approval_handlers
 from bot.conversation.chat.turns import Replier, TurnRunner, turn_handlers
 from bot.jobs import JobHandler, JobQueue, WorkOptions, dispatch
 from bot.notifications.delivery import Notifier
@@ -35,6 +39,8 @@ from bot.settings import Settings
 from handlers.slack import SlackReplier
 
 DRAIN_SECONDS = 10.0
+EXPIRY_SECONDS = 60.0
+"""How often a worker looks for requests for approval to expire."""
 
 logger = logging.getLogger(__name__)
 
@@ -44,6 +50,22 @@ async def job_handlers(
 ) -> dict[str, JobHandler]:
     """The handler of every kind of job this deployment produces: the turns of the chat
     platforms that are configured, each answered through its platform's replier."""
+    return (await worker_parts(settings, services, stack)).handlers
+
+
+@dataclass(frozen=True)
+class WorkerParts:
+    """What a worker runs: a handler per job kind, and the approvals to expire (None when
+    no chat platform is configured)."""
+
+    handlers: dict[str, JobHandler]
+    approvals: ApprovalTurns | None
+
+
+async def worker_parts(
+    settings: Settings, services: ChatServices, stack: AsyncExitStack
+) -> WorkerParts:
+    """:func:`job_handlers`, with the approvals whose requests the worker expires."""
     repliers: dict[str, Replier] = {}
     if slack_configured(settings):
         client = build_slack_client(settings)
@@ -62,13 +84,15 @@ async def job_handlers(
             front.TeamsSender(teams, settings.teams_service_url_hosts), references
         )
     if not repliers:
-        return {}
+        return WorkerParts({}, None)
+    approvals = approval_turns(services, repliers)
     runner = TurnRunner(
         services.desk,
         services.memory,
         repliers,
         identity=services.identity,
         subscriptions=services.subscriptions,
+        approvals=approvals,
     )
     notifier = Notifier(
         services.redis,
@@ -77,11 +101,40 @@ async def job_handlers(
         repliers,
         referral_url=settings.partner_center_referral_url,
     )
-    return {
+    handlers = {
         **turn_handlers(runner),
+        **approval_handlers(approvals),
         **notifier.handlers(),
         FOLLOW_UP: follow_up_handler(services.deployment, services.detector),
     }
+    return WorkerParts(handlers, approvals)
+
+
+def approval_turns(services: ChatServices, repliers: Mapping[str, Replier]) -> ApprovalTurns:
+    """Approvals on the worker's side: cards, clicks, commands and expiry."""
+    return ApprovalTurns(
+        services.approvals,
+        services.approval_places,
+        services.partner_center,
+        services.approval_rules,
+        repliers,
+        clock=SystemClock(),
+        sent=functools.partial(services.detector.observe, source="bot"),
+    )
+
+
+async def expiring(turns: ApprovalTurns, stopping: asyncio.Event) -> None:
+    """Expire requests for approval left unanswered, once a minute until ``stopping``."""
+    while not stopping.is_set():
+        try:
+            expired = await turns.expire_due()
+            if expired:
+                logger.info("%d requests for approval expired", expired)
+        except Exception:
+            # Redis or a platform failing now may work at the next round; nothing is lost.
+            logger.exception("could not expire requests for approval")
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stopping.wait(), EXPIRY_SECONDS)
 
 
 class WorkerFailed(RuntimeError):
@@ -101,7 +154,8 @@ async def working(
     out), ``on_failure`` is called at once and leaving the block raises :class:`WorkerFailed`.
     """
     async with AsyncExitStack() as stack:
-        handlers = await job_handlers(settings, services, stack)
+        parts = await worker_parts(settings, services, stack)
+        handlers = parts.handlers
         if not handlers:
             logger.info("no chat platform configured: no jobs to work on")
         stopping = asyncio.Event()
@@ -135,6 +189,11 @@ async def working(
                 interval=settings.poll_interval_seconds,
             )
             polling = asyncio.create_task(poller.run(stopping))
+        expiry = (
+            asyncio.create_task(expiring(parts.approvals, stopping))
+            if parts.approvals is not None
+            else None
+        )
         try:
             yield loop
         finally:
@@ -144,6 +203,9 @@ async def working(
                 # the cursor, so nothing is lost by cutting it short.
                 with contextlib.suppress(TimeoutError, asyncio.CancelledError):
                     await asyncio.wait_for(polling, DRAIN_SECONDS)
+            if expiry is not None:
+                with contextlib.suppress(TimeoutError, asyncio.CancelledError):
+                    await asyncio.wait_for(expiry, DRAIN_SECONDS)
             try:
                 await loop
             except Exception as error:

@@ -53,26 +53,50 @@ MOVES: Final[dict[ApprovalStatus, frozenset[ApprovalStatus]]] = {
 """The statuses each status may be reached from (``failed`` → ``approved``: Retry)."""
 
 # KEYS: the request's hash, the audit stream.
-# ARGV: the new status, who, when (ISO), the reason, the API's request id, the audit's cap,
-#       then the statuses it may move from.
+# ARGV: the new status, the fields to set with it (a JSON object of strings: who, when, why,
+#       the API's request id, ...), the audit's cap, then the statuses it may move from.
 # Returns {1} when it moved; {0, status, by, at} when it stood elsewhere; {-1} when unknown.
 MOVE: Final = """
 local status = redis.call('HGET', KEYS[1], 'status')
 if not status then
   return {-1}
 end
-for i = 7, #ARGV do
+for i = 4, #ARGV do
   if status == ARGV[i] then
-    redis.call('HSET', KEYS[1], 'status', ARGV[1], 'by', ARGV[2], 'at', ARGV[3],
-      'reason', ARGV[4], 'request_id', ARGV[5])
-    redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[6], '*',
-      'approval', redis.call('HGET', KEYS[1], 'id'), 'status', ARGV[1], 'by', ARGV[2],
-      'at', ARGV[3], 'reason', ARGV[4], 'request_id', ARGV[5],
-      'referral', redis.call('HGET', KEYS[1], 'referral'))
+    local fields = cjson.decode(ARGV[2])
+    local line = {'approval', redis.call('HGET', KEYS[1], 'id'), 'status', ARGV[1],
+      'referral', redis.call('HGET', KEYS[1], 'referral')}
+    redis.call('HSET', KEYS[1], 'status', ARGV[1])
+    for name, value in pairs(fields) do
+      redis.call('HSET', KEYS[1], name, value)
+      table.insert(line, name)
+      table.insert(line, value)
+    end
+    redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[3], '*', unpack(line))
     return {1}
   end
 end
 return {0, status, redis.call('HGET', KEYS[1], 'by') or '', redis.call('HGET', KEYS[1], 'at') or ''}
+"""
+
+# KEYS: the request's hash, the index, the audit stream.
+# ARGV: the request's fields (JSON object of strings), its TTL, its score in the index (the
+#       time it was made), the audit's cap.
+# Returns 1 when it was recorded now, 0 when a request with this id was recorded before.
+REQUEST: Final = """
+if redis.call('EXISTS', KEYS[1]) == 1 then
+  return 0
+end
+local fields = cjson.decode(ARGV[1])
+for name, value in pairs(fields) do
+  redis.call('HSET', KEYS[1], name, value)
+end
+redis.call('EXPIRE', KEYS[1], ARGV[2])
+redis.call('ZADD', KEYS[2], ARGV[3], fields['id'])
+redis.call('XADD', KEYS[3], 'MAXLEN', '~', ARGV[4], '*', 'approval', fields['id'],
+  'status', fields['status'], 'by', fields['requester'], 'at', fields['created_at'],
+  'referral', fields['referral'])
+return 1
 """
 
 
@@ -89,6 +113,13 @@ class Request(BaseModel):
     """The registration as the API takes it (``add /registrations/-``)."""
     eligibility: dict[str, Any] = {}
     """The eligibility report the approvers see, as the API gave it."""
+    referral_name: str | None = None
+    customer: str | None = None
+    young: bool = False
+    """The referral was less than 72 hours old when the registration was asked for."""
+    reply_to: dict[str, Any] = {}
+    """Where the requester's own conversation is, in their platform's terms (a Teams
+    conversation reference): where they are told of the outcome."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -100,10 +131,24 @@ class Approval:
     status: ApprovalStatus
     created_at: datetime
     decided_by: str | None = None
+    """Who moved it last, as a conversation key (``slack:T1:U2``)."""
+    decided_by_name: str | None = None
     decided_at: datetime | None = None
     reason: str | None = None
     request_id: str | None = None
     """Partner Center's request id of the registration's PATCH, once sent."""
+    card: Posted | None = None
+    """Where its card was posted for approvers."""
+    sender: str | None = None
+    """The piece of work (a job's id) that took it to ``approved`` and sends it."""
+
+
+@dataclass(frozen=True, slots=True)
+class Posted:
+    """A card in an approvals channel: the channel (as JSON) and the message's id."""
+
+    channel: dict[str, Any]
+    message_id: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -128,12 +173,16 @@ class Approvals:
         self.index = f"{slot}:approvals"
         self.audit = f"{slot}:approvals:audit"
         self._move = redis.register_script(MOVE)
+        self._request = redis.register_script(REQUEST)
 
-    async def request(self, request: Request, *, now: datetime) -> Approval:
-        """Record a new pending request (and its audit line); its approval."""
-        approval_id = uuid.uuid4().hex[:12]
+    async def request(
+        self, request: Request, *, now: datetime, approval_id: str | None = None
+    ) -> Filed:
+        """Record a new pending request (and its audit line). With ``approval_id`` (a draft's
+        id) a request recorded before under it is returned instead: asking twice files once."""
+        approval_id = approval_id or uuid.uuid4().hex[:12]
         created = now.isoformat()
-        fields: dict[Any, Any] = {
+        fields = {
             "id": approval_id,
             "request": request.model_dump_json(),
             "referral": request.referral_id,
@@ -141,24 +190,11 @@ class Approvals:
             "status": ApprovalStatus.PENDING.value,
             "created_at": created,
         }
-        async with self._redis.pipeline(transaction=True) as pipe:
-            pipe.hset(self._key(approval_id), mapping=fields)
-            pipe.expire(self._key(approval_id), KEEP_SECONDS)
-            pipe.zadd(self.index, {approval_id: now.timestamp()})
-            pipe.xadd(
-                self.audit,
-                {
-                    "approval": approval_id,
-                    "status": ApprovalStatus.PENDING.value,
-                    "by": request.requester,
-                    "at": created,
-                    "referral": request.referral_id,
-                },
-                maxlen=AUDIT_MAX_LENGTH,
-                approximate=True,
-            )
-            await pipe.execute()
-        return Approval(approval_id, request, ApprovalStatus.PENDING, now)
+        recorded: Any = await self._request(
+            keys=[self._key(approval_id), self.index, self.audit],
+            args=[json.dumps(fields), KEEP_SECONDS, now.timestamp(), AUDIT_MAX_LENGTH],
+        )
+        return Filed(await self.get(approval_id), new=int(recorded) == 1)
 
     async def move(
         self,
@@ -167,18 +203,30 @@ class Approvals:
         *,
         by: str,
         now: datetime,
+        by_name: str | None = None,
         reason: str | None = None,
         request_id: str | None = None,
+        sender: str | None = None,
     ) -> Moved:
-        """Move the request to ``to`` if it stands where ``to`` may be reached from."""
+        """Move the request to ``to`` if it stands where ``to`` may be reached from.
+
+        ``sender`` names the piece of work that sends an approved registration, so that work
+        (a job run again after its worker died) can tell the approval is its own to finish.
+        """
+        fields = {
+            "by": by,
+            "by_name": by_name or "",
+            "at": now.isoformat(),
+            "reason": reason or "",
+            "request_id": request_id or "",
+        }
+        if sender is not None:
+            fields["sender"] = sender
         answer: Any = await self._move(
             keys=[self._key(approval_id), self.audit],
             args=[
                 to.value,
-                by,
-                now.isoformat(),
-                reason or "",
-                request_id or "",
+                json.dumps(fields),
                 AUDIT_MAX_LENGTH,
                 *sorted(status.value for status in MOVES[to]),
             ],
@@ -187,6 +235,13 @@ class Approvals:
             raise UnknownApproval(approval_id)
         approval = await self.get(approval_id)
         return Moved(int(answer[0]) == 1, approval)
+
+    async def posted(self, approval_id: str, card: Posted) -> None:
+        """Remember where the request's card was posted, to show its outcome there."""
+        await self._redis.hset(
+            self._key(approval_id),
+            mapping={"card_channel": json.dumps(card.channel), "card_id": card.message_id},
+        )
 
     async def get(self, approval_id: str) -> Approval:
         """The request and where it stands."""
@@ -214,6 +269,24 @@ class Approvals:
                     break
         return found
 
+    async def made_before(self, moment: datetime, *, limit: int = 100) -> list[Approval]:
+        """Pending requests made before ``moment``, oldest first (those due to expire)."""
+        ids: Any = await self._redis.zrangebyscore(
+            self.index, "-inf", moment.timestamp(), start=0, num=limit * 4
+        )
+        due: list[Approval] = []
+        for raw in ids:
+            try:
+                approval = await self.get(text_of(raw))
+            except UnknownApproval:
+                await self._redis.zrem(self.index, raw)
+                continue
+            if approval.status is ApprovalStatus.PENDING:
+                due.append(approval)
+                if len(due) >= limit:
+                    break
+        return due
+
     async def history(self, approval_id: str) -> list[dict[str, str]]:
         """The audit lines of one request, oldest first."""
         lines = []
@@ -228,14 +301,28 @@ class Approvals:
         return self._prefix + approval_id
 
 
+@dataclass(frozen=True, slots=True)
+class Filed:
+    """A request as :meth:`Approvals.request` left it; ``new`` False: it was filed before."""
+
+    approval: Approval
+    new: bool
+
+
 def _approval(fields: dict[str, str]) -> Approval:
+    card = None
+    if fields.get("card_channel") and fields.get("card_id"):
+        card = Posted(json.loads(fields["card_channel"]), fields["card_id"])
     return Approval(
         id=fields["id"],
         request=Request.model_validate(json.loads(fields["request"])),
         status=ApprovalStatus(fields["status"]),
         created_at=datetime.fromisoformat(fields["created_at"]),
         decided_by=fields.get("by") or None,
+        decided_by_name=fields.get("by_name") or None,
         decided_at=datetime.fromisoformat(fields["at"]) if fields.get("at") else None,
         reason=fields.get("reason") or None,
         request_id=fields.get("request_id") or None,
+        card=card,
+        sender=fields.get("sender") or None,
     )

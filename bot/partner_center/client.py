@@ -13,6 +13,7 @@ import logging
 import time
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping
+from dataclasses import dataclass
 from typing import Any, TypeVar
 from urllib.parse import parse_qs, quote, urlsplit
 
@@ -54,6 +55,15 @@ service failed part-way, or a gateway gave up waiting for it."""
 
 Sleep = Callable[[float], Awaitable[None]]
 _Model = TypeVar("_Model", bound=BaseModel)
+
+
+@dataclass(frozen=True, slots=True)
+class Receipt:
+    """A change Partner Center took: the referral as it now stands (None when the service
+    answered 204) and the service's id of the request."""
+
+    referral: Referral | None
+    request_id: str | None
 
 
 class PartnerCenterClient:
@@ -233,9 +243,27 @@ class PartnerCenterClient:
         self, referral_id: str, registration: DealRegistration, *, if_match: str | None = None
     ) -> Referral | None:
         """Ask Microsoft to register the deal (``add /registrations/-``)."""
-        return await self.update(
-            referral_id, JsonPatch().append("/registrations", registration), if_match=if_match
+        return (await self.send_registration(referral_id, registration, if_match=if_match)).referral
+
+    async def send_registration(
+        self, referral_id: str, registration: DealRegistration, *, if_match: str | None = None
+    ) -> Receipt:
+        """:meth:`register_deal`, with the service's id of the request (for an audit trail)."""
+        headers = {"Prefer": "return=representation"}
+        if if_match:
+            headers["If-Match"] = if_match
+        response = await self._request(
+            "PATCH",
+            _referral_path(referral_id),
+            json=JsonPatch().append("/registrations", registration).to_wire(),
+            headers=headers,
+            idempotent=if_match is not None,
+            expect=(200, 204),
         )
+        referral = None
+        if response.status_code != 204 and response.content:
+            referral = self._referral(response)
+        return Receipt(referral, request_id_from(response.headers))
 
     # -- eligibility ------------------------------------------------------------------------
 

@@ -12,7 +12,8 @@ clipped to the limit Slack sets for its place, so no data can make a card invali
 * block and action ids at most 255; header text 150; placeholders 150.
 
 How each control reports a click is described in :mod:`cards.slack._prompt`; the value of a
-choice button is described in :mod:`cards.slack._choice`.
+choice button is described in :mod:`cards.slack._choice`; what an approval card's buttons and
+its reject modal send, in :mod:`cards.slack._approvals`.
 """
 
 from __future__ import annotations
@@ -26,6 +27,8 @@ from slack_sdk.models.blocks import Block, ButtonElement
 from slack_sdk.models.views import View as Surface
 
 from bot.conversation.views import (
+    ApprovalCard,
+    ApprovalList,
     Created,
     EligibilityReport,
     Home,
@@ -42,6 +45,7 @@ from bot.conversation.views import (
 )
 from cards import words
 from cards.ids import Action
+from cards.slack._approvals import approval_blocks, approval_list_blocks, reject_modal
 from cards.slack._choice import decode_choice, encode_choice
 from cards.slack._kit import (
     FALLBACK_TEXT,
@@ -79,6 +83,7 @@ __all__ = [
     "external_options",
     "home",
     "message",
+    "reject_modal",
 ]
 
 
@@ -108,7 +113,7 @@ def message(view: View) -> SlackMessage:
         case ReferralList():
             text, blocks = f"{view.title}: {listed_caption(view)}", list_blocks(view)
         case EligibilityReport():
-            text = words.eligibility_verdict(view.eligibility, view.referral_id)
+            text = words.eligibility_summary(view)
             blocks = eligibility_blocks(view)
         case Notice():
             text, blocks = view.message, _notice(view)
@@ -118,6 +123,10 @@ def message(view: View) -> SlackMessage:
             text, blocks = view.message, _sign_in(view)
         case StatusChange():
             return _status_message(view)
+        case ApprovalCard():
+            text, blocks = words.approval_heading(view), approval_blocks(view)
+        case ApprovalList():
+            text, blocks = words.approvals_summary(view), approval_list_blocks(view)
         case _:
             assert_never(view)
     return _message(text, blocks)

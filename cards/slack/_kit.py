@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Sequence
+from datetime import UTC, datetime
 from typing import Any
 
 from slack_sdk.models.blocks import (
@@ -123,6 +124,13 @@ def context(*texts: str) -> ContextBlock:
 def header(text: str) -> HeaderBlock:
     """A large bold title (plain text)."""
     return HeaderBlock(text=plain(text, HEADER_TEXT))
+
+
+def local_time(moment: datetime) -> str:
+    """A time each reader sees in their own time zone, with UTC as the fallback (mrkdwn)."""
+    aware = moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
+    fallback = aware.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
+    return f"<!date^{int(aware.timestamp())}^{{date_short_pretty}} {{time}}|{fallback}>"
 
 
 def fact(label: str, value: str | None) -> str:

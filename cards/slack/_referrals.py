@@ -1,4 +1,5 @@
-"""Referrals on cards: one in full, a list of them, what was created, eligibility, Home.
+"""Referrals on cards: one in full, a list of them, what was created, eligibility, Home
+(whose requests waiting for a decision are drawn by :mod:`cards.slack._approvals`).
 
 Words come from :mod:`cards.words` and facts from :mod:`cards.formatting`, as on every
 surface: a dash for anything missing, amounts with thousands separators, dates as
@@ -6,8 +7,6 @@ surface: a dash for anything missing, amounts with thousands separators, dates a
 """
 
 from __future__ import annotations
-
-from datetime import UTC, datetime
 
 from slack_sdk.models.blocks import Block, DividerBlock
 
@@ -23,6 +22,7 @@ from bot.referrals.models import EligibilityPolicy, Referral
 from cards import words
 from cards.formatting import facts, glance, requirements
 from cards.ids import Action
+from cards.slack._approvals import waiting_blocks
 from cards.slack._kit import (
     MESSAGE_BLOCKS,
     actions,
@@ -32,6 +32,7 @@ from cards.slack._kit import (
     fact,
     field_sections,
     header,
+    local_time,
     section,
 )
 from cards.words import MISSING
@@ -107,7 +108,7 @@ def listed_caption(view: ReferralList | Home) -> str:
 def eligibility_blocks(view: EligibilityReport) -> list[Block]:
     """The verdict, then each policy with what it looked at."""
     verdict = words.eligibility_verdict(view.eligibility, view.referral_id)
-    blocks: list[Block] = [section(escape(verdict))]
+    blocks: list[Block] = [*_partner(view.partner_eligible), section(escape(verdict))]
     policies = [*view.eligibility.passed_policies, *view.eligibility.failed_policies]
     if not policies:
         return [*blocks, context(words.NO_POLICIES)]
@@ -117,6 +118,16 @@ def eligibility_blocks(view: EligibilityReport) -> list[Block]:
     if len(shown) < len(policies):
         blocks.append(context(words.policies_not_shown(len(policies) - len(shown))))
     return blocks
+
+
+def _partner(eligible: bool | None) -> list[Block]:
+    """Whether the organization may register deals at all, when that was checked: it comes
+    first, since no referral can be registered without it."""
+    if eligible is None:
+        return []
+    said = f"{_mark(eligible)} *{escape(words.partner_sentence(eligible))}*"
+    fix = words.partner_fix(eligible)
+    return [section(f"{said}\n{escape(fix)}" if fix is not None else said)]
 
 
 def _policy(policy: EligibilityPolicy) -> str:
@@ -133,12 +144,16 @@ def _policy(policy: EligibilityPolicy) -> str:
 
 
 def home_blocks(view: Home) -> list[Block]:
-    """The draft in progress (with Resume) or how to start one, then the open referrals."""
+    """The draft in progress (with Resume) or how to start one, the requests waiting for a
+    decision (with their buttons), then the open referrals."""
     blocks: list[Block] = [header(words.HOME_TITLE)]
     if view.draft is not None:
         blocks.append(_draft(view.draft))
     else:
         blocks.append(section(words.NO_DRAFT))
+    waiting = waiting_blocks(view.approvals)
+    if waiting:
+        blocks.extend((DividerBlock(), *waiting))
     blocks.extend((DividerBlock(), header(words.YOUR_OPEN_REFERRALS)))
     if view.problem:
         blocks.append(section(f":warning: {escape(view.problem)}"))
@@ -151,19 +166,12 @@ def home_blocks(view: Home) -> list[Block]:
 
 
 def _draft(draft: DraftSummary) -> Block:
-    status = words.draft_status(draft.progress, _when(draft.updated_at))
+    status = words.draft_status(draft.progress, local_time(draft.updated_at))
     text = f"*{words.DRAFT_IN_PROGRESS.strip()}* {escape(draft.title)}\n{status}"
     return section(text, accessory=button(words.RESUME, Action.RESUME, style="primary"))
 
 
 # -- formats --------------------------------------------------------------------------------
-
-
-def _when(moment: datetime) -> str:
-    """A time each reader sees in their own time zone, with UTC as the fallback."""
-    aware = moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
-    fallback = aware.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
-    return f"<!date^{int(aware.timestamp())}^{{date_short_pretty}} {{time}}|{fallback}>"
 
 
 def _mark(ok: bool) -> str:

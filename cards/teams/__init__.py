@@ -16,7 +16,9 @@ data:
 Every action is an ``Action.Execute`` with an ``Action.Submit`` fallback; what they carry
 and how :func:`read_action` reads it back is in :mod:`cards.teams._actions`. The control each
 question gets is chosen in :mod:`cards.controls` and drawn in :mod:`cards.teams._prompt`; how
-long lists are cut, in :mod:`cards.teams._options`. The words are :mod:`cards.words`.
+long lists are cut, in :mod:`cards.teams._options`. Approval cards (their reason box, and why
+they carry no owner) are drawn in :mod:`cards.teams._approvals`. The words are
+:mod:`cards.words`.
 """
 
 from __future__ import annotations
@@ -29,6 +31,8 @@ from typing import Any, Final, assert_never
 from microsoft_teams.cards.core import CardElement, OpenUrlAction
 
 from bot.conversation.views import (
+    ApprovalCard,
+    ApprovalList,
     Choice,
     Created,
     EligibilityReport,
@@ -47,6 +51,7 @@ from bot.conversation.views import (
 from cards import words
 from cards.controls import label
 from cards.teams._actions import CATALOG, LABEL, QUESTION, TypedText, carried_labels, read_action
+from cards.teams._approvals import approval_body, approval_list_body
 from cards.teams._kit import LONG_TEXT, SUMMARY, Budget, actions, clip, run, said
 from cards.teams._kit import card as card_json
 from cards.teams._kit import words as runs
@@ -111,7 +116,7 @@ def card(view: View) -> TeamsCard:
             caption = words.list_caption(shown, listed, view.total, view.truncated)
             return _card(f"{view.title}: {caption}", lambda budget: list_body(view, budget))
         case EligibilityReport():
-            verdict = words.eligibility_verdict(view.eligibility, view.referral_id)
+            verdict = words.eligibility_summary(view)
             return _card(verdict, lambda budget: eligibility_body(view, budget))
         case Notice():
             return _card(view.message, lambda _: _notice(view))
@@ -121,6 +126,11 @@ def card(view: View) -> TeamsCard:
             return _card(view.message, lambda _: _sign_in(view))
         case StatusChange():
             return _status_card(view)
+        case ApprovalCard():
+            return _card(words.approval_heading(view), lambda budget: approval_body(view, budget))
+        case ApprovalList():
+            summary = words.approvals_summary(view)
+            return _card(summary, lambda budget: approval_list_body(view, budget))
         case _:
             assert_never(view)
 
@@ -185,7 +195,8 @@ def _labelled(data: Mapping[str, Any], value: str | tuple[str, ...]) -> str:
 
 
 def home(view: Home) -> TeamsCard:
-    """The seller's home card: the draft in progress, with Resume, and their open referrals."""
+    """The seller's home card: the draft in progress, with Resume, the requests waiting for
+    their decision, with their buttons, and their open referrals."""
     summary = words.home_summary(view.draft.title if view.draft is not None else None)
     return _card(summary, lambda budget: home_body(view, budget))
 

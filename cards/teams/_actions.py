@@ -42,7 +42,12 @@ What each verb reads back as (:func:`read_action`):
 * ``BACK``, ``SKIP``, ``REVIEW``, ``CANCEL``, ``SUBMIT``, ``REAPPLY``, ``RESUME``:
   ``Command(name, step=step)``; ``EDIT``: ``Command(EDIT, arg=value)``;
 * ``SHOW``: ``TypedText("/referral show <value>")``; ``PAGE``: ``TypedText(value)``, the page
-  command the list was given.
+  command the list was given;
+* ``APPROVE``, ``REJECT``, ``RETRY``, ``WITHDRAW`` (an approval card's buttons, whose
+  ``value`` is the approval's id): ``Decision(approval=value, verdict=...)``; Reject adds
+  the reason typed in the card's :data:`~cards.ids.REASON_INPUT` box, stripped (None when
+  blank). A card showing several requests (a list, a home page) has a box per request, each
+  named by :func:`reason_input` with the request's id, and Reject reads its own request's.
 
 Anything else (missing keys, an unknown verb, a value of the wrong type) reads as None.
 """
@@ -57,8 +62,8 @@ from typing import Any, Final, TypeGuard
 
 from microsoft_teams.cards.core import ActionStyle, AssociatedInputs, ExecuteAction, SubmitAction
 
-from bot.conversation.views import Choice, Command, CommandName, Input
-from cards.ids import Action
+from bot.conversation.views import Choice, Command, CommandName, Decision, Input, Verdict
+from cards.ids import REASON_INPUT, VERDICTS, Action
 from cards.teams._kit import TITLE, clip
 
 VERB: Final = "verb"
@@ -181,6 +186,13 @@ def _unescape(value: str) -> str:
     return _ESCAPED.sub(lambda found: _UNESCAPED[found.group(0)], value)
 
 
+def reason_input(approval: str | None = None) -> str:
+    """The id of the box a request's reject reason is typed in: :data:`REASON_INPUT` on a
+    card of one request; on a card of several, that id and the request's (ids must be unique
+    in a card, and Reject sends every box of it)."""
+    return REASON_INPUT if approval is None else f"{REASON_INPUT}:{approval}"
+
+
 def carried_labels(data: Mapping[str, Any]) -> Mapping[str, str]:
     """The labels a choice set's button carried (see :func:`execute`); none when absent or
     not ours."""
@@ -222,6 +234,8 @@ def _read(data: Mapping[str, Any]) -> Input | TypedText | None:
     if verb in _COMMANDS:
         return Command(name=_COMMANDS[verb], step=step or None)
     value = payload.get(VALUE)
+    if verb in VERDICTS:
+        return _decision(VERDICTS[verb], value, payload) if _text(value) else None
     if verb is Action.EDIT:
         return Command(name=CommandName.EDIT, arg=value) if _text(value) else None
     if verb is Action.SHOW:
@@ -251,6 +265,16 @@ def _answer(verb: Action, step: str, payload: Mapping[str, Any]) -> Input | Type
         day = payload.get(DATE_INPUT)
         return Choice(step=step, value=day) if isinstance(day, str) else None
     return None
+
+
+def _decision(verdict: Verdict, approval: str, payload: Mapping[str, Any]) -> Decision:
+    """A click on an approval card's button; Reject brings the reason typed for its request
+    (the box of that request on a card of several, else the card's only box)."""
+    if verdict != "reject":
+        return Decision(approval=approval, verdict=verdict)
+    typed = payload.get(reason_input(approval), payload.get(REASON_INPUT))
+    reason = typed.strip() if isinstance(typed, str) else ""
+    return Decision(approval=approval, verdict=verdict, reason=reason or None)
 
 
 def _payload(data: object) -> tuple[Action, Mapping[str, Any]] | None:

@@ -20,7 +20,8 @@ compact separators (:func:`size_of`).
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
+from datetime import UTC, datetime
 from typing import Any, Final
 
 from microsoft_teams.cards.core import (
@@ -181,6 +182,15 @@ def fact(label: str, value: str | None, limit: int = TEXT) -> RichTextBlock:
     return words(run(f"{label}: ", LABEL, weight="Bolder"), run(shown, limit))
 
 
+def local_time(moment: datetime) -> str:
+    """A time each reader sees in their own time zone and format, for a ``TextBlock`` (Adaptive
+    Cards' DATE and TIME functions take an RFC 3339 time in UTC; a text run shows them as
+    typed)."""
+    aware = moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
+    stamp = aware.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return f"{{{{DATE({stamp}, SHORT)}}}} {{{{TIME({stamp})}}}}"
+
+
 # -- layout ----------------------------------------------------------------------------------
 
 
@@ -251,3 +261,24 @@ class Budget:
             return False
         self.left -= cost
         return True
+
+
+def fitted(
+    head: Sequence[CardElement],
+    rows: Sequence[CardElement],
+    tail: Sequence[CardElement],
+    budget: Budget,
+    *,
+    more: Callable[[int], CardElement],
+) -> list[CardElement]:
+    """``head`` and ``tail`` whole, with as many ``rows`` between as fit and a line counting
+    the rest."""
+    budget.reserve(*head, *tail, more(len(rows)))
+    shown: list[CardElement] = []
+    for row in rows:
+        if not budget.take(row):
+            break
+        shown.append(row)
+    if len(shown) < len(rows):
+        shown.append(more(len(rows) - len(shown)))
+    return [*head, *shown, *tail]

@@ -1,4 +1,5 @@
-"""Referrals on cards: one in full, a list of them, what was created, eligibility, home.
+"""Referrals on cards: one in full, a list of them, what was created, eligibility, home
+(whose requests waiting for a decision are drawn by :mod:`cards.teams._approvals`).
 
 Words come from :mod:`cards.words` and facts from :mod:`cards.formatting`, as on every
 surface: a dash for anything missing, amounts with thousands separators, dates as
@@ -9,10 +10,9 @@ Rows that do not fit under the card's size limit are counted instead of shown.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
-from datetime import UTC, datetime
+from collections.abc import Sequence
 
-from microsoft_teams.cards.core import CardElement, Container
+from microsoft_teams.cards.core import CardElement, Container, TextColor
 
 from bot.conversation.views import (
     Created,
@@ -27,6 +27,7 @@ from cards import words
 from cards.formatting import facts, glance, requirements
 from cards.ids import Action
 from cards.teams._actions import VALUE_BYTES, execute
+from cards.teams._approvals import waiting_body
 from cards.teams._kit import (
     LONG_TEXT,
     TEXT,
@@ -35,6 +36,8 @@ from cards.teams._kit import (
     beside,
     fact,
     fits,
+    fitted,
+    local_time,
     note,
     run,
     said,
@@ -60,7 +63,7 @@ def referral_body(view: ReferralCard, budget: Budget) -> list[CardElement]:
     rows.extend(
         fact(label, value) for label, value in requirements(referral, missing=MISSING).items()
     )
-    return _fitted(head, rows, [], budget, more=lambda _: note(words.NOT_SHOWN, subtle=True))
+    return fitted(head, rows, [], budget, more=lambda _: note(words.NOT_SHOWN, subtle=True))
 
 
 def referral_text(view: ReferralCard) -> str:
@@ -91,7 +94,7 @@ def created_body(view: Created, budget: Budget) -> list[CardElement]:
     """What was created: the message, then each referral with its ids."""
     head = said(f"{words.PASSED} {view.message}", weight="Bolder", color="Good")
     rows = [summary(referral, ids=True) for referral in view.referrals]
-    return _fitted(head, rows, [], budget, more=lambda count: note(words.more_not_shown(count)))
+    return fitted(head, rows, [], budget, more=lambda count: note(words.more_not_shown(count)))
 
 
 def list_body(view: ReferralList, budget: Budget) -> list[CardElement]:
@@ -115,17 +118,30 @@ def _listed(
     truncated: bool,
 ) -> list[CardElement]:
     """Referral rows that fit, followed by the caption counting them, then ``tail``."""
-    listed = len(referrals)
-    widest = note(words.list_caption(0, listed, max(total or 0, 10**9), truncated), subtle=True)
-    budget.reserve(*head, *tail, widest)
+    budget.reserve(*head, *tail, _widest_caption(len(referrals), total, truncated))
+    rows = _rows_that_fit(referrals, budget)
+    caption = _caption(len(rows), len(referrals), total, truncated)
+    return [*head, *rows, caption, *tail]
+
+
+def _rows_that_fit(referrals: Sequence[Referral], budget: Budget) -> list[CardElement]:
+    """A row per referral, at most 20, while they fit."""
     rows: list[CardElement] = []
     for referral in referrals[: words.MAX_LISTED]:
         row = summary(referral)
         if not budget.take(row):
             break
         rows.append(row)
-    caption = note(words.list_caption(len(rows), listed, total, truncated), subtle=True)
-    return [*head, *rows, caption, *tail]
+    return rows
+
+
+def _caption(shown: int, listed: int, total: int | None, truncated: bool) -> CardElement:
+    return note(words.list_caption(shown, listed, total, truncated), subtle=True)
+
+
+def _widest_caption(listed: int, total: int | None, truncated: bool) -> CardElement:
+    """The longest caption a list of ``listed`` may end with: the room to keep for it."""
+    return _caption(0, listed, max(total or 0, 10**9), truncated)
 
 
 # -- eligibility ----------------------------------------------------------------------------
@@ -133,18 +149,34 @@ def _listed(
 
 def eligibility_body(view: EligibilityReport, budget: Budget) -> list[CardElement]:
     """The verdict, then each policy with what it looked at."""
-    head = said(words.eligibility_verdict(view.eligibility, view.referral_id), weight="Bolder")
+    head = [
+        *_partner(view.partner_eligible),
+        *said(words.eligibility_verdict(view.eligibility, view.referral_id), weight="Bolder"),
+    ]
     policies = [*view.eligibility.passed_policies, *view.eligibility.failed_policies]
     if not policies:
         return [*head, note(words.NO_POLICIES, subtle=True)]
     rows = [_policy(policy) for policy in policies]
-    return _fitted(
+    return fitted(
         head,
         rows,
         [],
         budget,
         more=lambda count: note(words.policies_not_shown(count), subtle=True),
     )
+
+
+def _partner(eligible: bool | None) -> list[CardElement]:
+    """Whether the organization may register deals at all, when that was checked: it comes
+    first, since no referral can be registered without it."""
+    if eligible is None:
+        return []
+    color: TextColor = "Good" if eligible else "Attention"
+    first = note(
+        f"{_mark(eligible)} {words.partner_sentence(eligible)}", weight="Bolder", color=color
+    )
+    fix = words.partner_fix(eligible)
+    return [first, note(fix, color="Warning")] if fix is not None else [first]
 
 
 def _policy(policy: EligibilityPolicy) -> CardElement:
@@ -172,55 +204,39 @@ def _fix(policy: EligibilityPolicy) -> list[CardElement]:
 
 
 def home_body(view: Home, budget: Budget) -> list[CardElement]:
-    """The draft in progress (with Resume) or how to start one, then the open referrals."""
+    """The draft in progress (with Resume) or how to start one, the requests waiting for a
+    decision (with their buttons), then the open referrals.
+
+    Room goes first to what is always shown (the draft, the headings, the caption), then to
+    the requests, which wait on this person, then to as many referrals as still fit.
+    """
     head: list[CardElement] = [note(words.HOME_TITLE, weight="Bolder", size="Large")]
     head.append(_draft(view.draft) if view.draft is not None else note(words.NO_DRAFT))
-    head.append(note(words.YOUR_OPEN_REFERRALS, weight="Bolder", size="Medium"))
+    mine: list[CardElement] = [note(words.YOUR_OPEN_REFERRALS, weight="Bolder", size="Medium")]
     if view.problem:
-        return [*head, *said(f"{words.WARNING} {view.problem}", color="Attention")]
-    if not view.referrals:
-        return [*head, note(words.NO_OPEN_REFERRALS)]
-    return _listed(head, view.referrals, [], budget, total=view.total, truncated=False)
+        mine.extend(said(f"{words.WARNING} {view.problem}", color="Attention"))
+    elif not view.referrals:
+        mine.append(note(words.NO_OPEN_REFERRALS))
+    listing = bool(view.referrals) and not view.problem
+    widest = _widest_caption(len(view.referrals), view.total, truncated=False)
+    budget.reserve(*head, *mine, *([widest] if listing else []))
+    waiting = waiting_body(view.approvals, budget)
+    if not listing:
+        return [*head, *waiting, *mine]
+    rows = _rows_that_fit(view.referrals, budget)
+    caption = _caption(len(rows), len(view.referrals), view.total, truncated=False)
+    return [*head, *waiting, *mine, *rows, caption]
 
 
 def _draft(draft: DraftSummary) -> CardElement:
     content = [
         runs(run(words.DRAFT_IN_PROGRESS, weight="Bolder"), run(draft.title, TEXT)),
-        note(words.draft_status(draft.progress, _when(draft.updated_at)), subtle=True),
+        note(words.draft_status(draft.progress, local_time(draft.updated_at)), subtle=True),
     ]
     return beside(content, execute(words.RESUME, Action.RESUME, style="positive"))
 
 
 # -- helpers ----------------------------------------------------------------------------------
-
-
-def _fitted(
-    head: Sequence[CardElement],
-    rows: Sequence[CardElement],
-    tail: Sequence[CardElement],
-    budget: Budget,
-    *,
-    more: Callable[[int], CardElement],
-) -> list[CardElement]:
-    """``head`` and ``tail`` whole, with as many ``rows`` between as fit and a line counting
-    the rest."""
-    budget.reserve(*head, *tail, more(len(rows)))
-    shown: list[CardElement] = []
-    for row in rows:
-        if not budget.take(row):
-            break
-        shown.append(row)
-    if len(shown) < len(rows):
-        shown.append(more(len(rows) - len(shown)))
-    return [*head, *shown, *tail]
-
-
-def _when(moment: datetime) -> str:
-    """A time each reader sees in their own time zone and format (Adaptive Cards' DATE and
-    TIME functions take an RFC 3339 time in UTC)."""
-    aware = moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
-    stamp = aware.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-    return f"{{{{DATE({stamp}, SHORT)}}}} {{{{TIME({stamp})}}}}"
 
 
 def _mark(ok: bool) -> str:

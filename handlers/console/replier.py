@@ -49,9 +49,21 @@ class ConsoleReplier:
         """A terminal is nobody's channel."""
         return None
 
-    async def post_to_channel(self, channel: Channel, view: View) -> None:
+    async def post_to_channel(self, channel: Channel, view: View) -> str:
         """The terminal posts to no channel."""
         raise ChannelGone("the terminal has no channels")
+
+    async def update_in_channel(self, channel: Channel, message_id: str, view: View) -> None:
+        """The terminal has no channel message to rewrite."""
+        raise ChannelGone("the terminal has no channels")
+
+    async def named_by(self, turn: Turn, names: frozenset[str]) -> bool:
+        """Whether ``names`` holds the terminal's person: their account (``turn.seller.user_id``)
+        or, when ``--as`` gave one, their email (compared case-insensitively)."""
+        if turn.seller.user_id in names:
+            return True
+        email = turn.seller.email
+        return email is not None and email.casefold() in {name.casefold() for name in names}
 
     async def home(self, turn: Turn, view: Home) -> None:
         """Print the home page as the terminal shows things: the draft, then the list."""

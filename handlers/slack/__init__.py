@@ -1,7 +1,10 @@
 """The Slack front end: one routing table from Slack's ids to the listeners.
 
-``register`` is the only place that knows which command, action, option and event ids the
-app answers; the bodies live in :mod:`handlers.slack.listeners`.
+``register`` is the only place that knows which command, action, option, view and event ids
+the app answers; the bodies live in :mod:`handlers.slack.listeners`. Bolt hands a request to
+the first listener that matches it, and the patterns below do not overlap: an approval
+card's Approve, Retry and Withdraw queue a decision like any click, Reject opens a modal
+instead (never queued by the catch-all), and the modal's submission is its own route.
 """
 
 from __future__ import annotations
@@ -15,7 +18,7 @@ from slack_bolt.context.async_context import AsyncBoltContext
 from slack_bolt.response import BoltResponse
 from slack_sdk.web.async_client import AsyncWebClient
 
-from cards.ids import Action
+from cards.ids import VERDICTS, Action
 from handlers.slack import listeners
 from handlers.slack.channels import SlackChannelPoster
 from handlers.slack.gate import SlackGate
@@ -32,7 +35,10 @@ __all__ = [
     "register",
 ]
 
-CARD_ACTIONS = re.compile(r"^rb_")
+DECISIONS = re.compile(f"^({Action.APPROVE}|{Action.RETRY}|{Action.WITHDRAW})$")
+"""Approval card buttons that decide at once (Reject opens a modal first)."""
+CARD_ACTIONS = re.compile(f"^(?!({'|'.join(VERDICTS)})$)rb_")
+"""Every other control of our cards (``rb_...``): no approval card button."""
 
 
 def register(app: AsyncApp, services: SlackServices, gate: SlackGate) -> None:
@@ -51,6 +57,9 @@ def register(app: AsyncApp, services: SlackServices, gate: SlackGate) -> None:
 
     app.use(admit_and_provide)
     app.command("/referral")(listeners.on_referral_command)
+    app.action(DECISIONS)(listeners.on_card_action)
+    app.action(Action.REJECT.value)(listeners.on_reject_click)
+    app.view(Action.REJECT_REASON.value)(listeners.on_reject_reason)
     app.action(CARD_ACTIONS)(listeners.on_card_action)
     app.options(re.compile(f"^({Action.SEARCH}|{Action.CHOOSE_MANY})$"))(listeners.on_search)
     app.event("message")(listeners.on_dm_message)

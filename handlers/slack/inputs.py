@@ -11,8 +11,18 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from bot.conversation import CardRef, Choice, Command, CommandName, Input, Seller, Turn
-from cards.ids import STEP_BLOCK_PREFIX, Action
+from bot.conversation import (
+    CardRef,
+    Choice,
+    Command,
+    CommandName,
+    Decision,
+    Input,
+    Seller,
+    Turn,
+    Verdict,
+)
+from cards.ids import REASON_INPUT, STEP_BLOCK_PREFIX, VERDICTS, Action
 from cards.slack import decode_choice
 
 PLATFORM = "slack"
@@ -28,6 +38,14 @@ COMMANDS: Mapping[str, CommandName] = {
     Action.RESUME: CommandName.RESUME,
     Action.REAPPLY: CommandName.REAPPLY,
 }
+
+DECISIONS: Mapping[str, Verdict] = {
+    action: verdict for action, verdict in VERDICTS.items() if action is not Action.REJECT
+}
+"""Buttons of an approval card that decide at once (the value is the approval's id). Reject
+asks why first, in a modal: its click queues nothing (:func:`reject_turn` does, on submit)."""
+REJECT_HEADING = "Reject this deal registration"
+"""The reject modal's heading when the clicked message has no text of its own."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -119,8 +137,9 @@ def action_turn(body: Mapping[str, Any]) -> Turn | None:
     channel = container.get("channel_id") or (body.get("channel") or {}).get("id")
     ts = container.get("message_ts") or message.get("ts")
     if isinstance(channel, str) and not channel.startswith("D"):
-        # A card in a channel is a notification everyone there sees (drafts live in DMs): the
-        # answer goes to the clicker's DM, and the card stays as it is for everyone.
+        # A card in a channel is a notification or an approval card everyone there sees
+        # (drafts live in DMs): the answer goes to the clicker's DM, and the card stays as it
+        # is until the worker, which stores where an approval card is, rewrites it.
         channel = ts = None
     card = (
         CardRef(str(channel), str(ts), _step_of(action.get("block_id", "")), question_of(message))
@@ -139,6 +158,49 @@ def action_turn(body: Mapping[str, Any]) -> Turn | None:
         shown=shown_answer(action),
         card=card,
         address=_address(channel, body.get("response_url")),
+    )
+
+
+def rejected_approval(body: Mapping[str, Any]) -> str | None:
+    """The approval a Reject click is about (the button's value), or None without one."""
+    value = body["actions"][0].get("value")
+    return value if isinstance(value, str) and value else None
+
+
+def heading_of(body: Mapping[str, Any]) -> str:
+    """The words of the clicked message, to head the reject modal with (plain text: Slack's
+    escapes undone, the modal's renderer escapes what it needs); a default without them."""
+    text = str((body.get("message") or {}).get("text") or "").strip()
+    if not text:
+        return REJECT_HEADING
+    return text.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
+
+
+def reason_of(view: Mapping[str, Any]) -> str:
+    """The reason typed in the reject modal, stripped; empty when left blank."""
+    values = (view.get("state") or {}).get("values") or {}
+    typed = ((values.get(REASON_INPUT) or {}).get(REASON_INPUT) or {}).get("value")
+    return typed.strip() if isinstance(typed, str) else ""
+
+
+def reject_turn(body: Mapping[str, Any], reason: str) -> Turn | None:
+    """The reject modal submitted with ``reason``: a click deciding the approval named in the
+    modal's ``private_metadata`` (None when it names none). The replies go to the DM; the
+    approval card is rewritten by the worker, which knows where it is. One modal is one
+    rejection: its view id is the delivery."""
+    view = body["view"]
+    approval = view.get("private_metadata")
+    if not isinstance(approval, str) or not approval:
+        return None
+    user = str(body["user"]["id"])
+    team = (body.get("team") or {}).get("id") or view.get("team_id") or body["user"]["team_id"]
+    return Turn(
+        platform=PLATFORM,
+        conversation=conversation_key(str(team), user),
+        seller=Seller(user_id=user, display_name=body["user"].get("name")),
+        delivery=f"view-{view.get('id') or body.get('trigger_id', '')}",
+        kind="click",
+        action=Decision(approval=approval, verdict="reject", reason=reason),
     )
 
 
@@ -181,6 +243,11 @@ def action_input(action: Mapping[str, Any]) -> Input | Typed | None:
         return Typed(str(action.get("value", "")))
     if action_id in COMMANDS:
         return Command(name=COMMANDS[action_id], step=action.get("value") or None)
+    if action_id in DECISIONS:
+        approval = action.get("value")
+        if not isinstance(approval, str) or not approval:
+            return None
+        return Decision(approval=approval, verdict=DECISIONS[action_id])
     return None
 
 

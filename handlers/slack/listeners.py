@@ -7,10 +7,15 @@ the rest (:mod:`handlers.slack.replier`). When Redis refuses the turn, the selle
 once through the request's own channel (the slash command's answer, the click's
 ``response_url``, a message in the DM) and nothing else happens. Type-ahead is the
 exception: its answer *is* the response, computed from the catalogs with no I/O.
+
+Reject on an approval card queues nothing: it opens a modal asking why (its ``trigger_id``
+is good for three seconds), and the modal's submission is the turn. A blank reason, or Redis
+refusing the turn, is said inside the modal, on its input, and the modal stays open.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -18,15 +23,26 @@ from typing import Any
 
 from slack_bolt.context.ack.async_ack import AsyncAck
 from slack_bolt.context.respond.async_respond import AsyncRespond
+from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.conversation import TURN, Turn, not_queued, suggestions
+from bot.conversation import TURN, Problem, Turn, not_queued, suggestions
 from bot.jobs import JobQueue, QueueRefused
-from cards.ids import STEP_BLOCK_PREFIX
-from cards.slack import external_options, message
+from cards.ids import REASON_INPUT, STEP_BLOCK_PREFIX
+from cards.slack import external_options, message, reject_modal
+from handlers.approvals import REASON_NEEDED
 from handlers.slack import inputs
 
 logger = logging.getLogger(__name__)
+
+MODAL_SECONDS = 2.0
+"""How long opening the reject modal may take: Slack waits three seconds for the click's
+acknowledgement, which goes out when the listener returns, and the ``trigger_id`` expires
+then too, so a slow ``views.open`` (or one held back by a rate limit) is given up on."""
+FORM_NOT_OPENED = Problem(
+    message="I couldn't open the form asking why; nothing changed.",
+    hint="Click Reject again.",
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,6 +93,53 @@ async def on_card_action(
             blocks=problem.blocks,
             response_type="ephemeral",
             replace_original=False,
+        )
+
+
+async def on_reject_click(
+    ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient, respond: AsyncRespond | None
+) -> None:
+    """Reject on an approval card: the modal asking why opens; nothing is queued yet."""
+    await ack()
+    approval = inputs.rejected_approval(body)
+    if approval is None:
+        return
+    try:
+        async with asyncio.timeout(MODAL_SECONDS):
+            await client.views_open(
+                trigger_id=body["trigger_id"],
+                view=reject_modal(approval, inputs.heading_of(body)),
+            )
+    except (SlackApiError, TimeoutError) as error:
+        logger.warning("could not open the reject form of approval %s: %r", approval, error)
+        if isinstance(respond, AsyncRespond):
+            problem = message(FORM_NOT_OPENED)
+            await respond(
+                text=problem.text,
+                blocks=problem.blocks,
+                response_type="ephemeral",
+                replace_original=False,
+            )
+
+
+async def on_reject_reason(
+    ack: AsyncAck, body: dict[str, Any], view: dict[str, Any], context: dict[str, Any]
+) -> None:
+    """The reject modal submitted: the rejection, with its reason, is queued."""
+    reason = inputs.reason_of(view)
+    if not reason:
+        await ack(response_action="errors", errors={REASON_INPUT: REASON_NEEDED})
+        return
+    turn = inputs.reject_turn(body, reason)
+    if turn is None:
+        logger.warning("a reject form naming no approval was submitted; nothing queued")
+        await ack()
+    elif await queue(context, turn):
+        await ack()
+    else:
+        refused = not_queued()
+        await ack(
+            response_action="errors", errors={REASON_INPUT: f"{refused.message} {refused.hint}"}
         )
 
 

@@ -5,6 +5,9 @@ draft reads as one conversation. A clicked card is rewritten through the click's
 ``response_url``, which Slack does not count against the Web API's rate tiers (``chat.update``
 allows about 50 calls a minute per workspace): a click costs one ``chat.postMessage``, for the
 next card, and no ``chat.update``. Cards answered by typing are rewritten with ``chat.update``.
+
+Who ``APPROVERS`` names is a user id or a user group (:meth:`SlackReplier.named_by`); a group's
+members are remembered for five minutes (:mod:`handlers.slack.groups`).
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ from bot.notifications.channels import Channel
 from cards.slack import SlackMessage, answered, home, message
 from cards.words import GUESTS_REFUSED
 from handlers.slack.channels import SlackChannelPoster
+from handlers.slack.groups import UserGroups, is_group_id
 from handlers.slack.inputs import PLATFORM, TYPED_IN, TYPED_IN_NAME, seller_of, team_of
 from handlers.slack.people import People
 
@@ -38,11 +42,13 @@ class SlackReplier:
         client: AsyncWebClient,
         *,
         people: People | None = None,
+        groups: UserGroups | None = None,
         session: aiohttp.ClientSession | None = None,
         allow_guests: bool = False,
     ) -> None:
         self._client = client
         self._people = people or People()
+        self._groups = groups or UserGroups()
         self._session = session
         self._allow_guests = allow_guests
         self._channels = SlackChannelPoster(client)
@@ -98,9 +104,25 @@ class SlackReplier:
             return None  # a group DM is no channel to subscribe
         return Channel(platform=PLATFORM, workspace=team_of(turn), id=channel_id, name=name or None)
 
-    async def post_to_channel(self, channel: Channel, view: View) -> None:
-        """Post ``view`` in ``channel`` (see :class:`SlackChannelPoster`)."""
-        await self._channels.post_to_channel(channel, view)
+    async def post_to_channel(self, channel: Channel, view: View) -> str:
+        """Post ``view`` in ``channel``; the message's ``ts`` (see :class:`SlackChannelPoster`)."""
+        return await self._channels.post_to_channel(channel, view)
+
+    async def update_in_channel(self, channel: Channel, message_id: str, view: View) -> None:
+        """Rewrite the bot's message ``message_id`` (its ``ts``) in ``channel`` as ``view``."""
+        await self._channels.update_in_channel(channel, message_id, view)
+
+    async def named_by(self, turn: Turn, names: frozenset[str]) -> bool:
+        """Whether ``names`` holds the person's user id (``U...``, ``W...``), or the id of a
+        user group (``S...``) they are a member of. Their own id is checked first: only
+        when it is not there are the groups listed (each remembered for five minutes)."""
+        user = turn.seller.user_id
+        if user in names:
+            return True
+        for group in sorted(filter(is_group_id, names)):
+            if user in await self._groups.members(self._client, group):
+                return True
+        return False
 
     async def _rewrite(self, turn: Turn, card: CardRef, made: SlackMessage) -> None:
         url = turn.address.get("response_url")

@@ -10,6 +10,12 @@
   call Partner Center, which may take seconds: their card says "sending…" until the worker
   turns it into the result. A click by someone other than the draft's owner (a card in a
   channel) changes nothing: the clicker alone is told so, and the card stays as it is.
+* A decision on an approval card (Approve, Reject with its reason, Retry, Withdraw) is queued
+  and answered with a message to the clicker alone, never with a card: the approval card is
+  shared, and an answer card would rewrite it for everyone before the decision is known. The
+  worker rewrites it once decided. Approval cards carry no owner, so neither the owner check
+  nor the channel-notification rule applies to them; a rejection without a reason is refused
+  in the answer, and nothing is queued.
 * Installs and channel additions keep the conversation reference, for proactive messages.
 """
 
@@ -31,11 +37,23 @@ from microsoft_teams.api.activities.invoke.adaptive_card import AdaptiveCardInvo
 from microsoft_teams.api.activities.message.message import MessageActivity
 from microsoft_teams.apps import ActivityContext
 
-from bot.conversation import SENDING_NOTE, TURN, Notice, Problem, Turn, not_queued, sends
+from bot.conversation import (
+    SENDING_NOTE,
+    TURN,
+    Decision,
+    Notice,
+    Problem,
+    Turn,
+    not_queued,
+    sends,
+)
 from bot.jobs import JobQueue, QueueRefused
 from bot.references import ReferenceBook
 from cards import STALE_CARD, STALE_CARD_DETAIL, TRY_AGAIN, UNEXPECTED_NOTHING_CHANGED
+from cards.ids import VERDICTS
 from cards.teams import CONTENT_TYPE, OWNER, TeamsCard, answered, card
+from cards.words import REFERENCE
+from handlers.approvals import DECISION_TAKEN, REASON_NEEDED, lacks_reason
 from handlers.teams import turns
 from handlers.teams.sender import message_input
 
@@ -63,6 +81,13 @@ def _message_answer(text: str) -> InvokeResponse[Any]:
             "value": text,
         },
     )
+
+
+def _on_approval_card(activity: Any) -> bool:
+    """Whether an invoke came from an approval card's button (read defensively: the
+    activity may be why the click failed)."""
+    action = getattr(getattr(activity, "value", None), "action", None)
+    return getattr(action, "verb", None) in VERDICTS
 
 
 @dataclass(frozen=True, slots=True)
@@ -110,6 +135,11 @@ class TeamsListeners:
         except Exception as error:
             reference = uuid.uuid4().hex[:8]
             logger.error("teams card action failed, reference %s", reference, exc_info=error)
+            if _on_approval_card(ctx.activity):
+                # A shared card: an answer card would show the failure to everyone.
+                return _message_answer(
+                    f"{UNEXPECTED_NOTHING_CHANGED} {TRY_AGAIN} ({REFERENCE}{reference})"
+                )
             problem = Problem(
                 message=UNEXPECTED_NOTHING_CHANGED, hint=TRY_AGAIN, reference=reference
             )
@@ -124,6 +154,8 @@ class TeamsListeners:
         turn = turns.click_turn(activity, reference_of(ctx), data, invoked=True)
         if turn is None:
             return _card_answer(card(STALE))
+        if isinstance(turn.action, Decision):
+            return await self._decision(turn, turn.action)
         owner = data.get(OWNER)
         if isinstance(owner, str) and owner and owner != turns.owner_of(turn.conversation):
             # Someone else's card (in a channel): answering with a card would change it for
@@ -139,6 +171,15 @@ class TeamsListeners:
             return _card_answer(answered("", SENDING_NOTE))
         question = turn.card.question if turn.card is not None else None
         return _card_answer(answered(question or "", turn.shown or ""))
+
+    async def _decision(self, turn: Turn, decision: Decision) -> InvokeResponse[Any]:
+        """A click on an approval card: queued, and answered to the clicker alone."""
+        if lacks_reason(decision):
+            return _message_answer(REASON_NEEDED)
+        if not await self._queue(turn):
+            refused = not_queued()
+            return _message_answer(f"{refused.message} {refused.hint}")
+        return _message_answer(DECISION_TAKEN)
 
     async def _queue(self, turn: Turn) -> bool:
         try:

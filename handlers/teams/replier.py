@@ -5,6 +5,8 @@ reference. Every card says whose draft it belongs to, so a click by someone else
 is answered without touching it (see :mod:`handlers.teams.listeners`). The reference is kept
 for proactive messages the first time this process replies in a conversation, and again
 once a day while it does (each save refreshes the reference's TTL).
+
+Who ``APPROVERS`` names is an Entra object id or an email (:meth:`TeamsReplier.named_by`).
 """
 
 from __future__ import annotations
@@ -83,9 +85,26 @@ class TeamsReplier:
             reference=reference,
         )
 
-    async def post_to_channel(self, channel: Channel, view: View) -> None:
-        """Post ``view`` in ``channel`` (see :class:`TeamsChannelPoster`)."""
-        await self._channels.post_to_channel(channel, view)
+    async def post_to_channel(self, channel: Channel, view: View) -> str:
+        """Post ``view`` in ``channel``; its activity id (see :class:`TeamsChannelPoster`)."""
+        return await self._channels.post_to_channel(channel, view)
+
+    async def update_in_channel(self, channel: Channel, message_id: str, view: View) -> None:
+        """Rewrite the bot's message ``message_id`` in ``channel`` as ``view``."""
+        await self._channels.update_in_channel(channel, message_id, view)
+
+    async def named_by(self, turn: Turn, names: frozenset[str]) -> bool:
+        """Whether ``names`` holds the person's Entra object id (the activity's
+        ``from.aadObjectId``, kept as the seller's id) or their email, both compared
+        case-insensitively. The email comes from the Bot Connector's member API, asked only
+        when their object id is not named and ``names`` holds an email at all."""
+        named = frozenset(name.casefold() for name in names)
+        if turn.seller.user_id.casefold() in named:
+            return True
+        if not any("@" in name for name in named):
+            return False
+        email = (await self.profile(turn)).email
+        return email is not None and email.casefold() in named
 
     def _card(self, turn: Turn, made: TeamsCard) -> TeamsCard:
         return owned(made, turns.owner_of(turn.conversation))

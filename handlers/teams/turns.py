@@ -11,7 +11,7 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-from bot.conversation import CardRef, Seller, Turn
+from bot.conversation import CardRef, Decision, Seller, Turn
 from cards.teams import TypedText, clicked_words, read_action
 from handlers.teams.sender import Address, Member
 
@@ -42,6 +42,10 @@ def click_turn(
     ``invoked``: it came as an ``Action.Execute`` invoke, already answered with the card
     showing the answer; else as the message of an ``Action.Submit`` (a client without
     Universal Actions), whose card is still as it was.
+
+    A decision on an approval card is never answered in place (the card is shared; the
+    clicker alone is told the decision was taken), and in a channel it names no card: the
+    worker, which stores where the approval card is, rewrites it for everyone.
     """
     given = read_action(data)
     if given is None:
@@ -49,6 +53,9 @@ def click_turn(
     question, shown = clicked_words(data, given)
     common = _common(activity, reference)
     card_id = getattr(activity, "reply_to_id", None)
+    if isinstance(given, Decision):
+        invoked = False
+        card_id = None if common["shared"] else card_id
     step = given.step if isinstance(given, TypedText) else getattr(given, "step", None)
     card = (
         CardRef(common["address"]["reference"]["conversation"]["id"], card_id, step, question)

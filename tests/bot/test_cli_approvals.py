@@ -42,8 +42,8 @@ async def test_requests_are_listed_with_who_decided_and_why(
     redis: Redis, redis_url: str, stream: str
 ) -> None:
     store = Approvals(redis, stream=stream)
-    pending = await store.request(ask("r-pending"), now=NOW)
-    rejected = await store.request(ask("r-rejected"), now=NOW)
+    pending = (await store.request(ask("r-pending"), now=NOW)).approval
+    rejected = (await store.request(ask("r-rejected"), now=NOW)).approval
     await store.move(
         rejected.id, ApprovalStatus.REJECTED, by="slack:T1:U0002", now=NOW, reason="Too early"
     )

@@ -21,6 +21,7 @@ from bot.conversation.views import (
     Command,
     CommandName,
     Created,
+    Decision,
     DraftSummary,
     EligibilityReport,
     Home,
@@ -43,7 +44,7 @@ from bot.conversation.vocabulary.flows.new_referral import FLOW as NEW_REFERRAL
 from bot.referrals import catalogs
 from bot.referrals.models import Referral, ReferralEligibility
 from cards import words
-from cards.ids import Action
+from cards.ids import VERDICTS, Action
 from cards.teams import (
     CONTENT_TYPE,
     TeamsCard,
@@ -55,6 +56,7 @@ from cards.teams import (
     home,
     read_action,
 )
+from tests.cards.test_approvals_slack import approval
 from tests.support.prompts import flow_prompts
 
 FIXTURES = Path(__file__).parents[1] / "fixtures"
@@ -1140,6 +1142,8 @@ def every_card() -> list[TeamsCard]:
         card(ReferralList(title="Open", referrals=listed, more="/referral list 2")),
         home(Home(draft=draft, referrals=listed)),
         card(status_change()),
+        card(approval(actions=("approve", "reject"))),
+        card(approval(status="failed", actions=("retry", "withdraw"))),
     ]
 
 
@@ -1159,12 +1163,20 @@ def test_every_verb_is_used_and_every_action_reads_back_with_its_step() -> None:
         for action in executes(made.content):
             verb = Action(action["verb"])
             seen.add(verb)
+            if verb in VERDICTS:
+                # A decision names its request, not a step (tests/cards/test_approvals_teams).
+                decided = read_both(made.content, action, "Too early")
+                assert isinstance(decided, Decision), action
+                assert decided.verdict == VERDICTS[verb]
+                continue
             got = read_both(made.content, action, answers.get(verb, "v1%2Cx"))
             assert isinstance(got, reads_as.get(verb, Command)), action
             assert got.step == action["data"].get("step"), action
     # Links (sign-in, the referral in Partner Center) open a browser (Action.OpenUrl):
     # Teams sends no verb for them.
-    assert seen == set(Action) - {Action.SIGN_IN, Action.OPEN_IN_PARTNER_CENTER}
+    # The reject modal is Slack's own: a Teams card sends its reason with Reject.
+    browser_or_slack = {Action.SIGN_IN, Action.OPEN_IN_PARTNER_CENTER, Action.REJECT_REASON}
+    assert seen == set(Action) - browser_or_slack
 
 
 def test_a_multi_select_reads_back_as_every_value_picked() -> None:

@@ -13,6 +13,7 @@ import pytest
 from rich.console import Console, RenderableType
 
 from bot.conversation.views import (
+    ApprovalList,
     Created,
     EligibilityReport,
     InputKind,
@@ -31,6 +32,7 @@ from bot.conversation.views import (
 )
 from bot.referrals.models import Referral, ReferralEligibility
 from cards import text
+from tests.cards.test_approvals_slack import approval
 
 FIXTURES = Path(__file__).parents[1] / "fixtures" / "partner_center"
 
@@ -336,6 +338,8 @@ def test_every_view_type_has_a_renderer(referral: Referral) -> None:
         Problem(message="m"),
         SignIn(url="https://login.example/", message="m"),
         StatusChange(event="won", referral_id="r", after="Closed, Won"),
+        approval(),
+        ApprovalList(title="t", approvals=(approval(),)),
     ]
     members = typing.get_args(typing.get_args(View)[0])  # View is Annotated[A | B | ..., ...]
     assert {view.kind for view in views} == {m.model_fields["kind"].default for m in members}

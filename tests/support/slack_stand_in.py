@@ -12,9 +12,17 @@ messages (:meth:`SlackApiStandIn.close_channel`). It can also be slow
 process killed) is not done, and is recorded with status :data:`CLIENT_GONE`.
 
 Methods answered: the ones the product calls (``auth.test``, ``conversations.open``,
-``chat.postMessage``, ``chat.update``, ``views.publish``, ``users.info``, and
-``apps.connections.open`` with a WebSocket at ``/link`` for Socket Mode); anything else gets
-``unknown_method``.
+``chat.postMessage``, ``chat.update``, ``views.publish``, ``views.open``, ``users.info``,
+``usergroups.users.list``, and ``apps.connections.open`` with a WebSocket at ``/link`` for
+Socket Mode); anything else gets ``unknown_method``.
+
+**Messages** are kept as Slack keeps them: ``chat.update`` rewrites the message in place (what
+it leaves out is kept), so :meth:`SlackApiStandIn.message` and
+:meth:`SlackApiStandIn.messages_to` read the latest version. **User groups** are made with
+:meth:`SlackApiStandIn.set_usergroup`; ``usergroups.users.list`` answers ``no_such_subteam``
+for any other. **Modals**: ``views.open`` takes a ``trigger_id`` once (again:
+``exchanged_trigger_id``), checks the modal as Slack does (title, submit, block count,
+``callback_id`` and ``private_metadata`` lengths) and keeps it (:meth:`SlackApiStandIn.modals`).
 
 **response_url.** :meth:`SlackApiStandIn.response_url` mints a URL shaped like Slack's
 (``{origin}/actions/T0001/<n>/<secret>``, ``/commands/...`` for a slash command) bound to the
@@ -46,7 +54,7 @@ import math
 import secrets
 import threading
 import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 from urllib.parse import parse_qsl, urlsplit
@@ -87,6 +95,7 @@ __all__ = [
     "TEAM_NAME",
     "TIERS",
     "VIEW_BLOCKS_MAX",
+    "VIEW_TITLE_MAX",
     "Call",
     "Count",
     "Limit",
@@ -113,12 +122,17 @@ BOT_SCOPES = (
     "commands",
     "im:history",
     "im:write",
+    "usergroups:read",
     "users:read",
     "users:read.email",
 )
 """The manifest's bot scopes, sent back in ``X-OAuth-Scopes`` as Slack does."""
 MESSAGE_BLOCKS_MAX = 50
 VIEW_BLOCKS_MAX = 100
+VIEW_TITLE_MAX = 24
+"""A modal's title, submit and close texts, at most (platform notes C2)."""
+CALLBACK_ID_MAX = 255
+PRIVATE_METADATA_MAX = 3_000
 TEXT_MAX = 40_000
 JSON_ARGUMENTS = ("blocks", "attachments", "view", "metadata")
 """Arguments a form-encoded call sends as JSON strings; recorded decoded."""
@@ -146,7 +160,9 @@ here a bucket holds one minute's allowance and refills continuously."""
 METHOD_TIERS: Mapping[str, int] = {
     "chat.update": 3,
     "conversations.open": 4,
+    "usergroups.users.list": 2,
     "users.info": 4,
+    "views.open": 4,
     "views.publish": 4,
 }
 """The tier of each limited method the stand-in answers (from each method's reference page).
@@ -293,7 +309,9 @@ class SlackApiStandIn(LoopbackStandIn):
             "chat.postMessage": self._chat_post_message,
             "chat.update": self._chat_update,
             "views.publish": self._views_publish,
+            "views.open": self._views_open,
             "users.info": self._users_info,
+            "usergroups.users.list": self._usergroups_users_list,
             "apps.connections.open": self._apps_connections_open,
         }
         self.app = Starlette(
@@ -340,12 +358,21 @@ class SlackApiStandIn(LoopbackStandIn):
             self._socket_outbox: list[dict[str, Any]] = []
             self._socket_acks: list[dict[str, Any]] = []
             self._closed: dict[str, str] = {}
+            self._usergroups: dict[str, tuple[str, ...]] = {}
+            self._modals: list[dict[str, Any]] = []
+            self._exchanged: set[str] = set()
             self._condition.notify_all()
 
     def set_user(self, user: SlackUser) -> None:
         """Add or replace a member (``users.info`` answers with their profile)."""
         with self._condition:
             self._users[user.id] = user
+
+    def set_usergroup(self, group_id: str, users: Iterable[str]) -> None:
+        """Make (or replace) the user group ``group_id`` (``S...``) with ``users`` as its
+        members, for ``usergroups.users.list`` (until :meth:`reset`)."""
+        with self._condition:
+            self._usergroups[group_id] = tuple(users)
 
     def set_rate_tiers(self, enabled: bool) -> None:
         """Enforce the rate tiers (or stop); either way the buckets start full."""
@@ -384,8 +411,9 @@ class SlackApiStandIn(LoopbackStandIn):
             return sum(self._held.values())
 
     def close_channel(self, channel: str, error: str = "channel_not_found") -> None:
-        """From now on (until :meth:`reset`), answer every ``chat.postMessage`` to ``channel``
-        with ``error``, as Slack does for a channel that no longer takes the bot's messages:
+        """From now on (until :meth:`reset`), answer every ``chat.postMessage`` and
+        ``chat.update`` in ``channel`` with ``error``, as Slack does for a channel that no
+        longer takes the bot's messages:
         ``channel_not_found`` (deleted, or private without the bot), ``is_archived``,
         ``not_in_channel`` (the bot was removed)..."""
         with self._condition:
@@ -485,6 +513,21 @@ class SlackApiStandIn(LoopbackStandIn):
         applied, deletions gone), oldest first. A user id means the DM with that user."""
         with self._condition:
             return copy.deepcopy(self._messages.get(_resolve(channel), []))
+
+    def message(self, channel: str, ts: str) -> dict[str, Any]:
+        """The bot's message ``ts`` in ``channel`` as it stands now (its latest
+        ``chat.update`` applied); LookupError when there is none."""
+        with self._condition:
+            try:
+                return copy.deepcopy(self._find(_resolve(channel), ts))
+            except _MethodError:
+                raise LookupError(f"no message {ts} in {_resolve(channel)}") from None
+
+    def modals(self) -> list[dict[str, Any]]:
+        """The modals ``views.open`` opened, oldest first (as Slack answered them, with the
+        ``trigger_id`` they were opened with)."""
+        with self._condition:
+            return copy.deepcopy(self._modals)
 
     def last_message(self, channel: str) -> dict[str, Any]:
         """The latest message in ``channel``; LookupError when there is none."""
@@ -808,6 +851,8 @@ class SlackApiStandIn(LoopbackStandIn):
 
     def _chat_update(self, args: dict[str, Any]) -> dict[str, Any]:
         channel = _resolve(_required(args, "channel", "channel_not_found"))
+        if channel in self._closed:
+            raise _MethodError(self._closed[channel])
         ts = str(_required(args, "ts", "message_not_found"))
         message = self._find(channel, ts)
         content = _message_content(args)
@@ -844,6 +889,43 @@ class SlackApiStandIn(LoopbackStandIn):
             "bot_id": BOT_ID,
         }
         return {"ok": True, "view": published}
+
+    def _views_open(self, args: dict[str, Any]) -> dict[str, Any]:
+        trigger_id = str(_required(args, "trigger_id", "invalid_arguments"))
+        view = args.get("view")
+        if not isinstance(view, dict) or view.get("type") != "modal":
+            raise _MethodError("invalid_arguments")
+        if trigger_id in self._exchanged:
+            raise _MethodError("exchanged_trigger_id")
+        blocks = _blocks(view.get("blocks", []), VIEW_BLOCKS_MAX, "invalid_arguments")
+        _check_modal(view, blocks)
+        self._exchanged.add(trigger_id)
+        identifier = "V" + secrets.token_hex(5).upper()
+        opened = {
+            **copy.deepcopy(view),
+            "id": identifier,
+            "team_id": TEAM_ID,
+            "blocks": blocks,
+            "private_metadata": view.get("private_metadata", ""),
+            "callback_id": view.get("callback_id", ""),
+            "state": {"values": {}},
+            "hash": f"{int(self.clock())}.{secrets.token_hex(4)}",
+            "root_view_id": identifier,
+            "previous_view_id": None,
+            "app_id": API_APP_ID,
+            "external_id": view.get("external_id", ""),
+            "app_installed_team_id": TEAM_ID,
+            "bot_id": BOT_ID,
+        }
+        self._modals.append({**copy.deepcopy(opened), "trigger_id": trigger_id})
+        return {"ok": True, "view": opened}
+
+    def _usergroups_users_list(self, args: dict[str, Any]) -> dict[str, Any]:
+        group_id = str(_required(args, "usergroup", "invalid_arguments"))
+        members = self._usergroups.get(group_id)
+        if members is None:
+            raise _MethodError("no_such_subteam")
+        return {"ok": True, "users": list(members)}
 
     def _users_info(self, args: dict[str, Any]) -> dict[str, Any]:
         user_id = str(_required(args, "user", "user_not_found"))
@@ -925,6 +1007,31 @@ def _blocks(blocks: Any, limit: int, error: str) -> list[dict[str, Any]]:
     for block in stored:
         block.setdefault("block_id", secrets.token_urlsafe(4)[:5])
     return stored
+
+
+def _check_modal(view: Mapping[str, Any], blocks: list[dict[str, Any]]) -> None:
+    """A modal as ``views.open`` accepts it (docs.slack.dev/reference/views/modal-views):
+    a plain-text title, a submit button when it has inputs, texts and ids within limits."""
+    texts = {name: view.get(name) for name in ("title", "submit", "close")}
+    if not isinstance(texts["title"], dict):
+        raise _MethodError("invalid_arguments", response_metadata={"messages": ["no title"]})
+    for name, text in texts.items():
+        if text is None:
+            continue
+        words = text.get("text") if isinstance(text, dict) else None
+        if text.get("type") != "plain_text" or not isinstance(words, str) or not words:
+            raise _MethodError("invalid_arguments", response_metadata={"messages": [name]})
+        if len(words) > VIEW_TITLE_MAX:
+            said = f"[ERROR] {name} must be at most {VIEW_TITLE_MAX} characters"
+            raise _MethodError("invalid_arguments", response_metadata={"messages": [said]})
+    if any(block["type"] == "input" for block in blocks) and texts["submit"] is None:
+        said = "[ERROR] a view with input blocks needs a submit button"
+        raise _MethodError("invalid_arguments", response_metadata={"messages": [said]})
+    if len(str(view.get("callback_id") or "")) > CALLBACK_ID_MAX:
+        raise _MethodError("invalid_arguments", response_metadata={"messages": ["callback_id"]})
+    if len(str(view.get("private_metadata") or "")) > PRIVATE_METADATA_MAX:
+        said = "private_metadata"
+        raise _MethodError("invalid_arguments", response_metadata={"messages": [said]})
 
 
 def _user_object(user: SlackUser) -> dict[str, Any]:

@@ -9,7 +9,9 @@ One server on a background thread answers what the product calls, in the documen
   and email). Only the bot's tokens for the Bot Connector are accepted: those the identity
   stand-in issued (:meth:`TeamsStandIn.accept_tokens_from`; the fixtures wire it). It records
   each call (method, path, JSON body, headers, status), keeps each conversation's bot
-  messages (updates applied) so a test can read back what the bot said, and can fail on
+  messages (an update replaces the whole message in place, keeping its id, so
+  :meth:`TeamsStandIn.message` reads its latest version) so a test can read back what the
+  bot said, and can fail on
   demand with Teams' error shape, 429 + ``Retry-After`` included (platform notes D8), or
   refuse a conversation the bot is out of (:meth:`TeamsStandIn.close_conversation`).
 * **Bot Framework keys** for inbound auth (platform notes D5): the JWKS at the path of
@@ -443,7 +445,8 @@ class TeamsStandIn(LoopbackStandIn):
 
     def close_conversation(self, conversation_id: str, status: Literal[403, 404] = 403) -> None:
         """From now on (until :meth:`reset`), refuse every post to the conversation (its
-        threads too) as the Bot Connector does once the bot is out of it: 403
+        threads too) and every update of a message in it, as the Bot Connector does once the
+        bot is out of it: 403
         ``BotNotInConversationRoster`` (the bot was removed from the team) or 404
         ``ConversationNotFound`` (the channel or team was deleted)."""
         with self._lock:
@@ -550,12 +553,7 @@ class TeamsStandIn(LoopbackStandIn):
         conversation_id = request.path_params["conversation_id"]
 
         def answer(body: Any) -> tuple[int, Any]:
-            closed = self._closed.get(base_conversation_id(conversation_id))
-            if closed == 403:
-                said = "The bot is not part of the conversation roster."
-                raise _ConnectorError(403, "BotNotInConversationRoster", said)
-            if closed is not None:
-                raise _ConnectorError(closed, "ConversationNotFound", "Conversation not found.")
+            self._refuse_if_closed(conversation_id)
             return 201, {"id": self._post(conversation_id, _checked_activity(body))}
 
         return await self._connector(request, SEND, answer)
@@ -565,6 +563,7 @@ class TeamsStandIn(LoopbackStandIn):
         activity_id = request.path_params["activity_id"]
 
         def answer(body: Any) -> tuple[int, Any]:
+            self._refuse_if_closed(conversation_id)
             message = self._find_own(conversation_id, activity_id)
             updated = {  # the new activity replaces the whole message
                 **_checked_activity(body),
@@ -653,6 +652,16 @@ class TeamsStandIn(LoopbackStandIn):
                     self._faults.remove(fault)
                 return fault
         return None
+
+    def _refuse_if_closed(self, conversation_id: str) -> None:
+        """The Bot Connector's answer to a post or an update in a conversation the bot is out
+        of (:meth:`close_conversation`); the lock is held."""
+        closed = self._closed.get(base_conversation_id(conversation_id))
+        if closed == 403:
+            said = "The bot is not part of the conversation roster."
+            raise _ConnectorError(403, "BotNotInConversationRoster", said)
+        if closed is not None:
+            raise _ConnectorError(closed, "ConversationNotFound", "Conversation not found.")
 
     def _post(self, conversation_id: str, activity: dict[str, Any]) -> str:
         """Store a bot message (the lock is held); returns its new activity id."""

@@ -158,6 +158,98 @@ async def test_views_users_and_conversations(api: SlackApiStandIn, client: Async
     assert not_home.value.response["error"] == "invalid_arguments"
 
 
+async def test_an_update_reads_back_by_ts_and_a_closed_channel_refuses_it(
+    api: SlackApiStandIn, client: AsyncWebClient
+) -> None:
+    first = await client.chat_postMessage(channel="C0APPROVALS", text="Waiting for approval")
+    await client.chat_postMessage(channel="C0APPROVALS", text="Another card")
+    await client.chat_update(channel="C0APPROVALS", ts=first["ts"], text="Approved by Grace")
+
+    assert api.message("C0APPROVALS", first["ts"])["text"] == "Approved by Grace"
+    assert api.last_message("C0APPROVALS")["text"] == "Another card"
+    with pytest.raises(LookupError):
+        api.message("C0APPROVALS", "1.000001")
+    api.close_channel("C0APPROVALS", "is_archived")
+    with pytest.raises(SlackApiError) as archived:
+        await client.chat_update(channel="C0APPROVALS", ts=first["ts"], text="Too late")
+    assert archived.value.response["error"] == "is_archived"
+    assert api.message("C0APPROVALS", first["ts"])["text"] == "Approved by Grace"
+
+
+async def test_usergroups_list_their_members_and_unknown_ones_are_refused(
+    api: SlackApiStandIn, client: AsyncWebClient
+) -> None:
+    api.set_usergroup("S0APPROVERS", ["U0002", "W0003"])
+
+    listed = await client.usergroups_users_list(usergroup="S0APPROVERS")
+    with pytest.raises(SlackApiError) as unknown:
+        await client.usergroups_users_list(usergroup="S0NOBODY")
+
+    assert listed["users"] == ["U0002", "W0003"]
+    assert unknown.value.response["error"] == "no_such_subteam"
+    assert api.calls("usergroups.users.list")[0].args["usergroup"] == "S0APPROVERS"
+    api.reset()
+    with pytest.raises(SlackApiError):
+        await client.usergroups_users_list(usergroup="S0APPROVERS")
+
+
+MODAL: dict[str, Any] = {
+    "type": "modal",
+    "callback_id": "rb_reject_reason",
+    "private_metadata": "apr-1",
+    "title": {"type": "plain_text", "text": "Reject registration"},
+    "submit": {"type": "plain_text", "text": "Reject"},
+    "blocks": [
+        {
+            "type": "input",
+            "block_id": "rb_reason",
+            "label": {"type": "plain_text", "text": "Why?"},
+            "element": {"type": "plain_text_input", "action_id": "rb_reason"},
+        }
+    ],
+}
+
+
+async def test_views_open_keeps_the_modal_and_takes_a_trigger_once(
+    api: SlackApiStandIn, client: AsyncWebClient
+) -> None:
+    opened = await client.views_open(trigger_id="1.2.abc", view=MODAL)
+    with pytest.raises(SlackApiError) as again:
+        await client.views_open(trigger_id="1.2.abc", view=MODAL)
+    with pytest.raises(SlackApiError) as without:
+        await client.api_call("views.open", json={"view": MODAL})
+
+    assert opened["view"]["id"].startswith("V")
+    assert opened["view"]["private_metadata"] == "apr-1"
+    assert opened["view"]["blocks"][0]["block_id"] == "rb_reason"
+    (modal,) = api.modals()
+    assert modal["trigger_id"] == "1.2.abc"
+    assert modal["callback_id"] == "rb_reject_reason"
+    assert again.value.response["error"] == "exchanged_trigger_id"
+    assert without.value.response["error"] == "invalid_arguments"
+
+
+@pytest.mark.parametrize(
+    "broken",
+    [
+        {"submit": None},  # inputs without a submit button
+        {"title": {"type": "plain_text", "text": "A title far longer than Slack takes"}},
+        {"title": None},
+        {"private_metadata": "x" * 3_001},
+        {"type": "home"},
+    ],
+)
+async def test_views_open_refuses_a_modal_slack_would_refuse(
+    api: SlackApiStandIn, client: AsyncWebClient, broken: dict[str, Any]
+) -> None:
+    view = {key: value for key, value in {**MODAL, **broken}.items() if value is not None}
+    with pytest.raises(SlackApiError) as refused:
+        await client.views_open(trigger_id="1.2.def", view=view)
+    assert refused.value.response["error"] == "invalid_arguments"
+    assert api.modals() == []
+    assert (await client.views_open(trigger_id="1.2.def", view=MODAL))["ok"]  # not used up
+
+
 async def test_form_encoded_calls_are_parsed(api: SlackApiStandIn, client: AsyncWebClient) -> None:
     data = {"channel": "D0001", "text": "Hi", "blocks": json.dumps(BLOCKS)}
     await client.api_call("chat.postMessage", data=data)
@@ -488,6 +580,26 @@ async def test_a_tier_3_method_answers_429_with_retry_after_past_its_allowance(
     assert limited.value.response["error"] == "ratelimited"
     assert tiered.counts()["chat.update"] == Count(calls=53, ratelimited=1)
     assert tiered.last_message("D0001")["text"] == "w"
+
+
+async def test_usergroups_users_list_is_tier_2_and_views_open_tier_4(
+    tiered: SlackApiStandIn, clock: FakeClock
+) -> None:
+    client = AsyncWebClient(token=TOKEN, base_url=tiered.base_url)
+    tiered.set_usergroup("S0APPROVERS", ["U0002"])
+    for _ in range(20):  # Tier 2: 20 a minute
+        await client.usergroups_users_list(usergroup="S0APPROVERS")
+    with pytest.raises(SlackApiError) as limited:
+        await client.usergroups_users_list(usergroup="S0APPROVERS")
+    for number in range(100):  # Tier 4: 100 a minute
+        await client.views_open(trigger_id=f"1.2.{number}", view=MODAL)
+    with pytest.raises(SlackApiError) as too_many:
+        await client.views_open(trigger_id="1.2.last", view=MODAL)
+
+    assert limited.value.response.status_code == too_many.value.response.status_code == 429
+    assert limited.value.response.headers["Retry-After"] == "3"  # 60 s / 20
+    assert tiered.counts()["usergroups.users.list"] == Count(calls=21, ratelimited=1)
+    assert tiered.counts()["views.open"] == Count(calls=101, ratelimited=1)
 
 
 async def test_post_message_allows_a_short_burst_per_channel(

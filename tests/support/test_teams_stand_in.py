@@ -179,6 +179,26 @@ async def test_thread_posts_land_in_their_channel(api: TeamsStandIn, sdk: ApiCli
         api.last_message(GENERAL.id)
 
 
+async def test_a_thread_root_is_updated_in_its_channel_until_the_bot_is_out(
+    api: TeamsStandIn, sdk: ApiClient
+) -> None:
+    root = await sdk.conversations.create_activity(APPROVALS.id, card_message())
+    await sdk.conversations.update_activity(
+        APPROVALS.id, root.id, MessageActivityInput(text="Approved by Grace")
+    )
+    assert api.message(root.id)["text"] == "Approved by Grace"
+    assert api.messages_in(APPROVALS.id)[0]["id"] == root.id
+
+    api.close_conversation(APPROVALS.id, 404)
+    with pytest.raises(httpx.HTTPStatusError) as gone:
+        await sdk.conversations.update_activity(
+            APPROVALS.id, root.id, MessageActivityInput(text="Too late")
+        )
+    assert gone.value.response.status_code == 404
+    assert gone.value.response.json()["error"]["code"] == "ConversationNotFound"
+    assert api.message(root.id)["text"] == "Approved by Grace"
+
+
 async def test_members_are_found_where_teams_finds_them(api: TeamsStandIn, sdk: ApiClient) -> None:
     members = sdk.conversations.members_client
     seller = await members.get_by_id(SELLER_CHAT, SELLER.id)

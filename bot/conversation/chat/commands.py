@@ -11,7 +11,7 @@ import math
 from dataclasses import dataclass
 from typing import Literal
 
-from bot.conversation.views import Command, CommandName, Input, Text
+from bot.conversation.views import Command, CommandName, Decision, Input, Text
 
 LIST_SCOPES = ("mine", "open", "won", "lost")
 
@@ -65,7 +65,19 @@ class SubscribeCommand:
     mine: bool = False
 
 
-Parsed = Input | Show | ListReferrals | Help | Usage | SignInCommand | SubscribeCommand
+@dataclass(frozen=True, slots=True)
+class ApprovalCommand:
+    """``/referral approvals`` (what waits for a decision), ``approvals here`` (requests come
+    to this channel) and ``withdraw ID`` (take one's own request back)."""
+
+    action: Literal["list", "here", "withdraw"]
+    target: str | None = None
+    """For ``withdraw``: the referral's id, or the request's."""
+
+
+Parsed = (
+    Input | Show | ListReferrals | Help | Usage | SignInCommand | SubscribeCommand | ApprovalCommand
+)
 
 SIGN_IN_WORDS = ("login", "logout", "whoami")
 SUBSCRIBE_WORDS = ("subscribe", "unsubscribe", "subscriptions")
@@ -94,13 +106,16 @@ SUBCOMMANDS = (
     "update",
     "close",
     "team",
+    "register",
+    "withdraw",
+    "approvals",
     "resume",
     "cancel",
     "help",
     *SIGN_IN_WORDS,
     *SUBSCRIBE_WORDS,
 )
-NEEDS_ID = {"show", "update", "close", "team"}
+NEEDS_ID = {"show", "update", "close", "team", "register", "withdraw"}
 STEERING = {
     "back": CommandName.BACK,
     "skip": CommandName.SKIP,
@@ -119,6 +134,10 @@ HELP_TEXT = (
     "/referral update ID: change fields of a referral\n"
     "/referral close ID: close it as won, lost or declined\n"
     "/referral team ID: add a colleague to its team\n"
+    "/referral register ID: ask for a deal registration (checks eligibility; approvers decide)\n"
+    "/referral withdraw ID: take back your request for a deal registration\n"
+    "/referral approvals: requests waiting for a decision; approvals here: approvers get "
+    "requests in this channel\n"
     "/referral resume: continue your draft\n"
     "/referral cancel: discard your draft\n"
     "/referral login, logout, whoami: your Partner Center sign-in\n"
@@ -145,6 +164,14 @@ def parse_referral_command(arguments: str) -> Parsed:
         return _list(rest)
     if name == "help":
         return Help()
+    if name == "withdraw":
+        return ApprovalCommand("withdraw", rest[0])
+    if name == "approvals":
+        if not rest:
+            return ApprovalCommand("list")
+        if [word.lower() for word in rest] == ["here"]:
+            return ApprovalCommand("here")
+        return Usage("Usage: /referral approvals, or /referral approvals here (in a channel).")
     if name == "subscribe":
         return _subscribe(rest)
     if name in ("unsubscribe", "subscriptions"):
@@ -238,9 +265,11 @@ def sends(parsed: object) -> bool:
 
 def needs_partner_center(parsed: object) -> bool:
     """Whether answering ``parsed`` calls Partner Center, now or at its end: show, list, a
-    draft starting (it ends in a submit), and the commands that send."""
+    draft starting (it ends in a submit), the commands that send, and an approver's Approve
+    or Retry (the registration is sent as them)."""
     starts = isinstance(parsed, Command) and parsed.name is CommandName.START
-    return starts or sends(parsed) or isinstance(parsed, Show | ListReferrals)
+    approves = isinstance(parsed, Decision) and parsed.verdict in ("approve", "retry")
+    return starts or approves or sends(parsed) or isinstance(parsed, Show | ListReferrals)
 
 
 def needs_seller_profile(parsed: object) -> bool:

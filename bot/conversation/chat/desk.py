@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from bot.conversation.chat.commands import (
     HELP_TEXT,
+    ApprovalCommand,
     Help,
     ListReferrals,
     Parsed,
@@ -78,7 +79,7 @@ class Desk:
             return Reply([_help(parsed)], Effect.SHOWN)
         if isinstance(parsed, Usage):
             return Reply([Problem(message=parsed.message)], Effect.REFUSED)
-        if isinstance(parsed, SignInCommand | SubscribeCommand):
+        if isinstance(parsed, SignInCommand | SubscribeCommand | ApprovalCommand):
             # Both need the chat's own address (a link to send privately, a channel to
             # subscribe): the turn pipeline answers them before the desk is asked.
             return Reply([Problem(message=CHAT_ONLY)], Effect.REFUSED)

@@ -29,7 +29,7 @@ NEEDS_EMAIL = Problem(
     hint="Subscribe without mine, or ask your admin to show emails to apps.",
 )
 
-PostToChannel = Callable[[Channel, View], Awaitable[None]]
+PostToChannel = Callable[[Channel, View], Awaitable[object]]
 
 
 async def answer_subscription(

@@ -29,6 +29,7 @@ from pydantic import BaseModel, ConfigDict, ValidationError
 
 from bot.clock import Clock, SystemClock
 from bot.conversation.chat.commands import (
+    ApprovalCommand,
     ListReferrals,
     Show,
     SignInCommand,
@@ -45,9 +46,11 @@ from bot.conversation.runtime.engine import Conversation, Reply
 from bot.conversation.runtime.machine import Effect
 from bot.conversation.views import (
     SENDING_NOTE,
+    ApprovalCard,
     Command,
     CommandName,
     Created,
+    Decision,
     Home,
     Input,
     Problem,
@@ -153,6 +156,29 @@ class Replier(Protocol):
         ...
 
 
+class Approving(Protocol):
+    """Deal-registration approvals, as the turn pipeline uses them
+    (:class:`~bot.conversation.chat.approving.ApprovalTurns`)."""
+
+    async def refusal(self, turn: Turn, replier: Replier, decision: Decision) -> list[View]:
+        """Why this person may not make ``decision``; empty when they may."""
+        ...
+
+    async def decide(
+        self, turn: Turn, replier: Replier, decision: Decision, *, attempt: str
+    ) -> list[View]:
+        """Apply the decision; what to tell the clicker."""
+        ...
+
+    async def command(self, turn: Turn, replier: Replier, command: ApprovalCommand) -> list[View]:
+        """Answer ``/referral approvals``, ``approvals here`` or ``withdraw ID``."""
+        ...
+
+    async def waiting(self, turn: Turn, replier: Replier) -> tuple[ApprovalCard, ...]:
+        """The requests this person may act on, for their home page."""
+        ...
+
+
 @dataclass
 class TurnProgress:
     """How far a turn got, so a failure is reported with only what is known."""
@@ -173,6 +199,7 @@ class TurnRunner:
         *,
         identity: SignInDesk | None = None,
         subscriptions: Subscriptions | None = None,
+        approvals: Approving | None = None,
         clock: Clock | None = None,
     ) -> None:
         self._desk = desk
@@ -180,6 +207,7 @@ class TurnRunner:
         self._repliers = dict(repliers)
         self._sign_in = SignInTurns(identity, desk, self._post)
         self._subscriptions = subscriptions
+        self._approvals = approvals
         self._clock = clock or SystemClock()
 
     @property
@@ -199,14 +227,16 @@ class TurnRunner:
             return
         progress = TurnProgress()
         try:
-            await self._answer(turn, replier, progress)
+            await self._answer(turn, replier, progress, attempt)
         except SignInRequired as needed:
             # Nothing was sent: the token was missing before any request left.
             await self._sign_in.ask(turn, replier, progress, reason=needed.reason)
         except Exception as error:  # noqa: BLE001 - the seller is told; the log keeps it
             await self._report(turn, replier, error, progress)
 
-    async def _answer(self, turn: Turn, replier: Replier, progress: TurnProgress) -> None:
+    async def _answer(
+        self, turn: Turn, replier: Replier, progress: TurnProgress, attempt: str
+    ) -> None:
         conversation = Conversation(turn.conversation, turn.seller)
         refusal = await replier.admits(turn)
         if refusal is not None:
@@ -222,6 +252,9 @@ class TurnRunner:
         if turn.kind == "home":
             seller = await replier.profile(turn)
             view = await self._desk.home(Conversation(turn.conversation, seller))
+            if self._approvals is not None:
+                waiting = await self._approvals.waiting(turn, replier)
+                view = view.model_copy(update={"approvals": waiting})
             await replier.home(turn, view)
             return
         parsed = turn.action or parse_message(turn.text or "", step=turn.step)
@@ -231,6 +264,9 @@ class TurnRunner:
         if isinstance(parsed, SubscribeCommand):
             views = await self._subscription_command(turn, replier, parsed)
             await self._post(turn, replier, views, progress)
+            return
+        if isinstance(parsed, ApprovalCommand | Decision):
+            await self._approval(turn, replier, parsed, progress, attempt)
             return
         if await self._sign_in.needed(turn, parsed):
             await self._sign_in.ask(turn, replier, progress, reason=None)
@@ -254,6 +290,35 @@ class TurnRunner:
             await self._answer_click(turn, replier, turn.card, reply, progress)
         else:
             await self._answer_words(turn, replier, reply, progress, answered=answers)
+
+    async def _approval(
+        self,
+        turn: Turn,
+        replier: Replier,
+        parsed: ApprovalCommand | Decision,
+        progress: TurnProgress,
+        attempt: str,
+    ) -> None:
+        """An approval card's click, or a command about approvals."""
+        if self._approvals is None:
+            problem = Problem(message="Deal-registration approvals are not set up here.")
+            await self._post(turn, replier, [problem], progress)
+            return
+        if isinstance(parsed, ApprovalCommand):
+            views = await self._approvals.command(turn, replier, parsed)
+            await self._post(turn, replier, views, progress)
+            return
+        refusal = await self._approvals.refusal(turn, replier, parsed)
+        if refusal:
+            await self._post(turn, replier, refusal, progress)
+            return
+        if await self._sign_in.needed(turn, parsed):
+            # The request waits, pending, while the approver signs in; they click again.
+            await self._sign_in.ask(turn, replier, progress, reason=SIGN_IN_TO_APPROVE)
+            return
+        progress.sending = parsed.verdict in ("approve", "retry")
+        views = await self._approvals.decide(turn, replier, parsed, attempt=attempt)
+        await self._post(turn, replier, views, progress)
 
     async def _subscription_command(
         self, turn: Turn, replier: Replier, command: SubscribeCommand
@@ -354,6 +419,10 @@ class TurnRunner:
 
 
 ANSWERED_BEFORE = "(answered already)"
+SIGN_IN_TO_APPROVE = (
+    "Approving sends the registration to Partner Center as you: sign in first, then click "
+    "Approve again (the request waits)."
+)
 
 PRIVATE_ONLY = Problem(
     message="Referrals are private, so I don't show or change them in a shared conversation.",

@@ -19,8 +19,9 @@ from __future__ import annotations
 import logging
 import uuid
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime
+from typing import Any, Protocol
 
 from bot.clock import Clock
 from bot.conversation.runtime import machine
@@ -32,24 +33,29 @@ from bot.conversation.runtime.session_store import SessionStore, StoreUnavailabl
 from bot.conversation.runtime.submit import (
     SUBMIT_CLAIM_SECONDS,
     SUBMITTING,
+    RegistrationRequests,
     Sent,
     Submitter,
 )
 from bot.conversation.views import (
     ALREADY_ANSWERED,
+    Choice,
     Command,
     CommandName,
+    Decision,
     DraftSummary,
     Input,
     Notice,
     Problem,
     Prompt,
     Seller,
+    Text,
     View,
 )
 from bot.conversation.vocabulary.flows import FLOWS
 from bot.conversation.vocabulary.steps import Flow
 from bot.partner_center.client import PartnerCenterClient
+from bot.referrals.models import Referral
 
 logger = logging.getLogger(__name__)
 
@@ -62,6 +68,29 @@ class Conversation:
 
     key: str
     seller: Seller
+    address: Mapping[str, Any] = field(default_factory=dict)
+    """Where replies reach them later, in their platform's terms (kept with a draft)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Gate:
+    """What a flow's check before it starts found: the views to show first, whether the
+    draft may start, and what the draft keeps of it (:attr:`Subject.checks`)."""
+
+    views: list[View]
+    allowed: bool
+    checks: dict[str, Any] = field(default_factory=dict)
+
+
+class StartCheck(Protocol):
+    """A check run before a draft on an existing referral starts (a deal registration's
+    eligibility): it may refuse the draft, with views saying why."""
+
+    async def __call__(
+        self, conversation: Conversation, referral: Referral, client: PartnerCenterClient
+    ) -> Gate:
+        """What the check found."""
+        ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,8 +119,13 @@ class Engine:
         access: Access | None = None,
         submit_claim_seconds: int = SUBMIT_CLAIM_SECONDS,
         sent: Sent | None = None,
+        checks: Mapping[str, StartCheck] | None = None,
+        requests: RegistrationRequests | None = None,
     ) -> None:
-        """``sent`` hears of every referral as a submit left it (channel notifications)."""
+        """``sent`` hears of every referral as a submit left it (channel notifications);
+        ``checks`` are run before a draft of the flow they are named by starts; ``requests``
+        files finished deal registrations for approval."""
+        self._checks = dict(checks or {})
         self._store = store
         self._access = access or Access()
         self._client = client
@@ -106,6 +140,7 @@ class Engine:
             clock=clock,
             claim_seconds=submit_claim_seconds,
             sent=sent,
+            requests=requests,
         )
 
     async def handle(self, conversation: Conversation, message: Input) -> list[View]:
@@ -121,6 +156,10 @@ class Engine:
         change it makes, in the same write, so the same turn delivered again (its worker died
         after the change, before the reply) changes nothing and gets the views that follow it.
         """
+        if isinstance(message, Decision):
+            # Decisions on approvals are the chat front's (they need the platform); a draft
+            # has no use for them.
+            return Reply([Problem(message="That works in Slack or Teams only.")], Effect.REFUSED)
         try:
             if isinstance(message, Command) and message.name is CommandName.START:
                 return await self._start(conversation, message.arg or "", delivery)
@@ -159,7 +198,7 @@ class Engine:
     # -- steps ------------------------------------------------------------------------------
 
     async def _step(
-        self, conversation: Conversation, message: Input, delivery: str | None
+        self, conversation: Conversation, message: Text | Choice | Command, delivery: str | None
     ) -> Reply:
         """Advance the draft by one input: one compare-and-set write, plus a read unless this
         process's cache holds the latest version.
@@ -268,11 +307,23 @@ class Engine:
                         hint="A closed referral cannot be changed.",
                     )
                 ]
+            check = self._checks.get(flow.name)
+            gate = None
+            if check is not None:
+                gate = await check(
+                    conversation, referral, self._client.acting_for(conversation.key)
+                )
+                if not gate.allowed:
+                    return gate.views
             subject = Subject(
                 referral_id=referral.id or referral_id,
                 etag=referral.e_tag,
                 snapshot=referral.to_wire(),
+                checks=gate.checks if gate is not None else {},
             )
+            first = gate.views if gate is not None else []
+        else:
+            first = []
         now = self._clock.now()
         session = machine.start(
             flow,
@@ -281,6 +332,7 @@ class Engine:
                 flow=flow.name,
                 seller=conversation.seller,
                 subject=subject,
+                reply_to=dict(conversation.address),
                 created_at=now,
                 updated_at=now,
                 deliveries=[delivery] if delivery is not None else [],
@@ -294,7 +346,7 @@ class Engine:
                 ],
                 Effect.STALE,
             )
-        return [machine.current_view(flow, session, today=_today(now))]
+        return [*first, machine.current_view(flow, session, today=_today(now))]
 
     async def _no_draft(self, key: str, message: Input, delivery: str | None = None) -> Reply:
         if delivery is not None:

@@ -2,11 +2,17 @@
 
 Pure: no I/O, no clock reads (``today`` comes in), so every transition can be tested on its
 own and the engine stays a thin layer of storage and API calls around :func:`advance`.
+
+An answer may be checked against earlier ones (an end date after the start date, a solution
+play of the solution area): after every change, the answers checked against what changed
+are checked again, in flow order, and those that no longer pass are dropped, so the seller
+is asked them again instead of sending a draft its own rules refuse.
 """
 
 from __future__ import annotations
 
 import difflib
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
 from enum import StrEnum
@@ -18,6 +24,7 @@ from bot.conversation.views import (
     Choice,
     Command,
     CommandName,
+    Decision,
     Input,
     InputKind,
     Notice,
@@ -111,6 +118,12 @@ def advance(flow: Flow, session: Session, message: Input, *, today: date, now: d
     situation = Situation(flow, session, _subject(session), today)
     if isinstance(message, Command):
         return _command(situation, message, today=today, now=now)
+    if isinstance(message, Decision):
+        # A decision on an approval card belongs to the approvals, never to a draft.
+        problem = Problem(message="That decision is not an answer to this draft.")
+        return Outcome(
+            session, (problem, _now_showing(situation)), persist=False, refused=Effect.REFUSED
+        )
     if message.step is not None and message.step != session.current:
         return _stale(situation)
     if session.current is None:
@@ -134,9 +147,22 @@ def current_view(flow: Flow, session: Session, *, today: date) -> View:
 
 
 def start(flow: Flow, session: Session) -> Session:
-    """Point a new session at its first step."""
-    first = flow.applicable(session.answers)[0]
-    return session.model_copy(update={"current": first.id})
+    """Point a new session at its first question, with the answers the flow derives from the
+    referral it works on (``Flow.prefill``): those are not asked, but show on the review
+    where they can be edited. With everything answered, the review comes first."""
+    answers = {**_prefilled(flow, session), **session.answers}
+    first = next((step for step in flow.applicable(answers) if step.id not in answers), None)
+    return session.model_copy(
+        update={"answers": answers, "current": first.id if first is not None else None}
+    )
+
+
+def _prefilled(flow: Flow, session: Session) -> dict[str, Any]:
+    """The answers ``flow`` derives from the session's referral; none without either."""
+    subject = _subject(session)
+    if flow.prefill is None or subject is None:
+        return {}
+    return flow.prefill(subject)
 
 
 def prompt_view(
@@ -157,7 +183,7 @@ def prompt_view(
     return Prompt(
         flow=situation.flow.name,
         step=step.id,
-        question=step.question,
+        question=step.question_for(answers),
         input=step.kind,
         required=step.is_required(answers),
         choices=options,
@@ -218,26 +244,25 @@ def _answer(situation: Situation, step: Step, raw: str, *, today: date, now: dat
             suggestions=invalid.suggestions,
         )
         return Outcome(session, (prompt,), persist=False, refused=Effect.REFUSED)
-    answers = dict(session.answers)
-    answers[step.id] = value
-    if step.derive is not None:
-        for other, implied in step.derive(raw).items():
-            answers.setdefault(other, implied)
-    _drop_invalidated(situation.flow, answers, step.id, today)
+    implied = dict(step.derive(raw)) if step.derive is not None else {}
+    answers = {**session.answers, step.id: value, **implied}
+    dropped = _drop_invalidated(
+        situation.flow, session.answers, answers, {step.id, *implied}, today
+    )
     history = [*session.history, step.id]
     updated = session.model_copy(
         update={
             "answers": answers,
-            "skipped": [s for s in session.skipped if s != step.id],
+            "skipped": [s for s in session.skipped if s not in (step.id, *implied)],
             "history": history,
             "updated_at": now,
             "notice": None,
         }
     )
-    return _move_on(replace(situation, session=updated), step, now=now)
+    return _told(_move_on(replace(situation, session=updated), step, now=now), dropped)
 
 
-def _skip(situation: Situation, now: datetime) -> Outcome:
+def _skip(situation: Situation, *, today: date, now: datetime) -> Outcome:
     session = situation.session
     if session.current is None:
         return Outcome(session, (Notice(message="There is no question to skip."),), persist=False)
@@ -246,6 +271,7 @@ def _skip(situation: Situation, now: datetime) -> Outcome:
         prompt = prompt_view(situation, step, error="This one is required; it can't be skipped.")
         return Outcome(session, (prompt,), persist=False, refused=Effect.REFUSED)
     answers = {k: v for k, v in session.answers.items() if k != step.id}
+    dropped = _drop_invalidated(situation.flow, session.answers, answers, {step.id}, today)
     updated = session.model_copy(
         update={
             "answers": answers,
@@ -254,7 +280,7 @@ def _skip(situation: Situation, now: datetime) -> Outcome:
             "updated_at": now,
         }
     )
-    return _move_on(replace(situation, session=updated), step, now=now)
+    return _told(_move_on(replace(situation, session=updated), step, now=now), dropped)
 
 
 def _move_on(situation: Situation, answered: Step, *, now: datetime) -> Outcome:
@@ -306,17 +332,18 @@ def _command(situation: Situation, command: Command, *, today: date, now: dateti
     ):
         return _stale(situation)
     if name is CommandName.BACK:
-        if not session.history:
+        previous = _previous(situation)
+        if previous is None:
             view = _now_showing(situation)
             first = Notice(message="This is the first question.")
             return Outcome(session, (first, view), persist=False)
-        *earlier, last = session.history
+        earlier, last = previous
         updated = session.model_copy(
             update={"history": earlier, "current": last, "editing": False, "updated_at": now}
         )
         return _show(situation, updated)
     if name is CommandName.SKIP:
-        return _skip(situation, now)
+        return _skip(situation, today=today, now=now)
     if name is CommandName.CANCEL:
         return Outcome(None, (Notice(message="Cancelled. Nothing was sent to Partner Center."),))
     if name is CommandName.HELP:
@@ -426,14 +453,77 @@ def _choice_text(choice: Choice) -> str:
     return "\n".join(choice.value) if isinstance(choice.value, tuple) else choice.value
 
 
-def _drop_invalidated(flow: Flow, answers: dict[str, Any], changed: str, today: date) -> None:
-    """Forget answers whose choices depended on ``changed`` and are no longer valid."""
+def _previous(situation: Situation) -> tuple[list[str], str] | None:
+    """Where ``back`` goes: the latest step in the history that still applies (an answer
+    may have switched the others off), and the history before it; None at the first."""
+    applicable = {step.id for step in situation.applicable()}
+    history = list(situation.session.history)
+    while history:
+        last = history.pop()
+        if last in applicable:
+            return history, last
+    return None
+
+
+def _drop_invalidated(
+    flow: Flow,
+    before: Mapping[str, Any],
+    answers: dict[str, Any],
+    changed: set[str],
+    today: date,
+) -> tuple[Step, ...]:
+    """Forget the answers a change made wrong, and return their steps.
+
+    In flow order (a step is checked only against earlier ones), an answer is dropped when a
+    step it depends on (:attr:`Step.dependencies`) changed and its parser now refuses it, or
+    when what it is about (:attr:`Step.about`) is no longer what it was answered about. A
+    dropped answer counts as changed for the steps after it.
+    """
+    changed = set(changed)
+    dropped: list[Step] = []
     for step in flow.steps:
-        if step.choices is None or step.choices.depends_on != changed or step.id not in answers:
+        if step.id not in answers or step.id in changed:
             continue
-        catalog = step.choices.catalog(answers)
-        if catalog is None or str(answers[step.id]) not in catalog:
+        moved = step.about is not None and step.about(before) != step.about(answers)
+        checked = not changed.isdisjoint(step.dependencies)
+        if moved or (checked and not _still_valid(step, answers, today)):
             del answers[step.id]
+            changed.add(step.id)
+            dropped.append(step)
+    return tuple(dropped)
+
+
+def _still_valid(step: Step, answers: dict[str, Any], today: date) -> bool:
+    """Whether the step's parser, given the other answers, takes its stored answer back
+    unchanged (read as it would be typed)."""
+    answer = answers[step.id]
+    context = ParseContext(today=today, answers=answers)
+    try:
+        return bool(step.parse(_as_typed(answer), context) == answer)
+    except values.InvalidAnswer:
+        return False
+
+
+def _as_typed(answer: Any) -> str:
+    """A stored answer as the seller would type it: a list one value a line (values may hold
+    commas), yes or no, else its text."""
+    if isinstance(answer, bool):
+        return "yes" if answer else "no"
+    if isinstance(answer, Sequence) and not isinstance(answer, str):
+        return "\n".join(str(item) for item in answer)
+    return str(answer)
+
+
+def _told(outcome: Outcome, dropped: tuple[Step, ...]) -> Outcome:
+    """``outcome``, preceded by a word on the answers a change dropped, when there are."""
+    if not dropped:
+        return outcome
+    labels = ", ".join(step.label for step in dropped)
+    notice = Notice(
+        message=f"That change no longer fits your earlier answer to: {labels}.",
+        detail="You'll be asked again.",
+    )
+    return replace(outcome, views=(notice, *outcome.views))
 
 
 def _current(situation: Situation, step: Step) -> str | None:

@@ -26,6 +26,9 @@ class Subject(BaseModel):
     etag: str | None = None
     snapshot: dict[str, Any]
     """The referral as read (wire JSON), to show current values and what changed."""
+    checks: dict[str, Any] = Field(default_factory=dict)
+    """What was checked before the draft started, for its submit to carry on (a deal
+    registration's eligibility report, as the API gave it)."""
 
 
 class Submission(BaseModel):
@@ -61,6 +64,9 @@ class Session(BaseModel):
     subject: Subject | None = None
     submission: Submission = Field(default_factory=Submission)
     notice: str | None = None
+    reply_to: dict[str, Any] = Field(default_factory=dict)
+    """Where the seller's conversation is, in their platform's terms, for what is told them
+    after the draft is gone (an approver's decision on their registration)."""
     created_at: datetime
     updated_at: datetime
     write_id: str | None = None

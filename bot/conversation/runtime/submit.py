@@ -40,13 +40,14 @@ import logging
 import uuid
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
+from typing import Any, Protocol
 
 from bot.clock import Clock
 from bot.conversation.runtime import machine
 from bot.conversation.runtime.drafts import VIEWS, Drafts, Loaded
 from bot.conversation.runtime.session import Session, Subject
 from bot.conversation.runtime.session_store import SessionStore
-from bot.conversation.views import Created, Notice, Problem, ReferralCard, View
+from bot.conversation.views import Created, Notice, Problem, ReferralCard, Seller, View
 from bot.conversation.vocabulary import to_api
 from bot.conversation.vocabulary.steps import Flow, Submit
 from bot.partner_center.client import PartnerCenterClient
@@ -57,7 +58,7 @@ from bot.partner_center.errors import (
     PartnerCenterError,
     PreconditionFailed,
 )
-from bot.referrals.models import Referral
+from bot.referrals.models import DealRegistration, Referral
 from bot.referrals.transitions import TransitionError
 from bot.renewing import renewing
 
@@ -110,6 +111,41 @@ Sent = Callable[[Referral], Awaitable[object]]
 """Told of each referral as a submit left it (created, updated, closed)."""
 
 
+class Refused(Exception):
+    """The rules refuse to send a finished draft (nothing was sent); ``hint`` says what to
+    do. The draft is kept."""
+
+    def __init__(self, message: str, *, hint: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.hint = hint
+
+
+@dataclass(frozen=True, slots=True)
+class RegistrationRequest:
+    """A finished deal-registration draft, to be approved before it is sent."""
+
+    draft_id: str
+    """The draft's id: the request's own, so filing it twice files it once."""
+    requester: str
+    """The requester's conversation key."""
+    seller: Seller
+    reply_to: Mapping[str, Any]
+    referral: Referral
+    registration: DealRegistration
+    checks: Mapping[str, Any]
+    """What was checked before the draft started (its eligibility report)."""
+
+
+class RegistrationRequests(Protocol):
+    """Where finished deal registrations go for approval."""
+
+    async def file(self, request: RegistrationRequest) -> list[View]:
+        """Ask approvers (once per draft id); what to tell the requester. :class:`Refused`
+        when there is nowhere to ask."""
+        ...
+
+
 class Submitter:
     """Sends finished drafts to Partner Center, once each."""
 
@@ -123,6 +159,7 @@ class Submitter:
         clock: Clock,
         claim_seconds: int = SUBMIT_CLAIM_SECONDS,
         sent: Sent | None = None,
+        requests: RegistrationRequests | None = None,
     ) -> None:
         if claim_seconds < 1:
             raise ValueError("claim_seconds must be at least 1")
@@ -133,11 +170,13 @@ class Submitter:
         self._flows = flows
         self._clock = clock
         self._sent = sent
+        self._requests = requests
         self._senders: Mapping[Submit, _Send] = {
             Submit.CREATE_REFERRAL: self._create,
             Submit.UPDATE_REFERRAL: self._update,
             Submit.CLOSE_REFERRAL: self._close,
             Submit.ADD_TEAM_MEMBER: self._add_team_member,
+            Submit.REQUEST_REGISTRATION: self._request_registration,
         }
 
     async def submit(
@@ -168,7 +207,7 @@ class Submitter:
                         return [Notice(message=SUBMITTING)]
                     loaded = fresh
                 result = await send(key, flow, loaded)
-        except (PartnerCenterError, TransitionError, _DraftMoved) as error:
+        except (PartnerCenterError, TransitionError, _DraftMoved, Refused) as error:
             await self._store.release(key, claim_name, token)
             return await self._failed(key, error)
         except BaseException:
@@ -344,6 +383,28 @@ class Submitter:
         referral = updated or await self._client.acting_for(key).get(subject.referral_id)
         return _Result([ReferralCard(referral=referral, message=f"Added {member.display_name}.")])
 
+    async def _request_registration(self, key: str, flow: Flow, loaded: Loaded) -> _Result:
+        """Nothing goes to Partner Center yet: approvers are asked, and only a registration
+        one of them approves is sent (:mod:`bot.conversation.chat.approving`)."""
+        session = loaded.session
+        subject = _require_subject(session)
+        if self._requests is None:
+            raise Refused("Deal registrations are not taken here: approvers decide them in chat.")
+        try:
+            registration = to_api.registration(flow, session.answers)
+        except ValueError as invalid:
+            raise Refused(str(invalid), hint="Fix it with edit FIELD, then submit.") from None
+        request = RegistrationRequest(
+            draft_id=session.id,
+            requester=key,
+            seller=session.seller,
+            reply_to=session.reply_to,
+            referral=Referral.from_wire(subject.snapshot),
+            registration=registration,
+            checks=subject.checks,
+        )
+        return _Result(await self._requests.file(request))
+
     # -- outcomes ----------------------------------------------------------------------------
 
     async def _changed_meanwhile(self, key: str, loaded: Loaded) -> list[View]:
@@ -418,6 +479,8 @@ class Submitter:
             )
         elif isinstance(error, PartnerCenterError):
             views.append(api_problem(error))
+        elif isinstance(error, Refused):
+            views.append(Problem(message=error.message, hint=error.hint))
         else:
             views.append(Problem(message=str(error)))
         views.extend(await self._drafts.current(key, self._flows, self._clock))

@@ -61,8 +61,24 @@ def document(flow: Flow) -> str:
         parts += ["", "Optional: " + ", ".join(optional) + "."]
     if conditional:
         parts += ["", "Conditional steps:", *conditional]
+    checked = _checked(flow)
+    if checked:
+        parts += [
+            "",
+            "Checked against earlier answers (asked again when a change to those refuses it):",
+            *checked,
+        ]
     parts += ["", f"Submit: {flow.submit.value}. What each answer fills:", "", *_fills(flow)]
     return "\n".join(parts) + "\n"
+
+
+def _checked(flow: Flow) -> list[str]:
+    """A line per step whose answer is checked against earlier answers, naming those."""
+    return [
+        f"- **{step.label}**: against {', '.join(flow.step(s).label for s in step.depends_on)}"
+        for step in flow.steps
+        if step.depends_on
+    ]
 
 
 def _fills(flow: Flow) -> list[str]:

@@ -7,6 +7,9 @@ booleans, decimal amounts as strings and dates as ISO strings.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -44,18 +47,76 @@ def show_amount(amount: object) -> str:
     return f"{Decimal(str(amount)):,}"
 
 
-def money_currency(raw: str) -> dict[str, Any]:
-    """The currency an amount was typed with ("USD 50,000"), if any."""
-    try:
-        found = values.parse_money(raw).currency
-    except values.InvalidAnswer:
-        return {}
-    return {"currency": found} if found else {}
+def currency_of(step_id: str) -> Callable[[str], dict[str, Any]]:
+    """A ``derive``: the currency an amount was typed with ("USD 50,000"), if any, as the
+    answer to the currency step ``step_id``."""
+
+    def derive(raw: str) -> dict[str, Any]:
+        try:
+            found = values.parse_money(raw).currency
+        except values.InvalidAnswer:
+            return {}
+        return {step_id: found} if found else {}
+
+    return derive
+
+
+money_currency = currency_of("currency")
+"""The new-referral flow's ``derive``: an amount's currency answers the ``currency`` step."""
 
 
 def future_date(raw: str, ctx: ParseContext) -> Any:
     """A date that is today or later, stored as ISO ``YYYY-MM-DD``."""
     return values.parse_date(raw, today=ctx.today, not_before=ctx.today).isoformat()
+
+
+def any_date(raw: str, ctx: ParseContext) -> Any:
+    """A date, past or future, stored as ISO ``YYYY-MM-DD``."""
+    return values.parse_date(raw, today=ctx.today).isoformat()
+
+
+def past_date(raw: str, ctx: ParseContext) -> Any:
+    """A date that is today or earlier (something that happened), stored as ISO."""
+    return values.parse_date(raw, today=ctx.today, not_after=ctx.today).isoformat()
+
+
+@dataclass(frozen=True, slots=True)
+class Earlier:
+    """A date step another date must not precede: its answer plus ``gap_days`` is the first
+    day allowed (a gap of 1: strictly after)."""
+
+    step: str
+    rule: str
+    """The rule in words, leading the refusal ("The end date must be after the start date")."""
+    gap_days: int = 0
+
+
+def ordered_date(*earlier: Earlier) -> Parser:
+    """A date (past allowed) on or after each of the ``earlier`` steps' answers (plus its
+    gap) that is answered; the step should name those steps in ``depends_on``, so that an
+    answer an earlier change no longer fits is asked again."""
+
+    def parse(raw: str, ctx: ParseContext) -> Any:
+        found = values.parse_date(raw, today=ctx.today)
+        for bound in earlier:
+            answer = ctx.answers.get(bound.step)
+            if answer is None:
+                continue
+            try:
+                first = date.fromisoformat(str(answer)) + timedelta(days=bound.gap_days)
+            except OverflowError:
+                raise values.InvalidAnswer(
+                    f"{bound.rule}, and no date can be.", hint="Change the earlier date."
+                ) from None
+            try:
+                values.parse_date(found.isoformat(), today=ctx.today, not_before=first)
+            except values.InvalidAnswer as refused:
+                raise values.InvalidAnswer(
+                    f"{bound.rule}: {refused.message}", hint=refused.hint
+                ) from None
+        return found.isoformat()
+
+    return parse
 
 
 def email(raw: str, ctx: ParseContext) -> Any:
@@ -109,6 +170,43 @@ def multi(source: ChoiceSource) -> Parser:
         return list(picked)
 
     return parse
+
+
+def among(source: ChoiceSource, *, owner: str, max_items: int | None = None) -> Parser:
+    """One or more of the choices the draft lists itself (a referral's own solutions): a
+    refusal names every valid one, closest to what was typed first; ``owner`` says whose
+    they are ("this referral")."""
+
+    def parse(raw: str, ctx: ParseContext) -> Any:
+        catalog = source.catalog(ctx.answers)
+        if catalog is None or not len(catalog):
+            noun = catalog.name if catalog is not None else "choice"
+            raise values.InvalidAnswer(
+                f"{owner[:1].upper()}{owner[1:]} lists no {noun}s, so there is none to pick.",
+                hint="Type cancel, add one in Partner Center, then start again.",
+            )
+        try:
+            picked = values.parse_choices(
+                raw, catalog, numbered=ctx.numbered or None, max_items=max_items
+            )
+        except values.InvalidAnswer as refused:
+            ranked = _closest_first(catalog, raw)
+            listed = "; ".join(f"{catalog.label(value)} ({value})" for value in ranked)
+            raise values.InvalidAnswer(
+                f"{refused.message} The {catalog.name}s of {owner} are: {listed}.",
+                hint="Type their ids or names, separated by commas.",
+                suggestions=ranked,
+            ) from None
+        return list(picked)
+
+    return parse
+
+
+def _closest_first(catalog: Catalog[str], typed: str) -> tuple[str, ...]:
+    """Every value of ``catalog``: those close to ``typed`` first, best first, then the rest
+    in the catalog's order."""
+    close = catalog.closest(typed, len(catalog))
+    return (*close, *(value for value in catalog if value not in close))
 
 
 def solutions(raw: str, ctx: ParseContext) -> Any:

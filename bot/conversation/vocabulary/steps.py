@@ -19,19 +19,39 @@ from typing import Any, Protocol
 
 from bot.conversation.views import InputKind, Option
 from bot.conversation.vocabulary.paths import ApiPath, NoPath
-from bot.referrals.lookup import Catalog
+from bot.referrals.lookup import Catalog, lookup_key
 from bot.referrals.models import Referral
 
 Answers = Mapping[str, Any]
-"""Canonical answers by step id, as stored in the session (JSON values)."""
+"""Canonical answers by step id, as stored in the session (JSON values), and the flow's
+context under keys made by :func:`context_key`."""
 
 MAX_LISTED_CHOICES = 100
 """Longer catalogs are searched, not listed (Slack's static select stops at 100 options)."""
 
+CONTEXT_MARK = "@"
+"""Starts the answers' keys that hold context, not an answer (no step id starts with it)."""
 
-@functools.cache
+
+def context_key(name: str) -> str:
+    """The answers' key for context a flow keeps beside the answers (the referral's own
+    solutions): never a step id, so nothing that walks the steps (review, ``document()``,
+    what is missing) ever sees it."""
+    return f"{CONTEXT_MARK}{name}"
+
+
+def is_context_key(key: str) -> bool:
+    """Whether an answers' key holds context rather than a step's answer."""
+    return key.startswith(CONTEXT_MARK)
+
+
+@functools.lru_cache(maxsize=256)
 def listed_options(catalog: Catalog[str]) -> tuple[Option, ...]:
-    """Every value of ``catalog`` with its label; built once per catalog (a hot path)."""
+    """Every value of ``catalog`` with its label; built once per catalog (a hot path).
+
+    Bounded: the fixed catalogs are a few dozen, but catalogs built from a draft's context
+    (:class:`FromAnswers`) come and go with the drafts, and must not pile up here.
+    """
     return tuple(Option(value=value, label=catalog.label(value)) for value in catalog)
 
 
@@ -90,9 +110,70 @@ class AnswerContains:
         return f"{self.step} includes {self.value}"
 
 
+@dataclass(frozen=True, slots=True)
+class AnswerIs:
+    """Applies when step ``step`` was answered with exactly ``value`` (a yes/no answer)."""
+
+    step: str
+    value: str | bool
+
+    def __call__(self, answers: Answers) -> bool:
+        """True when the answer is the value (``True`` is not ``"True"``, nor ``1``)."""
+        answer = answers.get(self.step)
+        return type(answer) is type(self.value) and answer == self.value
+
+    def describe(self) -> str:
+        """E.g. ``solution_1_marketplace is yes``."""
+        if isinstance(self.value, bool):
+            return f"{self.step} is {'yes' if self.value else 'no'}"
+        return f"{self.step} is {self.value}"
+
+
+@dataclass(frozen=True, slots=True)
+class PickedAtLeast:
+    """Applies when the multi-choice step ``step`` has at least ``count`` values picked."""
+
+    step: str
+    count: int
+
+    def __call__(self, answers: Answers) -> bool:
+        """True when enough values were picked."""
+        picked = answers.get(self.step)
+        return isinstance(picked, list | tuple) and len(picked) >= self.count
+
+    def describe(self) -> str:
+        """E.g. ``registration_solutions has at least 2``."""
+        return f"{self.step} has at least {self.count}"
+
+
+@dataclass(frozen=True, slots=True)
+class AllOf:
+    """Applies when every one of ``conditions`` does."""
+
+    conditions: tuple[Condition, ...]
+
+    def __call__(self, answers: Answers) -> bool:
+        """True when all apply."""
+        return all(condition(answers) for condition in self.conditions)
+
+    def describe(self) -> str:
+        """The conditions joined with "and"."""
+        return " and ".join(condition.describe() for condition in self.conditions)
+
+
 def answer_in(step: str, *values: str) -> AnswerIn:
     """Condition: step ``step`` was answered with one of ``values``."""
     return AnswerIn(step, frozenset(values))
+
+
+def answered_yes(step: str) -> AnswerIs:
+    """Condition: the yes/no step ``step`` was answered yes."""
+    return AnswerIs(step, True)
+
+
+def all_of(*conditions: Condition) -> AllOf:
+    """Condition: every one of ``conditions`` applies."""
+    return AllOf(conditions)
 
 
 class ChoiceSource(Protocol):
@@ -133,6 +214,60 @@ class DependsOn:
         return self.provider(earlier) if isinstance(earlier, str) else None
 
 
+@dataclass(frozen=True, slots=True)
+class FromAnswers:
+    """Choices the draft lists itself, under the context key ``key``: a list of
+    ``{"id": ..., "name": ...}`` (the referral's own solutions, put there when the draft
+    started). The ids are the values, the names their labels, and a name typed is read as
+    its id."""
+
+    key: str
+    noun: str
+    """What one choice is called in messages ("solution")."""
+    depends_on: str | None = None
+    """Always None: the choices come with the draft, not from an earlier answer."""
+
+    def catalog(self, answers: Answers) -> Catalog[str] | None:
+        """The listed choices as a catalog; None when the draft lists none."""
+        listed = answers.get(self.key)
+        if not isinstance(listed, list | tuple):
+            return None
+        entries = tuple(
+            (str(item["id"]), str(item.get("name") or ""))
+            for item in listed
+            if isinstance(item, Mapping) and item.get("id")
+        )
+        return _listed_catalog(self.noun, entries)
+
+
+@functools.lru_cache(maxsize=128)
+def _listed_catalog(noun: str, entries: tuple[tuple[str, str], ...]) -> Catalog[str]:
+    """One catalog per distinct list, so the same draft shown again finds its options in
+    :func:`listed_options`' cache instead of adding new ones.
+
+    A value or name that could not be told apart from an earlier one (the same id twice, two
+    solutions of one name) is left out rather than refused: the list comes from Partner
+    Center, and a draft must not fail over it.
+    """
+    taken: set[str] = set()
+    values: list[str] = []
+    labels: dict[str, str] = {}
+    for value, name in entries:
+        key = lookup_key(value)
+        if key and key not in taken:
+            taken.add(key)
+            values.append(value)
+            if name:
+                labels[value] = name
+    aliases: dict[str, str] = {}
+    for value, name in labels.items():
+        key = lookup_key(name)
+        if key and key not in taken:
+            taken.add(key)
+            aliases[name] = value
+    return Catalog(noun, values, labels=labels, aliases=aliases)
+
+
 Parser = Callable[[str, ParseContext], Any]
 """Validates one typed (or clicked) answer and returns its canonical JSON value."""
 
@@ -157,9 +292,30 @@ class Step:
     display: Callable[[Any], str] | None = None
     """How an answer reads on the review card; default: the value, lists joined."""
     derive: Callable[[Any], Mapping[str, Any]] | None = field(default=None)
-    """Answers for other steps implied by this one ("USD 50,000" also answers the currency)."""
+    """Answers for other steps implied by this one ("USD 50,000" also answers the currency);
+    they replace earlier answers to those steps, since the seller just said otherwise."""
+    ask: Callable[[Answers], str] | None = field(default=None)
+    """The question in words taken from the answers ("Is Contoso Platform deployed on
+    Azure?"); ``question`` stays the words of the flow's data and diagram."""
+    depends_on: tuple[str, ...] = ()
+    """Earlier steps whose answers the parser reads (``ParseContext.answers``): when one of
+    them changes, this answer is parsed again and dropped (so asked again) if refused."""
+    about: Callable[[Answers], Any] | None = field(default=None)
+    """What the answer is about when other answers say it (the solution a slot of questions
+    asks of): a change that makes it about something else drops the answer."""
     fills: ApiPath | NoPath = field(kw_only=True)
     """The API path the answer fills, or why it fills none; required, so no step forgets."""
+
+    @property
+    def dependencies(self) -> tuple[str, ...]:
+        """Every step whose answer this step's answer is checked against: ``depends_on``,
+        and the step its choices depend on."""
+        chosen_by = self.choices.depends_on if self.choices else None
+        return (*self.depends_on, chosen_by) if chosen_by is not None else self.depends_on
+
+    def question_for(self, answers: Answers) -> str:
+        """The question as asked now: ``ask``'s words for these answers, or ``question``."""
+        return self.ask(answers) if self.ask is not None else self.question
 
     @property
     def updatable(self) -> bool:
@@ -234,27 +390,38 @@ class Flow:
     chosen_by: str | None = None
     """A step whose answer lists the ids of the other steps to ask (the update flow's fields
     picker): each of those is asked only when picked."""
+    prefill: Callable[[Referral], dict[str, Any]] | None = None
+    """Answers derived from the referral the draft works on, set when the draft starts: they
+    are not asked but show on the review, where they can be edited. Keys made by
+    :func:`context_key` carry context the steps read (choices, question words)."""
 
     def __post_init__(self) -> None:
         ids = [step.id for step in self.steps]
         if len(set(ids)) != len(ids):
             raise ValueError(f"flow {self.name} repeats a step id")
-        known = set(ids)
-        if self.chosen_by is not None:
-            if self.chosen_by not in known:
-                raise ValueError(f"flow {self.name} is chosen by unknown step {self.chosen_by}")
-            conditional = [
-                s.id for s in self.steps if s.id != self.chosen_by and s.when is not None
-            ]
-            if conditional:
-                # Their conditions speak of answers this flow never asks for.
-                raise ValueError(f"picked steps cannot have conditions: {conditional}")
+        context = [step_id for step_id in ids if is_context_key(step_id)]
+        if context:
+            raise ValueError(f"step ids cannot start with {CONTEXT_MARK!r}: {context}")
+        if self.prefill is not None and not self.needs_referral:
+            raise ValueError(f"flow {self.name} prefills from a referral it does not have")
+        self._check_picker(set(ids))
         for step in self.steps:
-            depends_on = step.choices.depends_on if step.choices else None
-            if depends_on is not None and ids.index(depends_on) > ids.index(step.id):
-                raise ValueError(f"{step.id} depends on {depends_on}, which comes later")
-            if depends_on is not None and depends_on not in known:
-                raise ValueError(f"{step.id} depends on unknown step {depends_on}")
+            for earlier in step.dependencies:
+                if earlier not in ids:
+                    raise ValueError(f"{step.id} depends on unknown step {earlier}")
+                if ids.index(earlier) >= ids.index(step.id):
+                    # Checked in flow order, so a change settles in one pass.
+                    raise ValueError(f"{step.id} depends on {earlier}, which comes later")
+
+    def _check_picker(self, known: set[str]) -> None:
+        if self.chosen_by is None:
+            return
+        if self.chosen_by not in known:
+            raise ValueError(f"flow {self.name} is chosen by unknown step {self.chosen_by}")
+        conditional = [s.id for s in self.steps if s.id != self.chosen_by and s.when is not None]
+        if conditional:
+            # Their conditions speak of answers this flow never asks for.
+            raise ValueError(f"picked steps cannot have conditions: {conditional}")
 
     def step(self, step_id: str) -> Step:
         """The step with this id."""

@@ -12,6 +12,7 @@ from redis.asyncio import Redis
 from bot.approvals.store import (
     Approvals,
     ApprovalStatus,
+    Posted,
     Request,
     UnknownApproval,
 )
@@ -31,7 +32,7 @@ def approvals(redis: Redis, redis_namespace: str) -> Approvals:
 
 
 async def test_a_request_is_pending_and_audited(approvals: Approvals) -> None:
-    made = await approvals.request(ASK, now=NOW)
+    made = (await approvals.request(ASK, now=NOW)).approval
 
     again = await approvals.get(made.id)
     assert again.status is ApprovalStatus.PENDING
@@ -42,7 +43,7 @@ async def test_a_request_is_pending_and_audited(approvals: Approvals) -> None:
 
 
 async def test_approve_then_submitted_with_the_apis_request_id(approvals: Approvals) -> None:
-    made = await approvals.request(ASK, now=NOW)
+    made = (await approvals.request(ASK, now=NOW)).approval
 
     approved = await approvals.move(made.id, ApprovalStatus.APPROVED, by="slack:T1:U0002", now=NOW)
     sent = await approvals.move(
@@ -61,7 +62,7 @@ async def test_approve_then_submitted_with_the_apis_request_id(approvals: Approv
 
 
 async def test_twenty_approvers_at_once_make_one_decision(approvals: Approvals) -> None:
-    made = await approvals.request(ASK, now=NOW)
+    made = (await approvals.request(ASK, now=NOW)).approval
 
     outcomes = await asyncio.gather(
         *(
@@ -80,7 +81,7 @@ async def test_twenty_approvers_at_once_make_one_decision(approvals: Approvals) 
 async def test_approve_racing_reject_gives_one_outcome_and_the_loser_sees_who_decided(
     approvals: Approvals,
 ) -> None:
-    made = await approvals.request(ASK, now=NOW)
+    made = (await approvals.request(ASK, now=NOW)).approval
 
     approve, reject = await asyncio.gather(
         approvals.move(made.id, ApprovalStatus.APPROVED, by="slack:T1:U0002", now=NOW),
@@ -108,7 +109,7 @@ async def test_approve_racing_reject_gives_one_outcome_and_the_loser_sees_who_de
 async def test_a_decided_request_moves_no_further_than_allowed(
     approvals: Approvals, first: ApprovalStatus, then: ApprovalStatus
 ) -> None:
-    made = await approvals.request(ASK, now=NOW)
+    made = (await approvals.request(ASK, now=NOW)).approval
     assert (await approvals.move(made.id, first, by="x", now=NOW)).moved
 
     late = await approvals.move(made.id, then, by="y", now=NOW + timedelta(minutes=1))
@@ -119,7 +120,7 @@ async def test_a_decided_request_moves_no_further_than_allowed(
 
 
 async def test_a_failed_registration_may_be_approved_again(approvals: Approvals) -> None:
-    made = await approvals.request(ASK, now=NOW)
+    made = (await approvals.request(ASK, now=NOW)).approval
     await approvals.move(made.id, ApprovalStatus.APPROVED, by="m", now=NOW)
     await approvals.move(made.id, ApprovalStatus.FAILED, by="m", now=NOW, reason="412")
 
@@ -136,10 +137,60 @@ async def test_an_unknown_request_is_said_so(approvals: Approvals) -> None:
 
 
 async def test_listed_newest_first_by_status(approvals: Approvals) -> None:
-    first = await approvals.request(ASK, now=NOW)
-    second = await approvals.request(ASK, now=NOW + timedelta(minutes=1))
+    first = (await approvals.request(ASK, now=NOW)).approval
+    second = (await approvals.request(ASK, now=NOW + timedelta(minutes=1))).approval
     await approvals.move(first.id, ApprovalStatus.REJECTED, by="m", now=NOW)
 
     assert [a.id for a in await approvals.listed()] == [second.id, first.id]
     pending = await approvals.listed([ApprovalStatus.PENDING])
     assert [a.id for a in pending] == [second.id]
+
+
+async def test_asking_twice_under_one_id_files_once(approvals: Approvals) -> None:
+    first = await approvals.request(ASK, now=NOW, approval_id="draft-1")
+    again = await approvals.request(ASK, now=NOW + timedelta(minutes=5), approval_id="draft-1")
+
+    assert first.new
+    assert not again.new
+    assert again.approval.created_at == NOW
+    assert len(await approvals.history("draft-1")) == 1
+    assert [a.id for a in await approvals.listed()] == ["draft-1"]
+
+
+async def test_where_the_card_was_posted_is_kept(approvals: Approvals) -> None:
+    made = (await approvals.request(ASK, now=NOW)).approval
+    card = Posted({"platform": "slack", "workspace": "T1", "id": "C1"}, "1700000000.000100")
+
+    await approvals.posted(made.id, card)
+
+    assert (await approvals.get(made.id)).card == card
+
+
+async def test_only_pending_requests_made_before_a_moment_are_due(approvals: Approvals) -> None:
+    old = (await approvals.request(ASK, now=NOW - timedelta(days=8))).approval
+    decided = (await approvals.request(ASK, now=NOW - timedelta(days=9))).approval
+    await approvals.request(ASK, now=NOW - timedelta(days=1))
+    await approvals.move(decided.id, ApprovalStatus.REJECTED, by="m", now=NOW)
+
+    due = await approvals.made_before(NOW - timedelta(days=7))
+
+    assert [a.id for a in due] == [old.id]
+
+
+async def test_a_move_records_who_by_name_and_the_sender(approvals: Approvals) -> None:
+    made = (await approvals.request(ASK, now=NOW)).approval
+
+    moved = await approvals.move(
+        made.id,
+        ApprovalStatus.APPROVED,
+        by="slack:T1:U0002",
+        by_name="Grace Hopper",
+        now=NOW,
+        sender="job-7",
+    )
+
+    assert moved.approval.decided_by_name == "Grace Hopper"
+    assert moved.approval.sender == "job-7"
+    line = (await approvals.history(made.id))[-1]
+    assert line["by_name"] == "Grace Hopper"
+    assert line["status"] == "approved"

@@ -96,6 +96,46 @@ async def test_a_channel_that_no_longer_takes_the_bots_messages_is_gone(
     assert fresh_slack_api.messages_to("C0DEALS") == []
 
 
+async def test_a_post_returns_its_ts_and_an_update_rewrites_that_message(
+    poster: SlackChannelPoster, fresh_slack_api: SlackApiStandIn
+) -> None:
+    first = await poster.post_to_channel(DEALS, Notice(message="Waiting for approval"))
+    second = await poster.post_to_channel(DEALS, WON)
+
+    await poster.update_in_channel(DEALS, first, Notice(message="Approved by Grace Hopper"))
+
+    assert first != second
+    assert fresh_slack_api.message("C0DEALS", first)["text"] == "Approved by Grace Hopper"
+    assert fresh_slack_api.message("C0DEALS", second)["text"] == message(WON).text
+    (update,) = fresh_slack_api.calls("chat.update")
+    assert (update.args["channel"], update.args["ts"]) == ("C0DEALS", first)
+
+
+@pytest.mark.parametrize("error", ["is_archived", "not_in_channel"])
+async def test_an_update_in_a_channel_that_is_gone_is_gone(
+    poster: SlackChannelPoster, fresh_slack_api: SlackApiStandIn, error: str
+) -> None:
+    posted = await poster.post_to_channel(DEALS, WON)
+    fresh_slack_api.close_channel("C0DEALS", error)
+
+    with pytest.raises(ChannelGone, match=error):
+        await poster.update_in_channel(DEALS, posted, Notice(message="Approved"))
+
+    assert fresh_slack_api.message("C0DEALS", posted)["text"] == message(WON).text
+
+
+async def test_an_update_failing_for_now_propagates(
+    poster: SlackChannelPoster, fresh_slack_api: SlackApiStandIn
+) -> None:
+    posted = await poster.post_to_channel(DEALS, WON)
+    fresh_slack_api.fail("chat.update", "internal_error")
+
+    with pytest.raises(SlackApiError) as failed:
+        await poster.update_in_channel(DEALS, posted, Notice(message="Approved"))
+
+    assert not isinstance(failed.value, ChannelGone)
+
+
 def test_every_gone_error_is_one_slack_answers_for_good() -> None:
     assert {
         "channel_not_found",

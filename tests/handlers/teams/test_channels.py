@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from bot.app.platforms import build_teams_app, teams_running
-from bot.conversation import StatusChange
+from bot.conversation import Notice, StatusChange
 from bot.notifications.channels import Channel, ChannelGone
 from cards.ids import Action
 from cards.teams import CONTENT_TYPE, TypedText, card, read_action
@@ -20,7 +20,7 @@ from tests.cards.test_teams import assert_valid, by_verb, click
 from tests.handlers.teams.conftest import teams_settings
 from tests.support.identity_stand_in import IdentityStandIn
 from tests.support.sandbox import Sandbox
-from tests.support.teams_stand_in import DEFAULT_TEAM, SEND, TENANT_ID, TeamsStandIn
+from tests.support.teams_stand_in import DEFAULT_TEAM, SEND, TENANT_ID, UPDATE, TeamsStandIn
 
 CHANNEL_ID = DEFAULT_TEAM.channels[1].id
 LOST = StatusChange(
@@ -120,6 +120,57 @@ async def test_a_channel_the_bot_is_out_of_is_gone(
     assert CHANNEL_ID in str(gone.value)
     assert [call.status for call in fresh_teams_api.calls(SEND)] == [status]  # not retried
     assert fresh_teams_api.messages_in(CHANNEL_ID) == []
+
+
+async def test_a_post_returns_its_activity_id_and_an_update_rewrites_that_message(
+    poster: TeamsChannelPoster, fresh_teams_api: TeamsStandIn
+) -> None:
+    first = await poster.post_to_channel(channel(fresh_teams_api), Notice(message="Waiting"))
+    second = await poster.post_to_channel(channel(fresh_teams_api), LOST)
+
+    await poster.update_in_channel(
+        channel(fresh_teams_api), first, Notice(message="Approved by Grace Hopper")
+    )
+
+    assert first != second
+    rewritten = fresh_teams_api.message(first)
+    assert (
+        rewritten["attachments"][0]["content"]
+        == card(Notice(message="Approved by Grace Hopper")).content
+    )
+    assert fresh_teams_api.message(second)["attachments"][0]["content"] == card(LOST).content
+    assert [message["id"] for message in fresh_teams_api.messages_in(CHANNEL_ID)] == [
+        first,
+        second,
+    ]
+    # The thread's root is updated in the channel's conversation itself.
+    (update,) = fresh_teams_api.calls(UPDATE)
+    assert update.path.endswith(f"/v3/conversations/{CHANNEL_ID}/activities/{first}")
+
+
+@pytest.mark.parametrize("status", [403, 404])
+async def test_an_update_in_a_channel_the_bot_is_out_of_is_gone(
+    poster: TeamsChannelPoster, fresh_teams_api: TeamsStandIn, status: int
+) -> None:
+    posted = await poster.post_to_channel(channel(fresh_teams_api), LOST)
+    fresh_teams_api.close_conversation(CHANNEL_ID, status)  # type: ignore[arg-type]
+
+    with pytest.raises(ChannelGone, match=str(status)):
+        await poster.update_in_channel(channel(fresh_teams_api), posted, Notice(message="Done"))
+
+    assert [call.status for call in fresh_teams_api.calls(UPDATE)] == [status]  # not retried
+    assert fresh_teams_api.message(posted)["attachments"][0]["content"] == card(LOST).content
+
+
+async def test_an_update_without_a_reference_cannot_be_made(
+    poster: TeamsChannelPoster, fresh_teams_api: TeamsStandIn
+) -> None:
+    bare = channel(fresh_teams_api).model_copy(update={"reference": None})
+
+    with pytest.raises(ChannelGone, match="serviceUrl"):
+        await poster.update_in_channel(bare, "1700000000000", LOST)
+
+    assert fresh_teams_api.calls(UPDATE) == []
 
 
 async def test_a_channel_without_a_reference_cannot_be_reached(

@@ -8,9 +8,11 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from bot.conversation.vocabulary.flows import close, new_referral, team, update
+from bot.conversation.vocabulary.flows import close, new_referral, register, team, update
 from bot.conversation.vocabulary.steps import Flow, flow_index
 
-FLOWS: Mapping[str, Flow] = flow_index(new_referral.FLOW, update.FLOW, close.FLOW, team.FLOW)
+FLOWS: Mapping[str, Flow] = flow_index(
+    new_referral.FLOW, update.FLOW, close.FLOW, team.FLOW, register.FLOW
+)
 
 __all__ = ["FLOWS"]

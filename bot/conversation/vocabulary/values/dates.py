@@ -37,8 +37,10 @@ _IN_SOME = re.compile(r"in (\d{1,6}|a|an|one) (day|week|month|year)s?", re.ASCII
 _END_OF = re.compile(r"(?:the )?end of (?:the |this )?(month|quarter|year)", re.ASCII)
 
 
-def parse_date(text: str, *, today: date, not_before: date | None = None) -> date:
-    """A calendar date, and when *not_before* is given, not before it.
+def parse_date(
+    text: str, *, today: date, not_before: date | None = None, not_after: date | None = None
+) -> date:
+    """A calendar date, not before *not_before* and not after *not_after* when they are given.
 
     Accepts ``2026-12-31``, ``2026/12/31``, ``31 Dec 2026``, ``31st December 2026``,
     ``Dec 31 2026``, ``December 31, 2026``, day and month as numbers when only one reading
@@ -61,6 +63,16 @@ def parse_date(text: str, *, today: date, not_before: date | None = None) -> dat
         raise InvalidAnswer(
             f"{_human_date(found)} is before {_human_date(not_before)}.",
             hint=f"Choose {_human_date(not_before)} or a later date.",
+        )
+    if not_after is not None and found > not_after:
+        if not_after == today:
+            raise InvalidAnswer(
+                f"{_human_date(found)} is in the future.",
+                hint=f"Choose today ({_human_date(today)}) or an earlier date.",
+            )
+        raise InvalidAnswer(
+            f"{_human_date(found)} is after {_human_date(not_after)}.",
+            hint=f"Choose {_human_date(not_after)} or an earlier date.",
         )
     return found
 

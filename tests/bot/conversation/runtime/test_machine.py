@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
+from typing import Any
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -14,8 +15,11 @@ from bot.conversation.views import (
     Choice,
     Command,
     CommandName,
+    Decision,
     Input,
+    InputKind,
     Notice,
+    Problem,
     Prompt,
     Review,
     Seller,
@@ -23,6 +27,8 @@ from bot.conversation.views import (
 )
 from bot.conversation.vocabulary import values
 from bot.conversation.vocabulary.flows import FLOWS
+from bot.conversation.vocabulary.paths import NoPath
+from bot.conversation.vocabulary.steps import Flow, ParseContext, Step, Submit
 from bot.referrals import catalogs
 from bot.referrals.models import Referral
 from tests.fixtures import partner_center
@@ -385,3 +391,192 @@ def test_a_question_names_its_catalog_for_type_ahead_and_labels() -> None:
     kinds = machine.prompt_view(situation, flow.step("deal_kind"))
     assert kinds.catalog is None  # the flow's own short list: its choices carry the labels
     assert all(option.label for option in kinds.choices)
+
+
+# -- answers checked against others, prefilled, phrased from the answers ----------------------
+
+
+def _number(raw: str, ctx: ParseContext) -> Any:
+    try:
+        return int(raw)
+    except ValueError:
+        raise values.InvalidAnswer(f"{raw!r} is not a number.") from None
+
+
+def _above_low(raw: str, ctx: ParseContext) -> Any:
+    number = _number(raw, ctx)
+    if number <= ctx.answers.get("low", number - 1):
+        raise values.InvalidAnswer(f"{number} is not above {ctx.answers['low']}.")
+    return number
+
+
+def _bounds(prefill: Any = None, *, low_required: bool = True) -> Flow:
+    """Low, then high (above low), then a note about whatever low is."""
+    return Flow(
+        name="bounds",
+        title="Bounds",
+        submit=Submit.CREATE_REFERRAL,
+        needs_referral=prefill is not None,
+        prefill=prefill,
+        steps=(
+            Step(
+                "low",
+                "Low",
+                "Low?",
+                InputKind.TEXT,
+                _number,
+                required=low_required,
+                fills=NoPath("a test step"),
+            ),
+            Step(
+                "high",
+                "High",
+                "High?",
+                InputKind.TEXT,
+                _above_low,
+                depends_on=("low",),
+                fills=NoPath("a test step"),
+            ),
+            Step(
+                "note",
+                "Note",
+                "A note?",
+                InputKind.TEXT,
+                lambda raw, ctx: raw,
+                about=lambda answers: answers.get("low"),
+                ask=lambda answers: f"A note about {answers.get('low', 'nothing')}?",
+                fills=NoPath("a test step"),
+            ),
+        ),
+    )
+
+
+def _walk(flow: Flow, session: Session, messages: list[Input | str | None]) -> machine.Outcome:
+    outcome = machine.Outcome(session, ())
+    for message in messages:
+        assert outcome.session is not None
+        typed = Text(value=message) if isinstance(message, str) else message
+        given = Command(name=CommandName.SKIP) if typed is None else typed
+        outcome = machine.advance(flow, outcome.session, given, today=TODAY, now=NOW)
+    return outcome
+
+
+def _draft(flow: Flow, subject: Subject | None = None) -> Session:
+    return machine.start(
+        flow,
+        Session(
+            id="d", flow=flow.name, seller=SELLER, subject=subject, created_at=NOW, updated_at=NOW
+        ),
+    )
+
+
+def test_an_answer_a_change_no_longer_admits_is_dropped_and_asked_again() -> None:
+    flow = _bounds()
+    done = _walk(flow, _draft(flow), ["1", "5", "about one"]).session
+    assert done is not None
+    assert done.current is None
+
+    kept = _walk(flow, done, [Command(name=CommandName.EDIT, arg="low"), "4"])
+    dropped = _walk(flow, done, [Command(name=CommandName.EDIT, arg="low"), "5"])
+
+    assert kept.session is not None
+    assert kept.session.answers["high"] == 5
+    assert dropped.session is not None
+    assert "high" not in dropped.session.answers
+    notice, prompt = dropped.views
+    assert isinstance(notice, Notice)
+    assert "High" in notice.message
+    assert isinstance(prompt, Prompt)
+    assert prompt.step == "high"
+
+
+def test_an_answer_about_something_else_now_is_dropped() -> None:
+    flow = _bounds()
+    done = _walk(flow, _draft(flow), ["1", "5", "about one"]).session
+    assert done is not None
+
+    same = _walk(flow, done, [Command(name=CommandName.EDIT, arg="low"), "1"])
+    other = _walk(flow, done, [Command(name=CommandName.EDIT, arg="low"), "2"])
+
+    assert same.session is not None
+    assert same.session.answers["note"] == "about one"
+    assert other.session is not None
+    assert "note" not in other.session.answers
+    prompt = other.views[-1]
+    assert isinstance(prompt, Prompt)
+    assert prompt.question == "A note about 2?"
+
+
+def test_skipping_an_answer_others_are_about_drops_them_too() -> None:
+    flow = _bounds(low_required=False)
+    done = _walk(flow, _draft(flow), ["1", "5", "about one"]).session
+    assert done is not None
+
+    skipped = _walk(flow, done, [Command(name=CommandName.EDIT, arg="low"), None])
+
+    assert skipped.session is not None
+    assert set(skipped.session.answers) == {"high"}
+
+
+def test_a_question_is_phrased_from_the_answers_and_the_flow_keeps_its_own() -> None:
+    flow = _bounds()
+    session = _walk(flow, _draft(flow), ["3", "5"]).session
+    assert session is not None
+
+    prompt = machine.current_view(flow, session, today=TODAY)
+
+    assert isinstance(prompt, Prompt)
+    assert prompt.question == "A note about 3?"
+    assert flow.step("note").question == "A note?"
+
+
+def test_start_prefills_from_the_referral_and_asks_the_first_unanswered() -> None:
+    referral = Referral.from_wire(partner_center("get_referral_response"))
+    subject = Subject(referral_id="r1", snapshot=referral.to_wire())
+
+    def low_is_the_deal_value(worked_on: Referral) -> dict[str, Any]:
+        assert worked_on.details is not None
+        return {"low": int(worked_on.details.deal_value or 0), "@seen": ["context"]}
+
+    flow = _bounds(low_is_the_deal_value)
+    session = _draft(flow, subject)
+
+    assert session.answers == {"low": 10000, "@seen": ["context"]}
+    assert session.current == "high"
+    assert session.history == []  # back does not walk into what nobody asked
+    lines = {
+        line.step: line.value
+        for line in machine.review_view(machine.Situation(flow, session)).lines
+    }
+    assert lines == {"low": "10000", "high": None, "note": None}
+    assert _draft(flow).answers == {}  # no referral, nothing to derive from
+
+
+def test_start_shows_the_review_when_the_referral_answers_everything() -> None:
+    subject = Subject(referral_id="r1", snapshot={"id": "r1"})
+    flow = _bounds(lambda referral: {"low": 1, "high": 2, "note": "n"})
+
+    assert _draft(flow, subject).current is None
+
+
+def test_back_skips_questions_that_no_longer_apply() -> None:
+    picked_again = [Command(name=CommandName.EDIT, arg="fields to change"), "notes"]
+    session = run(update_session(), ["deal value, notes", "12,500", *picked_again])
+    assert session.history == ["fields", "deal_value", "fields"]
+
+    once = run(session, [Command(name=CommandName.BACK)])
+    twice = run(once, [Command(name=CommandName.BACK)])
+
+    assert once.current == "fields"
+    assert twice.current == "fields"  # not deal_value: it is no longer picked
+    assert twice.history == []
+
+
+def test_a_decision_is_no_answer_to_a_draft() -> None:
+    session = new_session()
+
+    outcome = send(session, Decision(approval="a1", verdict="approve"))
+
+    assert outcome.effect is machine.Effect.REFUSED
+    assert outcome.session == session
+    assert isinstance(outcome.views[0], Problem)

@@ -12,7 +12,18 @@ from bot.conversation.views import InputKind
 from bot.conversation.vocabulary import parsers
 from bot.conversation.vocabulary.flows import FLOWS, new_referral, update
 from bot.conversation.vocabulary.paths import ApiPath, NoPath, pointer_segments
-from bot.conversation.vocabulary.steps import Flow, Step, Submit, answer_in, flow_index
+from bot.conversation.vocabulary.steps import (
+    Flow,
+    PickedAtLeast,
+    Step,
+    Submit,
+    all_of,
+    answer_in,
+    answered_yes,
+    context_key,
+    flow_index,
+    is_context_key,
+)
 from bot.referrals.models import Referral
 from bot.referrals.patch import APPEND, WRITABLE_PATHS
 
@@ -84,7 +95,7 @@ def test_the_checks_catch_a_misspelt_path() -> None:
 
 def test_steps_without_a_path_say_why() -> None:
     unfilled = {step.id: step.fills for _, step in ALL_STEPS if isinstance(step.fills, NoPath)}
-    assert set(unfilled) == {"deal_kind", "fields"}
+    assert set(unfilled) == {"deal_kind", "fields", "registration_solutions"}
     assert all(reason.reason for reason in unfilled.values())
 
 
@@ -123,6 +134,7 @@ def test_every_flow_names_its_submit() -> None:
         "update": Submit.UPDATE_REFERRAL,
         "close": Submit.CLOSE_REFERRAL,
         "team": Submit.ADD_TEAM_MEMBER,
+        "register": Submit.REQUEST_REGISTRATION,
     }
 
 
@@ -175,3 +187,58 @@ def test_a_picked_step_cannot_carry_its_own_condition() -> None:
             submit=Submit.UPDATE_REFERRAL,
             chosen_by="fields",
         )
+
+
+def _number(step_id: str, **kwargs: Any) -> Step:
+    return Step(
+        step_id,
+        step_id.title(),
+        "?",
+        InputKind.TEXT,
+        parsers.text("It", 10),
+        fills=NoPath("a test step"),
+        **kwargs,
+    )
+
+
+def test_a_step_checked_against_another_needs_it_earlier_in_the_flow() -> None:
+    later = (_number("high", depends_on=("low",)), _number("low"))
+    with pytest.raises(ValueError, match="high depends on low, which comes later"):
+        Flow(name="f", title="F", steps=later, submit=Submit.CREATE_REFERRAL)
+    with pytest.raises(ValueError, match="high depends on unknown step nowhere"):
+        Flow(
+            name="f",
+            title="F",
+            steps=(_number("high", depends_on=("nowhere",)),),
+            submit=Submit.CREATE_REFERRAL,
+        )
+    earlier = (_number("low"), _number("high", depends_on=("low",)))
+    assert Flow(name="f", title="F", steps=earlier, submit=Submit.CREATE_REFERRAL).steps == earlier
+
+
+def test_context_keys_are_never_step_ids() -> None:
+    assert is_context_key(context_key("solutions"))
+    assert not any(is_context_key(step.id) for _, step in ALL_STEPS)
+    with pytest.raises(ValueError, match="step ids cannot start with '@'"):
+        Flow(name="f", title="F", steps=(_number("@x"),), submit=Submit.CREATE_REFERRAL)
+
+
+def test_only_a_flow_on_a_referral_prefills_from_it() -> None:
+    with pytest.raises(ValueError, match="prefills from a referral it does not have"):
+        Flow(
+            name="f",
+            title="F",
+            steps=(_number("low"),),
+            submit=Submit.CREATE_REFERRAL,
+            prefill=lambda referral: {},
+        )
+
+
+def test_conditions_describe_themselves_for_the_diagrams() -> None:
+    picked = PickedAtLeast("solutions", 2)
+    both = all_of(picked, answered_yes("sold"))
+
+    assert both.describe() == "solutions has at least 2 and sold is yes"
+    assert both({"solutions": ["a", "b"], "sold": True})
+    assert not both({"solutions": ["a", "b"], "sold": "True"})
+    assert not both({"solutions": ["a"], "sold": True})

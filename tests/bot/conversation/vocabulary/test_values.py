@@ -376,6 +376,19 @@ def test_date_before_another_bound_is_named() -> None:
     assert parse_date("2026-06-01", today=TODAY) == date(2026, 6, 1)
 
 
+def test_date_in_the_future_is_named_when_only_the_past_is_taken() -> None:
+    error = refusal(parse_date, "tomorrow", today=TODAY, not_after=TODAY)
+    assert error.message == "15 May 2026 is in the future."
+    assert error.hint == "Choose today (14 May 2026) or an earlier date."
+    assert parse_date("today", today=TODAY, not_after=TODAY) == TODAY
+
+
+def test_date_after_another_bound_is_named() -> None:
+    error = refusal(parse_date, "2026-06-02", today=TODAY, not_after=date(2026, 6, 1))
+    assert error.message == "2 June 2026 is after 1 June 2026."
+    assert error.hint == "Choose 1 June 2026 or an earlier date."
+
+
 dates = st.dates(min_value=date(1, 1, 1), max_value=date(9999, 12, 31))
 
 

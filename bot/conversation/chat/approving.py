@@ -1,0 +1,655 @@
+"""Deal registrations approved in chat: asked for by a seller, decided by an approver, and
+only then sent to Partner Center.
+
+Two parts, one per side of the job stream:
+
+* :class:`ApprovalRequests` is the engine's: before a ``register`` draft starts it checks
+  both eligibilities (the partner's and the referral's) and that an approvals channel is
+  set; when the draft is submitted it files the request (once per draft) and queues the
+  posting of its card.
+* :class:`ApprovalTurns` is the turn pipeline's and the worker's: it posts a request's card
+  in the approvals channel, answers clicks on it (Approve, Reject with a reason, Retry,
+  Withdraw), the ``/referral approvals`` and ``withdraw`` commands, and expires requests left
+  unanswered.
+
+Every decision is one atomic move in :class:`~bot.approvals.store.Approvals`, checked on the
+server on every click: only approvers (``APPROVERS``) decide, never on their own request, and
+of two approvers clicking at once one decides and the other is told who did. The approver
+who approves sends the registration as themselves when sellers sign in to Partner Center
+(as the integration user otherwise); :func:`~bot.approvals.sending.send_registration` reads
+the referral before each send, so a send whose outcome was lost is never repeated.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Final
+
+from bot.approvals.places import ApprovalPlaces
+from bot.approvals.sending import KeptChanging, send_registration
+from bot.approvals.store import (
+    Approval,
+    Approvals,
+    ApprovalStatus,
+    Posted,
+    Request,
+    UnknownApproval,
+)
+from bot.clock import Clock
+from bot.conversation.chat.commands import ApprovalCommand
+from bot.conversation.chat.turns import Replier, Turn
+from bot.conversation.runtime.engine import Conversation, Gate
+from bot.conversation.runtime.submit import Refused, RegistrationRequest, Sent, api_problem
+from bot.conversation.views import (
+    ApprovalCard,
+    ApprovalList,
+    Decision,
+    EligibilityReport,
+    Notice,
+    Problem,
+    Seller,
+    Verdict,
+    View,
+)
+from bot.jobs import Job, JobHandler, JobQueue, UnreadableJob
+from bot.notifications.channels import Channel
+from bot.partner_center.auth import SignInRequired
+from bot.partner_center.client import PartnerCenterClient
+from bot.partner_center.errors import PartnerCenterError
+from bot.referrals.models import DealRegistration, Referral, ReferralEligibility
+
+logger = logging.getLogger(__name__)
+
+POST_CARD: Final = "approval-card"
+"""The job kind that posts a new request's card in the approvals channel."""
+YOUNG: Final = timedelta(hours=72)
+"""Microsoft may reject a registration made this soon after the referral was created."""
+BOT: Final = "referral-bot"
+"""Who moved a request no person moved (it expired)."""
+LISTED: Final = 20
+"""How many requests ``/referral approvals`` and a home page show."""
+
+NOT_AN_APPROVER = Problem(
+    message="Only approvers decide deal registrations, so nothing changed.",
+    hint="Your organization's approvers are set in APPROVERS; ask one of them.",
+)
+OWN_REQUEST = Problem(
+    message="You asked for this registration yourself, so another approver decides it.",
+    hint="Nothing changed. To take it back, use Withdraw.",
+)
+NO_PLACE = "No approvals channel is set up, so there is nobody to ask for this registration yet."
+NO_PLACE_HINT = (
+    "An approver types /referral approvals here in the channel where requests should go "
+    "(or the operator sets APPROVALS_CHANNEL for Slack)."
+)
+ONLY_IN_CHAT = "Approvers decide deal registrations in Slack or Teams, not here."
+
+
+@dataclass(frozen=True, slots=True)
+class ApprovalRules:
+    """Who decides, where requests go by default, and how long they wait."""
+
+    approvers: frozenset[str]
+    """``APPROVERS``: Slack user or user-group ids, Teams Entra object ids or emails."""
+    slack_channel: str | None = None
+    """``APPROVALS_CHANNEL``: the Slack channel requests go to unless one is set in chat."""
+    ttl: timedelta = timedelta(days=7)
+    """``APPROVAL_TTL_DAYS``: a request unanswered this long expires."""
+
+
+def platform_of(key: str) -> tuple[str, str]:
+    """The platform and workspace of a conversation key (``slack:T1:U2`` → slack, T1)."""
+    platform, _, rest = key.partition(":")
+    return platform, rest.partition(":")[0]
+
+
+async def place_for(places: ApprovalPlaces, rules: ApprovalRules, key: str) -> Channel | None:
+    """Where requests from conversation ``key`` go: the channel set for its workspace, else
+    (Slack) ``APPROVALS_CHANNEL``."""
+    platform, workspace = platform_of(key)
+    found = await places.get(platform, workspace)
+    if found is None and platform == "slack" and rules.slack_channel:
+        found = Channel(platform="slack", workspace=workspace, id=rules.slack_channel)
+    return found
+
+
+def display_name(seller: Seller) -> str:
+    """A person's name as cards show it."""
+    names = " ".join(part for part in (seller.first_name, seller.last_name) if part)
+    return seller.display_name or names or seller.email or seller.user_id
+
+
+class ApprovalRequests:
+    """The engine's side: the check before a registration draft, and filing it."""
+
+    def __init__(
+        self,
+        approvals: Approvals,
+        places: ApprovalPlaces,
+        jobs: JobQueue,
+        rules: ApprovalRules,
+        *,
+        clock: Clock,
+    ) -> None:
+        self._approvals = approvals
+        self._places = places
+        self._jobs = jobs
+        self._rules = rules
+        self._clock = clock
+
+    async def check(
+        self, conversation: Conversation, referral: Referral, client: PartnerCenterClient
+    ) -> Gate:
+        """Both eligibilities, as a report; the draft starts only when both pass and there
+        is somewhere to ask. A referral younger than 72 hours is warned about."""
+        partner, eligibility = await asyncio.gather(
+            client.partner_eligibility(), client.referral_eligibility(referral.id or "")
+        )
+        report = EligibilityReport(
+            referral_id=referral.id or "",
+            eligibility=eligibility,
+            partner_eligible=partner.is_eligible,
+        )
+        if not (partner.is_eligible and eligibility.is_eligible):
+            return Gate([report], allowed=False)
+        if await place_for(self._places, self._rules, conversation.key) is None:
+            hint = ONLY_IN_CHAT if platform_of(conversation.key)[0] == "console" else NO_PLACE_HINT
+            return Gate([report, Problem(message=NO_PLACE, hint=hint)], allowed=False)
+        views: list[View] = [report]
+        young = is_young(referral, self._clock.now())
+        if young:
+            views.append(
+                Notice(
+                    message="This referral is less than 72 hours old.",
+                    detail="Microsoft may reject a registration asked for this early; you can "
+                    "still prepare it now.",
+                )
+            )
+        return Gate(
+            views, allowed=True, checks={"eligibility": eligibility.to_wire(), "young": young}
+        )
+
+    async def file(self, request: RegistrationRequest) -> list[View]:
+        """File the request (once per draft) and queue its card for the approvals channel."""
+        if await place_for(self._places, self._rules, request.requester) is None:
+            raise Refused(NO_PLACE, hint=NO_PLACE_HINT)
+        referral = request.referral
+        reply_to = {k: v for k, v in request.reply_to.items() if k != "response_url"}
+        filed = await self._approvals.request(
+            Request(
+                referral_id=referral.id or "",
+                requester=request.requester,
+                requester_name=display_name(request.seller),
+                registration=request.registration.to_wire(),
+                eligibility=dict(request.checks.get("eligibility") or {}),
+                referral_name=referral.name,
+                customer=referral.customer_profile.name if referral.customer_profile else None,
+                young=bool(request.checks.get("young")),
+                reply_to=reply_to,
+            ),
+            now=self._clock.now(),
+            approval_id=request.draft_id,
+        )
+        approval = filed.approval
+        if filed.new or approval.card is None:
+            await self._jobs.put(POST_CARD, {"approval": approval.id}, order_key=approval.id)
+        card = approval_card(approval, self._rules, viewer="requester")
+        notice = Notice(
+            message="Sent to the approvers. Nothing goes to Partner Center until one of them "
+            "approves.",
+            detail="You will hear here when someone decides; /referral withdraw "
+            f"{referral.id} takes it back.",
+        )
+        return [notice, card]
+
+
+class ApprovalTurns:
+    """The worker's side: cards, clicks, commands and expiry."""
+
+    def __init__(
+        self,
+        approvals: Approvals,
+        places: ApprovalPlaces,
+        client: PartnerCenterClient,
+        rules: ApprovalRules,
+        repliers: Mapping[str, Replier],
+        *,
+        clock: Clock,
+        sent: Sent | None = None,
+    ) -> None:
+        self._approvals = approvals
+        self._places = places
+        self._client = client
+        self._rules = rules
+        self._repliers = dict(repliers)
+        self._clock = clock
+        self._sent = sent
+
+    # -- clicks -----------------------------------------------------------------------------
+
+    async def refusal(self, turn: Turn, replier: Replier, decision: Decision) -> list[View]:
+        """Why this person may not make ``decision`` (checked before they are asked to sign
+        in); empty when they may."""
+        try:
+            approval = await self._approvals.get(decision.approval)
+        except UnknownApproval:
+            return [Problem(message="That request for approval is no longer kept.")]
+        if decision.verdict == "withdraw":
+            return []
+        if turn.conversation == approval.request.requester:
+            return [OWN_REQUEST]
+        if not await replier.named_by(turn, self._rules.approvers):
+            return [NOT_AN_APPROVER]
+        return []
+
+    async def decide(
+        self, turn: Turn, replier: Replier, decision: Decision, *, attempt: str
+    ) -> list[View]:
+        """Apply a click on an approval card; what to tell the clicker (privately).
+
+        ``attempt`` names this piece of work: run again after its worker died, it finishes
+        the send it started instead of being told the request was approved already.
+        """
+        try:
+            approval = await self._approvals.get(decision.approval)
+        except UnknownApproval:
+            return [Problem(message="That request for approval is no longer kept.")]
+        if decision.verdict == "withdraw":
+            return await self._withdraw(turn, approval)
+        if turn.conversation == approval.request.requester:
+            return [OWN_REQUEST]
+        if not await replier.named_by(turn, self._rules.approvers):
+            logger.warning(
+                "%s is no approver: %s of %s refused",
+                turn.conversation,
+                decision.verdict,
+                approval.id,
+            )
+            return [NOT_AN_APPROVER]
+        name = display_name(await replier.profile(turn))
+        if decision.verdict == "reject":
+            return await self._reject(turn, approval, decision.reason, name)
+        return await self._approve(turn, approval, name, attempt)
+
+    async def _approve(self, turn: Turn, approval: Approval, name: str, attempt: str) -> list[View]:
+        moved = await self._approvals.move(
+            approval.id,
+            ApprovalStatus.APPROVED,
+            by=turn.conversation,
+            by_name=name,
+            now=self._clock.now(),
+            sender=attempt,
+        )
+        resumed = (
+            moved.approval.status is ApprovalStatus.APPROVED and moved.approval.sender == attempt
+        )
+        if not moved.moved and not resumed:
+            return await self._decided_before(turn, moved.approval)
+        approved = moved.approval
+        # The card changes once, when Partner Center answered (Slack allows about 50 card
+        # updates a minute per workspace); a click meanwhile is told who approved.
+        client = self._client.acting_for(turn.conversation)
+        registration = DealRegistration.from_wire(approved.request.registration)
+        try:
+            sent = await send_registration(client, approved.request.referral_id, registration)
+        except SignInRequired as needed:
+            reason = "The approver's Partner Center sign-in has ended; sign in again and Retry."
+            await self._finish(approved, ApprovalStatus.FAILED, turn, name, reason=reason)
+            raise needed
+        except (PartnerCenterError, KeptChanging) as error:
+            problem = api_problem(error) if isinstance(error, PartnerCenterError) else None
+            reason = problem.message if problem is not None else str(error)
+            request_id = error.request_id if isinstance(error, PartnerCenterError) else None
+            await self._finish(
+                approved, ApprovalStatus.FAILED, turn, name, reason=reason, request_id=request_id
+            )
+            return []
+        await self._finish(
+            approved, ApprovalStatus.SUBMITTED, turn, name, request_id=sent.request_id
+        )
+        if sent.referral is not None and self._sent is not None:
+            try:
+                await self._sent(sent.referral)
+            except Exception as error:  # noqa: BLE001 - the registration stands; logged
+                logger.warning("could not record the change of %s: %s", sent.referral.id, error)
+        return []
+
+    async def _reject(
+        self, turn: Turn, approval: Approval, reason: str | None, name: str
+    ) -> list[View]:
+        reason = (reason or "").strip()
+        if not reason:
+            return [
+                Problem(
+                    message="Say why it is rejected, so the requester can fix it; nothing changed.",
+                    hint="Type the reason on the card, then click Reject.",
+                )
+            ]
+        moved = await self._approvals.move(
+            approval.id,
+            ApprovalStatus.REJECTED,
+            by=turn.conversation,
+            by_name=name,
+            now=self._clock.now(),
+            reason=reason[:1000],
+        )
+        if not moved.moved:
+            return await self._decided_before(turn, moved.approval)
+        await self._told(moved.approval, turn)
+        return []
+
+    async def _withdraw(self, turn: Turn, approval: Approval) -> list[View]:
+        if turn.conversation != approval.request.requester:
+            return [Problem(message="Only the person who asked can withdraw a request.")]
+        moved = await self._approvals.move(
+            approval.id,
+            ApprovalStatus.WITHDRAWN,
+            by=turn.conversation,
+            by_name=approval.request.requester_name,
+            now=self._clock.now(),
+        )
+        if not moved.moved:
+            return await self._decided_before(turn, moved.approval)
+        await self._show(moved.approval, turn)
+        return [Notice(message="Withdrawn. The approvers' card says so; nothing was sent.")]
+
+    async def _finish(
+        self,
+        approval: Approval,
+        to: ApprovalStatus,
+        turn: Turn,
+        name: str,
+        *,
+        reason: str | None = None,
+        request_id: str | None = None,
+    ) -> None:
+        moved = await self._approvals.move(
+            approval.id,
+            to,
+            by=turn.conversation,
+            by_name=name,
+            now=self._clock.now(),
+            reason=reason,
+            request_id=request_id,
+        )
+        await self._told(moved.approval, turn)
+
+    async def _decided_before(self, turn: Turn, approval: Approval) -> list[View]:
+        """A click that came too late: who decided, and the card as it stands."""
+        told = _who_decided(approval)
+        card = approval_card(approval, self._rules, viewer="approver", message=told)
+        if turn.card is not None:
+            replier = self._repliers[turn.platform]
+            await replier.replace(turn, turn.card, card)
+            return []
+        return [Notice(message=told)]
+
+    # -- showing ----------------------------------------------------------------------------
+
+    async def _show(self, approval: Approval, turn: Turn | None = None) -> None:
+        """Show where ``approval`` stands on its card in the approvals channel, and on the
+        card clicked, when that was another one (a home page, a list in a chat)."""
+        card = approval_card(approval, self._rules, viewer="approver")
+        if approval.card is not None:
+            channel = Channel.model_validate(approval.card.channel)
+            replier = self._repliers.get(channel.platform)
+            if replier is not None:
+                try:
+                    await replier.update_in_channel(channel, approval.card.message_id, card)
+                except Exception as error:  # noqa: BLE001 - the decision stands; logged
+                    logger.warning("could not update the card of %s: %s", approval.id, error)
+        if turn is not None and turn.card is not None:
+            clicked = self._repliers[turn.platform]
+            try:
+                await clicked.replace(turn, turn.card, card)
+            except Exception as error:  # noqa: BLE001 - the channel's card is the record
+                logger.warning("could not update the clicked card of %s: %s", approval.id, error)
+
+    async def _told(self, approval: Approval, turn: Turn | None = None) -> None:
+        """Show the outcome on the cards, and tell the requester in their own chat."""
+        await self._show(approval, turn)
+        await self._tell_requester(approval)
+
+    async def _tell_requester(self, approval: Approval) -> None:
+        request = approval.request
+        platform, _ = platform_of(request.requester)
+        replier = self._repliers.get(platform)
+        if replier is None:
+            return
+        requester = Turn(
+            platform=platform,
+            conversation=request.requester,
+            seller=Seller(user_id=request.requester.rsplit(":", 1)[-1]),
+            delivery=f"approval-{approval.id}-{approval.status.value}",
+            address=dict(request.reply_to),
+        )
+        card = approval_card(
+            approval, self._rules, viewer="requester", message=_outcome_for_requester(approval)
+        )
+        try:
+            await replier.post(requester, card)
+        except Exception as error:  # noqa: BLE001 - the decision stands; logged
+            logger.warning("could not tell %s about %s: %s", request.requester, approval.id, error)
+
+    # -- the card in the approvals channel --------------------------------------------------
+
+    async def post_card(self, approval_id: str) -> None:
+        """Post a new request's card in the approvals channel (once: a card posted before is
+        not posted again)."""
+        try:
+            approval = await self._approvals.get(approval_id)
+        except UnknownApproval:
+            logger.warning("approval %s is gone before its card was posted", approval_id)
+            return
+        if approval.card is not None:
+            return
+        channel = await place_for(self._places, self._rules, approval.request.requester)
+        replier = self._repliers.get(channel.platform) if channel is not None else None
+        if channel is None or replier is None:
+            logger.warning("approval %s has no approvals channel to go to", approval_id)
+            return
+        card = approval_card(approval, self._rules, viewer="approver")
+        message_id = await replier.post_to_channel(channel, card)
+        await self._approvals.posted(
+            approval.id, Posted(channel.model_dump(mode="json"), message_id)
+        )
+        if approval.status is not ApprovalStatus.PENDING:
+            # Withdrawn (or decided from a list) while its card was on the way.
+            await self._show(await self._approvals.get(approval.id))
+
+    async def expire_due(self) -> int:
+        """Expire the requests left unanswered for the allowed time; how many expired."""
+        now = self._clock.now()
+        expired = 0
+        for approval in await self._approvals.made_before(now - self._rules.ttl):
+            moved = await self._approvals.move(approval.id, ApprovalStatus.EXPIRED, by=BOT, now=now)
+            if moved.moved:
+                expired += 1
+                await self._told(moved.approval)
+        return expired
+
+    # -- commands and home ------------------------------------------------------------------
+
+    async def command(self, turn: Turn, replier: Replier, command: ApprovalCommand) -> list[View]:
+        """``/referral approvals``, ``approvals here`` and ``withdraw ID``."""
+        if command.action == "here":
+            return await self._here(turn, replier)
+        if command.action == "withdraw":
+            return await self._withdraw_by_id(turn, command.target or "")
+        cards = await self.waiting(turn, replier)
+        approver = await replier.named_by(turn, self._rules.approvers)
+        return [
+            ApprovalList(
+                title="Waiting for your decision" if approver else "Your requests waiting",
+                approvals=cards,
+                empty="Nothing waits for a decision."
+                if approver
+                else "You have no request waiting for approval.",
+            )
+        ]
+
+    async def waiting(self, turn: Turn, replier: Replier) -> tuple[ApprovalCard, ...]:
+        """The requests this person may act on: all waiting ones for an approver (bar their
+        own, which they may withdraw), their own for anyone else."""
+        approver = await replier.named_by(turn, self._rules.approvers)
+        open_ = (ApprovalStatus.PENDING, ApprovalStatus.FAILED)
+        cards = []
+        for approval in await self._approvals.listed(open_, limit=LISTED * 5):
+            own = approval.request.requester == turn.conversation
+            if own:
+                cards.append(approval_card(approval, self._rules, viewer="requester"))
+            elif approver and _same_workspace(approval, turn):
+                cards.append(approval_card(approval, self._rules, viewer="approver"))
+            if len(cards) >= LISTED:
+                break
+        return tuple(cards)
+
+    async def _here(self, turn: Turn, replier: Replier) -> list[View]:
+        channel = replier.channel(turn)
+        if channel is None:
+            return [
+                Problem(
+                    message="Type this in the channel where approvers should get requests.",
+                    hint="A direct message is nobody's approvals channel.",
+                )
+            ]
+        if not await replier.named_by(turn, self._rules.approvers):
+            return [NOT_AN_APPROVER]
+        await self._places.set(channel)
+        where = f"#{channel.name}" if channel.name else "this channel"
+        return [Notice(message=f"Requests for deal-registration approval now come to {where}.")]
+
+    async def _withdraw_by_id(self, turn: Turn, target: str) -> list[View]:
+        mine = [
+            approval
+            for approval in await self._approvals.listed(
+                (ApprovalStatus.PENDING, ApprovalStatus.FAILED), limit=1000
+            )
+            if approval.request.requester == turn.conversation
+            and target in (approval.id, approval.request.referral_id)
+        ]
+        if not mine:
+            return [
+                Problem(
+                    message=f"You have no request waiting for approval on {target}.",
+                    hint="/referral approvals lists yours.",
+                )
+            ]
+        views: list[View] = []
+        for approval in mine:
+            views.extend(await self._withdraw(turn, approval))
+        return views
+
+
+def approval_card(
+    approval: Approval,
+    rules: ApprovalRules,
+    *,
+    viewer: str,
+    message: str | None = None,
+) -> ApprovalCard:
+    """The card of ``approval`` as ``viewer`` (``approver`` or ``requester``) sees it: with
+    the buttons that may still change it."""
+    request = approval.request
+    actions: tuple[Verdict, ...] = ()
+    if viewer == "approver":
+        if approval.status is ApprovalStatus.PENDING:
+            actions = ("approve", "reject")
+        elif approval.status is ApprovalStatus.FAILED:
+            actions = ("retry", "reject")
+    elif approval.status in (ApprovalStatus.PENDING, ApprovalStatus.FAILED):
+        actions = ("withdraw",)
+    eligibility = (
+        ReferralEligibility.from_wire(request.eligibility) if request.eligibility else None
+    )
+    return ApprovalCard(
+        approval_id=approval.id,
+        status=approval.status.value,
+        referral_id=request.referral_id,
+        referral_name=request.referral_name,
+        customer=request.customer,
+        requester=request.requester_name,
+        requested_at=approval.created_at,
+        registration=DealRegistration.from_wire(request.registration),
+        eligibility=eligibility,
+        decided_by=(approval.decided_by_name or approval.decided_by)
+        if approval.status is not ApprovalStatus.PENDING
+        else None,
+        decided_at=approval.decided_at if approval.status is not ApprovalStatus.PENDING else None,
+        reason=approval.reason,
+        reference=approval.request_id,
+        expires_at=approval.created_at + rules.ttl
+        if approval.status is ApprovalStatus.PENDING
+        else None,
+        young=request.young,
+        actions=actions,
+        message=message,
+    )
+
+
+def is_young(referral: Referral, now: datetime) -> bool:
+    """Whether ``referral`` was created less than 72 hours before ``now``."""
+    created = referral.created_date_time
+    return created is not None and now - created < YOUNG
+
+
+def _same_workspace(approval: Approval, turn: Turn) -> bool:
+    return platform_of(approval.request.requester) == platform_of(turn.conversation)
+
+
+_DONE: Final[dict[ApprovalStatus, str]] = {
+    ApprovalStatus.APPROVED: "approved",
+    ApprovalStatus.SUBMITTED: "approved",
+    ApprovalStatus.FAILED: "approved",
+    ApprovalStatus.REJECTED: "rejected",
+    ApprovalStatus.WITHDRAWN: "withdrawn",
+    ApprovalStatus.EXPIRED: "expired",
+    ApprovalStatus.PENDING: "left",
+}
+
+
+def _who_decided(approval: Approval) -> str:
+    """``Grace Hopper approved this at 10:02 UTC.``: what a click that came too late hears."""
+    if approval.status is ApprovalStatus.EXPIRED:
+        return "This request expired unanswered; nothing changed."
+    who = approval.decided_by_name or approval.decided_by or "Someone"
+    when = f" at {approval.decided_at:%Y-%m-%d %H:%M} UTC" if approval.decided_at else ""
+    return f"{who} {_DONE[approval.status]} this{when}; nothing else changed."
+
+
+def _outcome_for_requester(approval: Approval) -> str:
+    who = approval.decided_by_name or "An approver"
+    name = approval.request.referral_name or approval.request.referral_id
+    status = approval.status
+    if status is ApprovalStatus.SUBMITTED:
+        return f"{who} approved your deal registration for {name}; it is with Microsoft now."
+    if status is ApprovalStatus.FAILED:
+        return (
+            f"{who} approved your deal registration for {name}, but Partner Center refused "
+            f"it: {approval.reason}. An approver can Retry, or fix it with /referral register "
+            f"{approval.request.referral_id} and ask again."
+        )
+    if status is ApprovalStatus.REJECTED:
+        return f"{who} rejected your deal registration for {name}: {approval.reason}"
+    if status is ApprovalStatus.EXPIRED:
+        return (
+            f"Your deal registration for {name} expired without a decision. Ask again with "
+            f"/referral register {approval.request.referral_id}."
+        )
+    return f"Your deal registration for {name} is {status.value}."
+
+
+def approval_handlers(turns: ApprovalTurns) -> dict[str, JobHandler]:
+    """The job handler that posts new requests' cards, for :func:`bot.jobs.dispatch`."""
+
+    async def post(job: Job) -> None:
+        approval = job.payload.get("approval")
+        if not isinstance(approval, str) or not approval:
+            raise UnreadableJob("an approval card job names no approval")
+        await turns.post_card(approval)
+
+    return {POST_CARD: post}
