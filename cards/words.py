@@ -521,8 +521,8 @@ def approval_state(view: ApprovalCard) -> str:
     states: Mapping[ApprovalState, str] = {
         "pending": "waiting for approval",
         "approved": f"approved{by}",
-        "submitted": "submitted to Partner Center",
-        "failed": f"Partner Center refused it{because}",
+        "submitted": f"approved{by} and sent to Partner Center",
+        "failed": f"approved{by}, but Partner Center refused it{because}",
         "rejected": f"rejected{by}{because}",
         "expired": "expired unanswered",
         "withdrawn": "withdrawn by the requester",

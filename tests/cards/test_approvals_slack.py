@@ -98,17 +98,23 @@ STATES: list[tuple[dict[str, Any], str, list[Action]]] = [
         [],
     ),
     (
-        {"status": "submitted", "reference": "pc-req-9", "actions": ()},
-        "submitted to Partner Center",
+        {
+            "status": "submitted",
+            "decided_by": "Grace Hopper",
+            "reference": "pc-req-9",
+            "actions": (),
+        },
+        "approved by Grace Hopper and sent to Partner Center",
         [],
     ),
     (
         {
             "status": "failed",
+            "decided_by": "Grace Hopper",
             "reason": "Contract dates overlap",
             "actions": ("retry", "reject"),
         },
-        "Partner Center refused it: Contract dates overlap",
+        "approved by Grace Hopper, but Partner Center refused it: Contract dates overlap",
         [Action.RETRY, Action.REJECT],
     ),
     (

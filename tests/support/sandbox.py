@@ -37,6 +37,19 @@ class Sandbox:
     def act(self, referral_id: str, action: str, **body: Any) -> None:
         self.admin.post(f"/referrals/{referral_id}/{action}", json=body or None).raise_for_status()
 
+    def set_partner_eligible(self, eligible: bool) -> None:
+        """Whether the partner may register deals (until the next reset)."""
+        self.admin.post("/partner", json={"dealRegistrationEligible": eligible}).raise_for_status()
+
+    def referral(self, referral_id: str) -> dict[str, Any]:
+        """The referral as the API has it now (read through the API, as any client would)."""
+        response = httpx.get(
+            f"{self.base_url}/engagements/referrals/{referral_id}",
+            headers={"Authorization": "Bearer test-token"},
+        )
+        response.raise_for_status()
+        return dict(response.json())
+
 
 @pytest.fixture(scope="session")
 def sandbox() -> Iterator[Sandbox]:

@@ -374,6 +374,10 @@ def _edit(situation: Situation, target: str | None, *, now: datetime) -> Outcome
     if step is None:
         close = difflib.get_close_matches(wanted, list(names), n=1, cutoff=0.6)
         step = names[close[0]] if close else None
+    if step is None and wanted:
+        # "edit solutions" for "Solutions to register": a word of one label only.
+        holding = {s.id: s for key, s in names.items() if wanted in key}
+        step = next(iter(holding.values())) if len(holding) == 1 else None
     if step is None:
         fields = ", ".join(s.label for s in applicable)
         problem = Problem(

@@ -10,7 +10,9 @@ from dataclasses import dataclass
 import httpx
 import pytest
 from redis.asyncio import Redis
+from slack_sdk.web.async_client import AsyncWebClient
 
+from bot.app.platforms import build_slack_client
 from bot.app.web import build_web_app
 from bot.settings import Settings
 from tests.support.sandbox import Sandbox
@@ -28,6 +30,11 @@ class SlackBot:
     slack: SlackApiStandIn
     redis: Redis
     job_stream: str
+    settings: Settings
+
+    def slack_client(self) -> AsyncWebClient:
+        """A Web API client of the deployment's bot, as another worker builds it."""
+        return build_slack_client(self.settings)
 
     async def send(self, request: SignedRequest) -> httpx.Response:
         return await self.http.post(request.path, content=request.body, headers=request.headers)
@@ -72,7 +79,7 @@ async def running(
     async with app.router.lifespan_context(app):
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url=PUBLIC_URL) as http:
-            yield SlackBot(http, requests, slack_api, redis, settings.job_stream)
+            yield SlackBot(http, requests, slack_api, redis, settings.job_stream, settings)
 
 
 @pytest.fixture
