@@ -33,6 +33,9 @@ class Action(StrEnum):
     REAPPLY = "rb_reapply"
     SHOW = "rb_show"
     """Open one referral (its id in the value)."""
+    REGISTER = "rb_register"
+    """Ask for a deal registration of one referral (its id in the value): a shortcut for
+    typing ``/referral register ID``."""
     PAGE = "rb_page"
     """Another page of a referral list (the page token in the value)."""
     SIGN_IN = "rb_sign_in"

@@ -116,6 +116,7 @@ SUBMIT: Final = "Submit"
 REAPPLY: Final = "Reapply my changes"
 EDIT: Final = "Edit"
 SHOW: Final = "Show"
+REGISTER: Final = "Register deal"
 MORE: Final = "More"
 RESUME: Final = "Resume"
 CANCEL_TITLE: Final = "Cancel this draft?"
@@ -242,6 +243,17 @@ def eligibility_words(eligibility: ReferralEligibility, referral_id: str) -> str
         f"Referral {referral_id} is {verdict} for deal registration "
         f"({len(eligibility.passed_policies)} passed, {len(eligibility.failed_policies)} failed)."
     )
+
+
+def register_command(referral_id: str) -> str:
+    """``/referral register ID``: what the Register button types for the seller."""
+    return f"/referral register {referral_id}"
+
+
+def register_hint(referral_id: str) -> str:
+    """How a referral that could be registered is registered by typing (the terminal has no
+    buttons)."""
+    return f"Deal registration: {register_command(referral_id)}"
 
 
 def home_summary(draft_title: str | None) -> str:

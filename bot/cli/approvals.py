@@ -56,7 +56,7 @@ def list_approvals(
             approval.request.referral_id,
             approval.request.requester_name,
             approval.status.value,
-            approval.decided_by or "",
+            approval.decided_by_name or approval.decided_by or "",
             (approval.decided_at or approval.created_at).isoformat(timespec="seconds"),
             approval.reason or "",
         )
@@ -69,6 +69,7 @@ def _wire(approval: Approval) -> dict[str, object]:
         "status": approval.status.value,
         "createdAt": approval.created_at.isoformat(),
         "decidedBy": approval.decided_by,
+        "decidedByName": approval.decided_by_name,
         "decidedAt": approval.decided_at.isoformat() if approval.decided_at else None,
         "reason": approval.reason,
         "requestId": approval.request_id,

@@ -210,6 +210,10 @@ class ReferralCard(_View):
     kind: Literal["referral"] = "referral"
     referral: Referral
     message: str | None = None
+    registrable: bool = False
+    """Whether the card offers Register: the referral could be eligible for deal registration
+    (see :func:`bot.referrals.registration.could_register`), and the button types
+    ``/referral register ID``, which asks Partner Center before anything starts."""
 
 
 class ReferralList(_View):

@@ -8,7 +8,7 @@ surface: a dash for anything missing, amounts with thousands separators, dates a
 
 from __future__ import annotations
 
-from slack_sdk.models.blocks import Block, DividerBlock
+from slack_sdk.models.blocks import Block, ButtonElement, DividerBlock
 
 from bot.conversation.views import (
     Created,
@@ -24,6 +24,7 @@ from cards.formatting import facts, glance, requirements
 from cards.ids import Action
 from cards.slack._approvals import waiting_blocks
 from cards.slack._kit import (
+    BUTTON_VALUE,
     MESSAGE_BLOCKS,
     actions,
     button,
@@ -41,7 +42,8 @@ from cards.words import MISSING
 
 
 def referral_blocks(view: ReferralCard) -> list[Block]:
-    """The referral's name, what just happened, and its facts, contacts and requirements."""
+    """The referral's name, what just happened, and its facts, contacts and requirements;
+    then Register deal, when the view offers it."""
     referral = view.referral
     blocks: list[Block] = [header(referral.name or words.UNNAMED)]
     if view.message:
@@ -53,7 +55,19 @@ def referral_blocks(view: ReferralCard) -> list[Block]:
     needs = requirements(referral, missing=MISSING)
     if needs:
         blocks.extend(field_sections(fact(label, value) for label, value in needs.items()))
+    register = _register(view)
+    if register is not None:
+        blocks.append(actions([register]))
     return blocks
+
+
+def _register(view: ReferralCard) -> ButtonElement | None:
+    """Register deal, which types ``/referral register ID``: only when the view offers it
+    and the id travels whole in the button's value."""
+    referral_id = view.referral.id
+    if not view.registrable or not referral_id or len(referral_id) > BUTTON_VALUE:
+        return None
+    return button(words.REGISTER, Action.REGISTER, value=referral_id, style="primary")
 
 
 def referral_text(view: ReferralCard) -> str:

@@ -12,9 +12,9 @@ the data. Either way the data is one flat JSON object of strings::
   has no verb of its own, still says what it is;
 * ``step``: the step whose card carried the action, so a click on an old card can be told
   from one on the current card (left out by actions that belong to no question: Submit,
-  Edit, Show, More, Resume);
+  Edit, Show, Register, More, Resume);
 * ``value``: what a button stands for, fixed when the card was made (the choice, the field to
-  edit, the referral to show, the page command);
+  edit, the referral to show or register, the page command);
 * ``q`` and ``label``: on a question's card, the question, and on a button its title, so the
   clicked card can be shown as a record of question and answer without looking anything up;
 * ``catalog`` or ``labels``: on the button that sends a choice set, the id of the catalog the
@@ -41,7 +41,8 @@ What each verb reads back as (:func:`read_action`):
   ``Choice(step, (value, ...))``;
 * ``BACK``, ``SKIP``, ``REVIEW``, ``CANCEL``, ``SUBMIT``, ``REAPPLY``, ``RESUME``:
   ``Command(name, step=step)``; ``EDIT``: ``Command(EDIT, arg=value)``;
-* ``SHOW``: ``TypedText("/referral show <value>")``; ``PAGE``: ``TypedText(value)``, the page
+* ``SHOW``: ``TypedText("/referral show <value>")``; ``REGISTER``:
+  ``TypedText("/referral register <value>")``; ``PAGE``: ``TypedText(value)``, the page
   command the list was given;
 * ``APPROVE``, ``REJECT``, ``RETRY``, ``WITHDRAW`` (an approval card's buttons, whose
   ``value`` is the approval's id): ``Decision(approval=value, verdict=...)``; Reject adds
@@ -65,6 +66,7 @@ from microsoft_teams.cards.core import ActionStyle, AssociatedInputs, ExecuteAct
 from bot.conversation.views import Choice, Command, CommandName, Decision, Input, Verdict
 from cards.ids import REASON_INPUT, VERDICTS, Action
 from cards.teams._kit import TITLE, clip
+from cards.words import register_command
 
 VERB: Final = "verb"
 STEP: Final = "step"
@@ -240,6 +242,8 @@ def _read(data: Mapping[str, Any]) -> Input | TypedText | None:
         return Command(name=CommandName.EDIT, arg=value) if _text(value) else None
     if verb is Action.SHOW:
         return TypedText(text=f"/referral show {value}", step=None) if _text(value) else None
+    if verb is Action.REGISTER:
+        return TypedText(text=register_command(value), step=None) if _text(value) else None
     if verb is Action.PAGE:
         return TypedText(text=value, step=None) if _text(value) else None
     if step is None:

@@ -51,7 +51,8 @@ from cards.words import MISSING
 
 
 def referral_body(view: ReferralCard, budget: Budget) -> list[CardElement]:
-    """The referral's name, what just happened, then its facts, notes and requirements."""
+    """The referral's name, what just happened, then its facts, notes and requirements;
+    last Register deal, when the view offers it (kept whatever the rows leave out)."""
     referral = view.referral
     head: list[CardElement] = [*said(referral.name or words.UNNAMED, weight="Bolder", size="Large")]
     if view.message:
@@ -63,7 +64,18 @@ def referral_body(view: ReferralCard, budget: Budget) -> list[CardElement]:
     rows.extend(
         fact(label, value) for label, value in requirements(referral, missing=MISSING).items()
     )
-    return fitted(head, rows, [], budget, more=lambda _: note(words.NOT_SHOWN, subtle=True))
+    tail = _register(view)
+    return fitted(head, rows, tail, budget, more=lambda _: note(words.NOT_SHOWN, subtle=True))
+
+
+def _register(view: ReferralCard) -> list[CardElement]:
+    """Register deal, which types ``/referral register ID``: only when the view offers it
+    and the id travels whole in the action's data."""
+    referral_id = view.referral.id
+    if not view.registrable or not referral_id or not fits(referral_id, VALUE_BYTES):
+        return []
+    register = execute(words.REGISTER, Action.REGISTER, value=referral_id, style="positive")
+    return [actions([register])]
 
 
 def referral_text(view: ReferralCard) -> str:

@@ -70,6 +70,8 @@ YOUNG: Final = timedelta(hours=72)
 """Microsoft may reject a registration made this soon after the referral was created."""
 BOT: Final = "referral-bot"
 """Who moved a request no person moved (it expired)."""
+OPEN: Final = (ApprovalStatus.PENDING, ApprovalStatus.FAILED)
+"""Requests a decision may still change."""
 LISTED: Final = 20
 """How many requests ``/referral approvals`` and a home page show."""
 
@@ -86,7 +88,13 @@ NO_PLACE_HINT = (
     "An approver types /referral approvals here in the channel where requests should go "
     "(or the operator sets APPROVALS_CHANNEL for Slack)."
 )
-ONLY_IN_CHAT = "Approvers decide deal registrations in Slack or Teams, not here."
+ONLY_IN_CHAT = Problem(
+    message="Approvers decide deal registrations in Slack or Teams, so I can't ask for one "
+    "from here.",
+    hint="Ask in Slack or Teams with /referral register ID: the report above is the same there.",
+)
+CHAT_PLATFORMS: Final = frozenset({"slack", "teams"})
+"""Where approvals channels are (the terminal has none)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -156,9 +164,10 @@ class ApprovalRequests:
         )
         if not (partner.is_eligible and eligibility.is_eligible):
             return Gate([report], allowed=False)
+        if platform_of(conversation.key)[0] not in CHAT_PLATFORMS:
+            return Gate([report, ONLY_IN_CHAT], allowed=False)
         if await place_for(self._places, self._rules, conversation.key) is None:
-            hint = ONLY_IN_CHAT if platform_of(conversation.key)[0] == "console" else NO_PLACE_HINT
-            return Gate([report, Problem(message=NO_PLACE, hint=hint)], allowed=False)
+            return Gate([report, Problem(message=NO_PLACE, hint=NO_PLACE_HINT)], allowed=False)
         views: list[View] = [report]
         young = is_young(referral, self._clock.now())
         if young:
@@ -197,6 +206,8 @@ class ApprovalRequests:
         approval = filed.approval
         if filed.new or approval.card is None:
             await self._jobs.put(POST_CARD, {"approval": approval.id}, order_key=approval.id)
+        if filed.new:
+            await self._replace_earlier(approval)
         card = approval_card(approval, self._rules, viewer="requester")
         notice = Notice(
             message="Sent to the approvers. Nothing goes to Partner Center until one of them "
@@ -205,6 +216,29 @@ class ApprovalRequests:
             f"{referral.id} takes it back.",
         )
         return [notice, card]
+
+    async def _replace_earlier(self, approval: Approval) -> None:
+        """A seller asking again for the same referral (after fixing what Partner Center or
+        an approver refused) replaces their request still open: approvers decide only the
+        latest one. The old card is shown withdrawn."""
+        request = approval.request
+        for earlier in await self._approvals.listed(OPEN, limit=1000):
+            if (
+                earlier.id == approval.id
+                or earlier.request.requester != request.requester
+                or earlier.request.referral_id != request.referral_id
+            ):
+                continue
+            moved = await self._approvals.move(
+                earlier.id,
+                ApprovalStatus.WITHDRAWN,
+                by=request.requester,
+                by_name=request.requester_name,
+                now=self._clock.now(),
+                reason="Replaced by a newer request.",
+            )
+            if moved.moved:
+                await self._jobs.put(POST_CARD, {"approval": earlier.id}, order_key=earlier.id)
 
 
 class ApprovalTurns:
@@ -439,13 +473,15 @@ class ApprovalTurns:
 
     async def post_card(self, approval_id: str) -> None:
         """Post a new request's card in the approvals channel (once: a card posted before is
-        not posted again)."""
+        not posted again, only brought up to date)."""
         try:
             approval = await self._approvals.get(approval_id)
         except UnknownApproval:
             logger.warning("approval %s is gone before its card was posted", approval_id)
             return
         if approval.card is not None:
+            if approval.status is not ApprovalStatus.PENDING:
+                await self._show(approval)  # decided elsewhere, or replaced: say so on it
             return
         channel = await place_for(self._places, self._rules, approval.request.requester)
         replier = self._repliers.get(channel.platform) if channel is not None else None
@@ -496,9 +532,8 @@ class ApprovalTurns:
         """The requests this person may act on: all waiting ones for an approver (bar their
         own, which they may withdraw), their own for anyone else."""
         approver = await replier.named_by(turn, self._rules.approvers)
-        open_ = (ApprovalStatus.PENDING, ApprovalStatus.FAILED)
         cards = []
-        for approval in await self._approvals.listed(open_, limit=LISTED * 5):
+        for approval in await self._approvals.listed(OPEN, limit=LISTED * 5):
             own = approval.request.requester == turn.conversation
             if own:
                 cards.append(approval_card(approval, self._rules, viewer="requester"))
@@ -526,9 +561,7 @@ class ApprovalTurns:
     async def _withdraw_by_id(self, turn: Turn, target: str) -> list[View]:
         mine = [
             approval
-            for approval in await self._approvals.listed(
-                (ApprovalStatus.PENDING, ApprovalStatus.FAILED), limit=1000
-            )
+            for approval in await self._approvals.listed(OPEN, limit=1000)
             if approval.request.requester == turn.conversation
             and target in (approval.id, approval.request.referral_id)
         ]

@@ -36,6 +36,7 @@ from bot.conversation.views import (
 )
 from bot.partner_center.client import PartnerCenterClient
 from bot.partner_center.errors import PartnerCenterError
+from bot.referrals.registration import could_register
 
 LIST_PAGE = 20
 CHAT_ONLY = "That works in chat only (Slack or Teams)."
@@ -114,7 +115,7 @@ class Desk:
         found = await referral_for(self._access, client, conversation.seller, referral_id)
         if isinstance(found, Problem):
             return [found]
-        return [ReferralCard(referral=found)]
+        return [ReferralCard(referral=found, registrable=could_register(found))]
 
     async def _list(self, conversation: Conversation, command: ListReferrals) -> list[View]:
         query: str | None

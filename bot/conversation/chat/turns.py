@@ -301,7 +301,10 @@ class TurnRunner:
     ) -> None:
         """An approval card's click, or a command about approvals."""
         if self._approvals is None:
-            problem = Problem(message="Deal-registration approvals are not set up here.")
+            problem = Problem(
+                message="Deal registrations are approved in Slack or Teams, not here.",
+                hint="/referral register ID shows whether a referral is eligible.",
+            )
             await self._post(turn, replier, [problem], progress)
             return
         if isinstance(parsed, ApprovalCommand):

@@ -201,3 +201,26 @@ def test_subscribing_in_the_terminal_says_where_it_works(chat: Chat) -> None:
     output = chat.run(scripted("/referral subscribe won"))
 
     assert "Subscriptions are for channels" in output
+
+
+def test_register_in_the_terminal_shows_the_report_and_where_to_ask(
+    portal: BlockingPortal, fresh_sandbox: Sandbox, redis_url: str, redis_namespace: str,
+    tmp_path: Path,
+) -> None:  # fmt: skip
+    settings = settings_for(fresh_sandbox, redis_url, tmp_path).model_copy(
+        update={"referral_admins": ("ana",)}
+    )
+    chat = Chat(portal, settings, f"console:{redis_namespace}:ana")
+
+    output = chat.run(
+        scripted(
+            "/referral register 5e7a9c1d-3f5b-4d7e-9b1c-3e5a7c9e1b04",
+            "2026-11-20",
+            "/referral approvals",
+        )
+    )
+
+    assert "is eligible for deal registration" in output
+    assert "Approvers decide deal registrations in Slack or Teams" in output
+    assert "You have no referral in progress" in output  # no draft was started
+    assert "approved in Slack or Teams, not here" in output

@@ -15,9 +15,9 @@ import pytest
 from pydantic import SecretStr
 from redis.asyncio import Redis
 
+from bot.app.clients import build_http_client
 from bot.approvals.places import ApprovalPlaces
 from bot.approvals.store import Approvals, ApprovalStatus
-from bot.app.clients import build_http_client
 from bot.clock import SystemClock
 from bot.conversation import Decision, Seller, Turn
 from bot.conversation.chat.approving import ApprovalRules, ApprovalTurns
@@ -456,3 +456,39 @@ async def test_bad_answers_are_asked_again_with_a_specific_message(bot: SlackBot
     refused = said(bot.slack.last_message(SELLER_DM))
     assert "NOPE-1" in refused
     assert "DEAL-123456-XYZ" in refused or "Contoso Experience Platform" in refused
+
+
+async def test_asking_again_replaces_the_request_still_open(bot: SlackBot) -> None:
+    await ask_for_registration(bot)
+    await ask_for_registration(bot)
+
+    first, second = bot.slack.messages_to(APPROVALS)
+    replaced = bot.slack.message(APPROVALS, first["ts"])
+    assert buttons(replaced) == []
+    assert "withdrawn" in said(replaced)
+    assert buttons(bot.slack.message(APPROVALS, second["ts"])) == [Action.APPROVE, Action.REJECT]
+    waiting = await Approvals(bot.redis, stream=bot.job_stream).listed([ApprovalStatus.PENDING])
+    assert len(waiting) == 1
+
+
+async def test_without_an_approvals_channel_the_report_says_whom_to_ask(
+    fresh_sandbox: Sandbox,
+    fresh_slack_api: SlackApiStandIn,
+    redis_url: str,
+    redis: Redis,
+    redis_namespace: str,
+) -> None:
+    settings = slack_settings(
+        fresh_sandbox, fresh_slack_api, redis_url, redis_namespace, referral_admins=SELLER
+    )
+    async with running(settings, fresh_slack_api, redis, redis_namespace) as bot:
+        await bot.send(bot.requests.command(f"register {NORTHWIND}"))
+        await bot.settled()
+
+        report, problem = [said(m) for m in bot.slack.messages_to(SELLER_DM)]
+        assert "Your organization may register deals" in report
+        assert "No approvals channel is set up" in problem
+        assert "/referral approvals here" in problem
+        await bot.send(bot.requests.dm_message("2026-11-20"))
+        await bot.settled()
+        assert "no referral in progress" in said(bot.slack.last_message(SELLER_DM))
