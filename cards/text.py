@@ -336,11 +336,15 @@ def render_created(created: Created) -> RenderableType:
 
 
 def render_referral(view: ReferralCard) -> RenderableType:
-    """One referral as it now stands, after what the message says happened."""
-    card = referral_card(view.referral)
-    if not view.message:
-        return card
-    return Group(Text(f"{PASSED} {view.message}", style="bold green"), card)
+    """One referral as it now stands, after what the message says happened; then how to
+    ask for its deal registration, when the view offers it (the terminal has no buttons)."""
+    parts: list[RenderableType] = []
+    if view.message:
+        parts.append(Text(f"{PASSED} {view.message}", style="bold green"))
+    parts.append(referral_card(view.referral))
+    if view.registrable and view.referral.id:
+        parts.append(Text(words.register_hint(view.referral.id), style="dim"))
+    return parts[0] if len(parts) == 1 else Group(*parts)
 
 
 def render_referral_list(view: ReferralList) -> RenderableType:

@@ -51,8 +51,13 @@ MOVES: Final[dict[ApprovalStatus, frozenset[ApprovalStatus]]] = {
     ApprovalStatus.WITHDRAWN: frozenset({ApprovalStatus.PENDING, ApprovalStatus.FAILED}),
 }
 """The statuses each status may be reached from (``failed`` → ``approved``: Retry)."""
+OPEN: Final = frozenset({ApprovalStatus.PENDING, ApprovalStatus.APPROVED, ApprovalStatus.FAILED})
+"""Where a request stands while a decision may still change it (kept in :attr:`~Approvals.open`,
+as the MOVE script knows them too)."""
+PAGE: Final = 200
+"""How many ids a listing reads from an index at a time."""
 
-# KEYS: the request's hash, the audit stream.
+# KEYS: the request's hash, the audit stream, the index of open requests.
 # ARGV: the new status, the fields to set with it (a JSON object of strings: who, when, why,
 #       the API's request id, ...), the audit's cap, then the statuses it may move from.
 # Returns {1} when it moved; {0, status, by, at} when it stood elsewhere; {-1} when unknown.
@@ -73,13 +78,16 @@ for i = 4, #ARGV do
       table.insert(line, value)
     end
     redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[3], '*', unpack(line))
+    if ARGV[1] ~= 'pending' and ARGV[1] ~= 'approved' and ARGV[1] ~= 'failed' then
+      redis.call('ZREM', KEYS[3], redis.call('HGET', KEYS[1], 'id'))
+    end
     return {1}
   end
 end
 return {0, status, redis.call('HGET', KEYS[1], 'by') or '', redis.call('HGET', KEYS[1], 'at') or ''}
 """
 
-# KEYS: the request's hash, the index, the audit stream.
+# KEYS: the request's hash, the index, the audit stream, the index of open requests.
 # ARGV: the request's fields (JSON object of strings), its TTL, its score in the index (the
 #       time it was made), the audit's cap.
 # Returns 1 when it was recorded now, 0 when a request with this id was recorded before.
@@ -93,6 +101,7 @@ for name, value in pairs(fields) do
 end
 redis.call('EXPIRE', KEYS[1], ARGV[2])
 redis.call('ZADD', KEYS[2], ARGV[3], fields['id'])
+redis.call('ZADD', KEYS[4], ARGV[3], fields['id'])
 redis.call('XADD', KEYS[3], 'MAXLEN', '~', ARGV[4], '*', 'approval', fields['id'],
   'status', fields['status'], 'by', fields['requester'], 'at', fields['created_at'],
   'referral', fields['referral'])
@@ -172,6 +181,9 @@ class Approvals:
         self._prefix = f"{slot}:approval:"
         self.index = f"{slot}:approvals"
         self.audit = f"{slot}:approvals:audit"
+        self.open = f"{slot}:approvals:open"
+        """Requests a decision may still change (pending, approved, failed), by age: what
+        home pages, lists and expiry read, so they never walk the whole history."""
         self._move = redis.register_script(MOVE)
         self._request = redis.register_script(REQUEST)
 
@@ -191,7 +203,7 @@ class Approvals:
             "created_at": created,
         }
         recorded: Any = await self._request(
-            keys=[self._key(approval_id), self.index, self.audit],
+            keys=[self._key(approval_id), self.index, self.audit, self.open],
             args=[json.dumps(fields), KEEP_SECONDS, now.timestamp(), AUDIT_MAX_LENGTH],
         )
         return Filed(await self.get(approval_id), new=int(recorded) == 1)
@@ -223,7 +235,7 @@ class Approvals:
         if sender is not None:
             fields["sender"] = sender
         answer: Any = await self._move(
-            keys=[self._key(approval_id), self.audit],
+            keys=[self._key(approval_id), self.audit, self.open],
             args=[
                 to.value,
                 json.dumps(fields),
@@ -255,37 +267,43 @@ class Approvals:
     ) -> list[Approval]:
         """The newest requests (those in ``statuses`` when given), newest first."""
         wanted = set(statuses) if statuses is not None else None
+        index = self.open if wanted is not None and wanted <= OPEN else self.index
         found: list[Approval] = []
-        ids: Any = await self._redis.zrevrange(self.index, 0, -1)
-        for raw in ids:
-            try:
-                approval = await self.get(text_of(raw))
-            except UnknownApproval:
-                await self._redis.zrem(self.index, raw)  # expired from Redis
-                continue
-            if wanted is None or approval.status in wanted:
-                found.append(approval)
-                if len(found) >= limit:
-                    break
-        return found
+        start = 0
+        while len(found) < limit:
+            ids: Any = await self._redis.zrevrange(index, start, start + PAGE - 1)
+            if not ids:
+                break
+            start += len(ids)
+            for approval in await self._many(index, ids):
+                if wanted is None or approval.status in wanted:
+                    found.append(approval)
+        return found[:limit]
 
     async def made_before(self, moment: datetime, *, limit: int = 100) -> list[Approval]:
         """Pending requests made before ``moment``, oldest first (those due to expire)."""
         ids: Any = await self._redis.zrangebyscore(
-            self.index, "-inf", moment.timestamp(), start=0, num=limit * 4
+            self.open, "-inf", moment.timestamp(), start=0, num=limit * 4
         )
-        due: list[Approval] = []
-        for raw in ids:
-            try:
-                approval = await self.get(text_of(raw))
-            except UnknownApproval:
-                await self._redis.zrem(self.index, raw)
-                continue
-            if approval.status is ApprovalStatus.PENDING:
-                due.append(approval)
-                if len(due) >= limit:
-                    break
-        return due
+        due = [a for a in await self._many(self.open, ids) if a.status is ApprovalStatus.PENDING]
+        return due[:limit]
+
+    async def _many(self, index: str, ids: list[Any]) -> list[Approval]:
+        """The requests ``ids`` of ``index`` in one round trip; those no longer kept (their
+        hash expired) leave the index."""
+        async with self._redis.pipeline(transaction=False) as pipe:
+            for raw in ids:
+                pipe.hgetall(self._key(text_of(raw)))
+            answers: Any = await pipe.execute()
+        found, gone = [], []
+        for raw, fields in zip(ids, answers, strict=True):
+            if fields:
+                found.append(_approval({text_of(k): text_of(v) for k, v in fields.items()}))
+            else:
+                gone.append(raw)
+        if gone:
+            await self._redis.zrem(index, *gone)
+        return found
 
     async def history(self, approval_id: str) -> list[dict[str, str]]:
         """The audit lines of one request, oldest first."""

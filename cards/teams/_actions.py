@@ -103,7 +103,7 @@ class TypedText:
     """Words the adapter sends through the engine's text path, as if typed in the chat.
 
     ``step`` is the question a card's text box answered; None for a button that stands for a
-    command the seller could type (Show, More).
+    command the seller could type (Show, Register, More).
     """
 
     text: str

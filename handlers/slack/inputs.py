@@ -24,6 +24,7 @@ from bot.conversation import (
 )
 from cards.ids import REASON_INPUT, STEP_BLOCK_PREFIX, VERDICTS, Action
 from cards.slack import decode_choice
+from cards.words import register_command
 
 PLATFORM = "slack"
 PROGRESS = re.compile(r"^Step \d+ of \d+: ")
@@ -50,7 +51,7 @@ REJECT_HEADING = "Reject this deal registration"
 
 @dataclass(frozen=True, slots=True)
 class Typed:
-    """A button that stands for a command the seller could type (Show, More)."""
+    """A button that stands for a command the seller could type (Show, Register, More)."""
 
     text: str
 
@@ -239,6 +240,11 @@ def action_input(action: Mapping[str, Any]) -> Input | Typed | None:
         return Command(name=CommandName.EDIT, arg=action.get("value") or chosen)
     if action_id == Action.SHOW:
         return Typed(f"/referral show {action.get('value', '')}")
+    if action_id == Action.REGISTER:
+        referral_id = action.get("value")
+        if not isinstance(referral_id, str) or not referral_id.strip():
+            return None
+        return Typed(register_command(referral_id))
     if action_id == Action.PAGE:
         return Typed(str(action.get("value", "")))
     if action_id in COMMANDS:

@@ -544,6 +544,29 @@ def test_referral_card_shows_the_facts(referral: Referral) -> None:
     assert elements(card.blocks) == []
 
 
+def test_a_registrable_referral_card_ends_with_register_deal(referral: Referral) -> None:
+    card = message(ReferralCard(referral=referral, registrable=True))
+
+    assert_valid(card)
+    (register,) = elements(card.blocks)
+    assert card.blocks[-1]["type"] == "actions"
+    assert register["text"]["text"] == words.REGISTER == "Register deal"
+    assert (register["action_id"], register["value"]) == (Action.REGISTER, referral.id)
+    assert register["style"] == "primary"
+
+
+@pytest.mark.parametrize("referral_id", [None, "", "r" * 2001])
+def test_no_register_button_without_an_id_that_travels_whole(
+    referral: Referral, referral_id: str | None
+) -> None:
+    unsent = referral.model_copy(update={"id": referral_id})
+
+    card = message(ReferralCard(referral=unsent, registrable=True))
+
+    assert_valid(card)
+    assert elements(card.blocks) == []
+
+
 def test_long_notes_are_clipped_with_an_ellipsis(referral: Referral) -> None:
     referral.details.notes = "word " * 2000  # type: ignore[union-attr]
     card = message(ReferralCard(referral=referral))
@@ -884,7 +907,7 @@ def test_limits_hold_whatever_the_data(name: str, notes: str, customer: str) -> 
             notice=notes,
         ),
         Created(referrals=made[:2], message=notes),
-        ReferralCard(referral=made[0], message=name),
+        ReferralCard(referral=made[0], message=name, registrable=True),
         ReferralList(title=name, referrals=made, total=len(made)),
         Notice(message=name, detail=notes),
         Problem(message=name, hint=notes, reference=customer),

@@ -855,6 +855,41 @@ def test_referral_card_shows_the_facts(referral: Referral) -> None:
     assert made.text == "Updated. (unnamed referral)"  # the fixture has no name
 
 
+def test_a_registrable_referral_card_ends_with_register_deal(referral: Referral) -> None:
+    made = card(ReferralCard(referral=referral, registrable=True))
+
+    assert_valid(made)
+    (register,) = executes(made.content)
+    assert register["title"] == words.REGISTER == "Register deal"
+    assert (register["verb"], register["style"]) == (Action.REGISTER, "positive")
+    assert made.content["body"][-1]["type"] == "ActionSet"
+    assert read_both(made.content, register) == TypedText(
+        text=f"/referral register {referral.id}", step=None
+    )
+
+
+def test_register_deal_stays_when_the_facts_do_not_fit(referral: Referral) -> None:
+    referral.details.notes = "word " * 2000  # type: ignore[union-attr]
+    crowded = referral.model_copy(update={"team": referral.team * 200 if referral.team else []})
+
+    made = card(ReferralCard(referral=crowded, registrable=True))
+
+    assert_valid(made)
+    assert verbs(made.content) == [Action.REGISTER]
+
+
+@pytest.mark.parametrize("referral_id", [None, "", "r" * 600, "tab\there"])
+def test_no_register_action_without_an_id_that_travels_whole(
+    referral: Referral, referral_id: str | None
+) -> None:
+    unsent = referral.model_copy(update={"id": referral_id})
+
+    made = card(ReferralCard(referral=unsent, registrable=True))
+
+    assert_valid(made)
+    assert all_actions(made.content) == []
+
+
 def test_long_notes_are_clipped_with_an_ellipsis(referral: Referral) -> None:
     referral.details.notes = "word " * 2000  # type: ignore[union-attr]
     made = card(ReferralCard(referral=referral))
@@ -1145,6 +1180,7 @@ def every_card() -> list[TeamsCard]:
         card(prompt(input=InputKind.TEXT, choices=())),
         card(review(3, can_reapply=True)),
         card(ReferralList(title="Open", referrals=listed, more="/referral list 2")),
+        card(ReferralCard(referral=listed[0], registrable=True)),
         home(Home(draft=draft, referrals=listed)),
         card(status_change()),
         card(approval(actions=("approve", "reject"))),
@@ -1160,6 +1196,7 @@ def test_every_verb_is_used_and_every_action_reads_back_with_its_step() -> None:
         Action.SEARCH: Choice,
         Action.PICK_DATE: Choice,
         Action.SHOW: TypedText,
+        Action.REGISTER: TypedText,
         Action.PAGE: TypedText,
     }
     seen: set[Action] = set()
@@ -1222,6 +1259,9 @@ def test_a_multi_select_reads_back_as_every_value_picked() -> None:
         {"verb": "rb_edit", "value": ""},
         {"verb": "rb_edit"},
         {"verb": "rb_show", "value": "   "},
+        {"verb": "rb_register", "value": "   "},
+        {"verb": "rb_register"},
+        {"action": {"verb": "rb_register", "data": {"value": 42}}},
         {"verb": "rb_page", "value": ["/referral list 2"]},
         {"verb": "rb_back", "step": ["s"]},
         {"action": "rb_choose"},
@@ -1381,7 +1421,7 @@ def test_cards_stay_valid_and_small_whatever_the_data(name: str, notes: str, cus
             notice=notes,
         ),
         Created(referrals=made[:2], message=notes),
-        ReferralCard(referral=made[0], message=name),
+        ReferralCard(referral=made[0], message=name, registrable=True),
         ReferralList(title=name, referrals=made, total=len(made), more=notes[:300] or None),
         Notice(message=name, detail=notes),
         Problem(message=name, hint=notes, reference=customer),

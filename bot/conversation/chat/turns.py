@@ -237,7 +237,9 @@ class TurnRunner:
     async def _answer(
         self, turn: Turn, replier: Replier, progress: TurnProgress, attempt: str
     ) -> None:
-        conversation = Conversation(turn.conversation, turn.seller)
+        # Where replies reach the seller later (a draft keeps it: a request for approval is
+        # answered there once decided).
+        conversation = Conversation(turn.conversation, turn.seller, turn.address)
         refusal = await replier.admits(turn)
         if refusal is not None:
             # Told once an hour at most; nothing else is done for them.
@@ -277,7 +279,8 @@ class TurnRunner:
             await self._post(turn, replier, [PRIVATE_ONLY], progress)
             return
         if needs_seller_profile(parsed):
-            conversation = Conversation(turn.conversation, await replier.profile(turn))
+            seller = await replier.profile(turn)
+            conversation = Conversation(turn.conversation, seller, turn.address)
         progress.sending = sends(parsed)
         if turn.card is not None and progress.sending and not turn.answered_in_place:
             await replier.record(

@@ -194,3 +194,22 @@ async def test_a_move_records_who_by_name_and_the_sender(approvals: Approvals) -
     line = (await approvals.history(made.id))[-1]
     assert line["by_name"] == "Grace Hopper"
     assert line["status"] == "approved"
+
+
+async def test_only_requests_a_decision_may_change_stay_in_the_open_index(
+    approvals: Approvals, redis: Redis
+) -> None:
+    waiting = (await approvals.request(ASK, now=NOW)).approval
+    refused = (await approvals.request(ASK, now=NOW)).approval
+    sent = (await approvals.request(ASK, now=NOW)).approval
+    await approvals.move(refused.id, ApprovalStatus.APPROVED, by="m", now=NOW)
+    await approvals.move(refused.id, ApprovalStatus.FAILED, by="m", now=NOW, reason="412")
+    await approvals.move(sent.id, ApprovalStatus.APPROVED, by="m", now=NOW)
+    await approvals.move(sent.id, ApprovalStatus.SUBMITTED, by="m", now=NOW)
+
+    still_open = {raw.decode() for raw in await redis.zrange(approvals.open, 0, -1)}
+
+    assert still_open == {waiting.id, refused.id}
+    open_ones = await approvals.listed([ApprovalStatus.PENDING, ApprovalStatus.FAILED])
+    assert {a.id for a in open_ones} == {waiting.id, refused.id}
+    assert len(await approvals.listed()) == 3
