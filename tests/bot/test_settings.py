@@ -102,6 +102,9 @@ def test_dotenv_file_is_read(tmp_path: Path) -> None:
         ("AUTH_MODE", "password", "AUTH_MODE: Input should be 'user', 'service' or 'static'"),
         ("SESSION_TTL_SECONDS", "0", "SESSION_TTL_SECONDS: Input should be greater than 0"),
         ("SLACK_API_URL", "not a url", "SLACK_API_URL:"),
+        ("APPROVALS_CHANNEL", "#deal-approvals", "APPROVALS_CHANNEL: Value error, must be a Slack"),
+        ("APPROVALS_CHANNEL", "c0abc", "APPROVALS_CHANNEL: Value error, must be a Slack"),
+        ("APPROVAL_TTL_DAYS", "0", "APPROVAL_TTL_DAYS: Input should be greater than or equal to 1"),
     ],
 )
 def test_malformed_values_name_the_variable(
@@ -197,3 +200,16 @@ def test_dead_letters_are_kept_a_week_and_libraries_log_as_told(
     monkeypatch.setenv("DEAD_LETTER_DAYS", "0")
     with pytest.raises(ConfigurationError, match="DEAD_LETTER_DAYS"):
         load_settings()
+
+
+def test_approvals_read_their_channel_and_wait_a_week_by_default(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    assert load_settings().approval_ttl_days == 7
+    monkeypatch.setenv("APPROVALS_CHANNEL", " C0APPROVALS ")
+    monkeypatch.setenv("APPROVERS", "U0002, S0LEADS ,grace@contoso.example")
+
+    settings = load_settings()
+
+    assert settings.approvals_channel == "C0APPROVALS"
+    assert settings.approvers == ("U0002", "S0LEADS", "grace@contoso.example")

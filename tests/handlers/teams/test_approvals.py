@@ -18,7 +18,7 @@ from bot.approvals.places import ApprovalPlaces
 from bot.approvals.store import Approvals, ApprovalStatus
 from cards.ids import REASON_INPUT, Action
 from handlers.approvals import DECISION_TAKEN, REASON_NEEDED
-from tests.cards.test_teams import executes
+from tests.cards.test_teams import executes, inputs
 from tests.handlers.slack.test_approvals import ANSWERS, NORTHWIND, patches, registrations
 from tests.handlers.teams.conftest import TeamsBot, card_of, running, teams_settings
 from tests.support.identity_stand_in import IdentityStandIn
@@ -167,18 +167,215 @@ def answered_with_a_message(response: httpx.Response) -> str:
     return str(body["value"])
 
 
-async def test_explore(bot: TeamsBot, fresh_sandbox: Sandbox) -> None:
+
+def updates_of(bot: TeamsBot, message_id: str) -> int:
+    """How many times the bot rewrote its message ``message_id``."""
+    return sum(call.path.endswith(f"/activities/{message_id}") for call in bot.teams.calls(UPDATE))
+
+
+def said_since(bot: TeamsBot, before: set[str], *users: TeamsUser) -> list[str]:
+    """What the bot posted since ``before`` (message ids) in the approvals channel and in the
+    1:1 chats of ``users``."""
+    messages = [*bot.teams.messages_in(APPROVALS.id)]
+    for user in users:
+        messages.extend(bot.teams.messages_in(personal_conversation_id(user)))
+    return [said(message) for message in messages if message["id"] not in before]
+
+
+def message_ids(bot: TeamsBot, *users: TeamsUser) -> set[str]:
+    messages = [*bot.teams.messages_in(APPROVALS.id)]
+    for user in users:
+        messages.extend(bot.teams.messages_in(personal_conversation_id(user)))
+    return {str(message["id"]) for message in messages}
+
+
+async def status_of(bot: TeamsBot, approval: str) -> ApprovalStatus:
+    return (await Approvals(bot.redis, stream=bot.job_stream).get(approval)).status
+
+
+# The approvals place ------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("approver", [MANAGER, ALAN], ids=["by-object-id", "by-email"])
+async def test_only_an_approver_makes_a_team_channel_the_approvals_place(
+    bot: TeamsBot, approver: TeamsUser
+) -> None:
+    places = ApprovalPlaces(bot.redis, stream=bot.job_stream)
+
+    await make_approvals_channel(bot, EDSGER)
+
+    assert "Only approvers decide" in said(bot.teams.last_message(APPROVALS.id))
+    assert await places.get("teams", TENANT_ID) is None
+    await typed(bot, f"referral register {NORTHWIND}")
+    assert "No approvals channel is set up" in chat_with(bot, SELLER)[-1]
+
+    await make_approvals_channel(bot, approver)
+
+    assert "now come to" in said(bot.teams.last_message(APPROVALS.id))
+    place = await places.get("teams", TENANT_ID)
+    assert place is not None
+    assert place.id == APPROVALS.id  # the channel, not the thread it was typed in
+    card_id = await ask_for_registration(bot)
+    assert verbs(card_at(bot, card_id)) == [Action.APPROVE, Action.REJECT]
+
+
+# Deciding in the channel --------------------------------------------------------------------
+
+
+async def test_asked_in_the_chat_approved_in_the_channel_sent_once_and_the_requester_told(
+    bot: TeamsBot, fresh_sandbox: Sandbox
+) -> None:
+    await make_approvals_channel(bot)
+
+    card_id = await ask_for_registration(bot)
+
+    assert any("Sent to the approvers" in line for line in chat_with(bot, SELLER)[-2:])
+    asked = card_at(bot, card_id)
+    shown = said(asked)
+    assert "Northwind Traders - Contoso Experience Platform" in shown
+    assert "Ada Lovelace" in shown
+    assert "DEAL-123456-XYZ" in shown
+    assert verbs(asked) == [Action.APPROVE, Action.REJECT]
+    (box,) = [node for node in inputs(asked)]
+    assert box["id"] == REASON_INPUT
+    assert registrations(fresh_sandbox) == []  # nothing is sent before a decision
+
+    answer = await click(bot, card_id, Action.APPROVE, user=MANAGER)
+
+    assert answer == DECISION_TAKEN  # to the clicker alone: the shared card is not answered
+    (registered,) = registrations(fresh_sandbox)
+    assert registered["type"] == "AzureIPCoSell"
+    assert registered["contract"]["value"] == 30000
+    assert registered["contract"]["startDateTime"].startswith("2026-12-01")
+    [solution] = registered["solutionDetails"]
+    assert solution["id"] == "DEAL-123456-XYZ"
+    assert len(patches(fresh_sandbox)) == 1
+    decided = card_at(bot, card_id)  # the same message, rewritten in place
+    assert updates_of(bot, card_id) == 1
+    assert "approved by Grace Hopper" in said(decided)
+    assert verbs(decided) == []
+    assert inputs(decided) == []
+    assert "Grace Hopper approved your deal registration" in chat_with(bot, SELLER)[-1]
+    approval = approval_id(asked)
+    assert await status_of(bot, approval) is ApprovalStatus.SUBMITTED
+
+
+@pytest.mark.parametrize("who", [EDSGER, SELLER], ids=["a-stranger", "the-requester"])
+async def test_a_non_approver_and_the_requester_are_refused_and_nothing_changes(
+    bot: TeamsBot, fresh_sandbox: Sandbox, who: TeamsUser
+) -> None:
     await make_approvals_channel(bot)
     card_id = await ask_for_registration(bot)
-    print("CHANNEL", [said(m)[:300] for m in bot.teams.messages_in(APPROVALS.id)])
-    print("DM", [m[:300] for m in chat_with(bot, SELLER)][-3:])
-    answer = await click(bot, card_id, Action.APPROVE, user=EDSGER)
-    print("ANSWER", answer)
-    print("CHANNEL", [said(m)[:400] for m in bot.teams.messages_in(APPROVALS.id)])
-    print("EDSGER", chat_with(bot, EDSGER))
-    answer = await click(bot, card_id, Action.APPROVE, user=MANAGER)
-    print("ANSWER", answer)
-    print("CHANNEL", [said(m)[:400] for m in bot.teams.messages_in(APPROVALS.id)])
-    print("DM", [m[:600] for m in chat_with(bot, SELLER)][-2:])
-    print(patches(fresh_sandbox))
-    assert 0
+    posted = bot.teams.message(card_id)
+    before = message_ids(bot, who, SELLER)
+
+    answer = await click(bot, card_id, Action.APPROVE, user=who)
+
+    assert answer == DECISION_TAKEN  # a message to the clicker, not a card for everyone
+    assert bot.teams.message(card_id) == posted
+    assert updates_of(bot, card_id) == 0
+    assert patches(fresh_sandbox) == []
+    assert await status_of(bot, approval_id(card_of(posted))) is ApprovalStatus.PENDING
+    (refusal,) = said_since(bot, before, who, SELLER)
+    assert "nothing changed" in refusal.lower()
+
+
+async def test_rejected_with_the_reason_typed_on_the_card_and_the_requester_told(
+    bot: TeamsBot, fresh_sandbox: Sandbox
+) -> None:
+    await make_approvals_channel(bot)
+    card_id = await ask_for_registration(bot)
+
+    answer = await click(bot, card_id, Action.REJECT, user=ALAN, reason="  Dates wrong ")
+
+    assert answer == DECISION_TAKEN
+    rejected = said(card_at(bot, card_id))
+    assert "rejected by Alan Turing: Dates wrong" in rejected
+    assert verbs(card_at(bot, card_id)) == []
+    told = chat_with(bot, SELLER)[-1]
+    assert "Alan Turing rejected your deal registration" in told
+    assert "Dates wrong" in told
+    assert patches(fresh_sandbox) == []
+    assert registrations(fresh_sandbox) == []
+
+
+@pytest.mark.parametrize("reason", ["", "   "], ids=["empty", "blank"])
+async def test_a_rejection_without_a_reason_is_refused_and_nothing_changes(
+    bot: TeamsBot, reason: str
+) -> None:
+    await make_approvals_channel(bot)
+    card_id = await ask_for_registration(bot)
+    posted = bot.teams.message(card_id)
+    before = message_ids(bot, MANAGER, SELLER)
+
+    answer = await click(bot, card_id, Action.REJECT, user=MANAGER, reason=reason)
+
+    assert answer == REASON_NEEDED
+    assert bot.teams.message(card_id) == posted
+    assert updates_of(bot, card_id) == 0
+    assert said_since(bot, before, MANAGER, SELLER) == []
+    assert await status_of(bot, approval_id(card_of(posted))) is ApprovalStatus.PENDING
+
+
+# Deciding from the 1:1 chat, and taking a request back ----------------------------------------
+
+
+async def test_the_approvers_list_in_their_chat_decides_and_the_channel_card_follows(
+    bot: TeamsBot, fresh_sandbox: Sandbox
+) -> None:
+    await make_approvals_channel(bot)
+    card_id = await ask_for_registration(bot)
+    approval = approval_id(card_at(bot, card_id))
+
+    await typed(bot, "referral approvals", user=MANAGER)
+
+    listed = bot.teams.last_message(personal_conversation_id(MANAGER))
+    content = card_of(listed)
+    assert "Waiting for your decision" in said(content)
+    assert "Northwind Traders - Contoso Experience Platform" in said(content)
+    assert [(a["verb"], a["data"]["value"]) for a in executes(content)] == [
+        (Action.APPROVE, approval),
+        (Action.REJECT, approval),
+    ]
+    assert [box["id"] for box in inputs(content)] == [f"{REASON_INPUT}:{approval}"]
+
+    answer = await click(
+        bot, listed["id"], Action.APPROVE, user=MANAGER, in_channel=False, approval=approval
+    )
+
+    assert answer == DECISION_TAKEN
+    assert len(registrations(fresh_sandbox)) == 1
+    assert len(patches(fresh_sandbox)) == 1
+    in_channel = card_at(bot, card_id)
+    assert "approved by Grace Hopper" in said(in_channel)
+    assert verbs(in_channel) == []
+    assert verbs(card_at(bot, listed["id"])) == []  # the list's card, decided too
+    assert "Grace Hopper approved your deal registration" in chat_with(bot, SELLER)[-1]
+
+
+async def test_withdrawn_by_the_requester_the_channel_card_says_so_and_approve_sends_nothing(
+    bot: TeamsBot, fresh_sandbox: Sandbox
+) -> None:
+    await make_approvals_channel(bot)
+    card_id = await ask_for_registration(bot)
+    asked = card_at(bot, card_id)
+    (approve,) = [a for a in executes(asked) if a["verb"] == Action.APPROVE]
+
+    await typed(bot, f"referral withdraw {NORTHWIND}")
+
+    assert "Withdrawn" in chat_with(bot, SELLER)[-1]
+    withdrawn = card_at(bot, card_id)
+    assert "withdrawn by the requester" in said(withdrawn)
+    assert verbs(withdrawn) == []
+    assert await status_of(bot, approval_id(asked)) is ApprovalStatus.WITHDRAWN
+
+    # An approver whose client still shows the old card clicks its Approve.
+    stale = bot.activities.card_action(
+        Action.APPROVE, approve["data"], reply_to_id=card_id, user=MANAGER, channel=APPROVALS
+    )
+    assert answered_with_a_message(await bot.post(stale)) == DECISION_TAKEN
+    await bot.settled()
+
+    assert patches(fresh_sandbox) == []
+    assert registrations(fresh_sandbox) == []
+    assert "withdrawn by the requester" in said(card_at(bot, card_id))

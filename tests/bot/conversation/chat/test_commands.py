@@ -4,8 +4,16 @@ from __future__ import annotations
 
 import pytest
 
-from bot.conversation.chat.commands import Help, ListReferrals, Show, Usage, parse_message
-from bot.conversation.views import Command, CommandName, Text
+from bot.conversation.chat.commands import (
+    ApprovalCommand,
+    Help,
+    ListReferrals,
+    Show,
+    Usage,
+    needs_partner_center,
+    parse_message,
+)
+from bot.conversation.views import Command, CommandName, Decision, Text
 
 
 @pytest.mark.parametrize(
@@ -17,6 +25,18 @@ from bot.conversation.views import Command, CommandName, Text
         ("/referral close abc-123", Command(name=CommandName.START, arg="close abc-123")),
         ("/referral team abc-123", Command(name=CommandName.START, arg="team abc-123")),
         ("/referral show abc-123", Show("abc-123")),
+        ("/referral register abc-123", Command(name=CommandName.START, arg="register abc-123")),
+        ("/referral withdraw abc-123", ApprovalCommand("withdraw", "abc-123")),
+        ("/referral approvals", ApprovalCommand("list")),
+        ("/referral approvals HERE", ApprovalCommand("here")),
+        (
+            "/referral approvals there",
+            Usage("Usage: /referral approvals, or /referral approvals here (in a channel)."),
+        ),
+        (
+            "/referral withdraw",
+            Usage("Usage: /referral withdraw ID (the referral's id, as /referral list shows)."),
+        ),
         ("/referral list", ListReferrals("all")),
         ("/referral list Won", ListReferrals("won")),
         ("/referral list open 3", ListReferrals("open", 3)),
@@ -47,3 +67,14 @@ def test_parse(typed: str, parsed: object) -> None:
 def test_the_step_a_reply_belongs_to_is_kept() -> None:
     assert parse_message("skip", step="notes") == Command(name=CommandName.SKIP, step="notes")
     assert parse_message("Acme", step="name") == Text(value="Acme", step="name")
+
+
+@pytest.mark.parametrize(
+    ("verdict", "needed"),
+    [("approve", True), ("retry", True), ("reject", False), ("withdraw", False)],
+)
+def test_only_decisions_that_send_need_partner_center(verdict: str, needed: bool) -> None:
+    # Approve and Retry send the registration as the approver: they sign in first.
+    decision = Decision(approval="a1", verdict=verdict)  # type: ignore[arg-type]
+
+    assert needs_partner_center(decision) is needed
