@@ -868,13 +868,35 @@ def test_a_registrable_referral_card_ends_with_register_deal(referral: Referral)
     )
 
 
-def test_register_deal_stays_when_the_facts_do_not_fit(referral: Referral) -> None:
-    referral.details.notes = "word " * 2000  # type: ignore[union-attr]
-    crowded = referral.model_copy(update={"team": referral.team * 200 if referral.team else []})
+def test_register_deal_stays_when_the_facts_do_not_fit() -> None:
+    wide = "🙂" * 3000
+    tags = [{"id": wide}]
+    crowded = Referral.from_wire(
+        {
+            "id": "r-1",
+            "engagementId": wide,
+            "name": wide,
+            "status": "Active",
+            "statusReason": wide,
+            "customerProfile": {"name": wide, "address": {"city": wide}, "team": [{"email": wide}]},
+            "details": {
+                "notes": wide,
+                "requirements": {
+                    "industries": tags,
+                    "products": tags,
+                    "services": tags,
+                    "solutions": tags,
+                    "additionalRequirements": {"partnerRole": wide, "solutionPlay": wide},
+                },
+            },
+            "team": [{"email": wide}],
+        }
+    )
 
     made = card(ReferralCard(referral=crowded, registrable=True))
 
     assert_valid(made)
+    assert words.NOT_SHOWN in texts(made.content)
     assert verbs(made.content) == [Action.REGISTER]
 
 

@@ -639,7 +639,7 @@ _DONE: Final[dict[ApprovalStatus, str]] = {
     ApprovalStatus.SUBMITTED: "approved",
     ApprovalStatus.FAILED: "approved",
     ApprovalStatus.REJECTED: "rejected",
-    ApprovalStatus.WITHDRAWN: "withdrawn",
+    ApprovalStatus.WITHDRAWN: "withdrew",
     ApprovalStatus.EXPIRED: "expired",
     ApprovalStatus.PENDING: "left",
 }

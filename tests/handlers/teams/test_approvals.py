@@ -370,6 +370,7 @@ async def test_withdrawn_by_the_requester_the_channel_card_says_so_and_approve_s
     assert await status_of(bot, approval_id(asked)) is ApprovalStatus.WITHDRAWN
 
     # An approver whose client still shows the old card clicks its Approve.
+    before = message_ids(bot, MANAGER)
     stale = bot.activities.card_action(
         Action.APPROVE, approve["data"], reply_to_id=card_id, user=MANAGER, channel=APPROVALS
     )
@@ -379,3 +380,5 @@ async def test_withdrawn_by_the_requester_the_channel_card_says_so_and_approve_s
     assert patches(fresh_sandbox) == []
     assert registrations(fresh_sandbox) == []
     assert "withdrawn by the requester" in said(card_at(bot, card_id))
+    (told,) = said_since(bot, before, MANAGER)
+    assert "Ada Lovelace withdrew this" in told
