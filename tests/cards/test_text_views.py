@@ -222,6 +222,30 @@ def test_referral_card_view_shows_the_message_above_the_card(referral: Referral)
     assert render(text.render_view(ReferralCard(referral=referral))).startswith("╭")
 
 
+def test_a_registrable_referral_ends_with_how_to_register_it(referral: Referral) -> None:
+    offered = render(text.render_view(ReferralCard(referral=referral, registrable=True)))
+    said = render(
+        text.render_view(ReferralCard(referral=referral, message="Updated.", registrable=True))
+    )
+    plain = render(text.render_view(ReferralCard(referral=referral)))
+
+    assert offered.startswith("╭")
+    assert offered.rstrip().splitlines()[-1] == (
+        f"Deal registration: /referral register {referral.id}"
+    )
+    assert said.startswith("✓ Updated.")
+    assert said.rstrip().endswith(f"/referral register {referral.id}")
+    assert "Deal registration" not in plain
+
+
+def test_no_registration_hint_for_a_referral_without_an_id(referral: Referral) -> None:
+    unsent = referral.model_copy(update={"id": None})
+
+    output = render(text.render_view(ReferralCard(referral=unsent, registrable=True)))
+
+    assert "Deal registration" not in output
+
+
 def test_referral_list_has_its_title_and_table(referral: Referral) -> None:
     output = render(text.render_view(ReferralList(title="Open referrals", referrals=(referral,))))
     empty = render(text.render_view(ReferralList(title="Won referrals", referrals=())))

@@ -348,6 +348,52 @@ class SlackRequests:
         payload["actions"] = [element]
         return self._interaction(payload, age=age, bad_signature=bad_signature)
 
+    def view_action(
+        self,
+        action_id: str,
+        view: Mapping[str, Any],
+        *,
+        value: str | None = None,
+        block_id: str | None = None,
+        text: str | None = None,
+        user: str = USER_ID,
+        trigger_id: str | None = None,
+        age: float = 0.0,
+        bad_signature: bool = False,
+    ) -> SignedRequest:
+        """A ``block_actions`` click on a button of a view rather than a message: the App
+        Home tab ``view`` as ``views.publish`` answered it (or a modal as ``views.open`` did).
+
+        The payload carries the view whole, and its container is the view (``type: view``,
+        ``view_id``); there is no ``message``, ``channel`` or ``response_url``, as Slack sends
+        none for a view. ``block_id`` defaults to the id of the block holding ``action_id``
+        in the view, and the button's words are read from it as for :meth:`action`.
+        """
+        payload = fixture("block_actions")
+        for absent in ("channel", "message", "response_url", "state"):
+            payload.pop(absent, None)
+        shown = copy.deepcopy(dict(view))
+        shown.setdefault("state", {"values": {}})
+        blocks = shown.get("blocks") or []
+        payload.update(
+            user=self._user(user),
+            api_app_id=self.api_app_id,
+            container={"type": "view", "view_id": shown["id"]},
+            trigger_id=trigger_id or self.trigger_id(),
+            team={"id": self.team_id, "domain": self.team_domain},
+            view=shown,
+        )
+        if text is None and value is not None:
+            text = _button_text(blocks, action_id, value)
+        element = {
+            "action_id": action_id,
+            "block_id": block_id or _block_of(blocks, action_id) or "view",
+            **_element_state(value=value, selected=None, date=None, element_type=None, text=text),
+            "action_ts": self._timestamps.next(),
+        }
+        payload["actions"] = [element]
+        return self._interaction(payload, age=age, bad_signature=bad_signature)
+
     def suggestion(
         self,
         action_id: str,

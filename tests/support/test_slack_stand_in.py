@@ -737,6 +737,28 @@ def test_action_finds_the_block_of_the_clicked_element() -> None:
     assert action.payload["message"]["blocks"] == shown["blocks"]
 
 
+def test_a_click_on_a_home_view_carries_the_view_not_a_message() -> None:
+    requests = SlackRequests(SIGNING_SECRET)
+    home = {"id": "V0HOME", "type": "home", "blocks": [
+        {"type": "actions", "block_id": "b1", "elements": [
+            {"type": "button", "action_id": "rb_approve", "value": "apr-1",
+             "text": {"type": "plain_text", "text": "Approve"}}]},
+    ]}  # fmt: skip
+
+    clicked = requests.view_action("rb_approve", home, value="apr-1", user="U0002")
+
+    payload = clicked.payload
+    assert payload["container"] == {"type": "view", "view_id": "V0HOME"}
+    assert payload["view"]["blocks"] == home["blocks"]
+    assert not {"message", "channel", "response_url"} & set(payload)
+    [element] = payload["actions"]
+    assert (element["block_id"], element["value"]) == ("b1", "apr-1")
+    assert element["text"]["text"] == "Approve"
+    assert payload["user"]["id"] == "U0002"
+    verifier = SignatureVerifier(SIGNING_SECRET)
+    assert verifier.is_valid_request(clicked.body, clicked.headers)
+
+
 # Through a real Bolt app ------------------------------------------------------------------
 
 

@@ -87,7 +87,9 @@ def test_a_dollar_deal_passes_exactly_when_the_deal_value_policy_does(value: Dec
     """The sandbox applies the policy with its own threshold: both say the same thing."""
     deal = priced(str(value), "USD")
     (policy,) = [
-        p for p in evaluate_referral(deal, [], AT_PAR).policies if p.policy_name == "isDealValueEligible"
+        p
+        for p in evaluate_referral(deal, [], AT_PAR).policies
+        if p.policy_name == "isDealValueEligible"
     ]
 
     assert could_register(deal) is policy.is_eligible

@@ -167,7 +167,6 @@ def answered_with_a_message(response: httpx.Response) -> str:
     return str(body["value"])
 
 
-
 def updates_of(bot: TeamsBot, message_id: str) -> int:
     """How many times the bot rewrote its message ``message_id``."""
     return sum(call.path.endswith(f"/activities/{message_id}") for call in bot.teams.calls(UPDATE))
@@ -236,7 +235,7 @@ async def test_asked_in_the_chat_approved_in_the_channel_sent_once_and_the_reque
     assert "Ada Lovelace" in shown
     assert "DEAL-123456-XYZ" in shown
     assert verbs(asked) == [Action.APPROVE, Action.REJECT]
-    (box,) = [node for node in inputs(asked)]
+    (box,) = inputs(asked)
     assert box["id"] == REASON_INPUT
     assert registrations(fresh_sandbox) == []  # nothing is sent before a decision
 
