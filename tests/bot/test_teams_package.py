@@ -279,13 +279,23 @@ def test_command_lists_cover_every_scope_of_the_bot_within_teams_limits() -> Non
             assert len(command["description"]) <= 128, command
 
 
-PERSONAL_ONLY = {"new", "show", "list", "update", "close", "team", "resume", "cancel", "login"}
+PERSONAL_ONLY = {
+    "new",
+    "show",
+    "list",
+    "update",
+    "close",
+    "team",
+    "register",
+    "approvals",
+    "login",
+}
 """What a person does in their 1:1 chat: referrals are private, sign-in links too."""
-CHANNEL_ONLY = {"subscribe", "subscriptions", "unsubscribe"}
-"""What a channel does: hear about changes."""
-UNLISTED = {"logout", "whoami"}
-"""Teams shows at most 10 commands: these two are told of by login's description and by
-/referral help."""
+CHANNEL_ONLY = {"subscribe", "subscriptions", "unsubscribe", "approvals"}
+"""What a channel does: hear about changes, and take requests for approval."""
+UNLISTED = {"logout", "whoami", "resume", "cancel", "withdraw"}
+"""Teams shows at most 10 commands: these are told of by login's description, the draft's own
+buttons (Resume, Cancel), the request's card (Withdraw) and /referral help."""
 
 
 def test_every_parser_subcommand_is_in_the_menu_of_the_scope_it_works_in() -> None:

@@ -172,20 +172,22 @@ def updates_of(bot: TeamsBot, message_id: str) -> int:
     return sum(call.path.endswith(f"/activities/{message_id}") for call in bot.teams.calls(UPDATE))
 
 
-def said_since(bot: TeamsBot, before: set[str], *users: TeamsUser) -> list[str]:
-    """What the bot posted since ``before`` (message ids) in the approvals channel and in the
-    1:1 chats of ``users``."""
-    messages = [*bot.teams.messages_in(APPROVALS.id)]
+def posted(bot: TeamsBot, *users: TeamsUser) -> list[dict[str, Any]]:
+    """The bot's messages in the approvals channel (its threads included) and in the 1:1
+    chats of ``users``."""
+    messages = bot.teams.messages_in(APPROVALS.id)
     for user in users:
         messages.extend(bot.teams.messages_in(personal_conversation_id(user)))
-    return [said(message) for message in messages if message["id"] not in before]
+    return messages
 
 
 def message_ids(bot: TeamsBot, *users: TeamsUser) -> set[str]:
-    messages = [*bot.teams.messages_in(APPROVALS.id)]
-    for user in users:
-        messages.extend(bot.teams.messages_in(personal_conversation_id(user)))
-    return {str(message["id"]) for message in messages}
+    return {str(message["id"]) for message in posted(bot, *users)}
+
+
+def said_since(bot: TeamsBot, before: set[str], *users: TeamsUser) -> list[str]:
+    """What the bot posted, not in ``before`` (message ids), where :func:`posted` looks."""
+    return [said(message) for message in posted(bot, *users) if message["id"] not in before]
 
 
 async def status_of(bot: TeamsBot, approval: str) -> ApprovalStatus:
@@ -275,6 +277,7 @@ async def test_a_non_approver_and_the_requester_are_refused_and_nothing_changes(
     assert updates_of(bot, card_id) == 0
     assert patches(fresh_sandbox) == []
     assert await status_of(bot, approval_id(card_of(posted))) is ApprovalStatus.PENDING
+    # One post, the refusal; nothing else is said (no outcome for the requester).
     (refusal,) = said_since(bot, before, who, SELLER)
     assert "nothing changed" in refusal.lower()
 
