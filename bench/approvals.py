@@ -40,13 +40,15 @@ send) on referrals made the same way.
 
 The deployment runs as the ``Procfile`` runs it: ``referral-bot serve --no-worker`` and one
 ``referral-bot worker``, configured through the environment, Redis on loopback (DB 14 by
-default), the sandbox (seeded, in memory) in a process of its own. The Slack stand-in (rate tiers
-off unless ``--rate-tiers``) runs in this process, so it can tell an approver the moment their
-card changed; the load here is light.
+default), the sandbox (seeded, in memory) in a process of its own. The Slack stand-in runs in
+this process, so it can tell an approver the moment their card changed (the load here is
+light); its rate tiers are off, unless ``--rate-tiers`` turns on Slack's published tiers for
+the clicks (``chat.update`` is Tier 3, about 50 a minute per workspace). Also printed: the CPU
+each process used per approval while the clicks were worked off, and the machine's load.
 
     .venv/bin/python bench/approvals.py [--approvals 200] [--approvers 10] [--requesters 20]
-        [--in-flight 1] [--redis-url redis://127.0.0.1:6379/14] [--quick] [--rate-tiers]
-        [--profile worker.prof]
+        [--in-flight 1] [--card-timeout 60] [--redis-url redis://127.0.0.1:6379/14] [--quick]
+        [--rate-tiers] [--profile worker.prof]
 
 ``--quick`` is 40 approvals by 4 approvers (4 requesters). Every Redis key a run writes carries
 its id (the job stream and its hash slot, the run's workspace) and is deleted at the end.

@@ -10,7 +10,7 @@ from __future__ import annotations
 import gc
 import ssl
 import uuid
-from collections.abc import AsyncIterator, Callable, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from contextlib import AsyncExitStack, asynccontextmanager
 from typing import TYPE_CHECKING, Any
 
@@ -31,9 +31,11 @@ from bot.app.platforms import (
     teams_front_end,
     teams_running,
 )
-from bot.app.services import chat_services
-from bot.app.worker import WorkerFailed, working
-from bot.conversation.chat.turns import TURN, Turn
+from bot.app.services import ChatServices, chat_services
+from bot.app.worker import WorkerFailed, approval_turns, working
+from bot.conversation.chat.approving import ApprovalTurns
+from bot.conversation.chat.turns import TURN, Replier, Turn
+from bot.conversation.views import Decision, Notice, Problem
 from bot.identity.identity import Identity
 from bot.identity.signin import CALLBACK_PATH, SignedIn, SignIns
 from bot.identity.web import callback_endpoint
@@ -163,11 +165,10 @@ def build_web_app(settings: Settings, *, worker: bool = True) -> Starlette:
                 register_slack(slack, SlackServices(jobs), gate)
             if teams is not None and login is not None:
                 front = teams_front_end()
-                references = ReferenceBook(services.redis)
                 allowlists = front.TeamsGate(
                     service_hosts=settings.teams_service_url_hosts, tenants=settings.teams_tenants
                 )
-                front.register(teams, front.TeamsServices(jobs, references), allowlists)
+                front.register(teams, teams_services(settings, services, jobs, teams), allowlists)
                 await stack.enter_async_context(teams_running(teams, login))
                 if tokens is not None:
                     front.check_tokens_with(teams, tokens)
@@ -202,3 +203,35 @@ def build_web_app(settings: Settings, *, worker: bool = True) -> Starlette:
     )
     web.state.worker_failures = failures
     return web
+
+
+def teams_services(
+    settings: Settings, services: ChatServices, jobs: JobQueue, teams: TeamsApp
+) -> Any:
+    """What the Teams handlers of the web process need (:class:`handlers.teams.TeamsServices`):
+    the job stream, the conversation references, and the check of approval clicks."""
+    front = teams_front_end()
+    references = ReferenceBook(services.redis)
+    replier = front.TeamsReplier(
+        front.TeamsSender(teams, settings.teams_service_url_hosts), references
+    )
+    refusal = decision_refusal(approval_turns(services, {"teams": replier}), replier)
+    return front.TeamsServices(jobs, references, refusal=refusal)
+
+
+def decision_refusal(
+    approvals: ApprovalTurns, replier: Replier
+) -> Callable[[Turn, Decision], Awaitable[str | None]]:
+    """Why a click on an approval card is refused, in words, asked in the web process so a
+    Teams channel's clicker alone hears it (the click's own answer); None when it may go on."""
+
+    async def refusal(turn: Turn, decision: Decision) -> str | None:
+        refused = await approvals.refusal(turn, replier, decision)
+        if not refused:
+            return None
+        first = refused[0]
+        if isinstance(first, Problem) and first.hint:
+            return f"{first.message} {first.hint}"
+        return first.message if isinstance(first, Problem | Notice) else None
+
+    return refusal

@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import logging
 import uuid
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -96,6 +96,10 @@ class TeamsServices:
 
     jobs: JobQueue
     references: ReferenceBook
+    refusal: Callable[[Turn, Decision], Awaitable[str | None]] | None = None
+    """Why the clicker may not make a decision (not an approver, their own request), asked
+    before it is queued: the click's own answer is the only message a Teams channel shows to
+    the clicker alone. The worker checks again before anything changes."""
 
 
 def reference_of(ctx: ActivityContext[Any]) -> dict[str, Any]:
@@ -176,6 +180,10 @@ class TeamsListeners:
         """A click on an approval card: queued, and answered to the clicker alone."""
         if lacks_reason(decision):
             return _message_answer(REASON_NEEDED)
+        if self._services.refusal is not None:
+            refused_why = await self._services.refusal(turn, decision)
+            if refused_why is not None:
+                return _message_answer(refused_why)
         if not await self._queue(turn):
             refused = not_queued()
             return _message_answer(f"{refused.message} {refused.hint}")

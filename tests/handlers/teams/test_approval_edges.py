@@ -22,6 +22,7 @@ from redis.asyncio import Redis
 
 from bot.app.platforms import build_teams_app, teams_running
 from bot.app.web import build_web_app
+from bot.approvals.store import Approvals, Request
 from bot.conversation import ApprovalCard, Decision, Turn, Verdict
 from bot.jobs import JobQueue
 from bot.notifications.channels import Channel
@@ -53,6 +54,11 @@ from tests.support.teams_stand_in import (
 )
 
 APPROVALS = DEFAULT_TEAM.channels[1]
+STRANGER = TeamsUser(
+    "29:1edsger-dijkstra", "3a2b1c0d-9e8f-4a7b-8c6d-5e4f3a2b1c0d", "Edsger Dijkstra", "Edsger",
+    "Dijkstra", "edsger@contoso.example",
+)  # fmt: skip
+"""Neither the requester nor an approver."""
 MESSAGE = "application/vnd.microsoft.activity.message"
 UNREACHABLE = "I can't reach my memory right now"
 PENDING = ApprovalCard(
@@ -149,9 +155,28 @@ async def web(
     redis: Redis,
     redis_namespace: str,
 ) -> AsyncIterator[TeamsWeb]:
-    settings = teams_settings(sandbox, fresh_teams_api, identity, redis_url, redis_namespace)
+    fresh_teams_api.set_user(STRANGER)
+    settings = teams_settings(
+        sandbox,
+        fresh_teams_api,
+        identity,
+        redis_url,
+        redis_namespace,
+        approvers=MANAGER.aad_object_id,
+    )
     app = build_web_app(settings, worker=False)
     jobs = JobQueue(redis, stream=settings.job_stream)
+    # The request the card stands for: the web process reads it to refuse a click at once.
+    await Approvals(redis, stream=settings.job_stream).request(
+        Request(
+            referral_id=PENDING.referral_id,
+            requester=f"teams:{TENANT_ID}:{SELLER.aad_object_id}",
+            requester_name=PENDING.requester,
+            registration=PENDING.registration.to_wire(),
+        ),
+        now=PENDING.requested_at,
+        approval_id=PENDING.approval_id,
+    )
     async with (
         teams_running(build_teams_app(settings)) as sdk,
         app.router.lifespan_context(app),
@@ -236,6 +261,26 @@ async def test_a_decision_by_the_requester_is_not_taken_for_someone_elses_card(
     assert answered_with_a_message(answer) == DECISION_TAKEN
     (turn,) = await web.queued(SELLER)
     assert turn.action == Decision(approval=PENDING.approval_id, verdict="withdraw")
+
+
+@pytest.mark.parametrize(
+    ("who", "refused"),
+    [(STRANGER, "Only approvers decide"), (SELLER, "You asked for this registration yourself")],
+)
+async def test_a_refused_click_is_answered_to_the_clicker_alone_and_not_queued(
+    web: TeamsWeb, who: TeamsUser, refused: str
+) -> None:
+    card_id = await web.post_card()
+    posted = web.teams.message(card_id)
+
+    answer = await web.post(web.click(card_id, Action.APPROVE, user=who))
+
+    said = answered_with_a_message(answer)
+    assert refused in said
+    assert "nothing changed" in said.lower()
+    assert await web.queued(who) == []
+    assert len(web.teams.calls(SEND)) == 1  # the card itself: nothing said in the channel
+    assert web.teams.message(card_id) == posted
 
 
 async def test_a_decision_in_a_personal_chat_names_its_card(web: TeamsWeb) -> None:

@@ -27,6 +27,7 @@ from tests.support.teams_stand_in import (
     DEFAULT_TEAM,
     MANAGER,
     SELLER,
+    SEND,
     TENANT_ID,
     UPDATE,
     TeamsActivities,
@@ -269,17 +270,19 @@ async def test_a_non_approver_and_the_requester_are_refused_and_nothing_changes(
     card_id = await ask_for_registration(bot)
     posted = bot.teams.message(card_id)
     before = message_ids(bot, who, SELLER)
+    sent_before = len(bot.teams.calls(SEND))
 
     answer = await click(bot, card_id, Action.APPROVE, user=who)
+    await bot.settled()
 
-    assert answer == DECISION_TAKEN  # a message to the clicker, not a card for everyone
+    # The click's own answer is the refusal: the clicker alone sees it, not the channel.
+    assert "nothing changed" in answer.lower()
     assert bot.teams.message(card_id) == posted
     assert updates_of(bot, card_id) == 0
     assert patches(fresh_sandbox) == []
     assert await status_of(bot, approval_id(card_of(posted))) is ApprovalStatus.PENDING
-    # One post, the refusal; nothing else is said (no outcome for the requester).
-    (refusal,) = said_since(bot, before, who, SELLER)
-    assert "nothing changed" in refusal.lower()
+    assert said_since(bot, before, who, SELLER) == []
+    assert len(bot.teams.calls(SEND)) == sent_before  # nothing said anywhere, the thread too
 
 
 async def test_rejected_with_the_reason_typed_on_the_card_and_the_requester_told(
