@@ -226,7 +226,7 @@ def decision_refusal(
     Teams channel's clicker alone hears it (the click's own answer); None when it may go on."""
 
     async def refusal(turn: Turn, decision: Decision) -> str | None:
-        refused = await approvals.refusal(turn, replier, decision)
+        refused = await approvals.refusal(turn, replier, decision, decided=True)
         if not refused:
             return None
         first = refused[0]

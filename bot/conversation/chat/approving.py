@@ -265,13 +265,19 @@ class ApprovalTurns:
 
     # -- clicks -----------------------------------------------------------------------------
 
-    async def refusal(self, turn: Turn, replier: Replier, decision: Decision) -> list[View]:
+    async def refusal(
+        self, turn: Turn, replier: Replier, decision: Decision, *, decided: bool = False
+    ) -> list[View]:
         """Why this person may not make ``decision`` (checked before they are asked to sign
-        in); empty when they may."""
+        in); empty when they may. ``decided``: a request no longer open is refused too, with
+        who decided it (the web process's check; a worker finishing its own send must not be
+        refused for the approval it made)."""
         try:
             approval = await self._approvals.get(decision.approval)
         except UnknownApproval:
             return [Problem(message="That request for approval is no longer kept.")]
+        if decided and approval.status not in (ApprovalStatus.PENDING, ApprovalStatus.FAILED):
+            return [Notice(message=_who_decided(approval))]
         if decision.verdict == "withdraw":
             return []
         if turn.conversation == approval.request.requester:
@@ -419,6 +425,10 @@ class ApprovalTurns:
         if turn.card is not None:
             replier = self._repliers[turn.platform]
             await replier.replace(turn, turn.card, card)
+            return []
+        if turn.shared:
+            # A Teams channel: a reply would be said to everyone there, and its card already
+            # shows who decided.
             return []
         return [Notice(message=told)]
 
