@@ -92,6 +92,7 @@ from bot.approvals.store import Approvals, ApprovalStatus
 from bot.conversation.chat.approving import approval_card
 from bot.conversation.runtime.engine import Conversation
 from bot.conversation.views import ApprovalCard, Seller
+from bot.jobs.job import text_of
 from bot.notifications.channels import Channel
 from bot.partner_center.client import PartnerCenterClient
 from bot.referrals.models import DealRegistration, Referral
@@ -463,6 +464,14 @@ async def approve_all(
 # Baselines ---------------------------------------------------------------------------------
 
 
+@dataclass
+class Floor:
+    """A baseline: each call's time, and the lanes' time for all of them."""
+
+    latencies: list[float]
+    seconds: float
+
+
 async def in_lanes(
     lanes: int, items: list[Any], do: Callable[[Any], Awaitable[None]]
 ) -> tuple[list[float], float]:
@@ -515,12 +524,6 @@ async def send_floor(
     return Floor(latencies, seconds)
 
 
-@dataclass
-class Floor:
-    latencies: list[float]
-    seconds: float
-
-
 # Checks and the split ----------------------------------------------------------------------
 
 
@@ -569,8 +572,9 @@ async def split(redis: Redis, approvals: Approvals, cards: list[Card], offset: f
     """Where each approval's time went, from the times the product wrote in its audit stream
     (wall clock, put on this process's monotonic clock with ``offset``)."""
     moments: dict[tuple[str, str], float] = {}
-    for _, fields in await redis.xrange(approvals.audit):
-        line = {key.decode(): value.decode() for key, value in fields.items()}
+    entries: Any = await redis.xrange(approvals.audit)
+    for _, fields in entries:
+        line = {text_of(key): text_of(value) for key, value in fields.items()}
         if line.get("at"):
             at = datetime.fromisoformat(line["at"]).timestamp() - offset
             moments.setdefault((line["approval"], line["status"]), at)
@@ -830,15 +834,16 @@ def report(args: argparse.Namespace, figures: Figures) -> None:
         f"cards not shown sent within {args.card_timeout:g} s: {clicks.timeouts}"
     )
     p99 = percentile(shown, 99) if shown else float("inf")
-    complete = len(shown) == len(cards)
+    missing = len(cards) - len(shown)
     verdicts = (
         (
-            p99 <= TARGET_P99 and complete,
-            f"click to card p99 {p99 * 1000:,.0f} ms (target <= {TARGET_P99 * 1000:,.0f} ms)",
+            p99 <= TARGET_P99 and not missing,
+            f"click to card p99 {p99 * 1000:,.0f} ms, {missing} cards never shown sent "
+            f"(target <= {TARGET_P99 * 1000:,.0f} ms, every card)",
         ),
         (doubles == 0, f"double registrations {doubles} (target 0)"),
         (
-            unsent == 0 and none == 0 and clicks.timeouts == 0,
+            unsent == 0 and none == 0,
             f"approvals not submitted {unsent}, referrals without a registration {none} (target 0)",
         ),
     )

@@ -137,16 +137,19 @@ def action_turn(body: Mapping[str, Any]) -> Turn | None:
     message = body.get("message") or {}
     channel = container.get("channel_id") or (body.get("channel") or {}).get("id")
     ts = container.get("message_ts") or message.get("ts")
-    if isinstance(channel, str) and not channel.startswith("D"):
-        # A card in a channel is a notification or an approval card everyone there sees
-        # (drafts live in DMs): the answer goes to the clicker's DM, and the card stays as it
-        # is until the worker, which stores where an approval card is, rewrites it.
+    in_channel = isinstance(channel, str) and not channel.startswith("D")
+    if in_channel and not isinstance(parsed, Decision):
+        # A card in a channel is a notification everyone there sees (drafts live in DMs):
+        # the answer goes to the clicker's DM, and the card stays as it is.
         channel = ts = None
+    # An approval card in a channel is named, so the worker can rewrite it through the
+    # click's response_url (outside chat.update's rate tier); answers still go to the DM.
     card = (
         CardRef(str(channel), str(ts), _step_of(action.get("block_id", "")), question_of(message))
         if channel and ts
         else None
     )
+    reply_in = None if in_channel else channel
     text, given = (parsed.text, None) if isinstance(parsed, Typed) else (None, parsed)
     return Turn(
         platform=PLATFORM,
@@ -158,7 +161,7 @@ def action_turn(body: Mapping[str, Any]) -> Turn | None:
         action=given,
         shown=shown_answer(action),
         card=card,
-        address=_address(channel, body.get("response_url")),
+        address=_address(reply_in, body.get("response_url")),
     )
 
 

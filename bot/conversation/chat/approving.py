@@ -422,9 +422,9 @@ class ApprovalTurns:
         """A click that came too late: who decided, and the card as it stands."""
         told = _who_decided(approval)
         card = approval_card(approval, self._rules, viewer="approver", message=told)
-        if turn.card is not None:
-            replier = self._repliers[turn.platform]
-            await replier.replace(turn, turn.card, card)
+        if turn.card is not None and not _clicked_channel_card(turn, approval):
+            # A card of the clicker's own (a list, a home page): it shows who decided.
+            await self._replace_clicked(approval, turn, card)
             return []
         if turn.shared:
             # A Teams channel: a reply would be said to everyone there, and its card already
@@ -436,22 +436,41 @@ class ApprovalTurns:
 
     async def _show(self, approval: Approval, turn: Turn | None = None) -> None:
         """Show where ``approval`` stands on its card in the approvals channel, and on the
-        card clicked, when that was another one (a home page, a list in a chat)."""
+        card clicked, when that was another one (a home page, a list in a chat).
+
+        A click on the channel's card itself rewrites it the way the click allows (Slack: its
+        ``response_url``, outside ``chat.update``'s limit of about 50 a minute per workspace,
+        which a busy approvals channel reaches); anything else updates it as the bot.
+        """
         card = approval_card(approval, self._rules, viewer="approver")
-        if approval.card is not None:
-            channel = Channel.model_validate(approval.card.channel)
-            replier = self._repliers.get(channel.platform)
-            if replier is not None:
-                try:
-                    await replier.update_in_channel(channel, approval.card.message_id, card)
-                except Exception as error:  # noqa: BLE001 - the decision stands; logged
-                    logger.warning("could not update the card of %s: %s", approval.id, error)
-        if turn is not None and turn.card is not None:
-            clicked = self._repliers[turn.platform]
-            try:
-                await clicked.replace(turn, turn.card, card)
-            except Exception as error:  # noqa: BLE001 - the channel's card is the record
-                logger.warning("could not update the clicked card of %s: %s", approval.id, error)
+        on_channel_card = _clicked_channel_card(turn, approval)
+        if approval.card is not None and not (
+            on_channel_card and await self._replace_clicked(approval, turn, card)
+        ):
+            await self._update_channel_card(approval, approval.card, card)
+        if turn is not None and turn.card is not None and not on_channel_card:
+            await self._replace_clicked(approval, turn, card)
+
+    async def _update_channel_card(self, approval: Approval, posted: Posted, card: View) -> None:
+        channel = Channel.model_validate(posted.channel)
+        replier = self._repliers.get(channel.platform)
+        if replier is None:
+            return
+        try:
+            await replier.update_in_channel(channel, posted.message_id, card)
+        except Exception as error:  # noqa: BLE001 - the decision stands; logged
+            logger.warning("could not update the card of %s: %s", approval.id, error)
+
+    async def _replace_clicked(self, approval: Approval, turn: Turn | None, card: View) -> bool:
+        """Show ``card`` in place of the card ``turn`` clicked; whether that worked."""
+        if turn is None or turn.card is None:
+            return False
+        try:
+            await self._repliers[turn.platform].replace(turn, turn.card, card)
+        except Exception as error:  # noqa: BLE001 - the channel's card is the record
+            logger.warning("could not update the clicked card of %s: %s", approval.id, error)
+            return False
+        return True
 
     async def _told(self, approval: Approval, turn: Turn | None = None) -> None:
         """Show the outcome on the cards, and tell the requester in their own chat."""
@@ -638,6 +657,16 @@ def is_young(referral: Referral, now: datetime) -> bool:
     """Whether ``referral`` was created less than 72 hours before ``now``."""
     created = referral.created_date_time
     return created is not None and now - created < YOUNG
+
+
+def _clicked_channel_card(turn: Turn | None, approval: Approval) -> bool:
+    """Whether ``turn`` is a click on the approvals channel's own card of ``approval``."""
+    return (
+        turn is not None
+        and turn.card is not None
+        and approval.card is not None
+        and turn.card.message_id == approval.card.message_id
+    )
 
 
 def _same_workspace(approval: Approval, turn: Turn) -> bool:

@@ -150,8 +150,10 @@ async def test_a_decision_click_queues_a_decision_turn(
     assert turn.action == Decision(approval=PENDING.approval_id, verdict=verdict)
     assert turn.conversation == f"slack:{web.team}:{APPROVER}"
     assert turn.seller.user_id == APPROVER
-    # A card in a channel is not named: the worker knows where the approval card is.
-    assert turn.card is None
+    # The channel's card is named, for the worker to rewrite it through the response_url;
+    # answers still go to the clicker's DM, never to the channel.
+    assert turn.card is not None
+    assert (turn.card.channel, turn.card.message_id) == (APPROVALS, card["ts"])
     assert turn.address.get("channel") is None
     assert turn.address["response_url"]
     assert web.slack.calls("views.open") == []
