@@ -57,6 +57,8 @@ class ChatServices:
     :class:`~bot.app.clients.PartnerCenterParts`)."""
     detector: ChangeDetector
     subscriptions: Subscriptions
+    jobs: JobQueue
+    """The job stream, for work that follows a chat's (a request's card, telling someone)."""
     approvals: Approvals
     approval_places: ApprovalPlaces
     approval_rules: ApprovalRules
@@ -90,9 +92,8 @@ async def chat_services(settings: Settings) -> AsyncIterator[ChatServices]:
         approvals = Approvals(redis, stream=settings.job_stream)
         places = ApprovalPlaces(redis, stream=settings.job_stream)
         rules = approval_rules(settings)
-        requests = ApprovalRequests(
-            approvals, places, JobQueue(redis, stream=settings.job_stream), rules, clock=clock
-        )
+        jobs = JobQueue(redis, stream=settings.job_stream)
+        requests = ApprovalRequests(approvals, places, jobs, rules, clock=clock)
         engine = Engine(
             store,
             client,
@@ -117,6 +118,7 @@ async def chat_services(settings: Settings) -> AsyncIterator[ChatServices]:
             deployment=parts.deployment,
             detector=detector,
             subscriptions=Subscriptions(redis, stream=settings.job_stream),
+            jobs=jobs,
             approvals=approvals,
             approval_places=places,
             approval_rules=rules,

@@ -117,7 +117,8 @@ def approval_turns(services: ChatServices, repliers: Mapping[str, Replier]) -> A
         services.approval_places,
         services.partner_center,
         services.approval_rules,
-        repliers,
+        repliers=repliers,
+        jobs=services.jobs,
         clock=SystemClock(),
         sent=functools.partial(services.detector.observe, source="bot"),
     )

@@ -66,6 +66,8 @@ logger = logging.getLogger(__name__)
 
 POST_CARD: Final = "approval-card"
 """The job kind that posts a new request's card in the approvals channel."""
+TELL_REQUESTER: Final = "approval-told"
+"""The job kind that tells a requester what became of their request."""
 YOUNG: Final = timedelta(hours=72)
 """Microsoft may reject a registration made this soon after the referral was created."""
 BOT: Final = "referral-bot"
@@ -250,11 +252,13 @@ class ApprovalTurns:
         places: ApprovalPlaces,
         client: PartnerCenterClient,
         rules: ApprovalRules,
-        repliers: Mapping[str, Replier],
         *,
+        repliers: Mapping[str, Replier],
+        jobs: JobQueue,
         clock: Clock,
         sent: Sent | None = None,
     ) -> None:
+        self._jobs = jobs
         self._approvals = approvals
         self._places = places
         self._client = client
@@ -473,11 +477,33 @@ class ApprovalTurns:
         return True
 
     async def _told(self, approval: Approval, turn: Turn | None = None) -> None:
-        """Show the outcome on the cards, and tell the requester in their own chat."""
-        await self._show(approval, turn)
-        await self._tell_requester(approval)
+        """Show the outcome on the cards, and have the requester told in their own chat.
 
-    async def _tell_requester(self, approval: Approval) -> None:
+        The telling is a job of its own, ordered by the requester's conversation: Slack
+        lets the bot post about once a second in one chat, and a requester hearing of many
+        decisions at once must not hold up the approvers' clicks behind those waits.
+        """
+        await self._show(approval, turn)
+        await self._jobs.put(
+            TELL_REQUESTER,
+            {"approval": approval.id, "status": approval.status.value},
+            order_key=approval.request.requester,
+        )
+
+    async def tell_requester(self, approval_id: str, status: str) -> None:
+        """Tell the requester of ``approval_id`` that it reached ``status`` (as it stands now,
+        should it have moved on since)."""
+        try:
+            approval = await self._approvals.get(approval_id)
+        except UnknownApproval:
+            logger.warning("approval %s is gone before its requester was told", approval_id)
+            return
+        if approval.status.value != status:
+            logger.info(
+                "approval %s moved on to %s before its requester was told",
+                approval_id,
+                approval.status,
+            )
         request = approval.request
         platform, _ = platform_of(request.requester)
         replier = self._repliers.get(platform)
@@ -493,10 +519,7 @@ class ApprovalTurns:
         card = approval_card(
             approval, self._rules, viewer="requester", message=_outcome_for_requester(approval)
         )
-        try:
-            await replier.post(requester, card)
-        except Exception as error:  # noqa: BLE001 - the decision stands; logged
-            logger.warning("could not tell %s about %s: %s", request.requester, approval.id, error)
+        await replier.post(requester, card)  # a failure is tried again, as a job
 
     # -- the card in the approvals channel --------------------------------------------------
 
@@ -716,12 +739,20 @@ def _outcome_for_requester(approval: Approval) -> str:
 
 
 def approval_handlers(turns: ApprovalTurns) -> dict[str, JobHandler]:
-    """The job handler that posts new requests' cards, for :func:`bot.jobs.dispatch`."""
+    """The job handlers of approvals (post a new request's card; tell a requester), for
+    :func:`bot.jobs.dispatch`."""
 
     async def post(job: Job) -> None:
-        approval = job.payload.get("approval")
-        if not isinstance(approval, str) or not approval:
-            raise UnreadableJob("an approval card job names no approval")
-        await turns.post_card(approval)
+        await turns.post_card(_named(job, "approval"))
 
-    return {POST_CARD: post}
+    async def tell(job: Job) -> None:
+        await turns.tell_requester(_named(job, "approval"), _named(job, "status"))
+
+    return {POST_CARD: post, TELL_REQUESTER: tell}
+
+
+def _named(job: Job, field: str) -> str:
+    value = job.payload.get(field)
+    if not isinstance(value, str) or not value:
+        raise UnreadableJob(f"an approval job of kind {job.kind} names no {field}")
+    return value

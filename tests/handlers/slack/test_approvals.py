@@ -21,6 +21,7 @@ from bot.approvals.store import Approvals, ApprovalStatus
 from bot.clock import SystemClock
 from bot.conversation import Decision, Seller, Turn
 from bot.conversation.chat.approving import ApprovalRules, ApprovalTurns
+from bot.jobs import JobQueue
 from bot.partner_center.auth import StaticTokenProvider
 from bot.partner_center.client import PartnerCenterClient
 from bot.referrals.models import DealRegistration
@@ -146,7 +147,8 @@ def approval_turns(
         ApprovalPlaces(redis, stream=bot.job_stream),
         client,
         ApprovalRules(approvers=frozenset({BOSS}), slack_channel=APPROVALS, ttl=ttl),
-        {"slack": SlackReplier(bot.slack_client())},
+        repliers={"slack": SlackReplier(bot.slack_client())},
+        jobs=JobQueue(redis, stream=bot.job_stream),
         clock=SystemClock(),
     )
 
@@ -428,6 +430,7 @@ async def test_an_unanswered_request_expires_and_the_requester_is_told(
 
     assert await turns.expire_due() == 1
     assert await turns.expire_due() == 0
+    await bot.settled()  # the requester is told by a job of its own
 
     assert "expired" in said(approval_card(bot)).lower()
     assert buttons(approval_card(bot)) == []
