@@ -90,6 +90,10 @@ NO_PLACE_HINT = (
     "An approver types /referral approvals here in the channel where requests should go "
     "(or the operator sets APPROVALS_CHANNEL for Slack)."
 )
+NOT_THE_REQUESTER = Problem(
+    message="Only the person who asked can withdraw a request; nothing changed."
+)
+GONE = Problem(message="That request for approval is no longer kept; nothing changed.")
 ONLY_IN_CHAT = Problem(
     message="Approvers decide deal registrations in Slack or Teams, so I can't ask for one "
     "from here.",
@@ -279,45 +283,49 @@ class ApprovalTurns:
         try:
             approval = await self._approvals.get(decision.approval)
         except UnknownApproval:
-            return [Problem(message="That request for approval is no longer kept.")]
+            return [GONE]
         if decided and approval.status not in (ApprovalStatus.PENDING, ApprovalStatus.FAILED):
             return [Notice(message=_who_decided(approval))]
-        if decision.verdict == "withdraw":
-            return []
-        if turn.conversation == approval.request.requester:
-            return [OWN_REQUEST]
-        if not await replier.named_by(turn, self._rules.approvers):
-            return [NOT_AN_APPROVER]
-        return []
+        return await self._refused(turn, replier, approval, decision)
 
     async def decide(
         self, turn: Turn, replier: Replier, decision: Decision, *, attempt: str
     ) -> list[View]:
         """Apply a click on an approval card; what to tell the clicker (privately).
 
-        ``attempt`` names this piece of work: run again after its worker died, it finishes
-        the send it started instead of being told the request was approved already.
+        Who may decide is checked again here, on the request as it stands when the work is
+        done. ``attempt`` names this piece of work: run again after its worker died, it
+        finishes the send it started instead of being told the request was approved already.
         """
         try:
             approval = await self._approvals.get(decision.approval)
         except UnknownApproval:
-            return [Problem(message="That request for approval is no longer kept.")]
+            return [GONE]
+        refused = await self._refused(turn, replier, approval, decision)
+        if refused:
+            logger.warning(
+                "%s may not %s %s: refused", turn.conversation, decision.verdict, approval.id
+            )
+            return refused
         if decision.verdict == "withdraw":
             return await self._withdraw(turn, approval)
-        if turn.conversation == approval.request.requester:
-            return [OWN_REQUEST]
-        if not await replier.named_by(turn, self._rules.approvers):
-            logger.warning(
-                "%s is no approver: %s of %s refused",
-                turn.conversation,
-                decision.verdict,
-                approval.id,
-            )
-            return [NOT_AN_APPROVER]
         name = display_name(await replier.profile(turn))
         if decision.verdict == "reject":
             return await self._reject(turn, approval, decision.reason, name)
         return await self._approve(turn, approval, name, attempt)
+
+    async def _refused(
+        self, turn: Turn, replier: Replier, approval: Approval, decision: Decision
+    ) -> list[View]:
+        """Only the requester withdraws; only approvers decide, never on their own request."""
+        own = turn.conversation == approval.request.requester
+        if decision.verdict == "withdraw":
+            return [] if own else [NOT_THE_REQUESTER]
+        if own:
+            return [OWN_REQUEST]
+        if not await replier.named_by(turn, self._rules.approvers):
+            return [NOT_AN_APPROVER]
+        return []
 
     async def _approve(self, turn: Turn, approval: Approval, name: str, attempt: str) -> list[View]:
         moved = await self._approvals.move(
@@ -387,8 +395,6 @@ class ApprovalTurns:
         return []
 
     async def _withdraw(self, turn: Turn, approval: Approval) -> list[View]:
-        if turn.conversation != approval.request.requester:
-            return [Problem(message="Only the person who asked can withdraw a request.")]
         moved = await self._approvals.move(
             approval.id,
             ApprovalStatus.WITHDRAWN,

@@ -204,7 +204,6 @@ def answered_with_a_message(response: httpx.Response) -> str:
         (Action.APPROVE, "approve", ("approve", "reject"), None),
         (Action.REJECT, "reject", ("approve", "reject"), "Too early for Microsoft."),
         (Action.RETRY, "retry", ("retry", "reject"), None),
-        (Action.WITHDRAW, "withdraw", ("withdraw",), None),
     ],
 )
 async def test_a_decision_is_queued_and_answered_with_a_message_not_a_card(
@@ -281,6 +280,15 @@ async def test_a_refused_click_is_answered_to_the_clicker_alone_and_not_queued(
     assert await web.queued(who) == []
     assert len(web.teams.calls(SEND)) == 1  # the card itself: nothing said in the channel
     assert web.teams.message(card_id) == posted
+
+
+async def test_only_the_requester_may_withdraw(web: TeamsWeb) -> None:
+    card_id = await web.post_card(PENDING.model_copy(update={"actions": ("withdraw",)}))
+
+    answer = await web.post(web.click(card_id, Action.WITHDRAW, user=MANAGER))
+
+    assert "Only the person who asked can withdraw" in answered_with_a_message(answer)
+    assert await web.queued(MANAGER) == []
 
 
 async def test_a_decision_in_a_personal_chat_names_its_card(web: TeamsWeb) -> None:
