@@ -92,7 +92,7 @@ from bot.app.platforms import build_slack_client
 from bot.app.services import approval_rules, chat_services
 from bot.approvals.sending import send_registration
 from bot.approvals.store import Approvals, ApprovalStatus
-from bot.conversation.chat.approving import approval_card
+from bot.conversation.chat.approval_cards import approval_card
 from bot.conversation.runtime.engine import Conversation
 from bot.conversation.views import ApprovalCard, Seller
 from bot.jobs.job import text_of

@@ -8,7 +8,10 @@
 - :mod:`.turns`: the turn pipeline every platform runs on (:class:`~.turns.Turn`,
   :class:`~.turns.Replier`, :class:`~.turns.TurnRunner`);
 - :mod:`.sign_in`: the chat's side of signing in, and its part of the turn pipeline
-  (:class:`~.sign_in.SignInTurns`).
+  (:class:`~.sign_in.SignInTurns`);
+- :mod:`.subscribing`: a channel's subscriptions to referral changes;
+- :mod:`.approving`, :mod:`.approval_requests`, :mod:`.approval_rules`,
+  :mod:`.approval_cards`: deal registrations asked for, decided and sent.
 
 Uses the runtime and the vocabulary (vocabulary <- runtime <- chat). Adapters in
 ``handlers/`` reach it through :mod:`bot.conversation`.

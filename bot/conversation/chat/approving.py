@@ -3,11 +3,11 @@ only then sent to Partner Center.
 
 Two parts, one per side of the job stream:
 
-* :class:`ApprovalRequests` is the engine's: before a ``register`` draft starts it checks
-  both eligibilities (the partner's and the referral's) and that an approvals channel is
-  set; when the draft is submitted it files the request (once per draft) and queues the
-  posting of its card.
-* :class:`ApprovalTurns` is the turn pipeline's and the worker's: it posts a request's card
+* :class:`~.approval_requests.ApprovalRequests` is the engine's: before a ``register`` draft
+  starts it checks both eligibilities (the partner's and the referral's) and that an
+  approvals channel is set; when the draft is submitted it files the request (once per
+  draft) and queues the posting of its card.
+* :class:`ApprovalTurns` (here) is the turn pipeline's and the worker's: it posts a request's card
   in the approvals channel, answers clicks on it (Approve, Reject with a reason, Retry,
   Withdraw), the ``/referral approvals`` and ``withdraw`` commands, and expires requests left
   unanswered.
@@ -17,17 +17,15 @@ server on every click: only approvers (``APPROVERS``) decide, never on their own
 of two approvers clicking at once one decides and the other is told who did. The approver
 who approves sends the registration as themselves when sellers sign in to Partner Center
 (as the integration user otherwise); :func:`~bot.approvals.sending.send_registration` reads
-the referral before each send, so a send whose outcome was lost is never repeated.
+the referral before each send, so a send whose outcome was lost is never repeated. Who may
+decide and where requests go are in :mod:`.approval_rules`; the cards in
+:mod:`.approval_cards`.
 """
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from collections.abc import Mapping
-from dataclasses import dataclass
-from datetime import datetime, timedelta
-from typing import Final
 
 from bot.approvals.places import ApprovalPlaces
 from bot.approvals.sending import KeptChanging, send_registration
@@ -36,23 +34,40 @@ from bot.approvals.store import (
     Approvals,
     ApprovalStatus,
     Posted,
-    Request,
     UnknownApproval,
 )
 from bot.clock import Clock
+from bot.conversation.chat.approval_cards import (
+    approval_card,
+    outcome_for_requester,
+    who_decided,
+)
+from bot.conversation.chat.approval_requests import ApprovalRequests
+from bot.conversation.chat.approval_rules import (
+    BOT,
+    GONE,
+    LISTED,
+    NOT_AN_APPROVER,
+    NOT_THE_REQUESTER,
+    OPEN,
+    OWN_REQUEST,
+    POST_CARD,
+    TELL_REQUESTER,
+    ApprovalRules,
+    display_name,
+    place_for,
+    platform_of,
+)
 from bot.conversation.chat.commands import ApprovalCommand
 from bot.conversation.chat.turns import Replier, Turn
-from bot.conversation.runtime.engine import Conversation, Gate
-from bot.conversation.runtime.submit import Refused, RegistrationRequest, Sent, api_problem
+from bot.conversation.runtime.submit import Sent, api_problem
 from bot.conversation.views import (
     ApprovalCard,
     ApprovalList,
     Decision,
-    EligibilityReport,
     Notice,
     Problem,
     Seller,
-    Verdict,
     View,
 )
 from bot.jobs import Job, JobHandler, JobQueue, UnreadableJob
@@ -60,191 +75,11 @@ from bot.notifications.channels import Channel
 from bot.partner_center.auth import SignInRequired
 from bot.partner_center.client import PartnerCenterClient
 from bot.partner_center.errors import PartnerCenterError
-from bot.referrals.models import DealRegistration, Referral, ReferralEligibility
+from bot.referrals.models import DealRegistration
+
+__all__ = ["ApprovalRequests", "ApprovalRules", "ApprovalTurns", "approval_handlers"]
 
 logger = logging.getLogger(__name__)
-
-POST_CARD: Final = "approval-card"
-"""The job kind that posts a new request's card in the approvals channel."""
-TELL_REQUESTER: Final = "approval-told"
-"""The job kind that tells a requester what became of their request."""
-YOUNG: Final = timedelta(hours=72)
-"""Microsoft may reject a registration made this soon after the referral was created."""
-BOT: Final = "referral-bot"
-"""Who moved a request no person moved (it expired)."""
-OPEN: Final = (ApprovalStatus.PENDING, ApprovalStatus.FAILED)
-"""Requests a decision may still change."""
-LISTED: Final = 20
-"""How many requests ``/referral approvals`` and a home page show."""
-
-NOT_AN_APPROVER = Problem(
-    message="Only approvers decide deal registrations, so nothing changed.",
-    hint="Your organization's approvers are set in APPROVERS; ask one of them.",
-)
-OWN_REQUEST = Problem(
-    message="You asked for this registration yourself, so another approver decides it.",
-    hint="Nothing changed. To take it back, use Withdraw.",
-)
-NO_PLACE = "No approvals channel is set up, so there is nobody to ask for this registration yet."
-NO_PLACE_HINT = (
-    "An approver types /referral approvals here in the channel where requests should go "
-    "(or the operator sets APPROVALS_CHANNEL for Slack)."
-)
-NOT_THE_REQUESTER = Problem(
-    message="Only the person who asked can withdraw a request; nothing changed."
-)
-GONE = Problem(message="That request for approval is no longer kept; nothing changed.")
-ONLY_IN_CHAT = Problem(
-    message="Approvers decide deal registrations in Slack or Teams, so I can't ask for one "
-    "from here.",
-    hint="Ask in Slack or Teams with /referral register ID: the report above is the same there.",
-)
-CHAT_PLATFORMS: Final = frozenset({"slack", "teams"})
-"""Where approvals channels are (the terminal has none)."""
-
-
-@dataclass(frozen=True, slots=True)
-class ApprovalRules:
-    """Who decides, where requests go by default, and how long they wait."""
-
-    approvers: frozenset[str]
-    """``APPROVERS``: Slack user or user-group ids, Teams Entra object ids or emails."""
-    slack_channel: str | None = None
-    """``APPROVALS_CHANNEL``: the Slack channel requests go to unless one is set in chat."""
-    ttl: timedelta = timedelta(days=7)
-    """``APPROVAL_TTL_DAYS``: a request unanswered this long expires."""
-
-
-def platform_of(key: str) -> tuple[str, str]:
-    """The platform and workspace of a conversation key (``slack:T1:U2`` → slack, T1)."""
-    platform, _, rest = key.partition(":")
-    return platform, rest.partition(":")[0]
-
-
-async def place_for(places: ApprovalPlaces, rules: ApprovalRules, key: str) -> Channel | None:
-    """Where requests from conversation ``key`` go: the channel set for its workspace, else
-    (Slack) ``APPROVALS_CHANNEL``."""
-    platform, workspace = platform_of(key)
-    found = await places.get(platform, workspace)
-    if found is None and platform == "slack" and rules.slack_channel:
-        found = Channel(platform="slack", workspace=workspace, id=rules.slack_channel)
-    return found
-
-
-def display_name(seller: Seller) -> str:
-    """A person's name as cards show it."""
-    names = " ".join(part for part in (seller.first_name, seller.last_name) if part)
-    return seller.display_name or names or seller.email or seller.user_id
-
-
-class ApprovalRequests:
-    """The engine's side: the check before a registration draft, and filing it."""
-
-    def __init__(
-        self,
-        approvals: Approvals,
-        places: ApprovalPlaces,
-        jobs: JobQueue,
-        rules: ApprovalRules,
-        *,
-        clock: Clock,
-    ) -> None:
-        self._approvals = approvals
-        self._places = places
-        self._jobs = jobs
-        self._rules = rules
-        self._clock = clock
-
-    async def check(
-        self, conversation: Conversation, referral: Referral, client: PartnerCenterClient
-    ) -> Gate:
-        """Both eligibilities, as a report; the draft starts only when both pass and there
-        is somewhere to ask. A referral younger than 72 hours is warned about."""
-        partner, eligibility = await asyncio.gather(
-            client.partner_eligibility(), client.referral_eligibility(referral.id or "")
-        )
-        report = EligibilityReport(
-            referral_id=referral.id or "",
-            eligibility=eligibility,
-            partner_eligible=partner.is_eligible,
-        )
-        if not (partner.is_eligible and eligibility.is_eligible):
-            return Gate([report], allowed=False)
-        if platform_of(conversation.key)[0] not in CHAT_PLATFORMS:
-            return Gate([report, ONLY_IN_CHAT], allowed=False)
-        if await place_for(self._places, self._rules, conversation.key) is None:
-            return Gate([report, Problem(message=NO_PLACE, hint=NO_PLACE_HINT)], allowed=False)
-        views: list[View] = [report]
-        young = is_young(referral, self._clock.now())
-        if young:
-            views.append(
-                Notice(
-                    message="This referral is less than 72 hours old.",
-                    detail="Microsoft may reject a registration asked for this early; you can "
-                    "still prepare it now.",
-                )
-            )
-        return Gate(
-            views, allowed=True, checks={"eligibility": eligibility.to_wire(), "young": young}
-        )
-
-    async def file(self, request: RegistrationRequest) -> list[View]:
-        """File the request (once per draft) and queue its card for the approvals channel."""
-        if await place_for(self._places, self._rules, request.requester) is None:
-            raise Refused(NO_PLACE, hint=NO_PLACE_HINT)
-        referral = request.referral
-        reply_to = {k: v for k, v in request.reply_to.items() if k != "response_url"}
-        filed = await self._approvals.request(
-            Request(
-                referral_id=referral.id or "",
-                requester=request.requester,
-                requester_name=display_name(request.seller),
-                registration=request.registration.to_wire(),
-                eligibility=dict(request.checks.get("eligibility") or {}),
-                referral_name=referral.name,
-                customer=referral.customer_profile.name if referral.customer_profile else None,
-                young=bool(request.checks.get("young")),
-                reply_to=reply_to,
-            ),
-            now=self._clock.now(),
-            approval_id=request.draft_id,
-        )
-        approval = filed.approval
-        if filed.new or approval.card is None:
-            await self._jobs.put(POST_CARD, {"approval": approval.id}, order_key=approval.id)
-        if filed.new:
-            await self._replace_earlier(approval)
-        card = approval_card(approval, self._rules, viewer="requester")
-        notice = Notice(
-            message="Sent to the approvers. Nothing goes to Partner Center until one of them "
-            "approves.",
-            detail="You will hear here when someone decides; /referral withdraw "
-            f"{referral.id} takes it back.",
-        )
-        return [notice, card]
-
-    async def _replace_earlier(self, approval: Approval) -> None:
-        """A seller asking again for the same referral (after fixing what Partner Center or
-        an approver refused) replaces their request still open: approvers decide only the
-        latest one. The old card is shown withdrawn."""
-        request = approval.request
-        for earlier in await self._approvals.listed(OPEN, limit=1000):
-            if (
-                earlier.id == approval.id
-                or earlier.request.requester != request.requester
-                or earlier.request.referral_id != request.referral_id
-            ):
-                continue
-            moved = await self._approvals.move(
-                earlier.id,
-                ApprovalStatus.WITHDRAWN,
-                by=request.requester,
-                by_name=request.requester_name,
-                now=self._clock.now(),
-                reason="Replaced by a newer request.",
-            )
-            if moved.moved:
-                await self._jobs.put(POST_CARD, {"approval": earlier.id}, order_key=earlier.id)
 
 
 class ApprovalTurns:
@@ -285,7 +120,7 @@ class ApprovalTurns:
         except UnknownApproval:
             return [GONE]
         if decided and approval.status not in (ApprovalStatus.PENDING, ApprovalStatus.FAILED):
-            return [Notice(message=_who_decided(approval))]
+            return [Notice(message=who_decided(approval))]
         return await self._refused(turn, replier, approval, decision)
 
     async def decide(
@@ -430,7 +265,7 @@ class ApprovalTurns:
 
     async def _decided_before(self, turn: Turn, approval: Approval) -> list[View]:
         """A click that came too late: who decided, and the card as it stands."""
-        told = _who_decided(approval)
+        told = who_decided(approval)
         card = approval_card(approval, self._rules, viewer="approver", message=told)
         if turn.card is not None and not _clicked_channel_card(turn, approval):
             # A card of the clicker's own (a list, a home page): it shows who decided.
@@ -523,7 +358,7 @@ class ApprovalTurns:
             address=dict(request.reply_to),
         )
         card = approval_card(
-            approval, self._rules, viewer="requester", message=_outcome_for_requester(approval)
+            approval, self._rules, viewer="requester", message=outcome_for_requester(approval)
         )
         await replier.post(requester, card)  # a failure is tried again, as a job
 
@@ -636,58 +471,6 @@ class ApprovalTurns:
         return views
 
 
-def approval_card(
-    approval: Approval,
-    rules: ApprovalRules,
-    *,
-    viewer: str,
-    message: str | None = None,
-) -> ApprovalCard:
-    """The card of ``approval`` as ``viewer`` (``approver`` or ``requester``) sees it: with
-    the buttons that may still change it."""
-    request = approval.request
-    actions: tuple[Verdict, ...] = ()
-    if viewer == "approver":
-        if approval.status is ApprovalStatus.PENDING:
-            actions = ("approve", "reject")
-        elif approval.status is ApprovalStatus.FAILED:
-            actions = ("retry", "reject")
-    elif approval.status in (ApprovalStatus.PENDING, ApprovalStatus.FAILED):
-        actions = ("withdraw",)
-    eligibility = (
-        ReferralEligibility.from_wire(request.eligibility) if request.eligibility else None
-    )
-    return ApprovalCard(
-        approval_id=approval.id,
-        status=approval.status.value,
-        referral_id=request.referral_id,
-        referral_name=request.referral_name,
-        customer=request.customer,
-        requester=request.requester_name,
-        requested_at=approval.created_at,
-        registration=DealRegistration.from_wire(request.registration),
-        eligibility=eligibility,
-        decided_by=(approval.decided_by_name or approval.decided_by)
-        if approval.status is not ApprovalStatus.PENDING
-        else None,
-        decided_at=approval.decided_at if approval.status is not ApprovalStatus.PENDING else None,
-        reason=approval.reason,
-        reference=approval.request_id,
-        expires_at=approval.created_at + rules.ttl
-        if approval.status is ApprovalStatus.PENDING
-        else None,
-        young=request.young,
-        actions=actions,
-        message=message,
-    )
-
-
-def is_young(referral: Referral, now: datetime) -> bool:
-    """Whether ``referral`` was created less than 72 hours before ``now``."""
-    created = referral.created_date_time
-    return created is not None and now - created < YOUNG
-
-
 def _clicked_channel_card(turn: Turn | None, approval: Approval) -> bool:
     """Whether ``turn`` is a click on the approvals channel's own card of ``approval``."""
     return (
@@ -700,48 +483,6 @@ def _clicked_channel_card(turn: Turn | None, approval: Approval) -> bool:
 
 def _same_workspace(approval: Approval, turn: Turn) -> bool:
     return platform_of(approval.request.requester) == platform_of(turn.conversation)
-
-
-_DONE: Final[dict[ApprovalStatus, str]] = {
-    ApprovalStatus.APPROVED: "approved",
-    ApprovalStatus.SUBMITTED: "approved",
-    ApprovalStatus.FAILED: "approved",
-    ApprovalStatus.REJECTED: "rejected",
-    ApprovalStatus.WITHDRAWN: "withdrew",
-    ApprovalStatus.EXPIRED: "expired",
-    ApprovalStatus.PENDING: "left",
-}
-
-
-def _who_decided(approval: Approval) -> str:
-    """``Grace Hopper approved this at 10:02 UTC.``: what a click that came too late hears."""
-    if approval.status is ApprovalStatus.EXPIRED:
-        return "This request expired unanswered; nothing changed."
-    who = approval.decided_by_name or approval.decided_by or "Someone"
-    when = f" at {approval.decided_at:%Y-%m-%d %H:%M} UTC" if approval.decided_at else ""
-    return f"{who} {_DONE[approval.status]} this{when}; nothing else changed."
-
-
-def _outcome_for_requester(approval: Approval) -> str:
-    who = approval.decided_by_name or "An approver"
-    name = approval.request.referral_name or approval.request.referral_id
-    status = approval.status
-    if status is ApprovalStatus.SUBMITTED:
-        return f"{who} approved your deal registration for {name}; it is with Microsoft now."
-    if status is ApprovalStatus.FAILED:
-        return (
-            f"{who} approved your deal registration for {name}, but Partner Center refused "
-            f"it: {approval.reason}. An approver can Retry, or fix it with /referral register "
-            f"{approval.request.referral_id} and ask again."
-        )
-    if status is ApprovalStatus.REJECTED:
-        return f"{who} rejected your deal registration for {name}: {approval.reason}"
-    if status is ApprovalStatus.EXPIRED:
-        return (
-            f"Your deal registration for {name} expired without a decision. Ask again with "
-            f"/referral register {approval.request.referral_id}."
-        )
-    return f"Your deal registration for {name} is {status.value}."
 
 
 def approval_handlers(turns: ApprovalTurns) -> dict[str, JobHandler]:
