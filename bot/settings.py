@@ -183,6 +183,9 @@ class Settings(BaseSettings):
     port: int = Field(default=3000, ge=1, le=65535)
     max_body_bytes: int = Field(default=1024 * 1024, ge=1024, le=64 * 1024 * 1024)
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"] = "INFO"
+    log_format: Literal["json", "text"] | None = None
+    """``json`` (one object a line, with the request, job and conversation they belong to) or
+    ``text``; unset: text on a terminal, JSON otherwise."""
     log_level_libraries: Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"] | None = None
     """Third-party loggers' level; unset, they stay at INFO or above whatever LOG_LEVEL is."""
 
@@ -210,6 +213,12 @@ class Settings(BaseSettings):
     @classmethod
     def _lower_case(cls, value: tuple[str, ...]) -> tuple[str, ...]:
         return tuple(part.lower() for part in value)
+
+    @field_validator("log_format", mode="before")
+    @classmethod
+    def _lower_log_format(cls, value: Any) -> Any:
+        # An empty LOG_FORMAT= means unset, as if it were not there.
+        return (value.strip().lower() or None) if isinstance(value, str) else value
 
     @field_validator("log_level", "log_level_libraries", mode="before")
     @classmethod

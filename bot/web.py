@@ -9,16 +9,20 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import re
+import uuid
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 
 from starlette.applications import Starlette
+from starlette.datastructures import Headers, MutableHeaders
 from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import BaseRoute, Route
-from starlette.types import Lifespan
+from starlette.types import ASGIApp, Lifespan, Message, Receive, Scope, Send
 
 from bot.body_limit import DEFAULT_MAX_BODY_BYTES, BodyLimit
+from bot.logs import log_context
 
 logger = logging.getLogger(__name__)
 
@@ -56,8 +60,37 @@ def create_web_app(
     return Starlette(
         routes=[Route("/healthz", healthz), Route("/readyz", readyz), *routes],
         lifespan=lifespan,
-        middleware=[Middleware(BodyLimit, max_bytes=max_body_bytes)],
+        middleware=[Middleware(RequestIds), Middleware(BodyLimit, max_bytes=max_body_bytes)],
     )
+
+
+REQUEST_ID_HEADER = "x-request-id"
+_REQUEST_ID = re.compile(r"[A-Za-z0-9._-]{1,64}")
+
+
+class RequestIds:
+    """Every request has an id: the caller's ``X-Request-Id`` when it is a plain token (a
+    load balancer's), else one made here. Lines logged while it is served carry it, and the
+    response names it, so an operator can find the lines of one request."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self._app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Serve the request with its id in the log context and the response's headers."""
+        if scope["type"] != "http":
+            await self._app(scope, receive, send)
+            return
+        given = Headers(scope=scope).get(REQUEST_ID_HEADER, "")
+        request_id = given if _REQUEST_ID.fullmatch(given) else uuid.uuid4().hex[:16]
+
+        async def named(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                MutableHeaders(scope=message)[REQUEST_ID_HEADER] = request_id
+            await send(message)
+
+        with log_context(request_id=request_id):
+            await self._app(scope, receive, named)
 
 
 async def _run(name: str, check: ReadinessCheck) -> str:

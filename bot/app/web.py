@@ -40,12 +40,13 @@ from bot.identity.identity import Identity
 from bot.identity.signin import CALLBACK_PATH, SignedIn, SignIns
 from bot.identity.web import callback_endpoint
 from bot.inbound_tokens import InboundTokens
-from bot.jobs import JobQueue
+from bot.jobs import JobQueue, QueueRefused
+from bot.jobs.job import text_of
 from bot.notifications.signature import WebhookVerifier
 from bot.notifications.webhook import WEBHOOK_PATH, webhook_endpoint
 from bot.references import ReferenceBook
 from bot.settings import Settings
-from bot.web import create_web_app
+from bot.web import ReadinessCheck, create_web_app
 from handlers.slack import SlackGate, SlackServices, events_endpoint
 from handlers.slack import register as register_slack
 
@@ -185,24 +186,43 @@ def build_web_app(settings: Settings, *, worker: bool = True) -> Starlette:
             gc.freeze()
             yield
 
-    async def redis_ready() -> None:
-        await state["redis"].ping()
-
-    async def worker_ready() -> None:
-        if failures:
-            raise WorkerFailed(f"the job loop stopped: {failures[0]!r}")
-
     served = {name for name, app in (("slack", slack), ("teams", teams)) if app is not None}
     routes = [
         *platform_routes(settings, slack, teams, tokens),
         *partner_center_routes(settings, state, served),
     ]
-    checks = {"redis": redis_ready, **({"worker": worker_ready} if worker else {})}
+    checks = readiness_checks(settings, state, failures if worker else None)
     web = create_web_app(
         checks, routes=routes, lifespan=lifespan, max_body_bytes=settings.max_body_bytes
     )
     web.state.worker_failures = failures
     return web
+
+
+def readiness_checks(
+    settings: Settings, state: Mapping[str, Any], failures: list[BaseException] | None
+) -> dict[str, ReadinessCheck]:
+    """What ``/readyz`` needs: Redis answering, the job stream usable, and (``failures``
+    given: the process works the queue too) the job loop still running."""
+
+    async def redis_ready() -> None:
+        await state["redis"].ping()
+
+    async def jobs_ready() -> None:
+        # Requests are acknowledged only once their job is on the stream: a stream that is
+        # not one (written over, say) would refuse every turn.
+        kind = text_of(await state["redis"].type(settings.job_stream))
+        if kind not in ("stream", "none"):
+            raise QueueRefused(f"{settings.job_stream} is a {kind}, not a stream")
+
+    async def worker_ready() -> None:
+        if failures:
+            raise WorkerFailed(f"the job loop stopped: {failures[0]!r}")
+
+    checks: dict[str, ReadinessCheck] = {"redis": redis_ready, "jobs": jobs_ready}
+    if failures is not None:
+        checks["worker"] = worker_ready
+    return checks
 
 
 def teams_services(

@@ -125,7 +125,9 @@ def serve(
     """
     # --host counts as HOST: TEAMS_ALLOW_UNAUTHENTICATED is refused off loopback either way.
     settings = load_settings(**({"host": host} if host is not None else {}))
-    libraries = configure_logging(settings.log_level, settings.log_level_libraries)
+    libraries = configure_logging(
+        settings.log_level, settings.log_level_libraries, settings.log_format
+    )
     web = build_web_app(settings, worker=worker)
     server = uvicorn.Server(
         uvicorn.Config(
@@ -153,7 +155,7 @@ def worker() -> None:
     that stops are taken over by the others.
     """
     settings = load_settings()
-    configure_logging(settings.log_level, settings.log_level_libraries)
+    configure_logging(settings.log_level, settings.log_level_libraries, settings.log_format)
     try:
         asyncio.run(_work_until_signalled(settings))
     except WorkerFailed as failed:

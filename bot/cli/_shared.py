@@ -11,7 +11,6 @@ import asyncio
 import functools
 import json
 import logging
-import sys
 from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -23,6 +22,7 @@ from pydantic import ValidationError
 from rich.console import Console, RenderableType
 
 from bot.app.clients import partner_center
+from bot.logs import LogFormat, chosen_format, log_handler
 from bot.partner_center.client import PartnerCenterClient
 from bot.partner_center.errors import PartnerCenterError
 from bot.referrals.models import IncompleteReferral, Referral
@@ -106,7 +106,7 @@ def _fail(message: str, status: int) -> None:
 def run(work: Callable[[PartnerCenterClient], Awaitable[T]]) -> T:
     """Run ``work`` with a ready client from the composition root, in its own event loop."""
     settings = load_settings()
-    configure_logging(settings.log_level, settings.log_level_libraries)
+    configure_logging(settings.log_level, settings.log_level_libraries, settings.log_format)
 
     async def main() -> T:
         async with partner_center(settings) as client:
@@ -177,16 +177,17 @@ bodies (``users.info`` with people's emails, unsigned requests as they arrived).
 _TEAMS_HTTP_LOGGER = "microsoft_teams.common.http.client"
 
 
-def configure_logging(level: str, libraries: str | None = None) -> int:
-    """Log to stderr at ``level``, unless logging is already set up (--verbose, or a host).
+def configure_logging(
+    level: str, libraries: str | None = None, log_format: LogFormat | None = None
+) -> int:
+    """Log to stderr at ``level``, unless logging is already set up (--verbose, or a host),
+    as ``log_format`` (LOG_FORMAT; unset: text on a terminal, JSON lines otherwise).
 
     Third-party loggers (:data:`LIBRARY_LOGGERS`) log at ``libraries`` (LOG_LEVEL_LIBRARIES)
     when given, else at INFO or the root's level, whichever is higher: LOG_LEVEL=DEBUG shows
     the bot's own detail, not the bodies libraries print. Returns the libraries' level.
     """
-    logging.basicConfig(
-        level=level, stream=sys.stderr, format="%(levelname)s %(name)s: %(message)s"
-    )
+    logging.basicConfig(level=level, handlers=[log_handler(chosen_format(log_format))])
     root = logging.getLogger().getEffectiveLevel()
     held = logging.getLevelNamesMapping()[libraries] if libraries else max(root, logging.INFO)
     for name in LIBRARY_LOGGERS:

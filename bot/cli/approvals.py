@@ -33,7 +33,7 @@ def list_approvals(
 ) -> None:
     """The newest requests, with who asked, who decided, when, and why."""
     settings = load_settings()
-    configure_logging(settings.log_level, settings.log_level_libraries)
+    configure_logging(settings.log_level, settings.log_level_libraries, settings.log_format)
 
     async def read() -> list[Approval]:
         async with redis_client(settings) as (redis, _):

@@ -48,7 +48,10 @@ def chat(identity: Identity = None) -> None:
     PUBLIC_URL) finishes the sign-in, and the chat carries on as you.
     """
     settings = load_settings()
-    configure_logging(settings.log_level, settings.log_level_libraries)
+    # A chat in a terminal reads as text, whatever stderr is piped to.
+    configure_logging(
+        settings.log_level, settings.log_level_libraries, settings.log_format or "text"
+    )
     user = _account_name()
     try:
         seller = console_seller(identity, user=user)

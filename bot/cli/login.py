@@ -64,7 +64,7 @@ def whoami() -> None:
 
 def _with_sign_in(work: Callable[[Settings, SignInParts], Awaitable[T]]) -> T:
     settings = load_settings()
-    configure_logging(settings.log_level, settings.log_level_libraries)
+    configure_logging(settings.log_level, settings.log_level_libraries, settings.log_format)
     if settings.sign_in_mode == "static":
         raise ConfigurationError(
             "AUTH_MODE=static calls Partner Center with PARTNER_CENTER_TOKEN: there is no "

@@ -54,7 +54,7 @@ def _run(settings: Settings, work: Callable[[WebhookRegistrations], Awaitable[T]
 
 def _settings() -> Settings:
     settings = load_settings()
-    configure_logging(settings.log_level, settings.log_level_libraries)
+    configure_logging(settings.log_level, settings.log_level_libraries, settings.log_format)
     return settings
 
 

@@ -12,6 +12,8 @@ from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, Final
 
+from bot.logs import log_context
+
 ORDERED: Final = "ordered"
 """The kind of a stream entry that names an inbox instead of carrying a job."""
 
@@ -59,7 +61,8 @@ def dispatch(handlers: Mapping[str, JobHandler]) -> JobHandler:
         handler = handlers.get(job.kind)
         if handler is None:
             raise UnknownJob(f"no handler for jobs of kind {job.kind!r}")
-        await handler(job)
+        with log_context(job_id=job.id, job_kind=job.kind):
+            await handler(job)
 
     return handle
 

@@ -433,6 +433,7 @@ class PartnerCenterClient:
             (time.perf_counter() - started) * 1000,
             request_id_from(response.headers),
             request_headers["client-request-id"],
+            extra={"pc_request_id": request_id_from(response.headers)},
         )
 
     @staticmethod

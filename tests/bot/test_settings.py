@@ -105,6 +105,7 @@ def test_dotenv_file_is_read(tmp_path: Path) -> None:
         ("APPROVALS_CHANNEL", "#deal-approvals", "APPROVALS_CHANNEL: Value error, must be a Slack"),
         ("APPROVALS_CHANNEL", "c0abc", "APPROVALS_CHANNEL: Value error, must be a Slack"),
         ("APPROVAL_TTL_DAYS", "0", "APPROVAL_TTL_DAYS: Input should be greater than or equal to 1"),
+        ("LOG_FORMAT", "xml", "LOG_FORMAT: Input should be 'json' or 'text'"),
     ],
 )
 def test_malformed_values_name_the_variable(
@@ -213,3 +214,13 @@ def test_approvals_read_their_channel_and_wait_a_week_by_default(
 
     assert settings.approvals_channel == "C0APPROVALS"
     assert settings.approvers == ("U0002", "S0LEADS", "grace@contoso.example")
+
+
+def test_log_format_is_unset_by_default_and_read_in_any_case(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    assert load_settings().log_format is None  # text on a terminal, JSON elsewhere
+    monkeypatch.setenv("LOG_FORMAT", " JSON ")
+    assert load_settings().log_format == "json"
+    monkeypatch.setenv("LOG_FORMAT", "")
+    assert load_settings().log_format is None

@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import io
+import json
+import logging
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -17,6 +21,7 @@ from redis.asyncio import Redis
 
 from bot.app.web import build_web_app
 from bot.app.worker import WorkerFailed
+from bot.logs import log_handler
 from bot.settings import ConfigurationError, Settings
 from bot.web import create_web_app
 from tests.support.processes import child_env
@@ -119,7 +124,7 @@ def test_procfile_web_command_serves_health(tmp_path: Path, redis_url: str) -> N
                 time.sleep(0.1)
         assert response.json() == {"status": "ok"}
         ready = httpx.get(f"http://127.0.0.1:{port}/readyz", timeout=5)
-        assert ready.json() == {"status": "ready", "checks": {"redis": "ok"}}
+        assert ready.json() == {"status": "ready", "checks": {"redis": "ok", "jobs": "ok"}}
     finally:
         os.killpg(process.pid, signal.SIGTERM)
         process.wait(timeout=10)
@@ -219,7 +224,10 @@ async def test_readyz_with_redis_down_says_unavailable_and_only_logs_why(
         private_redis.stop()
         down = await get(app, "/readyz")
     assert down.status_code == 503
-    assert down.json() == {"status": "not ready", "checks": {"redis": "unavailable"}}
+    assert down.json() == {
+        "status": "not ready",
+        "checks": {"redis": "unavailable", "jobs": "unavailable"},
+    }
     assert "Error" not in down.text
     assert str(private_redis.port) not in down.text
     assert "readiness check redis failed" in caplog.text
@@ -292,3 +300,52 @@ def test_teams_needs_a_tenant_to_serve() -> None:
     )
     with pytest.raises(ConfigurationError, match="TEAMS_ALLOWED_TENANTS"):
         build_web_app(settings)
+
+
+async def test_readyz_fails_when_the_job_stream_is_not_a_stream(
+    redis: Redis, redis_url: str, redis_namespace: str, tmp_path: Path
+) -> None:
+    stream = f"rb:jobs:{redis_namespace}"
+    settings = Settings(  # type: ignore[call-arg]
+        _env_file=None,
+        partner_center_token="test-token",
+        redis_url=redis_url,
+        data_dir=tmp_path,
+        job_stream=stream,
+    )
+    app = build_web_app(settings, worker=False)
+    async with app.router.lifespan_context(app):
+        assert (await get(app, "/readyz")).status_code == 200  # no stream yet: fine
+        await redis.set(stream, "written over")
+        broken = await get(app, "/readyz")
+
+    assert broken.status_code == 503
+    assert broken.json()["checks"] == {"redis": "ok", "jobs": "unavailable"}
+
+
+@pytest.mark.parametrize(
+    ("given", "kept"),
+    [("lb-7f3a9c", True), ("", False), ("<script>", False), ("x" * 65, False)],
+)
+async def test_every_response_names_its_request_and_lines_logged_for_it_carry_the_id(
+    given: str, kept: bool
+) -> None:
+    lines = io.StringIO()
+    handler = log_handler("json", stream=lines)
+    logging.getLogger().addHandler(handler)
+
+    async def noisy() -> None:
+        logging.getLogger("bot.test").warning("checking the store")
+
+    try:
+        transport = httpx.ASGITransport(app=create_web_app({"store": noisy}))
+        async with httpx.AsyncClient(transport=transport, base_url="http://web") as client:
+            answer = await client.get("/readyz", headers={"X-Request-Id": given} if given else {})
+    finally:
+        logging.getLogger().removeHandler(handler)
+
+    request_id = answer.headers["x-request-id"]
+    assert (request_id == given) is kept
+    assert re.fullmatch(r"[A-Za-z0-9._-]{1,64}", request_id)
+    (line,) = [json.loads(text) for text in lines.getvalue().splitlines() if "checking" in text]
+    assert line["request_id"] == request_id

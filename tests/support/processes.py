@@ -22,8 +22,10 @@ LEFT_OUT = (
 def child_env(**settings: str) -> dict[str, str]:
     """The environment of a ``referral-bot`` child process: this one's, without any platform
     or Partner Center setting (nor ``HOST``), plus ``settings``, with the venv's scripts on
-    ``PATH``."""
+    ``PATH``. Its log is text (its stderr is a pipe, which would make it JSON lines), as the
+    tests reading it expect, unless ``settings`` say otherwise."""
     env = {key: value for key, value in os.environ.items() if not key.startswith(LEFT_OUT)}
     env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}"
+    env["LOG_FORMAT"] = "text"
     env.update(settings)
     return env

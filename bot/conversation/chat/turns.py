@@ -62,6 +62,7 @@ from bot.conversation.views import (
 )
 from bot.conversation.vocabulary.flows import FLOWS
 from bot.jobs import Job, JobHandler, UnreadableJob
+from bot.logs import conversation_tag, log_context
 from bot.notifications.channels import Channel
 from bot.notifications.subscriptions import Subscriptions
 from bot.partner_center.auth import SignInRequired
@@ -514,6 +515,7 @@ def turn_handlers(runner: TurnRunner) -> dict[str, JobHandler]:
             raise UnreadableJob(f"not a turn: {error}") from None
         if turn.platform not in runner.platforms:
             raise UnreadableJob(f"no replier for platform {turn.platform!r}")
-        await runner.run(turn, attempt=job.id)
+        with log_context(conversation=conversation_tag(turn.conversation)):
+            await runner.run(turn, attempt=job.id)
 
     return {TURN: handle}
