@@ -181,6 +181,9 @@ class Settings(BaseSettings):
     public_url: AnyHttpUrl | None = None
     host: str = Field(default=DEFAULT_HOST, min_length=1)
     port: int = Field(default=3000, ge=1, le=65535)
+    metrics_port: int | None = Field(default=None, ge=1, le=65535)
+    """Where this process serves ``/metrics`` for a Prometheus scraper (on ``HOST``); unset:
+    nowhere. Each process on one machine needs a port of its own."""
     max_body_bytes: int = Field(default=1024 * 1024, ge=1024, le=64 * 1024 * 1024)
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"] = "INFO"
     log_format: Literal["json", "text"] | None = None
@@ -213,6 +216,12 @@ class Settings(BaseSettings):
     @classmethod
     def _lower_case(cls, value: tuple[str, ...]) -> tuple[str, ...]:
         return tuple(part.lower() for part in value)
+
+    @field_validator("metrics_port", mode="before")
+    @classmethod
+    def _unset_metrics_port(cls, value: Any) -> Any:
+        # An empty METRICS_PORT= means no metrics listener, as if it were not there.
+        return None if isinstance(value, str) and not value.strip() else value
 
     @field_validator("log_format", mode="before")
     @classmethod

@@ -23,6 +23,7 @@ from starlette.types import ASGIApp, Lifespan, Message, Receive, Scope, Send
 
 from bot.body_limit import DEFAULT_MAX_BODY_BYTES, BodyLimit
 from bot.logs import log_context
+from bot.metrics import REQUEST_SECONDS, REQUESTS, outcome_of, platform_of_path, timed
 
 logger = logging.getLogger(__name__)
 
@@ -71,7 +72,9 @@ _REQUEST_ID = re.compile(r"[A-Za-z0-9._-]{1,64}")
 class RequestIds:
     """Every request has an id: the caller's ``X-Request-Id`` when it is a plain token (a
     load balancer's), else one made here. Lines logged while it is served carry it, and the
-    response names it, so an operator can find the lines of one request."""
+    response names it, so an operator can find the lines of one request. Each request is
+    counted too, by platform and outcome, with how long its answer took (for Slack and
+    Teams, the ack)."""
 
     def __init__(self, app: ASGIApp) -> None:
         self._app = app
@@ -84,13 +87,21 @@ class RequestIds:
         given = Headers(scope=scope).get(REQUEST_ID_HEADER, "")
         request_id = given if _REQUEST_ID.fullmatch(given) else uuid.uuid4().hex[:16]
 
+        platform = platform_of_path(scope.get("path", ""))
+        status = 500  # unless an answer starts
+
         async def named(message: Message) -> None:
+            nonlocal status
             if message["type"] == "http.response.start":
+                status = int(message["status"])
                 MutableHeaders(scope=message)[REQUEST_ID_HEADER] = request_id
             await send(message)
 
-        with log_context(request_id=request_id):
-            await self._app(scope, receive, named)
+        try:
+            with log_context(request_id=request_id), timed(REQUEST_SECONDS, platform):
+                await self._app(scope, receive, named)
+        finally:
+            REQUESTS.labels(platform, outcome_of(status)).inc()
 
 
 async def _run(name: str, check: ReadinessCheck) -> str:

@@ -24,6 +24,7 @@ from redis.asyncio import Redis
 
 from bot.jobs.job import text_of
 from bot.jobs.keys import STREAM, StreamKeys
+from bot.metrics import APPROVALS
 
 KEEP_SECONDS: Final = 180 * 24 * 3600
 """How long a request is kept after it was made (decided or not)."""
@@ -206,6 +207,8 @@ class Approvals:
             keys=[self._key(approval_id), self.index, self.audit, self.open],
             args=[json.dumps(fields), KEEP_SECONDS, now.timestamp(), AUDIT_MAX_LENGTH],
         )
+        if int(recorded) == 1:
+            APPROVALS.labels(ApprovalStatus.PENDING.value).inc()
         return Filed(await self.get(approval_id), new=int(recorded) == 1)
 
     async def move(
@@ -245,6 +248,8 @@ class Approvals:
         )
         if int(answer[0]) < 0:
             raise UnknownApproval(approval_id)
+        if int(answer[0]) == 1:
+            APPROVALS.labels(to.value).inc()
         approval = await self.get(approval_id)
         return Moved(int(answer[0]) == 1, approval)
 

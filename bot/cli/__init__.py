@@ -19,6 +19,7 @@ from bot.app.web import build_web_app
 from bot.app.worker import WorkerFailed, run_worker
 from bot.cli import approvals, chat, deals, login, referrals, teams_package, webhooks
 from bot.cli._shared import command, configure_logging
+from bot.metrics import serve_metrics
 from bot.partner_center.sandbox import run_sandbox
 from bot.settings import Settings, load_settings
 
@@ -129,6 +130,7 @@ def serve(
         settings.log_level, settings.log_level_libraries, settings.log_format
     )
     web = build_web_app(settings, worker=worker)
+    metrics_if_asked(settings)
     server = uvicorn.Server(
         uvicorn.Config(
             web,
@@ -156,11 +158,18 @@ def worker() -> None:
     """
     settings = load_settings()
     configure_logging(settings.log_level, settings.log_level_libraries, settings.log_format)
+    metrics_if_asked(settings)
     try:
         asyncio.run(_work_until_signalled(settings))
     except WorkerFailed as failed:
         typer.echo(f"Stopped: {failed}", err=True)
         raise typer.Exit(1) from None
+
+
+def metrics_if_asked(settings: Settings) -> None:
+    """Serve ``/metrics`` on ``METRICS_PORT`` (on ``HOST``) when it is set."""
+    if settings.metrics_port is not None:
+        serve_metrics(settings.metrics_port, settings.host)
 
 
 async def _work_until_signalled(settings: Settings) -> None:

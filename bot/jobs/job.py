@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Awaitable, Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Final
 
 from bot.logs import log_context
@@ -27,6 +27,9 @@ class Job:
     payload: dict[str, Any]
     delivery: int = 1
     """1 the first time; more when the job was reclaimed from a worker that did not finish."""
+    queued_at: float | None = field(default=None, compare=False)
+    """When it was put on the stream (Unix time), when known: how long it waited (timing,
+    not part of what the job is)."""
 
 
 JobHandler = Callable[[Job], Awaitable[None]]
@@ -88,7 +91,19 @@ def job_of(entry: Entry) -> Job:
         raise UnreadableJob(f"the payload is not JSON ({error})") from None
     if not isinstance(payload, dict):
         raise UnreadableJob("the payload is not a JSON object")
-    return Job(id=entry.id, kind=kind, payload=payload, delivery=entry.delivery)
+    return Job(
+        id=entry.id,
+        kind=kind,
+        payload=payload,
+        delivery=entry.delivery,
+        queued_at=_stream_time(entry.id),
+    )
+
+
+def _stream_time(entry_id: str) -> float | None:
+    """When Redis took a stream entry: its id is ``<milliseconds>-<sequence>``."""
+    milliseconds, _, _ = entry_id.partition("-")
+    return int(milliseconds) / 1000 if milliseconds.isdigit() else None
 
 
 def inbox_job(data: str, delivery: int) -> Job:
@@ -104,7 +119,14 @@ def inbox_job(data: str, delivery: int) -> Job:
         or not isinstance(entry.get("payload"), dict)
     ):
         raise UnreadableJob("the inbox entry is not an object with an id, a kind and a payload")
-    return Job(id=entry["id"], kind=entry["kind"], payload=entry["payload"], delivery=delivery)
+    at = entry.get("at")
+    return Job(
+        id=entry["id"],
+        kind=entry["kind"],
+        payload=entry["payload"],
+        delivery=delivery,
+        queued_at=float(at) if isinstance(at, int | float) else None,
+    )
 
 
 def fields_of(job: Job) -> dict[str, str]:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import time
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -23,6 +24,7 @@ from bot.jobs.job import JobHandler, QueueRefused, text_of
 from bot.jobs.keys import DEAD_LETTER_DAYS, GROUP, STREAM, STREAM_MAX_LENGTH, StreamKeys
 from bot.jobs.scripts import PUT
 from bot.jobs.worker import Worker, WorkOptions, consumer_name
+from bot.metrics import JOBS_QUEUED
 
 INBOX_SECONDS: Final = 7 * 24 * 3600
 """An inbox nobody works on (every worker gone for a week) is dropped rather than kept."""
@@ -83,7 +85,12 @@ class JobQueue:
         if order_key is None:
             queued = (None, {"kind": kind, "payload": body})
         else:
-            entry = {"id": uuid.uuid4().hex, "kind": kind, "payload": payload}
+            entry = {
+                "id": uuid.uuid4().hex,
+                "kind": kind,
+                "payload": payload,
+                "at": round(time.time(), 3),
+            }
             queued = (order_key, json.dumps(entry, separators=(",", ":")))
         loop = asyncio.get_running_loop()
         future: asyncio.Future[str] = loop.create_future()
@@ -94,9 +101,11 @@ class JobQueue:
             sending.add_done_callback(self._sending.discard)
         self._batch.entries.append((queued, future))
         try:
-            return await future
+            queued_id = await future
         except (RedisError, OSError) as error:
             raise QueueRefused(f"Redis did not take the job: {error}") from error
+        JOBS_QUEUED.labels(self.keys.stream, kind).inc()
+        return queued_id
 
     async def _send(self) -> None:
         # Yield once: the other requests of this turn of the loop add their jobs meanwhile.

@@ -39,6 +39,7 @@ from bot.jobs.job import (
 )
 from bot.jobs.keys import DEAD_LETTER_DAYS, DEAD_LETTER_MAX_LENGTH, StreamKeys
 from bot.jobs.scripts import NEXT, RENEW
+from bot.metrics import JOB_AGE_SECONDS, JOB_SECONDS, JOBS_DEAD, JOBS_DONE, timed
 from bot.renewing import renewing
 
 logger = logging.getLogger("bot.jobs")
@@ -213,7 +214,7 @@ class Worker:
     ) -> None:
         """Do a job carried by the stream; raise Failed to leave it for another try."""
         try:
-            await handler(job)
+            await self._handle(job, handler)
         except (asyncio.CancelledError, RedisError, OSError):
             raise
         except Exception as error:
@@ -259,7 +260,7 @@ class Worker:
                 continue
             async with self._holding(lease, token, options):
                 try:
-                    await handler(job)
+                    await self._handle(job, handler)
                 except (asyncio.CancelledError, RedisError, OSError):
                     raise
                 except Exception as error:
@@ -267,6 +268,19 @@ class Worker:
                     logger.exception("job %s (%s) failed", job.id, job.kind)
                     why = f"{type(error).__name__}: {error}"
                     await self._bury(job.id, fields_of(job), why, acknowledge=False)
+
+    async def _handle(self, job: Job, handler: JobHandler) -> None:
+        """Do ``job``, counted: how long it waited, how long it took, how it ended."""
+        if job.queued_at is not None:
+            waited = max(self._clock.now().timestamp() - job.queued_at, 0.0)
+            JOB_AGE_SECONDS.labels(job.kind).observe(waited)
+        outcome = "failed"
+        try:
+            with timed(JOB_SECONDS, job.kind):
+                await handler(job)
+            outcome = "done"
+        finally:
+            JOBS_DONE.labels(self._keys.stream, job.kind, outcome).inc()
 
     def _holding(
         self, lease: str, token: str, options: WorkOptions
@@ -294,6 +308,7 @@ class Worker:
         logger.error(
             "job %s (%s) moved to %s: %s", job_id, fields.get("kind"), self._keys.dead_letters, why
         )
+        JOBS_DEAD.labels(self._keys.stream).inc()
         record: dict[Any, Any] = dead_letter(fields, job_id, why)
         await self._redis.xadd(
             self._keys.dead_letters, record, maxlen=DEAD_LETTER_MAX_LENGTH, approximate=True

@@ -25,6 +25,7 @@ from redis.asyncio import Redis
 from bot.conversation.views import StatusChange
 from bot.jobs import Job, JobHandler, JobQueue, UnreadableJob
 from bot.jobs.keys import StreamKeys
+from bot.metrics import NOTIFICATIONS_SENT
 from bot.notifications.changes import CHANGE, ReferralChange
 from bot.notifications.channels import ChannelGone, ChannelPoster
 from bot.notifications.subscriptions import Subscription, Subscriptions
@@ -155,6 +156,7 @@ class Notifier:
             else:
                 break
         await self._redis.set(key, SENT, ex=SENT_SECONDS)
+        NOTIFICATIONS_SENT.labels(channel.platform).inc()
         logger.debug("told %s: %s %s", channel.key, change.event, change.referral_id)
 
     async def _claim(self, key: str, channel_key: str) -> Subscription | None:

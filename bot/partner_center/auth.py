@@ -16,6 +16,7 @@ from typing import Protocol
 from pydantic import SecretStr
 
 from bot.clock import Clock, SystemClock
+from bot.metrics import TOKEN_REFRESHES
 
 
 @dataclass(frozen=True, slots=True)
@@ -106,7 +107,7 @@ class CachingTokenProvider:
             # Another task may have refreshed it while this one waited for the lock.
             current = self._current
             if current is None or not self._fresh(current):
-                current = await self._source(self._refused)
+                current = await self._acquired()
                 self.acquisitions += 1
                 self._obtained, self._refused = self._clock.monotonic(), False
                 self._current = current
@@ -117,6 +118,19 @@ class CachingTokenProvider:
                     lifetime = current.expires_at - self._obtained
                     self._margin = min(self._refresh_margin, max(lifetime, 0.0) / 2)
             return current.value.get_secret_value()
+
+    async def _acquired(self) -> AccessToken:
+        """A new token from the source, counted by how it went."""
+        try:
+            current = await self._source(self._refused)
+        except SignInRequired:
+            TOKEN_REFRESHES.labels("sign_in_required").inc()
+            raise
+        except Exception:
+            TOKEN_REFRESHES.labels("unavailable").inc()
+            raise
+        TOKEN_REFRESHES.labels("ok").inc()
+        return current
 
     def invalidate(self, token: str) -> bool:
         """Drop the cached token if it is the one the API refused; the next is fetched anew."""

@@ -21,6 +21,7 @@ import httpx
 from pydantic import BaseModel, ValidationError
 
 from bot.clock import Clock, SystemClock
+from bot.metrics import PARTNER_CENTER_CALLS, PARTNER_CENTER_SECONDS
 from bot.partner_center.auth import TokenProvider
 from bot.partner_center.errors import (
     OutcomeUnknown,
@@ -345,6 +346,7 @@ class PartnerCenterClient:
                     exc, httpx.ConnectError | httpx.ConnectTimeout | httpx.PoolTimeout
                 )
                 delay = self._retry.delay(attempt) if (idempotent or never_sent) else None
+                PARTNER_CENTER_CALLS.labels(method, "error").inc()
                 self._log_failure(method, path, exc, attempt, delay)
                 if delay is None and not (idempotent or never_sent):
                     raise OutcomeUnknown(
@@ -359,6 +361,8 @@ class PartnerCenterClient:
                     ) from exc
                 await self._sleep(delay)
                 continue
+            PARTNER_CENTER_CALLS.labels(method, str(response.status_code)).inc()
+            PARTNER_CENTER_SECONDS.labels(method).observe(time.perf_counter() - started)
             self._log_response(method, path, response, started, request_headers)
             status = response.status_code
             if status in expect:
