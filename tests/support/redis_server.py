@@ -23,6 +23,8 @@ from pathlib import Path
 from types import TracebackType
 from urllib.parse import parse_qsl, urlencode, urlsplit
 
+import redis
+
 from bot.storage.embedded import server_binary, server_config
 
 TEST_DB = 15
@@ -71,9 +73,16 @@ class PrivateRedis:
 
     host = "127.0.0.1"
 
-    def __init__(self, data_dir: Path, *, port: int | None = None) -> None:
+    def __init__(
+        self, data_dir: Path, *, port: int | None = None, owns_every_slot: bool = False
+    ) -> None:
+        """``owns_every_slot``: a one-node Redis Cluster holding all 16,384 hash slots. Any
+        client works against it as against one server, but it refuses what a cluster refuses:
+        a script, a transaction or a command whose keys hash to more than one slot
+        (``CROSSSLOT``), and logical databases other than 0."""
         self.data_dir = data_dir.absolute()
         self.port = port or free_port()
+        self.owns_every_slot = owns_every_slot
         self.log_path = self.data_dir / "redis.log"
         self._process: subprocess.Popen[bytes] | None = None
         self._paused = False
@@ -99,7 +108,10 @@ class PrivateRedis:
             raise RuntimeError("the private Redis is already running")
         self.data_dir.mkdir(parents=True, exist_ok=True)
         config = self.data_dir / "redis.conf"
-        config.write_text(server_config(self.data_dir, port=self.port), encoding="utf-8")
+        text = server_config(self.data_dir, port=self.port)
+        if self.owns_every_slot:
+            text += "cluster-enabled yes\ncluster-config-file nodes.conf\n"
+        config.write_text(text, encoding="utf-8")
         with self.log_path.open("ab") as log:
             self._process = subprocess.Popen(
                 [str(server_binary()), str(config)],
@@ -118,6 +130,23 @@ class PrivateRedis:
                 self.kill()
                 raise RuntimeError(f"the private Redis did not start:\n{self._log_tail()}")
             time.sleep(0.01)
+        if self.owns_every_slot:
+            self._own_every_slot(deadline)
+
+    def _own_every_slot(self, deadline: float) -> None:
+        """Assign every slot to this node (once: a restart keeps nodes.conf), and wait for
+        the cluster to say it is ok."""
+        client = redis.Redis(host=self.host, port=self.port)
+        try:
+            info = client.execute_command("CLUSTER", "INFO").decode()
+            if "cluster_slots_assigned:16384" not in info:
+                client.execute_command("CLUSTER", "ADDSLOTSRANGE", 0, 16383)
+            while "cluster_state:ok" not in client.execute_command("CLUSTER", "INFO").decode():
+                if time.monotonic() >= deadline:
+                    raise RuntimeError(f"the one-node cluster is not ok:\n{self._log_tail()}")
+                time.sleep(0.02)
+        finally:
+            client.close()
 
     def stop(self, timeout: float = 10.0) -> None:
         """Shut down gracefully (SIGTERM: the server saves its data, then exits)."""
