@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import random
 import signal
 import socket
 import subprocess
@@ -52,6 +53,29 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
+CLUSTER_BUS_OFFSET = 10_000
+"""A cluster node also listens on its port plus this, for the other nodes."""
+
+
+def cluster_port() -> int:
+    """A loopback port for a cluster node: its bus port (10,000 higher) must be a port too,
+    and free."""
+    for _ in range(100):
+        port = random.randint(20_000, 65_535 - CLUSTER_BUS_OFFSET)
+        if _free(port) and _free(port + CLUSTER_BUS_OFFSET):
+            return port
+    raise RuntimeError("no free pair of ports for a cluster node")
+
+
+def _free(port: int) -> bool:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        try:
+            sock.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+    return True
+
+
 def ping(host: str, port: int, timeout: float = 0.5) -> bool:
     """Whether a server on ``host:port`` answers PING."""
     try:
@@ -81,7 +105,7 @@ class PrivateRedis:
         a script, a transaction or a command whose keys hash to more than one slot
         (``CROSSSLOT``), and logical databases other than 0."""
         self.data_dir = data_dir.absolute()
-        self.port = port or free_port()
+        self.port = port or (cluster_port() if owns_every_slot else free_port())
         self.owns_every_slot = owns_every_slot
         self.log_path = self.data_dir / "redis.log"
         self._process: subprocess.Popen[bytes] | None = None
