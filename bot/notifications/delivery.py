@@ -38,7 +38,12 @@ SENDING_SECONDS: Final = 60
 """How long a delivery key claimed for a send holds. A channel's cards go one at a time (its
 jobs are ordered), so the key guards against a second copy of the job, not a second worker
 at once; a worker that died mid-send leaves it to lapse, and the job, taken over, then sends."""
-SENT_SECONDS: Final = 30 * 24 * 3600
+SENT_SECONDS: Final = 24 * 3600
+"""How long a card's delivery mark outlives its send. It stops a second copy of the same
+``notify`` job (a fan-out done twice, a job reclaimed from a worker that died), which comes
+within minutes; the change detector keeps the same change from being fanned out again at
+all. A day is ample, and keeps the marks to a day's changes times channels (30 days kept a
+month's: 600,000 keys at 1,000 changes a day in 20 channels)."""
 SENT: Final = b"sent"
 SEND_ATTEMPTS: Final = 3
 """Tries of one card (the platforms' clients also wait out 429s, as Retry-After says)."""

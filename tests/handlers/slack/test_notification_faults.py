@@ -310,6 +310,8 @@ async def test_a_worker_killed_while_sending_a_card_leaves_it_to_the_next_worker
         calls = fresh_slack_api.calls("chat.postMessage")
         assert [call.status for call in calls] == [CLIENT_GONE, 200]
         assert await redis.get(delivery_key) == SENT
+        # Kept a day: enough for any second copy of the job, not a month of keys.
+        assert 23 * 3600 < await redis.ttl(delivery_key) <= 24 * 3600
         assert await redis.xlen(StreamKeys(stream).dead_letters) == 0
         assert "reclaimed" in second.log()
 
