@@ -37,6 +37,21 @@ class Sandbox:
     def act(self, referral_id: str, action: str, **body: Any) -> None:
         self.admin.post(f"/referrals/{referral_id}/{action}", json=body or None).raise_for_status()
 
+    def clear_faults(self) -> None:
+        """Partner Center answers normally again."""
+        self.admin.delete("/faults").raise_for_status()
+
+    def named(self, name: str) -> list[dict[str, Any]]:
+        """The referrals called ``name``, as the API lists them."""
+        quoted = name.replace("'", "''")
+        response = httpx.get(
+            f"{self.base_url}/engagements/referrals",
+            params={"$filter": f"name eq '{quoted}'"},
+            headers={"Authorization": "Bearer test-token"},
+        )
+        response.raise_for_status()
+        return list(response.json()["value"])
+
     def set_partner_eligible(self, eligible: bool) -> None:
         """Whether the partner may register deals (until the next reset)."""
         self.admin.post("/partner", json={"dealRegistrationEligible": eligible}).raise_for_status()
