@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Callable
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import dataclass
 
 import httpx
@@ -82,14 +82,30 @@ async def running(
             yield SlackBot(http, requests, slack_api, redis, settings.job_stream, settings)
 
 
+BotOf = Callable[..., AbstractAsyncContextManager[SlackBot]]
+"""Starts the app with settings of the test's own (``bot_of(approvers="U2")``)."""
+
+
 @pytest.fixture
-async def bot(
+def bot_of(
     fresh_sandbox: Sandbox,
     fresh_slack_api: SlackApiStandIn,
     redis_url: str,
     redis: Redis,
     redis_namespace: str,
-) -> AsyncIterator[SlackBot]:
-    settings = slack_settings(fresh_sandbox, fresh_slack_api, redis_url, redis_namespace)
-    async with running(settings, fresh_slack_api, redis, redis_namespace) as started:
+) -> BotOf:
+    """The app on the test's sandbox, Slack stand-in and Redis, with ``more`` settings."""
+
+    def start(**more: object) -> AbstractAsyncContextManager[SlackBot]:
+        settings = slack_settings(
+            fresh_sandbox, fresh_slack_api, redis_url, redis_namespace, **more
+        )
+        return running(settings, fresh_slack_api, redis, redis_namespace)
+
+    return start
+
+
+@pytest.fixture
+async def bot(bot_of: BotOf) -> AsyncIterator[SlackBot]:
+    async with bot_of() as started:
         yield started

@@ -28,7 +28,7 @@ from bot.referrals.models import DealRegistration
 from bot.settings import Settings
 from cards.ids import REASON_INPUT, Action
 from handlers.slack import SlackReplier
-from tests.handlers.slack.conftest import SlackBot, running, slack_settings
+from tests.handlers.slack.conftest import BotOf, SlackBot, running, slack_settings
 from tests.support.sandbox import Sandbox
 from tests.support.slack_payloads import SlackUser, dm_channel_id
 from tests.support.slack_stand_in import SlackApiStandIn
@@ -55,22 +55,7 @@ ANSWERS = (
 
 
 @pytest.fixture
-async def bot(
-    fresh_sandbox: Sandbox,
-    fresh_slack_api: SlackApiStandIn,
-    redis_url: str,
-    redis: Redis,
-    redis_namespace: str,
-) -> AsyncIterator[SlackBot]:
-    settings = slack_settings(
-        fresh_sandbox,
-        fresh_slack_api,
-        redis_url,
-        redis_namespace,
-        approvers=f"{BOSS},S0LEADS",
-        approvals_channel=APPROVALS,
-        referral_admins=SELLER,
-    )
+async def bot(bot_of: BotOf, fresh_slack_api: SlackApiStandIn) -> AsyncIterator[SlackBot]:
     fresh_slack_api.set_user(
         SlackUser(DEPUTY, "alan", "Alan Turing", "Alan", "Turing", "alan@contoso.example")
     )
@@ -78,7 +63,9 @@ async def bot(
         SlackUser(STRANGER, "edsger", "Edsger Dijkstra", "Edsger", "Dijkstra", "ed@contoso.example")
     )
     fresh_slack_api.set_usergroup("S0LEADS", [DEPUTY])
-    async with running(settings, fresh_slack_api, redis, redis_namespace) as started:
+    async with bot_of(
+        approvers=f"{BOSS},S0LEADS", approvals_channel=APPROVALS, referral_admins=SELLER
+    ) as started:
         yield started
 
 

@@ -11,16 +11,14 @@ from datetime import UTC, datetime
 from typing import Any
 
 import pytest
-from redis.asyncio import Redis
 
 from bot.jobs import JobQueue
 from bot.jobs.keys import StreamKeys
 from bot.notifications.changes import CHANGE, Before, ReferralChange
 from cards.ids import Action
-from tests.handlers.slack.conftest import SlackBot, running, slack_settings
+from tests.handlers.slack.conftest import BotOf, SlackBot
 from tests.support.sandbox import Sandbox
 from tests.support.slack_payloads import dm_channel_id
-from tests.support.slack_stand_in import SlackApiStandIn
 
 TAILWIND = "7b9d2e4f-6a8c-4b1d-8e3f-5a7c9e1b3d02"  # Active, Accepted; USD 120,000
 ADVENTURE = "3f2a7c1e-8d4b-4e6f-9a10-2b5c7d9e1f01"  # New, Pending
@@ -29,17 +27,8 @@ BIG_LOSSES = "C0LOSSES"
 
 
 @pytest.fixture
-async def bot(
-    fresh_sandbox: Sandbox,
-    fresh_slack_api: SlackApiStandIn,
-    redis_url: str,
-    redis: Redis,
-    redis_namespace: str,
-) -> AsyncIterator[SlackBot]:
-    settings = slack_settings(
-        fresh_sandbox, fresh_slack_api, redis_url, redis_namespace, poll_interval_seconds=0.2
-    )
-    async with running(settings, fresh_slack_api, redis, redis_namespace) as started:
+async def bot(bot_of: BotOf) -> AsyncIterator[SlackBot]:
+    async with bot_of(poll_interval_seconds=0.2) as started:
         yield started
 
 

@@ -11,12 +11,10 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
-from redis.asyncio import Redis
 
-from tests.handlers.slack.conftest import SlackBot, running, slack_settings
+from tests.handlers.slack.conftest import BotOf, SlackBot
 from tests.support.sandbox import Sandbox
 from tests.support.slack_payloads import dm_channel_id
-from tests.support.slack_stand_in import SlackApiStandIn
 
 DM = dm_channel_id("U0001")
 ANSWERS = ["private", "Storm pilot", "Fabrikam Inc", "1 Main St", "skip", "Seattle"]
@@ -44,21 +42,8 @@ async def type_(bot: SlackBot, text: str) -> str:
 
 
 @pytest.fixture
-async def bot(
-    fresh_sandbox: Sandbox,
-    fresh_slack_api: SlackApiStandIn,
-    redis_url: str,
-    redis: Redis,
-    redis_namespace: str,
-) -> AsyncIterator[SlackBot]:
-    settings = slack_settings(
-        fresh_sandbox,
-        fresh_slack_api,
-        redis_url,
-        redis_namespace,
-        partner_center_timeout_seconds=TIMEOUT,
-    )
-    async with running(settings, fresh_slack_api, redis, redis_namespace) as started:
+async def bot(bot_of: BotOf) -> AsyncIterator[SlackBot]:
+    async with bot_of(partner_center_timeout_seconds=TIMEOUT) as started:
         yield started
 
 

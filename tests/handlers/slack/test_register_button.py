@@ -9,14 +9,12 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
-from redis.asyncio import Redis
 
 from cards.ids import Action
 from handlers.slack.inputs import Typed, action_input
-from tests.handlers.slack.conftest import SlackBot, running, slack_settings
+from tests.handlers.slack.conftest import BotOf, SlackBot
 from tests.support.sandbox import Sandbox
 from tests.support.slack_payloads import dm_channel_id
-from tests.support.slack_stand_in import SlackApiStandIn
 
 NORTHWIND = "5e7a9c1d-3f5b-4d7e-9b1c-3e5a7c9e1b04"  # Active, Accepted co-sell; USD 30,000
 TAILWIND = "7b9d2e4f-6a8c-4b1d-8e3f-5a7c9e1b3d02"  # Microsoft's own, sent to us: incoming
@@ -26,22 +24,8 @@ SELLER_DM = dm_channel_id(SELLER)
 
 
 @pytest.fixture
-async def bot(
-    fresh_sandbox: Sandbox,
-    fresh_slack_api: SlackApiStandIn,
-    redis_url: str,
-    redis: Redis,
-    redis_namespace: str,
-) -> AsyncIterator[SlackBot]:
-    settings = slack_settings(
-        fresh_sandbox,
-        fresh_slack_api,
-        redis_url,
-        redis_namespace,
-        approvals_channel=APPROVALS,
-        referral_admins=SELLER,
-    )
-    async with running(settings, fresh_slack_api, redis, redis_namespace) as started:
+async def bot(bot_of: BotOf) -> AsyncIterator[SlackBot]:
+    async with bot_of(approvals_channel=APPROVALS, referral_admins=SELLER) as started:
         yield started
 
 
