@@ -8,6 +8,7 @@ JSON (``--json``). Shared parts, exit statuses included, live in :mod:`bot.cli._
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import signal
 from typing import Annotated
@@ -93,10 +94,11 @@ def sandbox(
         typer.echo("Point referral-bot at it (in another shell):")
         typer.echo("  export " + " ".join(f"{name}={value}" for name, value in environment.items()))
 
-    try:
+    # It returns only once stopped: by Ctrl+C or SIGTERM, which uvicorn handles and re-raises
+    # (a KeyboardInterrupt), or not, as the event loop's own handler catches it first.
+    with contextlib.suppress(KeyboardInterrupt):
         run_sandbox(host, port, on_ready=announce)
-    except KeyboardInterrupt:
-        typer.echo("Sandbox stopped.", err=True)
+    typer.echo("Sandbox stopped.", err=True)
 
 
 @command(app, "serve")

@@ -17,7 +17,7 @@ from bot.app.services import chat_services, for_local_chat
 from bot.cli._shared import InputError, configure_logging
 from bot.conversation.chat.turns import TurnRunner
 from bot.settings import load_settings
-from cards.text import chat_banner
+from cards.text import GOODBYE, chat_banner
 from handlers.console import (
     PLATFORM,
     ConsoleReplier,
@@ -75,15 +75,20 @@ def chat(identity: Identity = None) -> None:
                 sandbox=services.sandbox,
             )
         )
-        # The terminal is one more chat front on the shared turn pipeline.
-        turns = TurnRunner(
-            services.desk,
-            services.memory,
-            {PLATFORM: ConsoleReplier(console)},
-            identity=services.identity,
-            subscriptions=services.subscriptions,
-        )
-        run_chat(turns, seller, conversation_key=key, portal=portal, console=console)
+        try:
+            # The terminal is one more chat front on the shared turn pipeline.
+            turns = TurnRunner(
+                services.desk,
+                services.memory,
+                {PLATFORM: ConsoleReplier(console)},
+                identity=services.identity,
+                subscriptions=services.subscriptions,
+            )
+            run_chat(turns, seller, conversation_key=key, portal=portal, console=console)
+        except KeyboardInterrupt:
+            # Ctrl+C before the chat reads its first line is a leave like any other (at the
+            # prompt, the chat answers it itself).
+            console.print(GOODBYE)
 
 
 def _account_name() -> str:
