@@ -57,6 +57,7 @@ from cards.teams import (
     read_action,
 )
 from tests.cards.test_approvals_slack import approval
+from tests.cards.test_slack import PARTNER_CENTER, status_change
 from tests.support.prompts import flow_prompts
 
 FIXTURES = Path(__file__).parents[1] / "fixtures"
@@ -1059,25 +1060,6 @@ def test_attachment_wraps_the_card_content() -> None:
 
 
 # -- a channel's status card ------------------------------------------------------------------
-
-PARTNER_CENTER = "https://partner.microsoft.com/dashboard/referrals/v2/leads/3f2504e0"
-
-
-def status_change(**changes: Any) -> StatusChange:
-    fields: dict[str, Any] = {
-        "event": "won",
-        "referral_id": "3f2504e0-4f89-11d3-9a0c-0305e82c3301",
-        "name": "Contoso pilot",
-        "customer": "Contoso",
-        "value": 120_000.0,
-        "currency": "USD",
-        "before": "Active, Accepted",
-        "after": "Closed, Won",
-        "team": ("Ada Lovelace", "grace.hopper@contoso.example"),
-        "closing": date(2026, 6, 30),
-        "link": PARTNER_CENTER,
-    }
-    return StatusChange(**(fields | changes))
 
 
 def test_a_won_card_celebrates_with_the_facts_a_link_and_show() -> None:

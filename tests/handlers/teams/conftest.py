@@ -4,8 +4,8 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Mapping
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Callable, Mapping
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -158,8 +158,12 @@ async def running(
         await forget_teams_keys(redis)
 
 
+BotOf = Callable[..., AbstractAsyncContextManager[TeamsBot]]
+"""Starts the app with settings of the test's own (``bot_of(approvers="...")``)."""
+
+
 @pytest.fixture
-async def bot(
+def bot_of(
     fresh_sandbox: Sandbox,
     fresh_teams_api: TeamsStandIn,
     teams_activities: TeamsActivities,
@@ -167,9 +171,22 @@ async def bot(
     redis_url: str,
     redis: Redis,
     redis_namespace: str,
-) -> AsyncIterator[TeamsBot]:
-    settings = teams_settings(fresh_sandbox, fresh_teams_api, identity, redis_url, redis_namespace)
-    async with running(settings, fresh_teams_api, teams_activities, redis) as started:
+) -> BotOf:
+    """The app on the test's sandbox, Teams and identity stand-ins and Redis, with ``more``
+    settings."""
+
+    def start(**more: object) -> AbstractAsyncContextManager[TeamsBot]:
+        settings = teams_settings(
+            fresh_sandbox, fresh_teams_api, identity, redis_url, redis_namespace, **more
+        )
+        return running(settings, fresh_teams_api, teams_activities, redis)
+
+    return start
+
+
+@pytest.fixture
+async def bot(bot_of: BotOf) -> AsyncIterator[TeamsBot]:
+    async with bot_of() as started:
         yield started
 
 

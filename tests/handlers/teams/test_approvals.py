@@ -12,7 +12,6 @@ from typing import Any
 
 import httpx
 import pytest
-from redis.asyncio import Redis
 
 from bot.approvals.places import ApprovalPlaces
 from bot.approvals.store import Approvals, ApprovalStatus
@@ -20,8 +19,7 @@ from cards.ids import REASON_INPUT, Action
 from handlers.approvals import DECISION_TAKEN, REASON_NEEDED
 from tests.cards.test_teams import executes, inputs
 from tests.handlers.slack.test_approvals import ANSWERS, NORTHWIND, patches, registrations
-from tests.handlers.teams.conftest import TeamsBot, card_of, running, teams_settings
-from tests.support.identity_stand_in import IdentityStandIn
+from tests.handlers.teams.conftest import BotOf, TeamsBot, card_of
 from tests.support.sandbox import Sandbox
 from tests.support.teams_stand_in import (
     DEFAULT_TEAM,
@@ -30,7 +28,6 @@ from tests.support.teams_stand_in import (
     SEND,
     TENANT_ID,
     UPDATE,
-    TeamsActivities,
     TeamsStandIn,
     TeamsUser,
     personal_conversation_id,
@@ -51,27 +48,13 @@ EDSGER = TeamsUser(
 
 
 @pytest.fixture
-async def bot(
-    fresh_sandbox: Sandbox,
-    fresh_teams_api: TeamsStandIn,
-    teams_activities: TeamsActivities,
-    identity: IdentityStandIn,
-    redis_url: str,
-    redis: Redis,
-    redis_namespace: str,
-) -> AsyncIterator[TeamsBot]:
-    settings = teams_settings(
-        fresh_sandbox,
-        fresh_teams_api,
-        identity,
-        redis_url,
-        redis_namespace,
-        approvers=f"{MANAGER.aad_object_id},{ALAN.email}",
-        referral_admins=SELLER.aad_object_id,
-    )
+async def bot(bot_of: BotOf, fresh_teams_api: TeamsStandIn) -> AsyncIterator[TeamsBot]:
     fresh_teams_api.set_user(ALAN)
     fresh_teams_api.set_user(EDSGER)
-    async with running(settings, fresh_teams_api, teams_activities, redis) as started:
+    async with bot_of(
+        approvers=f"{MANAGER.aad_object_id},{ALAN.email}",
+        referral_admins=SELLER.aad_object_id,
+    ) as started:
         yield started
 
 

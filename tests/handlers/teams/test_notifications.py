@@ -9,41 +9,23 @@ from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 
 import pytest
-from redis.asyncio import Redis
 
 from bot.jobs import JobQueue
 from bot.jobs.keys import StreamKeys
 from bot.notifications.changes import CHANGE, Before, ReferralChange
 from cards.ids import Action
 from tests.cards.test_teams import executes
-from tests.handlers.teams.conftest import DM, TeamsBot, card_of, running, teams_settings
-from tests.support.identity_stand_in import IdentityStandIn
+from tests.handlers.teams.conftest import DM, BotOf, TeamsBot, card_of
 from tests.support.sandbox import Sandbox
-from tests.support.teams_stand_in import DEFAULT_TEAM, TeamsActivities, TeamsStandIn
+from tests.support.teams_stand_in import DEFAULT_TEAM
 
 TAILWIND = "7b9d2e4f-6a8c-4b1d-8e3f-5a7c9e1b3d02"
 CHANNEL = DEFAULT_TEAM.channels[0]
 
 
 @pytest.fixture
-async def bot(
-    fresh_sandbox: Sandbox,
-    fresh_teams_api: TeamsStandIn,
-    teams_activities: TeamsActivities,
-    identity: IdentityStandIn,
-    redis_url: str,
-    redis: Redis,
-    redis_namespace: str,
-) -> AsyncIterator[TeamsBot]:
-    settings = teams_settings(
-        fresh_sandbox,
-        fresh_teams_api,
-        identity,
-        redis_url,
-        redis_namespace,
-        poll_interval_seconds=0.2,
-    )
-    async with running(settings, fresh_teams_api, teams_activities, redis) as started:
+async def bot(bot_of: BotOf) -> AsyncIterator[TeamsBot]:
+    async with bot_of(poll_interval_seconds=0.2) as started:
         yield started
 
 
