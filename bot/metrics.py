@@ -97,6 +97,14 @@ NOTIFICATIONS_SENT: Final = Counter(
     ["platform"],
     registry=REGISTRY,
 )
+DRAFT_WRITES: Final = Counter(
+    "rb_draft_writes",
+    "Steps that moved a draft on, by how the draft was had: cached (this process wrote the "
+    "latest version: one round trip), read (not cached: a read first), stale (cached, but "
+    "another process had moved it on: the write found out and was made again).",
+    ["path"],
+    registry=REGISTRY,
+)
 APPROVALS: Final = Counter(
     "rb_approvals",
     "Requests for deal-registration approval reaching a state (pending when asked).",

@@ -18,7 +18,7 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
-from redis.asyncio import Redis
+from bot.storage.redis import RedisClient
 
 PREFIX = "rb:ref"
 TTL_SECONDS = 180 * 24 * 3600
@@ -28,7 +28,7 @@ TTL_SECONDS = 180 * 24 * 3600
 class ReferenceBook:
     """Conversation references by platform and conversation id."""
 
-    def __init__(self, redis: Redis, *, ttl_seconds: int = TTL_SECONDS) -> None:
+    def __init__(self, redis: RedisClient, *, ttl_seconds: int = TTL_SECONDS) -> None:
         self._redis = redis
         self._ttl_seconds = ttl_seconds
 

@@ -67,6 +67,9 @@ class Settings(BaseSettings):
     )
 
     redis_url: str | None = None
+    redis_cluster: bool = False
+    """``REDIS_URL`` names a Redis Cluster node (a managed service's configuration endpoint);
+    a ``redis+cluster://host:port,host:port`` URL says so without this."""
     redis_max_connections: int = Field(default=50, ge=1, le=10_000)
     redis_pool_timeout_seconds: float = Field(default=5.0, gt=0)
     redis_socket_timeout_seconds: float = Field(default=2.0, gt=0)
@@ -115,6 +118,9 @@ class Settings(BaseSettings):
     slack_api_url: AnyHttpUrl = AnyHttpUrl(DEFAULT_SLACK_API_URL)
     worker_concurrency: int = Field(default=32, ge=1, le=1000)
     job_stream: str = Field(default="rb:jobs", min_length=1, pattern=r"^\S+$")
+    job_stream_shards: int = Field(default=1, ge=1, le=256)
+    """How many streams the job stream is split into (see :mod:`bot.jobs.keys`): 1 on a
+    single server; on a cluster, a few per master so no node carries all the turns."""
     dead_letter_days: float = Field(default=7, gt=0, le=3650)
     teams_client_id: str | None = None
     teams_client_secret: SecretStr | None = None
@@ -313,6 +319,16 @@ class Settings(BaseSettings):
             raise ValueError(
                 "TEAMS_ALLOW_UNAUTHENTICATED is for local development only and is refused "
                 f"unless the server listens on loopback (HOST={self.host})"
+            )
+        return self
+
+    @model_validator(mode="after")
+    def _shards_named(self) -> Settings:
+        if self.job_stream_shards > 1 and ("{" in self.job_stream or "}" in self.job_stream):
+            raise ValueError(
+                f"JOB_STREAM={self.job_stream} has a hash tag; with JOB_STREAM_SHARDS="
+                f"{self.job_stream_shards} each shard gets a tag of its own, so leave the "
+                "braces out"
             )
         return self
 

@@ -1,7 +1,9 @@
 """Suite-wide guards: no test may reach beyond this machine's loopback interface.
 
 Also the suite's Redis: a real server (``REDIS_URL`` or an embedded one), see
-``tests/support/redis_server.py``.
+``tests/support/redis_server.py``; and a Redis Cluster of three masters started from the
+embedded server's binary, on which the store, job and notification tests run as well (see
+:data:`ON_BOTH`).
 """
 
 from __future__ import annotations
@@ -16,11 +18,11 @@ from typing import Any
 
 import pytest
 from hypothesis import HealthCheck, settings
-from redis.asyncio import Redis
 
 from bot.storage.embedded import ensure_embedded_server, stop_embedded_server
-from bot.storage.redis import connect
+from bot.storage.redis import RedisClient, connect
 from tests.support.identity_stand_in import fresh_identity, identity
+from tests.support.redis_cluster import LocalCluster
 from tests.support.redis_server import TEST_DB, PrivateRedis, with_db
 from tests.support.sandbox import fresh_sandbox, sandbox
 from tests.support.sign_in import checked_sandbox
@@ -137,17 +139,55 @@ def redis_namespace() -> str:
     return f"test-{uuid.uuid4().hex[:12]}"
 
 
+ON_BOTH = (
+    "tests/bot/test_jobs.py",
+    "tests/bot/test_job_shards.py",
+    "tests/bot/notifications/",
+    "tests/bot/approvals/test_store.py",
+    "tests/bot/conversation/runtime/",
+    "tests/bot/test_references.py",
+)
+"""Tests that run on one server and again on the cluster, when they use the ``redis`` fixture
+and nothing else of the suite's Redis (a test given ``redis_url`` starts processes or builds
+settings on the one server, so it runs there only)."""
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    fixtures = set(metafunc.fixturenames)
+    path = Path(metafunc.definition.path).as_posix()
+    on_both = any(f"/{part}" in path or path.endswith(part) for part in ON_BOTH)
+    if on_both and "redis" in fixtures and not fixtures & {"redis_url", "private_redis"}:
+        metafunc.parametrize("redis", ["server", "cluster"], indirect=True)
+
+
+@pytest.fixture(scope="session")
+def redis_cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalCluster]:
+    """A cluster of three masters on loopback, shared by the session (started when first
+    asked for)."""
+    with LocalCluster(tmp_path_factory.mktemp("redis-cluster")) as cluster:
+        yield cluster
+
+
 @pytest.fixture(name="redis")
-async def redis_client(redis_url: str, redis_namespace: str) -> AsyncIterator[Redis]:
-    """A client of the suite's Redis; afterwards, keys containing the namespace are deleted."""
-    client = await connect(redis_url, max_connections=64, pool_timeout=5, socket_timeout=5)
+async def redis_client(
+    request: pytest.FixtureRequest, redis_namespace: str
+) -> AsyncIterator[RedisClient]:
+    """A client of the suite's Redis (or, parametrized ``cluster``, of :func:`redis_cluster`);
+    afterwards, keys containing the namespace are deleted."""
+    # Asked for here rather than as arguments: a test whose fixtures need ``redis_url``
+    # themselves runs on the one server only (see pytest_generate_tests).
+    on_cluster = getattr(request, "param", "server") == "cluster"
+    url = request.getfixturevalue("redis_cluster" if on_cluster else "redis_url")
+    url = url.url if on_cluster else url
+    client = await connect(url, max_connections=64, pool_timeout=5, socket_timeout=5)
     try:
         yield client
     finally:
         try:
             keys = [key async for key in client.scan_iter(match=f"*{redis_namespace}*")]
-            if keys:
-                await client.delete(*keys)
+            # One key at a time: on a cluster the keys are in many slots.
+            for key in keys:
+                await client.delete(key)
         finally:
             await client.aclose()
 

@@ -17,7 +17,6 @@ from typing import Any
 import httpx
 from httpx_aiohttp import AiohttpTransport
 from pydantic import SecretStr
-from redis.asyncio import Redis
 
 from bot.identity.setup import SignInParts, build_sign_in, check_sign_in_settings
 from bot.partner_center.auth import StaticTokenProvider, TokenProvider
@@ -25,7 +24,7 @@ from bot.partner_center.client import PartnerCenterClient
 from bot.partner_center.retry import RetryPolicy
 from bot.partner_center.sandbox import run_sandbox_in_thread
 from bot.settings import ConfigurationError, Settings
-from bot.storage.redis import connect, resolve_redis_url
+from bot.storage.redis import RedisClient, connect, resolve_redis_url
 
 SANDBOX_TOKEN = SecretStr("sandbox")
 HTTP_POOL_SIZE = 100
@@ -109,7 +108,7 @@ def build_partner_center_client(
 
 @asynccontextmanager
 async def partner_center_access(
-    settings: Settings, redis: Redis | None
+    settings: Settings, redis: RedisClient | None
 ) -> AsyncIterator[PartnerCenterParts]:
     """Ready clients and, unless ``AUTH_MODE=static``, the sign-in parts (on ``redis``),
     with the built-in sandbox running on loopback when configured."""
@@ -161,7 +160,7 @@ async def partner_center(settings: Settings) -> AsyncIterator[PartnerCenterClien
 
 
 @asynccontextmanager
-async def redis_client(settings: Settings) -> AsyncIterator[tuple[Redis, str]]:
+async def redis_client(settings: Settings) -> AsyncIterator[tuple[RedisClient, str]]:
     """The shared Redis (``REDIS_URL`` or the embedded server) and its URL; closed after."""
     redis_url = await asyncio.to_thread(resolve_redis_url, settings.redis_url, settings.data_dir)
     redis = await connect(
@@ -169,6 +168,7 @@ async def redis_client(settings: Settings) -> AsyncIterator[tuple[Redis, str]]:
         max_connections=settings.redis_max_connections,
         pool_timeout=settings.redis_pool_timeout_seconds,
         socket_timeout=settings.redis_socket_timeout_seconds,
+        cluster=settings.redis_cluster,
     )
     try:
         yield redis, redis_url

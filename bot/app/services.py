@@ -14,8 +14,6 @@ from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
 
-from redis.asyncio import Redis
-
 from bot.app.clients import check_partner_center_settings, partner_center_access, redis_client
 from bot.approvals.places import ApprovalPlaces
 from bot.approvals.store import Approvals
@@ -33,7 +31,7 @@ from bot.notifications.changes import ChangeDetector
 from bot.notifications.subscriptions import Subscriptions
 from bot.partner_center.client import PartnerCenterClient
 from bot.settings import SANDBOX, Settings
-from bot.storage.redis import redact_url
+from bot.storage.redis import RedisClient, redact_url
 
 
 @dataclass(frozen=True)
@@ -42,7 +40,7 @@ class ChatServices:
 
     desk: Desk
     memory: ChatMemory
-    redis: Redis
+    redis: RedisClient
     redis_url: str
     partner_center_url: str
     sandbox: bool
@@ -85,14 +83,16 @@ async def chat_services(settings: Settings) -> AsyncIterator[ChatServices]:
         redis, redis_url = await stack.enter_async_context(redis_client(settings))
         parts = await stack.enter_async_context(partner_center_access(settings, redis))
         client, sign_in = parts.client, parts.sign_in
-        detector = ChangeDetector(redis, stream=settings.job_stream)
+        detector = ChangeDetector(
+            redis, stream=settings.job_stream, shards=settings.job_stream_shards
+        )
         store = RedisSessionStore(redis)
         access = Access(settings.referral_admins)
         clock = SystemClock()
         approvals = Approvals(redis, stream=settings.job_stream)
         places = ApprovalPlaces(redis, stream=settings.job_stream)
         rules = approval_rules(settings)
-        jobs = JobQueue(redis, stream=settings.job_stream)
+        jobs = JobQueue(redis, stream=settings.job_stream, shards=settings.job_stream_shards)
         requests = ApprovalRequests(approvals, places, jobs, rules, clock=clock)
         engine = Engine(
             store,

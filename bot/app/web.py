@@ -149,7 +149,7 @@ def build_web_app(settings: Settings, *, worker: bool = True) -> Starlette:
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         async with chat_services(settings) as services, AsyncExitStack() as stack:
-            jobs = JobQueue(services.redis, stream=settings.job_stream)
+            jobs = services.jobs
             state.update(services=services, redis=services.redis, jobs=jobs)
             certificates = await stack.enter_async_context(certificate_client(settings))
             state["verifier"] = WebhookVerifier(
@@ -211,9 +211,14 @@ def readiness_checks(
     async def jobs_ready() -> None:
         # Requests are acknowledged only once their job is on the stream: a stream that is
         # not one (written over, say) would refuse every turn.
-        kind = text_of(await state["redis"].type(settings.job_stream))
-        if kind not in ("stream", "none"):
-            raise QueueRefused(f"{settings.job_stream} is a {kind}, not a stream")
+        jobs: JobQueue = state["jobs"]
+        async with state["redis"].pipeline(transaction=False) as pipe:
+            for shard in jobs.shards:
+                pipe.type(shard.stream)
+            kinds = await pipe.execute()
+        for shard, kind in zip(jobs.shards, kinds, strict=True):
+            if text_of(kind) not in ("stream", "none"):
+                raise QueueRefused(f"{shard.stream} is a {text_of(kind)}, not a stream")
 
     async def worker_ready() -> None:
         if failures:

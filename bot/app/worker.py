@@ -97,7 +97,7 @@ async def worker_parts(
     notifier = Notifier(
         services.redis,
         services.subscriptions,
-        JobQueue(services.redis, stream=settings.job_stream),
+        services.jobs,
         repliers,
         referral_url=settings.partner_center_referral_url,
     )
@@ -165,6 +165,7 @@ async def working(
             JobQueue(
                 services.redis,
                 stream=settings.job_stream,
+                shards=settings.job_stream_shards,
                 dead_letter_days=settings.dead_letter_days,
             ).work(dispatch(handlers), stopping, options=options)
         )

@@ -7,17 +7,16 @@ takes precedence for its workspace, so approvers can move it without a redeploy.
 
 from __future__ import annotations
 
-from redis.asyncio import Redis
-
 from bot.jobs.job import text_of
 from bot.jobs.keys import STREAM, StreamKeys
 from bot.notifications.channels import Channel
+from bot.storage.redis import RedisClient
 
 
 class ApprovalPlaces:
     """The approvals channel of each workspace, in Redis beside the approvals themselves."""
 
-    def __init__(self, redis: Redis, *, stream: str = STREAM) -> None:
+    def __init__(self, redis: RedisClient, *, stream: str = STREAM) -> None:
         self._redis = redis
         self._key = f"{StreamKeys(stream).slot}:approvals:places"
 

@@ -20,11 +20,11 @@ from enum import StrEnum
 from typing import Any, Final
 
 from pydantic import BaseModel, ConfigDict
-from redis.asyncio import Redis
 
 from bot.jobs.job import text_of
 from bot.jobs.keys import STREAM, StreamKeys
 from bot.metrics import APPROVALS
+from bot.storage.redis import RedisClient
 
 KEEP_SECONDS: Final = 180 * 24 * 3600
 """How long a request is kept after it was made (decided or not)."""
@@ -176,7 +176,7 @@ class UnknownApproval(LookupError):
 class Approvals:
     """Requests for approval of one deployment."""
 
-    def __init__(self, redis: Redis, *, stream: str = STREAM) -> None:
+    def __init__(self, redis: RedisClient, *, stream: str = STREAM) -> None:
         self._redis = redis
         slot = StreamKeys(stream).slot
         self._prefix = f"{slot}:approval:"

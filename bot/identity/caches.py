@@ -15,9 +15,8 @@ import logging
 from dataclasses import dataclass
 from typing import Any
 
-from redis.asyncio import Redis
-
 from bot.identity.sealing import Sealer, Unreadable
+from bot.storage.redis import RedisClient
 
 logger = logging.getLogger(__name__)
 
@@ -46,7 +45,7 @@ class Account:
 class TokenCaches:
     """Sealed msal caches, keyed by principal."""
 
-    def __init__(self, redis: Redis, sealer: Sealer) -> None:
+    def __init__(self, redis: RedisClient, sealer: Sealer) -> None:
         self._redis = redis
         self._sealer = sealer
 

@@ -14,7 +14,8 @@ from __future__ import annotations
 
 from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 from pydantic import SecretStr
-from redis.asyncio import Redis
+
+from bot.storage.redis import RedisClient
 
 CHECK_KEY = "rb:identity:key-check"
 """The sealed check value (in Redis): proof that this deployment's keys open its caches."""
@@ -65,7 +66,7 @@ class Sealer:
         except InvalidToken:
             raise Unreadable("no TOKEN_ENCRYPTION_KEY key opens this value") from None
 
-    async def check_against(self, redis: Redis, *, check_key: str = CHECK_KEY) -> None:
+    async def check_against(self, redis: RedisClient, *, check_key: str = CHECK_KEY) -> None:
         """Refuse to start when these keys cannot open the caches already stored.
 
         The first process with keys writes the check value; a process whose keys open it

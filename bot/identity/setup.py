@@ -11,8 +11,6 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from redis.asyncio import Redis
-
 from bot.identity.apps import CredentialProblem, MsalApps, Registration
 from bot.identity.caches import SERVICE_PRINCIPAL, TokenCaches
 from bot.identity.identity import Identity
@@ -21,6 +19,7 @@ from bot.identity.signin import CALLBACK_PATH, SignIns
 from bot.identity.tokens import DelegatedTokens
 from bot.partner_center.auth import TokenProvider
 from bot.settings import ConfigurationError, Settings
+from bot.storage.redis import RedisClient
 
 
 @dataclass(frozen=True, slots=True)
@@ -107,7 +106,7 @@ def registration(settings: Settings) -> Registration:
     )
 
 
-async def build_sign_in(settings: Settings, redis: Redis) -> SignInParts:
+async def build_sign_in(settings: Settings, redis: RedisClient) -> SignInParts:
     """The sign-in parts of ``service`` and ``user`` mode, keys checked against Redis."""
     check_sign_in_settings(settings)
     try:

@@ -23,11 +23,11 @@ from typing import Any
 
 import msal
 import requests
-from redis.asyncio import Redis
 
 from bot.identity.apps import MsalApps, refusal_reason
 from bot.identity.caches import Account, TokenCaches, account_in
 from bot.identity.sealing import Sealer, Unreadable
+from bot.storage.redis import RedisClient
 
 logger = logging.getLogger(__name__)
 
@@ -65,7 +65,7 @@ class SignIns:
 
     def __init__(
         self,
-        redis: Redis,
+        redis: RedisClient,
         sealer: Sealer,
         apps: MsalApps,
         caches: TokenCaches,

@@ -55,6 +55,14 @@ class Entry:
     id: str
     fields: dict[str, str]
     delivery: int = 1
+    stream: str = ""
+    """The stream it was read from: its shard's, or a worker's own."""
+
+    @property
+    def retried(self) -> bool:
+        """Whether someone may have started on it before: delivered before, or handed back
+        from a worker that stopped (``adopted``)."""
+        return self.delivery > 1 or self.fields.get("adopted") == "1"
 
 
 def dispatch(handlers: Mapping[str, JobHandler]) -> JobHandler:
@@ -70,13 +78,14 @@ def dispatch(handlers: Mapping[str, JobHandler]) -> JobHandler:
     return handle
 
 
-def entry_of(raw: Any, delivery: int = 1) -> Entry:
-    """A stream entry as redis-py returns it (id and fields, bytes or text)."""
+def entry_of(raw: Any, delivery: int = 1, stream: str = "") -> Entry:
+    """A stream entry of ``stream`` as redis-py returns it (id and fields, bytes or text)."""
     entry_id, fields = raw
     return Entry(
         id=text_of(entry_id),
         fields={text_of(key): text_of(value, lossy=True) for key, value in fields.items()},
         delivery=delivery,
+        stream=stream,
     )
 
 

@@ -1,36 +1,40 @@
-"""The web side of the job stream: adding jobs, batched, and the stream's consumer group.
+"""The web side of the job stream: adding jobs, batched, and the shards' consumer group.
 
 Jobs added during one turn of the event loop go to Redis in one pipeline (the ordered ones
-of the batch in one script call), so a burst of requests costs a round trip per turn rather
-than one per request. :meth:`JobQueue.work` hands the worker side to
+of each shard in one script call), so a burst of requests costs a round trip per turn rather
+than one per request. An ordered job goes to its order key's shard; a job without one to a
+shard in turn. :meth:`JobQueue.work` hands the worker side to
 :class:`~bot.jobs.worker.Worker`.
 """
 
 from __future__ import annotations
 
 import asyncio
+import itertools
 import json
 import time
 import uuid
+from collections import defaultdict
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Final
 
-from redis.asyncio import Redis
-from redis.exceptions import RedisError, ResponseError
+from redis.exceptions import NoScriptError, RedisError
 
 from bot.clock import Clock, SystemClock
 from bot.jobs.job import JobHandler, QueueRefused, text_of
-from bot.jobs.keys import DEAD_LETTER_DAYS, GROUP, STREAM, STREAM_MAX_LENGTH, StreamKeys
+from bot.jobs.keys import DEAD_LETTER_DAYS, GROUP, STREAM, STREAM_MAX_LENGTH, Shards, StreamKeys
 from bot.jobs.scripts import PUT
-from bot.jobs.worker import Worker, WorkOptions, consumer_name
+from bot.jobs.worker import Worker, WorkOptions, consumer_name, ensure_group
 from bot.metrics import JOBS_QUEUED
+from bot.storage.redis import RedisClient
 
 INBOX_SECONDS: Final = 7 * 24 * 3600
 """An inbox nobody works on (every worker gone for a week) is dropped rather than kept."""
 
-_Queued = tuple[str | None, dict[str, str] | str]
-"""A job waiting for the next batch: its order key and the stream fields or the inbox entry."""
+_Queued = tuple[StreamKeys, str | None, dict[str, str] | str]
+"""A job waiting for the next batch: its shard, its order key, and the stream fields or the
+inbox entry."""
 
 
 @dataclass
@@ -43,31 +47,44 @@ class JobQueue:
 
     def __init__(
         self,
-        redis: Redis,
+        redis: RedisClient,
         *,
         stream: str = STREAM,
         group: str = GROUP,
+        shards: int = 1,
         max_length: int = STREAM_MAX_LENGTH,
         dead_letter_days: float = DEAD_LETTER_DAYS,
         clock: Clock | None = None,
     ) -> None:
-        """``max_length`` bounds the stream (approximately); dead letters are kept
-        ``dead_letter_days`` by ``clock``."""
+        """``shards`` splits the stream (see :mod:`bot.jobs.keys`); ``max_length`` bounds each
+        (approximately); dead letters are kept ``dead_letter_days`` by ``clock``."""
         self._redis = redis
         self.max_length = max_length
         self.dead_letter_days = dead_letter_days
         self._clock = clock or SystemClock()
-        self.keys = StreamKeys(stream, group)
+        self.shards = Shards(stream, group, shards)
         self.stream = stream
         self.group = group
-        self.dead_letters = self.keys.dead_letters
         self._batch: _Batch | None = None
         self._sending: set[asyncio.Task[None]] = set()
         self._put = redis.register_script(PUT)
+        self._rotation = itertools.cycle(self.shards.all)  # jobs without an order key
+
+    @property
+    def keys(self) -> StreamKeys:
+        """The keys of the only shard (with one shard, the stream ``stream`` itself)."""
+        if len(self.shards) != 1:
+            raise ValueError("the job stream has several shards: use shards.of(order_key)")
+        return self.shards.all[0]
+
+    @property
+    def dead_letters(self) -> str:
+        """Where the only shard's buried jobs go."""
+        return self.keys.dead_letters
 
     def inbox(self, order_key: str) -> str:
         """The Redis list holding the ordered jobs of ``order_key`` not yet done."""
-        return self.keys.inbox(order_key)
+        return self.shards.of(order_key).inbox(order_key)
 
     # -- adding ------------------------------------------------------------------------------
 
@@ -83,7 +100,7 @@ class JobQueue:
         body = json.dumps(payload, separators=(",", ":"))
         queued: _Queued
         if order_key is None:
-            queued = (None, {"kind": kind, "payload": body})
+            queued = (next(self._rotation), None, {"kind": kind, "payload": body})
         else:
             entry = {
                 "id": uuid.uuid4().hex,
@@ -91,7 +108,11 @@ class JobQueue:
                 "payload": payload,
                 "at": round(time.time(), 3),
             }
-            queued = (order_key, json.dumps(entry, separators=(",", ":")))
+            queued = (
+                self.shards.of(order_key),
+                order_key,
+                json.dumps(entry, separators=(",", ":")),
+            )
         loop = asyncio.get_running_loop()
         future: asyncio.Future[str] = loop.create_future()
         if self._batch is None:
@@ -104,7 +125,7 @@ class JobQueue:
             queued_id = await future
         except (RedisError, OSError) as error:
             raise QueueRefused(f"Redis did not take the job: {error}") from error
-        JOBS_QUEUED.labels(self.keys.stream, kind).inc()
+        JOBS_QUEUED.labels(queued[0].stream, kind).inc()
         return queued_id
 
     async def _send(self) -> None:
@@ -112,34 +133,38 @@ class JobQueue:
         await asyncio.sleep(0)
         batch, self._batch = self._batch, None
         assert batch is not None
+        plain: list[tuple[StreamKeys, dict[str, str]]] = []
+        ordered: dict[StreamKeys, list[tuple[str, str]]] = defaultdict(list)
+        for (shard, key, job), _ in batch.entries:
+            if isinstance(job, str):
+                ordered[shard].append((key or "", job))
+            else:
+                plain.append((shard, job))
         try:
-            plain = [job for (_, job), _ in batch.entries if not isinstance(job, str)]
-            ordered = [(key or "", job) for (key, job), _ in batch.entries if isinstance(job, str)]
             async with self._redis.pipeline(transaction=False) as pipe:
-                for fields in plain:
+                for shard, fields in plain:
                     pipe.xadd(
-                        self.stream,
+                        shard.stream,
                         fields,  # type: ignore[arg-type]
                         maxlen=self.max_length,
                         approximate=True,
                     )
-                if ordered:
-                    keys = [self.stream, *(self.inbox(key) for key, _ in ordered)]
-                    args: list[Any] = [INBOX_SECONDS, self.max_length]
-                    for key, entry in ordered:
-                        args += [key, entry]
-                    await self._put(keys=keys, args=args, client=pipe)
+                for shard, jobs in ordered.items():
+                    keys, args = self._put_call(shard, jobs)
+                    await self._put(keys=keys, args=args, client=pipe)  # type: ignore[arg-type]
                 replies = await pipe.execute(raise_on_error=False)
+            replies = await self._loaded_scripts(replies, len(plain), ordered)
         except (RedisError, OSError) as error:
             for _, future in batch.entries:
                 if not future.done():
                     future.set_exception(error)
             return
         plain_ids = iter(replies[: len(plain)])
-        put: Any = replies[len(plain)] if ordered else []
-        ordered_ids = iter(put if isinstance(put, list) else [put] * len(ordered))
-        for (_, queued), future in batch.entries:
-            reply = next(ordered_ids) if isinstance(queued, str) else next(plain_ids)
+        ordered_ids: dict[StreamKeys, Any] = {}
+        for shard, put in zip(ordered, replies[len(plain) :], strict=True):
+            ordered_ids[shard] = iter(put if isinstance(put, list) else [put] * len(ordered[shard]))
+        for (shard, _, queued), future in batch.entries:
+            reply = next(ordered_ids[shard]) if isinstance(queued, str) else next(plain_ids)
             if future.done():
                 continue
             if isinstance(reply, Exception):
@@ -147,15 +172,61 @@ class JobQueue:
             else:
                 future.set_result(text_of(reply))
 
+    def _put_call(
+        self, shard: StreamKeys, jobs: list[tuple[str, str]]
+    ) -> tuple[list[str], list[Any]]:
+        """The keys and arguments of the script adding ``jobs`` (order key, entry) to ``shard``."""
+        keys = [shard.stream]
+        args: list[Any] = [INBOX_SECONDS, self.max_length, shard.slot]
+        for key, entry in jobs:
+            keys += [shard.inbox(key), shard.lease(key)]
+            args += [key, entry]
+        return keys, args
+
+    async def _loaded_scripts(
+        self, replies: list[Any], plain: int, ordered: dict[StreamKeys, list[tuple[str, str]]]
+    ) -> list[Any]:
+        """``replies``, with any script call the server did not know run again on its own.
+
+        A single server's pipeline loads its scripts first; a cluster's cannot (each node has
+        its own script cache, and a promoted replica or a restarted node starts empty), so a
+        call answered ``NOSCRIPT`` is made again outside the pipeline, which loads the script:
+        it did not run, so nothing is added twice.
+        """
+        for index, (shard, jobs) in enumerate(ordered.items(), start=plain):
+            if isinstance(replies[index], NoScriptError):
+                keys, args = self._put_call(shard, jobs)
+                try:
+                    replies[index] = await self._put(keys=keys, args=args)
+                except RedisError as error:
+                    replies[index] = error
+        return replies
+
+    async def waiting(self) -> int:
+        """How many stream entries are not done yet, in every shard and every worker's own
+        stream (an entry naming an inbox counts once however many jobs the inbox holds)."""
+        async with self._redis.pipeline(transaction=False) as pipe:
+            for shard in self.shards:
+                pipe.xlen(shard.stream)
+                pipe.smembers(shard.workers)
+            replies = await pipe.execute()
+        total = 0
+        async with self._redis.pipeline(transaction=False) as pipe:
+            for shard, length, workers in zip(
+                self.shards, replies[::2], replies[1::2], strict=True
+            ):
+                total += int(length)
+                for worker in workers:
+                    pipe.xlen(shard.own(text_of(worker)))
+            total += sum(int(length) for length in await pipe.execute())
+        return total
+
     # -- working -----------------------------------------------------------------------------
 
     async def ensure_group(self) -> None:
-        """Create the stream and its consumer group unless they exist."""
-        try:
-            await self._redis.xgroup_create(self.stream, self.group, id="0", mkstream=True)
-        except ResponseError as error:
-            if "BUSYGROUP" not in str(error):  # BUSYGROUP: another process made it first
-                raise
+        """Create each shard's stream and its consumer group unless they exist."""
+        for shard in self.shards:
+            await ensure_group(self._redis, shard.stream, self.group)
 
     async def work(
         self,
@@ -172,8 +243,8 @@ class JobQueue:
         """
         worker = Worker(
             self._redis,
-            self.keys,
-            self.ensure_group,
+            self.shards,
+            max_length=self.max_length,
             dead_letter_days=self.dead_letter_days,
             clock=self._clock,
         )

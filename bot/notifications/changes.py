@@ -16,12 +16,12 @@ from datetime import date, datetime
 from typing import Final, Literal
 
 from pydantic import BaseModel, ConfigDict
-from redis.asyncio import Redis
 
 from bot.conversation.views import StatusEvent
-from bot.jobs.keys import STREAM, STREAM_MAX_LENGTH, StreamKeys
+from bot.jobs.keys import STREAM, STREAM_MAX_LENGTH, Shards, StreamKeys
 from bot.referrals.catalogs import ReferralStatus, ReferralSubstatus
 from bot.referrals.models import Member, Referral
+from bot.storage.redis import RedisClient
 
 CHANGE: Final = "referral-change"
 """The job kind of an event on the job stream."""
@@ -123,15 +123,20 @@ EVENTS: Final[dict[tuple[str, str], StatusEvent]] = {
 class ChangeDetector:
     """Observes referrals and adds an event to the job stream for each real change."""
 
-    def __init__(self, redis: Redis, *, stream: str = STREAM) -> None:
+    def __init__(self, redis: RedisClient, *, stream: str = STREAM, shards: int = 1) -> None:
+        """Events go to the shard of ``stream`` chosen by the referral's id, so one referral's
+        changes are told in the order they were seen."""
         self._redis = redis
-        self._stream = stream
+        self._shards = Shards(stream, count=shards)
         self._observe = redis.register_script(OBSERVE)
 
+    def _shard(self, referral_id: str) -> StreamKeys:
+        return self._shards.of(f"referral:{referral_id}")
+
     def state_key(self, referral_id: str) -> str:
-        """The key of a referral's last known state: in the job stream's hash slot, since the
-        script writes both."""
-        return f"{StreamKeys(self._stream).slot}:refstate:{referral_id}"
+        """The key of a referral's last known state: in its job stream shard's hash slot,
+        since the script writes both."""
+        return f"{self._shard(referral_id).slot}:refstate:{referral_id}"
 
     async def observe(self, referral: Referral, *, source: Source, baseline: bool = False) -> bool:
         """Record what ``referral`` looks like now; True when that was news (an event was
@@ -149,7 +154,7 @@ class ChangeDetector:
         event = change.model_dump_json(exclude={"before"})
         event = event[:-1] + f',"before":{_BEFORE}}}'
         added = await self._observe(
-            keys=[self.state_key(referral.id), self._stream],
+            keys=[self.state_key(referral.id), self._shard(referral.id).stream],
             args=[
                 json.dumps(state),
                 event,

@@ -20,7 +20,6 @@ from collections.abc import Awaitable, Callable, Mapping
 from typing import Any, Final, TypeVar
 
 from pydantic import BaseModel, ValidationError
-from redis.asyncio import Redis
 
 from bot.conversation.views import StatusChange
 from bot.jobs import Job, JobHandler, JobQueue, UnreadableJob
@@ -29,6 +28,7 @@ from bot.metrics import NOTIFICATIONS_SENT
 from bot.notifications.changes import CHANGE, ReferralChange
 from bot.notifications.channels import ChannelGone, ChannelPoster
 from bot.notifications.subscriptions import Subscription, Subscriptions
+from bot.storage.redis import RedisClient
 
 logger = logging.getLogger(__name__)
 
@@ -82,7 +82,7 @@ class Notifier:
 
     def __init__(
         self,
-        redis: Redis,
+        redis: RedisClient,
         subscriptions: Subscriptions,
         jobs: JobQueue,
         posters: Mapping[str, ChannelPoster],

@@ -22,7 +22,6 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Final
 
-from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
 from bot.clock import Clock, SystemClock
@@ -34,6 +33,7 @@ from bot.partner_center.client import PartnerCenterClient, ReferralListing
 from bot.partner_center.errors import Invalid, PartnerCenterError
 from bot.referrals.wire import format_utc
 from bot.renewing import renewing
+from bot.storage.redis import RedisClient
 
 logger = logging.getLogger(__name__)
 
@@ -59,7 +59,7 @@ class Poller:
 
     def __init__(
         self,
-        redis: Redis,
+        redis: RedisClient,
         client: PartnerCenterClient,
         detector: ChangeDetector,
         *,

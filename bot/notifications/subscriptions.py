@@ -12,12 +12,12 @@ from datetime import datetime
 from typing import Final, get_args
 
 from pydantic import BaseModel, ConfigDict, ValidationError
-from redis.asyncio import Redis
 
 from bot.conversation.views import StatusEvent
 from bot.jobs.keys import STREAM, StreamKeys
 from bot.notifications.changes import ReferralChange
 from bot.notifications.channels import Channel
+from bot.storage.redis import RedisClient
 
 EVENTS: Final[tuple[StatusEvent, ...]] = get_args(StatusEvent)
 DEFAULT_EVENTS: Final[tuple[StatusEvent, ...]] = ("won", "lost")
@@ -69,7 +69,7 @@ class Subscriptions:
     """The subscriptions of every channel of a deployment (one hash beside its job stream:
     deployments sharing a Redis each have their own stream, and so their own channels)."""
 
-    def __init__(self, redis: Redis, *, stream: str = STREAM) -> None:
+    def __init__(self, redis: RedisClient, *, stream: str = STREAM) -> None:
         self._redis = redis
         self.key = f"{StreamKeys(stream).slot}:subscriptions"
 

@@ -14,7 +14,6 @@ import logging
 from collections.abc import Awaitable, Callable
 from typing import Final, Protocol
 
-from redis.asyncio import Redis
 from redis.exceptions import RedisError
 from starlette.requests import Request
 from starlette.responses import JSONResponse
@@ -25,6 +24,7 @@ from bot.notifications.signature import WebhookRefused
 from bot.notifications.webhook_events import InvalidWebhookEvent, parse_event
 from bot.partner_center.client import PartnerCenterClient
 from bot.partner_center.errors import NotFound
+from bot.storage.redis import RedisClient
 
 logger = logging.getLogger(__name__)
 
@@ -46,7 +46,7 @@ class Verifier(Protocol):
 
 
 def webhook_endpoint(
-    verifier: Callable[[], Verifier], redis: Callable[[], Redis], jobs: Callable[[], JobQueue]
+    verifier: Callable[[], Verifier], redis: Callable[[], RedisClient], jobs: Callable[[], JobQueue]
 ) -> Endpoint:
     """The endpoint; the callables give the parts once the app has started."""
 

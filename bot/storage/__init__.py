@@ -13,14 +13,25 @@ from bot.storage.embedded import (
     ensure_embedded_server,
     stop_embedded_server,
 )
-from bot.storage.redis import RedisUnavailable, connect, redact_url, resolve_redis_url
+from bot.storage.redis import (
+    RedisClient,
+    RedisUnavailable,
+    cluster_address,
+    connect,
+    is_cluster_url,
+    redact_url,
+    resolve_redis_url,
+)
 
 __all__ = [
     "EmbeddedServerError",
+    "RedisClient",
     "RedisUnavailable",
+    "cluster_address",
     "connect",
     "embedded_server_dir",
     "ensure_embedded_server",
+    "is_cluster_url",
     "redact_url",
     "resolve_redis_url",
     "stop_embedded_server",

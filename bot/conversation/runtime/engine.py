@@ -54,6 +54,7 @@ from bot.conversation.views import (
 )
 from bot.conversation.vocabulary.flows import FLOWS
 from bot.conversation.vocabulary.steps import Flow
+from bot.metrics import DRAFT_WRITES
 from bot.partner_center.client import PartnerCenterClient
 from bot.referrals.models import Referral
 
@@ -241,6 +242,7 @@ class Engine:
                 return Reply(list(outcome.views), outcome.effect)
             written = await self._drafts.write(key, outcome.session, loaded.version, delivery)
             if written is True:
+                DRAFT_WRITES.labels(_path(from_cache, attempt)).inc()
                 return Reply(list(outcome.views), outcome.effect)
             loaded, from_cache = written, False  # what is stored now, read by the same trip
         if loaded is None:
@@ -421,3 +423,10 @@ def _stale(views: list[View], flow: Flow, session: Session, pinned: str | None) 
 
 def _flow_names(flows: Mapping[str, Flow]) -> str:
     return "Try one of: " + ", ".join(f"/referral {name}" for name in flows) + "."
+
+
+def _path(from_cache: bool, attempt: int) -> str:
+    """How a step that wrote its draft had it (see ``rb_draft_writes``)."""
+    if attempt == 0:
+        return "cached" if from_cache else "read"
+    return "stale"

@@ -37,12 +37,11 @@ import re
 from dataclasses import dataclass
 from typing import Any, Final, Protocol
 
-from redis.asyncio import Redis
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import NoScriptError, ReadOnlyError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
-from bot.storage.redis import RedisUnavailable
+from bot.storage.redis import RedisClient, RedisUnavailable
 
 KEY_PREFIX: Final = "rb"
 SESSION_PART: Final = "session"
@@ -285,8 +284,8 @@ class RedisSessionStore:
     (``decode_responses=False``, as :func:`bot.storage.redis.connect` builds it).
     """
 
-    def __init__(self, redis: Redis, *, keys: KeyBuilder | None = None) -> None:
-        if redis.connection_pool.connection_kwargs.get("decode_responses"):
+    def __init__(self, redis: RedisClient, *, keys: KeyBuilder | None = None) -> None:
+        if redis.get_encoder().decode_responses:
             raise ValueError("the session store needs a client with decode_responses=False")
         self._redis = redis
         self.keys = keys or KeyBuilder()

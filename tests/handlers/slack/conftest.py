@@ -14,6 +14,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.app.platforms import build_slack_client
 from bot.app.web import build_web_app
+from bot.jobs import JobQueue
 from bot.settings import Settings
 from tests.support.sandbox import Sandbox
 from tests.support.sign_in import PUBLIC_URL
@@ -42,7 +43,8 @@ class SlackBot:
     async def settled(self, within: float = 10.0) -> None:
         """Wait until every job queued so far is done (done jobs leave the stream)."""
         deadline = asyncio.get_running_loop().time() + within
-        while await self.redis.xlen(self.job_stream):
+        jobs = JobQueue(self.redis, stream=self.job_stream, shards=self.settings.job_stream_shards)
+        while await jobs.waiting():
             assert asyncio.get_running_loop().time() < deadline, "jobs still queued"
             await asyncio.sleep(0.01)
 

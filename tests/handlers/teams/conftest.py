@@ -14,6 +14,7 @@ import pytest
 from redis.asyncio import Redis
 
 from bot.app.web import build_web_app
+from bot.jobs import JobQueue
 from bot.settings import Settings
 from handlers.teams import MESSAGES_PATH
 from tests.cards.test_teams import executes, inputs, schema_errors
@@ -125,7 +126,8 @@ class TeamsBot:
     async def settled(self, within: float = 10.0) -> None:
         """Wait until every job queued so far is done (done jobs leave the stream)."""
         deadline = asyncio.get_running_loop().time() + within
-        while await self.redis.xlen(self.job_stream):
+        jobs = JobQueue(self.redis, stream=self.job_stream, shards=self.settings.job_stream_shards)
+        while await jobs.waiting():
             assert asyncio.get_running_loop().time() < deadline, "jobs still queued"
             await asyncio.sleep(0.01)
 
