@@ -1,9 +1,10 @@
 """Every key the product touches together shares one hash slot, so it runs on Redis Cluster.
 
-The flows run here on a one-node cluster that holds every slot: it answers like one server,
-but refuses, as any cluster does, a script, a transaction or a command whose keys hash to more
-than one slot (``CROSSSLOT``). A new key written beside others without their hash tag fails
-this test before it fails a deployment.
+The flows run here on a cluster of three masters (``REDIS_URL=redis+cluster://...``, the job
+stream in eight shards), through redis-py's cluster client as a deployment runs it. A script,
+a transaction or a command whose keys hash to more than one slot is refused (by the client
+before it is sent, or by the node, ``CROSSSLOT``), so a new key written beside others without
+their hash tag fails this test before it fails a deployment.
 
 Covered: a seller's draft from ``/referral register`` to its submit (the session, its claim,
 chat memory, the engine's scripts), the job stream with ordered inboxes and their leases,
@@ -14,12 +15,12 @@ found by the poll and delivered to the channel (the change detector, the notific
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from pathlib import Path
 
 import pytest
-from redis.asyncio import Redis
+from redis.asyncio.cluster import RedisCluster
 
 from bot.approvals.store import Approvals, ApprovalStatus
+from bot.storage.redis import connect
 from cards.ids import Action
 from tests.handlers.slack.conftest import SlackBot, running, slack_settings
 from tests.handlers.slack.test_approvals import (
@@ -33,7 +34,7 @@ from tests.handlers.slack.test_approvals import (
     registrations,
 )
 from tests.handlers.slack.test_notifications import polled_once, said_in, subscribe, told
-from tests.support.redis_server import PrivateRedis
+from tests.support.redis_cluster import LocalCluster
 from tests.support.sandbox import Sandbox
 from tests.support.slack_stand_in import SlackApiStandIn
 
@@ -41,29 +42,31 @@ WINS = "C0WINS"
 TAILWIND = "7b9d2e4f-6a8c-4b1d-8e3f-5a7c9e1b3d02"
 
 
-@pytest.fixture
-def slot_checked(tmp_path: Path) -> AsyncIterator[PrivateRedis]:
-    with PrivateRedis(tmp_path / "one-node-cluster", owns_every_slot=True) as server:
-        yield server  # type: ignore[misc]
+SHARDS = 8
 
 
 @pytest.fixture
 async def bot(
-    slot_checked: PrivateRedis, fresh_sandbox: Sandbox, fresh_slack_api: SlackApiStandIn
+    redis_cluster: LocalCluster,
+    redis_namespace: str,
+    fresh_sandbox: Sandbox,
+    fresh_slack_api: SlackApiStandIn,
 ) -> AsyncIterator[SlackBot]:
     settings = slack_settings(
         fresh_sandbox,
         fresh_slack_api,
-        slot_checked.url,
-        "slots",
+        redis_cluster.url,
+        redis_namespace,
+        job_stream_shards=SHARDS,
         approvers=BOSS,
         approvals_channel=APPROVALS,
         referral_admins=SELLER,
         poll_interval_seconds=0.2,
     )
-    redis = Redis.from_url(slot_checked.url)
+    redis = await connect(redis_cluster.url, max_connections=16, pool_timeout=5, socket_timeout=5)
+    assert isinstance(redis, RedisCluster)
     try:
-        async with running(settings, fresh_slack_api, redis, "slots") as started:
+        async with running(settings, fresh_slack_api, redis, redis_namespace) as started:
             yield started
     finally:
         await redis.aclose()
