@@ -21,6 +21,7 @@ from redis.asyncio import Redis
 from sandbox_process import free_port
 
 from bot.app.worker import run_worker
+from bot.jobs import JobQueue
 from bot.settings import Settings
 
 Prepared = tuple[bytes, dict[str, str]]
@@ -142,15 +143,19 @@ class Backlog:
         )
 
 
-async def wait_for_backlog(redis_url: str, stream: str, limit: float = 300) -> Backlog:
-    """After the load: how many jobs are queued, and how long until none are."""
+async def wait_for_backlog(
+    redis_url: str, stream: str, limit: float = 300, shards: int = 1
+) -> Backlog:
+    """After the load: how many jobs are queued (in every shard, and in the workers' own
+    streams), and how long until none are."""
     redis = Redis.from_url(redis_url)
+    jobs = JobQueue(redis, stream=stream, shards=shards)
     try:
-        left = await redis.xlen(stream)
+        left = await jobs.waiting()
         started = time.perf_counter()
-        while await redis.xlen(stream) and time.perf_counter() - started < limit:  # noqa: ASYNC110
+        while await jobs.waiting() and time.perf_counter() - started < limit:  # noqa: ASYNC110
             await asyncio.sleep(0.1)
-        drained = not await redis.xlen(stream)
+        drained = not await jobs.waiting()
         return Backlog(left, time.perf_counter() - started, drained)
     finally:
         await redis.aclose()

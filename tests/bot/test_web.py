@@ -21,6 +21,7 @@ from redis.asyncio import Redis
 
 from bot.app.web import build_web_app
 from bot.app.worker import WorkerFailed
+from bot.jobs.keys import Shards
 from bot.logs import log_handler
 from bot.settings import ConfigurationError, Settings
 from bot.web import create_web_app
@@ -349,3 +350,29 @@ async def test_every_response_names_its_request_and_lines_logged_for_it_carry_th
     assert re.fullmatch(r"[A-Za-z0-9._-]{1,64}", request_id)
     (line,) = [json.loads(text) for text in lines.getvalue().splitlines() if "checking" in text]
     assert line["request_id"] == request_id
+
+
+async def test_readyz_checks_every_shard_of_the_job_stream_and_logs_which_is_broken(
+    redis: Redis,
+    redis_url: str,
+    redis_namespace: str,
+    tmp_path: Path,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    settings = Settings(  # type: ignore[call-arg]
+        _env_file=None,
+        partner_center_token="test-token",
+        redis_url=redis_url,
+        data_dir=tmp_path,
+        job_stream=f"rb:jobs:{redis_namespace}",
+        job_stream_shards=4,
+    )
+    app = build_web_app(settings, worker=False)
+    async with app.router.lifespan_context(app):
+        assert (await get(app, "/readyz")).status_code == 200
+        broken = Shards(settings.job_stream, count=4).all[3].stream
+        await redis.set(broken, "not a stream", ex=60)
+        not_ready = await get(app, "/readyz")
+    assert not_ready.status_code == 503
+    assert not_ready.json()["checks"]["jobs"] == "unavailable"
+    assert f"{broken} is a string, not a stream" in caplog.text

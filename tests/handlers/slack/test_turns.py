@@ -24,6 +24,7 @@ from bot.settings import Settings
 from cards.ids import Action
 from cards.slack import encode_choice
 from tests.handlers.slack.conftest import SlackBot, slack_settings
+from tests.support.job_streams import refuse_new_jobs
 from tests.support.sandbox import Sandbox
 from tests.support.slack_payloads import SignedRequest, SlackRequests, dm_channel_id
 from tests.support.slack_stand_in import RESPONSE_URL, SlackApiStandIn
@@ -126,9 +127,8 @@ async def test_a_refused_typed_answer_is_not_stamped_on_the_previous_card(
 
 
 async def break_the_job_stream(redis: Redis, stream: str) -> None:
-    """Redis refuses every new job: the stream's key holds a plain string."""
-    await redis.delete(stream)
-    await redis.set(stream, "not a stream")
+    """Redis refuses every new job (see :func:`refuse_new_jobs`)."""
+    await refuse_new_jobs(redis, stream)
 
 
 async def test_redis_refusing_a_slash_command_is_said_in_the_ack_and_nothing_happens(

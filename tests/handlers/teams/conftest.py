@@ -126,7 +126,7 @@ class TeamsBot:
     async def settled(self, within: float = 10.0) -> None:
         """Wait until every job queued so far is done (done jobs leave the stream)."""
         deadline = asyncio.get_running_loop().time() + within
-        jobs = JobQueue(self.redis, stream=self.job_stream, shards=self.settings.job_stream_shards)
+        jobs = JobQueue(self.redis, stream=self.job_stream)
         while await jobs.waiting():
             assert asyncio.get_running_loop().time() < deadline, "jobs still queued"
             await asyncio.sleep(0.01)

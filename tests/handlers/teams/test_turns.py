@@ -13,6 +13,7 @@ from bot.conversation.runtime.session_store import RedisSessionStore
 from cards.ids import Action
 from tests.cards.test_teams import executes, texts
 from tests.handlers.teams.conftest import TeamsBot, card_of
+from tests.support.job_streams import refuse_new_jobs
 from tests.support.teams_stand_in import (
     DEFAULT_TEAM,
     MANAGER,
@@ -72,8 +73,7 @@ async def test_another_persons_click_in_a_channel_changes_nothing_for_anyone(
 
 
 async def test_with_redis_refusing_a_message_the_seller_is_told_at_once(bot: TeamsBot) -> None:
-    await bot.redis.delete(bot.job_stream)
-    await bot.redis.set(bot.job_stream, "not a stream")
+    await refuse_new_jobs(bot.redis, bot.job_stream)
     message = bot.activities.message("referral new")
     response = await bot.post(message)
     assert response.status_code == 200
@@ -86,8 +86,7 @@ async def test_with_redis_refusing_a_click_the_invoke_says_so_and_nothing_change
 ) -> None:
     await bot.say("referral new", cards=1)
     assert bot.current is not None
-    await bot.redis.delete(bot.job_stream)
-    await bot.redis.set(bot.job_stream, "not a stream")
+    await refuse_new_jobs(bot.redis, bot.job_stream)
     (private,) = [a for a in executes(bot.current["card"]) if a["data"].get("value") == "private"]
     click = bot.activities.card_action(
         Action.CHOOSE, private["data"], reply_to_id=bot.current["id"]

@@ -27,6 +27,7 @@ from bot.conversation.views import (
     Text,
     View,
 )
+from bot.metrics import REGISTRY
 from bot.partner_center.client import PartnerCenterClient
 from bot.referrals.models import Member, Referral
 from bot.referrals.patch import JsonPatch
@@ -222,7 +223,12 @@ async def test_wrong_answer_is_reasked_and_nothing_moves(
     assert again[-1].step == "country"
 
 
-async def test_a_step_costs_at_most_two_round_trips(
+def draft_writes(path: str) -> float:
+    """``rb_draft_writes`` of ``path`` so far (the counter is the process's)."""
+    return REGISTRY.get_sample_value("rb_draft_writes_total", {"path": path}) or 0.0
+
+
+async def test_a_step_costs_at_most_two_round_trips_and_says_how_it_had_the_draft(
     make_engine: EngineFactory, conversation: Conversation
 ) -> None:
     engine = make_engine()
@@ -230,18 +236,23 @@ async def test_a_step_costs_at_most_two_round_trips(
     await say(desk, conversation, "/referral new", "private")
     store = engine._store
     before = store.round_trips
+    cached, read, stale = draft_writes("cached"), draft_writes("read"), draft_writes("stale")
     await say(desk, conversation, "Fabrikam deal")
     assert store.round_trips - before == 1  # this process wrote the last version: no read
+    assert draft_writes("cached") == cached + 1
     other = make_engine()
     other_desk = Desk(other, other._client)
     before = other._store.round_trips
     await say(other_desk, conversation, "Fabrikam Inc")
     assert other._store.round_trips - before == 2  # read, then compare-and-set
+    assert draft_writes("read") == read + 1
     # The first engine's cache is now stale: its compare-and-set fails but returns the stored
     # draft, and the answer is applied to that in a second write. Still two round trips.
     before = store.round_trips
     views = await say(desk, conversation, "1 Main St")
     assert store.round_trips - before == 2
+    assert draft_writes("stale") == stale + 1
+    assert draft_writes("cached") == cached + 1
     assert isinstance(views[-1], Prompt)
     assert views[-1].step == "address_line2"
     # An answer refused against a stale cache is checked against a fresh read (one trip),

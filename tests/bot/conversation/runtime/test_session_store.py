@@ -305,6 +305,11 @@ async def test_every_operation_is_one_round_trip(store: SessionStore, key: str) 
         lambda: store.get(key, "last-draft"),
         lambda: store.forget(key, "last-draft"),
     ]
+    # A server (each node of a cluster) that does not know a script yet costs one more trip
+    # the first time (see test_a_lost_script_cache_costs_one_extra_round_trip): the first
+    # pass teaches it them, and leaves nothing behind for the second.
+    for operation in operations:
+        await operation()
     for operation in operations:
         trips = Trips(store)
         await operation()
