@@ -154,7 +154,30 @@ class Settings(BaseSettings):
     approval_ttl_days: int = Field(default=7, ge=1, le=90)
     """A request for approval left unanswered this many days expires."""
 
-    @field_validator("approvals_channel", mode="before")
+    inbound_channel: str | None = None
+    """The Slack channel (its id) incoming referrals are triaged in, unless someone sets one
+    with ``/referral inbound here``."""
+    inbound_reminder_days: Annotated[tuple[int, ...], NoDecode] = (3, 1)
+    """Remind of an incoming referral left unanswered when this many days are left before
+    Partner Center archives it (comma-separated, e.g. ``3,1``; empty: no reminders)."""
+
+    @field_validator("inbound_reminder_days", mode="before")
+    @classmethod
+    def _split_reminder_days(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            value = [part.strip() for part in value.split(",") if part.strip()]
+        return value
+
+    @field_validator("inbound_reminder_days")
+    @classmethod
+    def _reminder_days_in_range(cls, value: tuple[int, ...]) -> tuple[int, ...]:
+        # Partner Center lets an incoming referral wait 14 days: a reminder later than that,
+        # or at 0 days left, would never be told.
+        if any(not 1 <= days <= 14 for days in value):
+            raise ValueError("each must be a whole number of days from 1 to 14, such as 3,1")
+        return tuple(sorted(set(value), reverse=True))
+
+    @field_validator("approvals_channel", "inbound_channel", mode="before")
     @classmethod
     def _slack_channel_id(cls, value: Any) -> Any:
         if isinstance(value, str):

@@ -10,7 +10,7 @@ from collections.abc import Mapping
 from enum import StrEnum
 from typing import Final
 
-from bot.conversation.views import Verdict
+from bot.conversation.views import TriageVerdict, Verdict
 
 
 class Action(StrEnum):
@@ -38,6 +38,9 @@ class Action(StrEnum):
     typing ``/referral register ID``."""
     PAGE = "rb_page"
     """Another page of a referral list (the page token in the value)."""
+    PICK = "rb_pick"
+    """One referral of a pick list: the command it stands for in the value
+    (``/referral update ID``), as if typed with the referral's id."""
     SIGN_IN = "rb_sign_in"
     """A link button opening the sign-in page: the browser does the work, the bot only acks."""
     OPEN_IN_PARTNER_CENTER = "rb_open_pc"
@@ -54,6 +57,16 @@ class Action(StrEnum):
     """The requester takes their request back."""
     REJECT_REASON = "rb_reject_reason"
     """Slack: the reject modal's ``callback_id``, its submission carrying the reason."""
+
+    ACCEPT = "rb_accept"
+    """Accept an incoming referral (its id in the value)."""
+    DECLINE = "rb_decline"
+    """Decline one: Slack opens a modal asking why; a Teams card sends its reason input."""
+    ASSIGN = "rb_assign"
+    """Assign one to a seller: Slack's user picker (the referral's id in its block id), a
+    Teams card's seller box (the id in the value)."""
+    DECLINE_REASON = "rb_decline_reason"
+    """Slack: the decline modal's ``callback_id``, its submission carrying the reason."""
 
 
 REASON_INPUT = "rb_reason"
@@ -75,3 +88,22 @@ VERDICT_ACTIONS: Final[Mapping[Verdict, Action]] = {
     verdict: action for action, verdict in VERDICTS.items()
 }
 """The button each verdict of :attr:`ApprovalCard.actions` is drawn as."""
+
+ASSIGNEE_INPUT = "rb_assignee"
+"""The box of a Teams incoming-referral card where the seller to assign is named (an email),
+sent with the Assign verb."""
+INBOUND_BLOCK_PREFIX = "rb_inbound:"
+"""Block id of an incoming referral's actions row in Slack: ``rb_inbound:<referral id>``, so
+a pick in its user picker (which carries no value of its own) names the referral."""
+
+TRIAGE: Final[Mapping[Action, TriageVerdict]] = {
+    Action.ACCEPT: "accept",
+    Action.DECLINE: "decline",
+    Action.ASSIGN: "assign",
+}
+"""What a click on each incoming referral card control asks for (Slack's ``action_id`` and
+Teams' ``verb`` both read back through this table)."""
+TRIAGE_ACTIONS: Final[Mapping[TriageVerdict, Action]] = {
+    verdict: action for action, verdict in TRIAGE.items()
+}
+"""The control each verdict of :attr:`InboundCard.actions` is drawn as."""

@@ -30,6 +30,8 @@ from bot.conversation.views import (
     ApprovalList,
     Created,
     EligibilityReport,
+    InboundCard,
+    InboundList,
     InputKind,
     Notice,
     Option,
@@ -50,7 +52,7 @@ from bot.referrals.models import (
     Referral,
     ReferralEligibility,
 )
-from cards import words
+from cards import inbound, words
 from cards.controls import Control, control_for
 from cards.formatting import (
     approval_facts,
@@ -109,17 +111,26 @@ SHORT_LIST = 12
 
 
 def referral_table(
-    referrals: Sequence[Referral], *, total: int | None = None, truncated: bool = False
+    referrals: Sequence[Referral],
+    *,
+    total: int | None = None,
+    truncated: bool = False,
+    numbered: bool = False,
 ) -> RenderableType:
     """A table of referrals, one row each; the caption counts them and warns of a cut-off.
+    ``numbered``: a first column numbers the rows from 1 (``/referral show 2``).
 
     Where the terminal is too narrow for a column each (ids alone take 36), the name,
     customer, status, value and closing date share one column instead of being cut off.
     """
     caption = words.list_caption(len(referrals), len(referrals), total, truncated)
-    wide = _table(caption, "Id", "Name", "Customer", "Status", "Value", "Closing", "Updated")
-    narrow = _table(caption, "Id", "Referral")
-    for referral in referrals:
+    first = ("#",) if numbered else ()
+    wide = _table(
+        caption, *first, "Id", "Name", "Customer", "Status", "Value", "Closing", "Updated"
+    )
+    narrow = _table(caption, *first, "Id", "Referral")
+    for number, referral in enumerate(referrals, start=1):
+        row = (str(number),) if numbered else ()
         details = referral.details
         # In the order of the wide table's columns after the id.
         cells = {
@@ -130,11 +141,13 @@ def referral_table(
             "closing": _date(details.closing_date_time) if details else None,
         }
         wide.add_row(
+            *row,
             _text(referral.id),
             *(_text(value) for value in cells.values()),
             _text(_date(referral.updated_date_time)),
         )
         narrow.add_row(
+            *row,
             _text(referral.id),
             Text("\n").join(
                 [
@@ -253,6 +266,10 @@ def render_view(view: View) -> RenderableType:
             return render_approval(view)
         case ApprovalList():
             return render_approval_list(view)
+        case InboundCard():
+            return render_inbound(view)
+        case InboundList():
+            return render_inbox(view)
         case _:
             assert_never(view)
 
@@ -348,7 +365,9 @@ def render_referral(view: ReferralCard) -> RenderableType:
 
 
 def render_referral_list(view: ReferralList) -> RenderableType:
-    """A titled page of referrals: at most 20, as on a card, and how many there are in all."""
+    """A titled page of referrals: at most 20, as on a card, numbered, and how many there are
+    in all; then how to pick one by its number (the terminal has no buttons), the view's
+    note, and how to see more."""
     title = Text(view.title, style="bold")
     if not view.referrals:
         return Group(title, Text(words.NO_REFERRALS, style="dim"))
@@ -357,10 +376,14 @@ def render_referral_list(view: ReferralList) -> RenderableType:
         view.referrals[: words.MAX_LISTED],
         total=max(view.total if view.total is not None else listed, listed),
         truncated=view.truncated,
+        numbered=True,
     )
-    if view.more is None:
-        return Group(title, table)
-    return Group(title, table, Text(f"More: type {view.more}", style="dim"))
+    parts: list[RenderableType] = [title, table, Text(words.by_number(view.pick), style="dim")]
+    if view.note:
+        parts.append(Text(view.note, style="dim"))
+    if view.more is not None:
+        parts.append(Text(f"More: type {view.more}", style="dim"))
+    return Group(*parts)
 
 
 def render_eligibility(view: EligibilityReport) -> RenderableType:
@@ -463,6 +486,39 @@ def render_approval_list(view: ApprovalList) -> RenderableType:
     cards: list[RenderableType] = []
     for approval in view.approvals:
         cards.extend((Text(), render_approval(approval)))
+    return Group(title, *cards)
+
+
+def render_inbound(view: InboundCard) -> RenderableType:
+    """An incoming referral: the line for the reader, who sent what and where its answer
+    stands, the facts and the sender's notes; it is answered in Slack or Teams."""
+    parts: list[RenderableType] = []
+    if view.message and view.message.strip():
+        parts.append(Text(view.message, style="bold"))
+    tone = STATUS_STYLES[inbound.TONES[view.status]]
+    parts.append(Text(inbound.inbound_title(view), style=tone))
+    parts.append(Text(inbound.inbound_status(view)))
+    problem = inbound.problem_line(view)
+    if problem:
+        parts.append(Text(f"{WARNING} {problem}", style="yellow"))
+    rows: dict[str, str | None] = dict(inbound.inbound_facts(view))
+    rows["Id"] = view.referral.id
+    parts.append(_facts(rows))
+    notes = inbound.inbound_notes(view)
+    if notes:
+        parts.append(Text(notes, style="dim"))
+    return Group(*parts)
+
+
+def render_inbox(view: InboundList) -> RenderableType:
+    """A titled list of incoming referrals, each as its card, or what to say when none
+    waits."""
+    title = Text(view.title, style="bold")
+    if not view.referrals:
+        return Group(title, Text(view.empty, style="dim"))
+    cards: list[RenderableType] = []
+    for each in view.referrals:
+        cards.extend((Text(), render_inbound(each)))
     return Group(title, *cards)
 
 

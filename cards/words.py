@@ -245,6 +245,31 @@ def eligibility_words(eligibility: ReferralEligibility, referral_id: str) -> str
     )
 
 
+PICK_BUTTONS: Final[Mapping[str, str]] = {
+    "show": SHOW,
+    "update": "Update",
+    "close": "Close",
+    "team": "Add to team",
+    "register": REGISTER,
+}
+"""The button of a pick list's row, by the subcommand it runs on the row's referral."""
+
+
+def pick_button(subcommand: str) -> str:
+    """The title of a pick list's button: what it does to the referral of its row."""
+    return PICK_BUTTONS.get(subcommand, CHOOSE)
+
+
+def pick_command(subcommand: str, referral_id: str) -> str:
+    """``/referral update ID``: what a pick list's button types for the seller."""
+    return f"/referral {subcommand} {referral_id}"
+
+
+def by_number(subcommand: str | None) -> str:
+    """How a row of a list is picked by typing (the terminal has no buttons)."""
+    return f"Type /referral {subcommand or 'show'} N for row N."
+
+
 def register_command(referral_id: str) -> str:
     """``/referral register ID``: what the Register button types for the seller."""
     return f"/referral register {referral_id}"

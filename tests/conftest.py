@@ -144,6 +144,7 @@ ON_BOTH = (
     "tests/bot/test_job_shards.py",
     "tests/bot/notifications/",
     "tests/bot/approvals/test_store.py",
+    "tests/bot/inbound/test_store.py",
     "tests/bot/conversation/runtime/",
     "tests/bot/test_references.py",
 )

@@ -20,12 +20,15 @@ from bot.approvals.store import Approvals
 from bot.clock import SystemClock
 from bot.conversation.chat.approving import ApprovalRequests, ApprovalRules
 from bot.conversation.chat.desk import Desk
+from bot.conversation.chat.inbound_rules import InboundRules
 from bot.conversation.chat.memory import ChatMemory
 from bot.conversation.runtime.access import Access
 from bot.conversation.runtime.engine import Engine
 from bot.conversation.runtime.session_store import RedisSessionStore
 from bot.identity.identity import Identity
 from bot.identity.signin import SignIns
+from bot.inbound.places import InboundPlaces
+from bot.inbound.store import InboundStore
 from bot.jobs import JobQueue
 from bot.notifications.changes import ChangeDetector
 from bot.notifications.subscriptions import Subscriptions
@@ -60,6 +63,10 @@ class ChatServices:
     approvals: Approvals
     approval_places: ApprovalPlaces
     approval_rules: ApprovalRules
+    inbound: InboundStore
+    """Incoming referrals, filed once each, and where their answer stands."""
+    inbound_places: InboundPlaces
+    inbound_rules: InboundRules
 
 
 def for_local_chat(settings: Settings) -> Settings:
@@ -104,9 +111,10 @@ async def chat_services(settings: Settings) -> AsyncIterator[ChatServices]:
             checks={"register": requests.check},
             requests=requests,
         )
+        memory = ChatMemory(store)
         yield ChatServices(
-            desk=Desk(engine, client, access=access),
-            memory=ChatMemory(store),
+            desk=Desk(engine, client, access=access, memory=memory),
+            memory=memory,
             redis=redis,
             redis_url=redact_url(redis_url),
             partner_center_url=client.base_url,
@@ -122,6 +130,9 @@ async def chat_services(settings: Settings) -> AsyncIterator[ChatServices]:
             approvals=approvals,
             approval_places=places,
             approval_rules=rules,
+            inbound=InboundStore(redis, stream=settings.job_stream),
+            inbound_places=InboundPlaces(redis, stream=settings.job_stream),
+            inbound_rules=inbound_rules(settings),
         )
 
 
@@ -131,4 +142,15 @@ def approval_rules(settings: Settings) -> ApprovalRules:
         approvers=frozenset(settings.approvers),
         slack_channel=settings.approvals_channel,
         ttl=timedelta(days=settings.approval_ttl_days),
+    )
+
+
+def inbound_rules(settings: Settings) -> InboundRules:
+    """Where incoming referrals are triaged by default, when reminders come, who sees all."""
+    teams = settings.slack_allowed_teams
+    return InboundRules(
+        slack_channel=settings.inbound_channel,
+        slack_workspace=teams[0] if teams else "",
+        reminder_days=settings.inbound_reminder_days,
+        admins=frozenset(admin.strip().lower() for admin in settings.referral_admins),
     )

@@ -34,11 +34,13 @@ from bot.app.platforms import (
 from bot.app.services import ChatServices, chat_services
 from bot.app.worker import WorkerFailed, approval_turns, working
 from bot.conversation.chat.approving import ApprovalTurns
+from bot.conversation.chat.triaging import triage_refusal
 from bot.conversation.chat.turns import TURN, Replier, Turn
-from bot.conversation.views import Decision, Notice, Problem
+from bot.conversation.views import Decision, Notice, Problem, Triage
 from bot.identity.identity import Identity
 from bot.identity.signin import CALLBACK_PATH, SignedIn, SignIns
 from bot.identity.web import callback_endpoint
+from bot.inbound.store import InboundStore
 from bot.inbound_tokens import InboundTokens
 from bot.jobs import JobQueue, QueueRefused
 from bot.jobs.job import text_of
@@ -240,18 +242,24 @@ def teams_services(
     replier = front.TeamsReplier(
         front.TeamsSender(teams, settings.teams_service_url_hosts), references
     )
-    refusal = decision_refusal(approval_turns(services, {"teams": replier}), replier)
+    refusal = decision_refusal(
+        approval_turns(services, {"teams": replier}), replier, inbound=services.inbound
+    )
     return front.TeamsServices(jobs, references, refusal=refusal)
 
 
 def decision_refusal(
-    approvals: ApprovalTurns, replier: Replier
-) -> Callable[[Turn, Decision], Awaitable[str | None]]:
-    """Why a click on an approval card is refused, in words, asked in the web process so a
-    Teams channel's clicker alone hears it (the click's own answer); None when it may go on."""
+    approvals: ApprovalTurns, replier: Replier, *, inbound: InboundStore | None = None
+) -> Callable[[Turn, Decision | Triage], Awaitable[str | None]]:
+    """Why a click on an approval card (or an incoming referral's) is refused, in words, asked
+    in the web process so a Teams channel's clicker alone hears it (the click's own answer);
+    None when it may go on."""
 
-    async def refusal(turn: Turn, decision: Decision) -> str | None:
-        refused = await approvals.refusal(turn, replier, decision, decided=True)
+    async def refusal(turn: Turn, decision: Decision | Triage) -> str | None:
+        if isinstance(decision, Triage):
+            refused = await triage_refusal(inbound, decision) if inbound is not None else []
+        else:
+            refused = await approvals.refusal(turn, replier, decision, decided=True)
         if not refused:
             return None
         first = refused[0]

@@ -29,8 +29,12 @@ from bot.app.platforms import (
 from bot.app.services import ChatServices, chat_services
 from bot.clock import SystemClock
 from bot.conversation.chat.approving import ApprovalTurns, approval_handlers
+from bot.conversation.chat.inbound_jobs import InboundParts, inbound_parts
+from bot.conversation.chat.inbound_rules import InboundReplier
+from bot.conversation.chat.inbound_timing import InboundTimer
 from bot.conversation.chat.turns import Replier, TurnRunner, turn_handlers
-from bot.jobs import JobHandler, JobQueue, WorkOptions, dispatch
+from bot.jobs import Job, JobHandler, JobQueue, WorkOptions, dispatch
+from bot.notifications.changes import CHANGE
 from bot.notifications.delivery import Notifier
 from bot.notifications.poller import Poller
 from bot.notifications.webhook import FOLLOW_UP, follow_up_handler
@@ -40,7 +44,8 @@ from handlers.slack import SlackReplier
 
 DRAIN_SECONDS = 10.0
 EXPIRY_SECONDS = 60.0
-"""How often a worker looks for requests for approval to expire."""
+"""How often a worker looks for requests for approval to expire, and for incoming referrals
+to remind of or expire."""
 
 logger = logging.getLogger(__name__)
 
@@ -55,18 +60,19 @@ async def job_handlers(
 
 @dataclass(frozen=True)
 class WorkerParts:
-    """What a worker runs: a handler per job kind, and the approvals to expire (None when
-    no chat platform is configured)."""
+    """What a worker runs: a handler per job kind, the approvals to expire and the incoming
+    referrals to remind of (None when no chat platform is configured)."""
 
     handlers: dict[str, JobHandler]
     approvals: ApprovalTurns | None
+    inbound: InboundParts | None = None
 
 
 async def worker_parts(
     settings: Settings, services: ChatServices, stack: AsyncExitStack
 ) -> WorkerParts:
     """:func:`job_handlers`, with the approvals whose requests the worker expires."""
-    repliers: dict[str, Replier] = {}
+    repliers: dict[str, InboundReplier] = {}
     if slack_configured(settings):
         client = build_slack_client(settings)
         # One pooled session for every Web API call and response_url, rather than one each.
@@ -86,6 +92,17 @@ async def worker_parts(
     if not repliers:
         return WorkerParts({}, None)
     approvals = approval_turns(services, repliers)
+    inbound = inbound_parts(
+        services.inbound,
+        services.inbound_places,
+        services.inbound_rules,
+        deployment=services.deployment,
+        partner_center=services.partner_center,
+        repliers=repliers,
+        jobs=services.jobs,
+        clock=SystemClock(),
+        sent=functools.partial(services.detector.observe, source="bot"),
+    )
     runner = TurnRunner(
         services.desk,
         services.memory,
@@ -93,6 +110,7 @@ async def worker_parts(
         identity=services.identity,
         subscriptions=services.subscriptions,
         approvals=approvals,
+        inbound=inbound.triaging,
     )
     notifier = Notifier(
         services.redis,
@@ -105,9 +123,25 @@ async def worker_parts(
         **turn_handlers(runner),
         **approval_handlers(approvals),
         **notifier.handlers(),
+        **inbound.handlers(),
+        # A change is told to the subscribed channels and, when it is an incoming referral's,
+        # followed up for triage.
+        CHANGE: each_of(notifier.fan_out, inbound.arrivals.on_change),
         FOLLOW_UP: follow_up_handler(services.deployment, services.detector),
     }
-    return WorkerParts(handlers, approvals)
+    return WorkerParts(handlers, approvals, inbound)
+
+
+def each_of(*handlers: JobHandler) -> JobHandler:
+    """One job handled by each of ``handlers`` in turn. Each is idempotent (a fan-out's cards
+    have delivery keys, a follow-up is filed once), so the job run again after one of them
+    failed repeats nothing the others did."""
+
+    async def handle(job: Job) -> None:
+        for handler in handlers:
+            await handler(job)
+
+    return handle
 
 
 def approval_turns(services: ChatServices, repliers: Mapping[str, Replier]) -> ApprovalTurns:
@@ -134,6 +168,22 @@ async def expiring(turns: ApprovalTurns, stopping: asyncio.Event) -> None:
         except Exception:
             # Redis or a platform failing now may work at the next round; nothing is lost.
             logger.exception("could not expire requests for approval")
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stopping.wait(), EXPIRY_SECONDS)
+
+
+async def inbound_timing(timer: InboundTimer, stopping: asyncio.Event) -> None:
+    """Remind of incoming referrals running out of time and expire those whose time ran out,
+    once a minute until ``stopping`` (every worker does; each reminder is told once)."""
+    while not stopping.is_set():
+        try:
+            reminded = await timer.remind_due()
+            expired = await timer.expire_due()
+            if reminded or expired:
+                logger.info("incoming referrals: %d reminded, %d expired", reminded, expired)
+        except Exception:
+            # Redis failing now may work at the next round; nothing is lost.
+            logger.exception("could not remind of or expire incoming referrals")
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(stopping.wait(), EXPIRY_SECONDS)
 
@@ -196,6 +246,11 @@ async def working(
             if parts.approvals is not None
             else None
         )
+        timing = (
+            asyncio.create_task(inbound_timing(parts.inbound.timer, stopping))
+            if parts.inbound is not None
+            else None
+        )
         try:
             yield loop
         finally:
@@ -205,9 +260,10 @@ async def working(
                 # the cursor, so nothing is lost by cutting it short.
                 with contextlib.suppress(TimeoutError, asyncio.CancelledError):
                     await asyncio.wait_for(polling, DRAIN_SECONDS)
-            if expiry is not None:
-                with contextlib.suppress(TimeoutError, asyncio.CancelledError):
-                    await asyncio.wait_for(expiry, DRAIN_SECONDS)
+            for periodic in (expiry, timing):
+                if periodic is not None:
+                    with contextlib.suppress(TimeoutError, asyncio.CancelledError):
+                        await asyncio.wait_for(periodic, DRAIN_SECONDS)
             try:
                 await loop
             except Exception as error:

@@ -18,7 +18,7 @@ import uvicorn
 
 from bot.app.web import build_web_app
 from bot.app.worker import WorkerFailed, run_worker
-from bot.cli import approvals, chat, deals, login, referrals, teams_package, webhooks
+from bot.cli import approvals, chat, deals, local, login, referrals, teams_package, webhooks
 from bot.cli._shared import command, configure_logging
 from bot.metrics import serve_metrics
 from bot.partner_center.sandbox import run_sandbox
@@ -40,6 +40,7 @@ app.add_typer(deals.eligibility_app, name="eligibility")
 app.add_typer(deals.registrations_app, name="registrations")
 app.add_typer(webhooks.app, name="webhooks")
 app.add_typer(approvals.app, name="approvals")
+app.add_typer(local.app, name="local")
 command(app, "chat")(chat.chat)
 command(app, "teams-package")(teams_package.teams_package)
 command(app, "login")(login.login)

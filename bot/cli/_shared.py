@@ -84,7 +84,8 @@ def exit_codes() -> Iterator[None]:
     """Turn a command's failure into a short message on stderr and an exit status."""
     try:
         yield
-    except (click.exceptions.Exit, click.ClickException, click.Abort):
+    # typer.Exit is its own class (no longer click's Exit): a command's chosen status stands.
+    except (typer.Exit, click.exceptions.Exit, click.ClickException, click.Abort):
         raise
     except (InputError, PatchError, IncompleteReferral, ConfigurationError) as exc:
         _fail(str(exc), USAGE)

@@ -12,9 +12,11 @@ from typing import Annotated
 import typer
 from anyio.from_thread import start_blocking_portal
 from rich.console import Console
+from rich.text import Text
 
 from bot.app.services import chat_services, for_local_chat
 from bot.cli._shared import InputError, configure_logging
+from bot.cli.local import BACKGROUND_NOTE, configured_redis_url
 from bot.conversation.chat.turns import TurnRunner
 from bot.settings import load_settings
 from cards.text import GOODBYE, chat_banner
@@ -41,7 +43,8 @@ Identity = Annotated[
 def chat(identity: Identity = None) -> None:
     """Create and manage referrals step by step, in this terminal.
 
-    Drafts are kept in Redis (REDIS_URL, else an embedded server in the data folder).
+    Drafts are kept in Redis (REDIS_URL, else an embedded server in the data folder, which
+    runs on in the background: `referral-bot local status` shows it, `local stop` stops it).
 
     Without PARTNER_CENTER_BASE_URL and PARTNER_CENTER_TOKEN, the built-in sandbox stands in.
     With AUTH_MODE=user, `/referral login` prints a sign-in link; `referral-bot serve` (at
@@ -75,6 +78,10 @@ def chat(identity: Identity = None) -> None:
                 sandbox=services.sandbox,
             )
         )
+        if configured_redis_url(settings) is None:
+            # It outlives the chat by design (shared by every local process); say so, or the
+            # user later finds a valkey-server they never started.
+            console.print(Text(BACKGROUND_NOTE, style="dim"))
         try:
             # The terminal is one more chat front on the shared turn pipeline.
             turns = TurnRunner(

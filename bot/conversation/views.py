@@ -96,7 +96,26 @@ class Decision(_Input):
     """Why it was rejected (the reason typed in the modal or the card's input)."""
 
 
-Input = Annotated[Text | Choice | Command | Decision, Field(discriminator="kind")]
+TriageVerdict = Literal["accept", "decline", "assign"]
+"""What a click on an incoming referral's card asks for."""
+
+
+class Triage(_Input):
+    """A click on an incoming referral's card (or its decline form): accept it, decline it
+    with a reason, or assign it to a seller."""
+
+    kind: Literal["triage"] = "triage"
+    referral: str
+    """The incoming referral's id."""
+    verdict: TriageVerdict
+    reason: str | None = None
+    """Why it is declined (typed in the modal or the card's input)."""
+    assignee: str | None = None
+    """Whom it is assigned to: the platform's id of the person picked (a Slack user id, an
+    Entra object id)."""
+
+
+Input = Annotated[Text | Choice | Command | Decision | Triage, Field(discriminator="kind")]
 
 # -- views ----------------------------------------------------------------------------------
 
@@ -131,7 +150,21 @@ class Option(BaseModel):
 
 
 class Progress(BaseModel):
-    """Where the seller is: step ``number`` of ``total`` (of the steps that apply)."""
+    """Where the seller is: step ``number`` of ``total``.
+
+    ``total`` counts the steps that apply for the answers so far and those that may still
+    apply, whatever the questions not yet answered are answered with: an upper bound that
+    only comes down as answers narrow the flow ("Step 1 of 31", then "Step 2 of 25" once
+    the deal is a private lead), and never goes up unless the seller changes or removes an
+    answer they gave (an edit, a back and a new answer), and then right after that change.
+    Counting only the steps that apply so far made it go up by surprise as answers switched
+    steps on ("Step 1 of 25", then "Step 2 of 26"). A bare "Step N" while the total is not
+    certain was the other way out, but the register flow stays uncertain to its last
+    solution's marketplace question, and a seller is better told the most there can be
+    than nothing. The bound is kept tight where the flow knows better (no more solution
+    slots than the referral has solutions). ``number`` is the step's place among those
+    counted, so it never exceeds ``total``; the review shows no progress.
+    """
 
     model_config = ConfigDict(frozen=True)
 
@@ -217,7 +250,9 @@ class ReferralCard(_View):
 
 
 class ReferralList(_View):
-    """A page of referrals (``/referral list``)."""
+    """A page of referrals (``/referral list``, ``/referral find``), or a pick list: the
+    referrals words named when they named several. Its rows are numbered in order from 1:
+    ``/referral show 2`` means the second."""
 
     kind: Literal["referral_list"] = "referral_list"
     title: str
@@ -226,6 +261,11 @@ class ReferralList(_View):
     truncated: bool = False
     more: str | None = None
     """The command that shows the next page (``/referral list open 2``), when there is one."""
+    pick: str | None = None
+    """For a pick list, the subcommand (``update``) a row's button runs on its referral, as
+    if its id had been typed; None for a list, whose rows offer Show."""
+    note: str | None = None
+    """A line under the rows (how many more matched, and how to narrow them down)."""
 
 
 class DraftSummary(BaseModel):
@@ -289,6 +329,48 @@ class ApprovalList(_View):
     """What to say when there are none."""
 
 
+InboundState = Literal[
+    "waiting", "accepting", "declining", "accepted", "declined", "answered", "expired"
+]
+"""Where an incoming referral's answer stands (``answered``: in Partner Center itself)."""
+
+
+class InboundCard(_View):
+    """A referral sent to the partner (by Microsoft or another partner), waiting for an answer
+    or answered: the triage card of a channel, a matched seller's DM, the inbox."""
+
+    kind: Literal["inbound"] = "inbound"
+    referral: Referral
+    """The referral as it arrived: who sent it, the customer, the need, the value, the
+    contact."""
+    status: InboundState
+    expires_at: datetime | None = None
+    days_left: int | None = None
+    """Whole days left before Partner Center archives it unanswered, while it waits."""
+    decided_by: str | None = None
+    """Who answered it (or is answering it), by name."""
+    decided_at: datetime | None = None
+    reason: str | None = None
+    """Why it was declined; for one answered in Partner Center, the status it has there."""
+    problem: str | None = None
+    """What Partner Center said when it refused the last answer sent."""
+    assignee: str | None = None
+    """Whom it is assigned to, by name."""
+    actions: tuple[TriageVerdict, ...] = ()
+    """The buttons to show: Accept, Decline and Assign while it waits; none once answered."""
+    message: str | None = None
+    """A line above the card for the person it is shown to (a reminder, who decided)."""
+
+
+class InboundList(_View):
+    """Incoming referrals waiting for an answer (``/referral inbox``), oldest first."""
+
+    kind: Literal["inbound_list"] = "inbound_list"
+    title: str
+    referrals: tuple[InboundCard, ...]
+    empty: str = "No incoming referral waits for an answer."
+
+
 class Home(_View):
     """The seller's home page: their draft in progress and their open referrals."""
 
@@ -300,6 +382,8 @@ class Home(_View):
     """Why the referrals could not be listed (Partner Center refused or was unreachable)."""
     approvals: tuple[ApprovalCard, ...] = ()
     """Requests waiting for this person: to decide (an approver), or their own."""
+    inbound: tuple[InboundCard, ...] = ()
+    """Incoming referrals waiting for an answer that this person may give."""
 
 
 class EligibilityReport(_View):
@@ -378,6 +462,8 @@ View = Annotated[
     | SignIn
     | StatusChange
     | ApprovalCard
-    | ApprovalList,
+    | ApprovalList
+    | InboundCard
+    | InboundList,
     Field(discriminator="kind"),
 ]

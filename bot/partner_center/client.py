@@ -31,6 +31,7 @@ from bot.partner_center.errors import (
     error_from_response,
     request_id_from,
 )
+from bot.partner_center.odata import literal
 from bot.partner_center.retry import RETRYABLE_STATUSES, RetryPolicy, parse_retry_after
 from bot.referrals.catalogs import ReferralStatus, ReferralSubstatus
 from bot.referrals.models import (
@@ -130,9 +131,10 @@ class PartnerCenterClient:
         """
         if not external_reference_id:
             raise ValueError("an external reference id is required")
-        quoted = external_reference_id.replace("'", "''")
         found = await self.list(
-            filter=f"externalReferenceId eq '{quoted}'", orderby="createdDateTime asc", top=1
+            filter=f"externalReferenceId eq {literal(external_reference_id)}",
+            orderby="createdDateTime asc",
+            top=1,
         ).collect()
         return found[0] if found else None
 

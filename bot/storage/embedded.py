@@ -27,8 +27,9 @@ Lifetime
     after the process that started it exits, like a local database daemon. The alternative,
     stopping it with its starter, would pull Redis from under every other process sharing it
     (a ``worker`` would lose its server when the ``chat`` that happened to start it quits).
-    It costs a few megabytes while idle. :func:`stop_embedded_server` stops it after a final
-    save; a reboot stops it too, and the next process restarts it from its files.
+    It costs a few megabytes while idle. :func:`stop_embedded_server` (``referral-bot local
+    stop``; ``local status`` shows it) stops it after a final save; a reboot stops it too, and
+    the next process restarts it from its files.
 
 Persistence
     Append-only file with ``appendfsync everysec`` (a crash loses at most about a second of
@@ -186,6 +187,39 @@ def ensure_embedded_server(data_dir: Path, *, timeout: float = DEFAULT_TIMEOUT_S
             return url
         _start(layout, timeout)
         return url
+
+
+@dataclass(frozen=True, slots=True)
+class EmbeddedServer:
+    """A running embedded server: where it listens and keeps its data, and its process."""
+
+    root: Path
+    """The folder of its socket, pid file, log and data (``<data_dir>/redis``)."""
+    socket: Path
+    pid: int | None
+    """From its pid file; None while a freshly started server has not written it yet."""
+    answers: bool
+    """Whether it answers PING; a live process that does not is still loading its data."""
+
+    @property
+    def url(self) -> str:
+        """The ``unix://`` URL clients connect with."""
+        return unix_socket_url(self.socket)
+
+
+def running_embedded_server(data_dir: Path) -> EmbeddedServer | None:
+    """The embedded server of ``data_dir`` if one runs, without starting one or taking the lock."""
+    layout = _Layout(embedded_server_dir(data_dir))
+    if not layout.root.is_dir():
+        return None
+    state = _probe(layout.socket)
+    pid = _read_pid(layout.pidfile)
+    alive = pid is not None and _server_alive(pid, layout.root)
+    if state is _Probe.DOWN and not alive:
+        return None  # none, or the stale files of a killed one (the next start removes them)
+    return EmbeddedServer(
+        layout.root, layout.socket, pid if alive else None, answers=state is _Probe.UP
+    )
 
 
 def stop_embedded_server(data_dir: Path, *, timeout: float = DEFAULT_TIMEOUT_SECONDS) -> bool:

@@ -32,6 +32,8 @@ from bot.conversation.views import (
     Created,
     EligibilityReport,
     Home,
+    InboundCard,
+    InboundList,
     Notice,
     Option,
     Problem,
@@ -43,10 +45,11 @@ from bot.conversation.views import (
     StatusChange,
     View,
 )
-from cards import words
+from cards import inbound, words
 from cards.ids import Action
 from cards.slack._approvals import approval_blocks, approval_list_blocks, reject_modal
 from cards.slack._choice import decode_choice, encode_choice
+from cards.slack._inbound import decline_modal, inbound_blocks, inbox_blocks
 from cards.slack._kit import (
     FALLBACK_TEXT,
     OPTIONS,
@@ -77,6 +80,7 @@ __all__ = [
     "SENDING_NOTE",
     "SlackMessage",
     "answered",
+    "decline_modal",
     "decode_choice",
     "encode_choice",
     "escape",
@@ -127,6 +131,10 @@ def message(view: View) -> SlackMessage:
             text, blocks = words.approval_heading(view), approval_blocks(view)
         case ApprovalList():
             text, blocks = words.approvals_summary(view), approval_list_blocks(view)
+        case InboundCard():
+            text, blocks = inbound.inbound_heading(view), inbound_blocks(view)
+        case InboundList():
+            text, blocks = inbound.inbox_summary(view), inbox_blocks(view)
         case _:
             assert_never(view)
     return _message(text, blocks)

@@ -23,6 +23,7 @@ from cards import words
 from cards.formatting import facts, glance, requirements
 from cards.ids import Action
 from cards.slack._approvals import waiting_blocks
+from cards.slack._inbound import waiting_inbound_blocks
 from cards.slack._kit import (
     BUTTON_VALUE,
     MESSAGE_BLOCKS,
@@ -79,13 +80,19 @@ def referral_text(view: ReferralCard) -> str:
 # -- several referrals ----------------------------------------------------------------------
 
 
-def summary(referral: Referral, *, ids: bool = False) -> Block:
-    """One referral in two or three lines, with a Show button when it has an id."""
+def summary(referral: Referral, *, ids: bool = False, pick: str | None = None) -> Block:
+    """One referral in two or three lines, with a Show button when it has an id (on a pick
+    list, the button of the command that asked: Update, Close...)."""
     lines = [f"*{escape(referral.name or words.UNNAMED)}*", escape(glance(referral) or MISSING)]
     if ids:
         lines.append(f"Id: `{escape(referral.id or MISSING)}`")
         lines.append(f"Engagement id: `{escape(referral.engagement_id or MISSING)}`")
     show = button(words.SHOW, Action.SHOW, value=referral.id) if referral.id else None
+    if pick is not None:
+        value = words.pick_command(pick, referral.id or "")
+        # An id cut short would pick another referral, or none: no button rather than that.
+        fits = referral.id and len(value) <= BUTTON_VALUE
+        show = button(words.pick_button(pick), Action.PICK, value=value) if fits else None
     return section("\n".join(lines), accessory=show)
 
 
@@ -98,12 +105,16 @@ def created_blocks(view: Created) -> list[Block]:
 
 
 def list_blocks(view: ReferralList) -> list[Block]:
-    """A titled list of at most 20 referrals and how many there are in all."""
+    """A titled list of at most 20 referrals and how many there are in all (a pick list: the
+    referrals words named, each with the button of the command that asked, and its note)."""
     blocks: list[Block] = [header(view.title)]
     if not view.referrals:
         return [*blocks, section(words.NO_REFERRALS)]
-    blocks.extend(summary(referral) for referral in view.referrals[: words.MAX_LISTED])
+    shown = view.referrals[: words.MAX_LISTED]
+    blocks.extend(summary(referral, pick=view.pick) for referral in shown)
     blocks.append(context(listed_caption(view)))
+    if view.note:
+        blocks.append(context(escape(view.note)))
     if view.more is not None:
         blocks.append(actions([button(words.MORE, Action.PAGE, value=view.more)]))
     return blocks
@@ -168,6 +179,9 @@ def home_blocks(view: Home) -> list[Block]:
     waiting = waiting_blocks(view.approvals)
     if waiting:
         blocks.extend((DividerBlock(), *waiting))
+    arrived = waiting_inbound_blocks(view.inbound)
+    if arrived:
+        blocks.extend((DividerBlock(), *arrived))
     blocks.extend((DividerBlock(), header(words.YOUR_OPEN_REFERRALS)))
     if view.problem:
         blocks.append(section(f":warning: {escape(view.problem)}"))

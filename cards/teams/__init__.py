@@ -9,7 +9,8 @@ data:
 * at most 24,000 bytes of JSON (Teams refuses a message over about 28 KB): long lists and
   long reviews show what fits and count the rest (:class:`~cards.teams._kit.Budget`);
 * at most six actions per action set (Teams drops the others), none without a title, no
-  empty text, no empty choice set, one input at most;
+  empty text, no empty choice set, one input at most (or, on a card of decisions whose
+  buttons each read a box of their own, several, none of them required);
 * text from sellers, the engine or Partner Center is never read as markdown
   (:mod:`cards.teams._kit`).
 
@@ -37,6 +38,8 @@ from bot.conversation.views import (
     Created,
     EligibilityReport,
     Home,
+    InboundCard,
+    InboundList,
     Input,
     Notice,
     Problem,
@@ -48,10 +51,11 @@ from bot.conversation.views import (
     StatusChange,
     View,
 )
-from cards import words
+from cards import inbound, words
 from cards.controls import label
 from cards.teams._actions import CATALOG, LABEL, QUESTION, TypedText, carried_labels, read_action
 from cards.teams._approvals import approval_body, approval_list_body
+from cards.teams._inbound import inbound_body, inbox_body
 from cards.teams._kit import LONG_TEXT, SUMMARY, Budget, actions, clip, run, said
 from cards.teams._kit import card as card_json
 from cards.teams._kit import words as runs
@@ -131,6 +135,12 @@ def card(view: View) -> TeamsCard:
         case ApprovalList():
             summary = words.approvals_summary(view)
             return _card(summary, lambda budget: approval_list_body(view, budget))
+        case InboundCard():
+            heading = inbound.inbound_heading(view)
+            return _card(heading, lambda budget: inbound_body(view, budget))
+        case InboundList():
+            summary = inbound.inbox_summary(view)
+            return _card(summary, lambda budget: inbox_body(view, budget))
         case _:
             assert_never(view)
 

@@ -43,7 +43,12 @@ What each verb reads back as (:func:`read_action`):
   ``Command(name, step=step)``; ``EDIT``: ``Command(EDIT, arg=value)``;
 * ``SHOW``: ``TypedText("/referral show <value>")``; ``REGISTER``:
   ``TypedText("/referral register <value>")``; ``PAGE``: ``TypedText(value)``, the page
-  command the list was given;
+  command the list was given; ``PICK``: ``TypedText(value)``, the command a pick list's row
+  stands for (``/referral update <id>``);
+* ``ACCEPT``, ``DECLINE``, ``ASSIGN`` (an incoming referral's buttons, whose ``value`` is the
+  referral's id): ``Triage(referral=value, verdict=...)``; Decline adds the reason typed in
+  the :data:`~cards.ids.REASON_INPUT` box, Assign the email typed in the
+  :data:`~cards.ids.ASSIGNEE_INPUT` box (``<box>:<id>`` on a card of several), stripped;
 * ``APPROVE``, ``REJECT``, ``RETRY``, ``WITHDRAW`` (an approval card's buttons, whose
   ``value`` is the approval's id): ``Decision(approval=value, verdict=...)``; Reject adds
   the reason typed in the card's :data:`~cards.ids.REASON_INPUT` box, stripped (None when
@@ -63,8 +68,17 @@ from typing import Any, Final, TypeGuard
 
 from microsoft_teams.cards.core import ActionStyle, AssociatedInputs, ExecuteAction, SubmitAction
 
-from bot.conversation.views import Choice, Command, CommandName, Decision, Input, Verdict
-from cards.ids import REASON_INPUT, VERDICTS, Action
+from bot.conversation.views import (
+    Choice,
+    Command,
+    CommandName,
+    Decision,
+    Input,
+    Triage,
+    TriageVerdict,
+    Verdict,
+)
+from cards.ids import ASSIGNEE_INPUT, REASON_INPUT, TRIAGE, VERDICTS, Action
 from cards.teams._kit import TITLE, clip
 from cards.words import register_command
 
@@ -238,13 +252,15 @@ def _read(data: Mapping[str, Any]) -> Input | TypedText | None:
     value = payload.get(VALUE)
     if verb in VERDICTS:
         return _decision(VERDICTS[verb], value, payload) if _text(value) else None
+    if verb in TRIAGE:
+        return _triage(TRIAGE[verb], value, payload) if _text(value) else None
     if verb is Action.EDIT:
         return Command(name=CommandName.EDIT, arg=value) if _text(value) else None
     if verb is Action.SHOW:
         return TypedText(text=f"/referral show {value}", step=None) if _text(value) else None
     if verb is Action.REGISTER:
         return TypedText(text=register_command(value), step=None) if _text(value) else None
-    if verb is Action.PAGE:
+    if verb in (Action.PAGE, Action.PICK):
         return TypedText(text=value, step=None) if _text(value) else None
     if step is None:
         return None
@@ -279,6 +295,19 @@ def _decision(verdict: Verdict, approval: str, payload: Mapping[str, Any]) -> De
     typed = payload.get(reason_input(approval), payload.get(REASON_INPUT))
     reason = typed.strip() if isinstance(typed, str) else ""
     return Decision(approval=approval, verdict=verdict, reason=reason or None)
+
+
+def _triage(verdict: TriageVerdict, referral: str, payload: Mapping[str, Any]) -> Triage:
+    """A click on an incoming referral's button; Decline brings the reason typed for it and
+    Assign the seller's email (its referral's box on a card of several, else the card's)."""
+    reason = _typed(payload, REASON_INPUT, referral) if verdict == "decline" else None
+    assignee = _typed(payload, ASSIGNEE_INPUT, referral) if verdict == "assign" else None
+    return Triage(referral=referral, verdict=verdict, reason=reason, assignee=assignee)
+
+
+def _typed(payload: Mapping[str, Any], box: str, referral: str) -> str | None:
+    typed = payload.get(f"{box}:{referral}", payload.get(box))
+    return (typed.strip() or None) if isinstance(typed, str) else None
 
 
 def _payload(data: object) -> tuple[Action, Mapping[str, Any]] | None:

@@ -28,6 +28,7 @@ from cards.formatting import facts, glance, requirements
 from cards.ids import Action
 from cards.teams._actions import VALUE_BYTES, execute
 from cards.teams._approvals import waiting_body
+from cards.teams._inbound import waiting_inbound_body
 from cards.teams._kit import (
     LONG_TEXT,
     TEXT,
@@ -87,8 +88,9 @@ def referral_text(view: ReferralCard) -> str:
 # -- several referrals ----------------------------------------------------------------------
 
 
-def summary(referral: Referral, *, ids: bool = False) -> CardElement:
-    """One referral in two to four lines, with Show on its right when it has an id."""
+def summary(referral: Referral, *, ids: bool = False, pick: str | None = None) -> CardElement:
+    """One referral in two to four lines, with Show on its right when it has an id (on a
+    pick list, the button of the command that asked: Update, Close...)."""
     lines: list[CardElement] = [
         runs(run(referral.name or words.UNNAMED, weight="Bolder")),
         runs(run(glance(referral) or MISSING, subtle=True)),
@@ -96,7 +98,12 @@ def summary(referral: Referral, *, ids: bool = False) -> CardElement:
     if ids:
         lines.append(fact("Id", referral.id))
         lines.append(fact("Engagement id", referral.engagement_id))
-    if referral.id and fits(referral.id, VALUE_BYTES):
+    if pick is not None:
+        value = words.pick_command(pick, referral.id or "")
+        if referral.id and fits(value, VALUE_BYTES):
+            chosen = execute(words.pick_button(pick), Action.PICK, value=value)
+            return beside(lines, chosen, separator=True)
+    elif referral.id and fits(referral.id, VALUE_BYTES):
         show = execute(words.SHOW, Action.SHOW, value=referral.id)
         return beside(lines, show, separator=True)
     return Container(items=lines, separator=True)
@@ -110,14 +117,26 @@ def created_body(view: Created, budget: Budget) -> list[CardElement]:
 
 
 def list_body(view: ReferralList, budget: Budget) -> list[CardElement]:
-    """A titled list of at most 20 referrals, how many there are in all, and More."""
+    """A titled list of at most 20 referrals, how many there are in all, and More (a pick
+    list: the referrals words named, each with the button of the command that asked, and
+    its note)."""
     head = said(view.title, weight="Bolder", size="Large")
     if not view.referrals:
         return [*head, note(words.NO_REFERRALS)]
     tail: list[CardElement] = []
+    if view.note:
+        tail.extend(said(view.note))
     if view.more is not None and fits(view.more, VALUE_BYTES):
         tail.append(actions([execute(words.MORE, Action.PAGE, value=view.more)]))
-    return _listed(head, view.referrals, tail, budget, total=view.total, truncated=view.truncated)
+    return _listed(
+        head,
+        view.referrals,
+        tail,
+        budget,
+        total=view.total,
+        truncated=view.truncated,
+        pick=view.pick,
+    )
 
 
 def _listed(
@@ -128,19 +147,22 @@ def _listed(
     *,
     total: int | None,
     truncated: bool,
+    pick: str | None = None,
 ) -> list[CardElement]:
     """Referral rows that fit, followed by the caption counting them, then ``tail``."""
     budget.reserve(*head, *tail, _widest_caption(len(referrals), total, truncated))
-    rows = _rows_that_fit(referrals, budget)
+    rows = _rows_that_fit(referrals, budget, pick=pick)
     caption = _caption(len(rows), len(referrals), total, truncated)
     return [*head, *rows, caption, *tail]
 
 
-def _rows_that_fit(referrals: Sequence[Referral], budget: Budget) -> list[CardElement]:
+def _rows_that_fit(
+    referrals: Sequence[Referral], budget: Budget, *, pick: str | None = None
+) -> list[CardElement]:
     """A row per referral, at most 20, while they fit."""
     rows: list[CardElement] = []
     for referral in referrals[: words.MAX_LISTED]:
-        row = summary(referral)
+        row = summary(referral, pick=pick)
         if not budget.take(row):
             break
         rows.append(row)
@@ -232,7 +254,7 @@ def home_body(view: Home, budget: Budget) -> list[CardElement]:
     listing = bool(view.referrals) and not view.problem
     widest = _widest_caption(len(view.referrals), view.total, truncated=False)
     budget.reserve(*head, *mine, *([widest] if listing else []))
-    waiting = waiting_body(view.approvals, budget)
+    waiting = waiting_body(view.approvals, budget) + waiting_inbound_body(view.inbound, budget)
     if not listing:
         return [*head, *waiting, *mine]
     rows = _rows_that_fit(view.referrals, budget)

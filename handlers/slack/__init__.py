@@ -4,7 +4,8 @@
 the app answers; the bodies live in :mod:`handlers.slack.listeners`. Bolt hands a request to
 the first listener that matches it, and the patterns below do not overlap: an approval
 card's Approve, Retry and Withdraw queue a decision like any click, Reject opens a modal
-instead (never queued by the catch-all), and the modal's submission is its own route.
+instead (never queued by the catch-all), and the modal's submission is its own route; an
+incoming referral's Decline does the same (:mod:`handlers.slack.triage`).
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from slack_bolt.response import BoltResponse
 from slack_sdk.web.async_client import AsyncWebClient
 
 from cards.ids import VERDICTS, Action
-from handlers.slack import listeners
+from handlers.slack import listeners, triage
 from handlers.slack.channels import SlackChannelPoster
 from handlers.slack.gate import SlackGate
 from handlers.slack.http import events_endpoint
@@ -37,8 +38,9 @@ __all__ = [
 
 DECISIONS = re.compile(f"^({Action.APPROVE}|{Action.RETRY}|{Action.WITHDRAW})$")
 """Approval card buttons that decide at once (Reject opens a modal first)."""
-CARD_ACTIONS = re.compile(f"^(?!({'|'.join(VERDICTS)})$)rb_")
-"""Every other control of our cards (``rb_...``): no approval card button."""
+CARD_ACTIONS = re.compile(f"^(?!({'|'.join([*VERDICTS, Action.DECLINE])})$)rb_")
+"""Every other control of our cards (``rb_...``): no approval card button, and not an
+incoming referral's Decline (which opens a modal); its Accept and Assign queue at once."""
 
 
 def register(app: AsyncApp, services: SlackServices, gate: SlackGate) -> None:
@@ -60,6 +62,8 @@ def register(app: AsyncApp, services: SlackServices, gate: SlackGate) -> None:
     app.action(DECISIONS)(listeners.on_card_action)
     app.action(Action.REJECT.value)(listeners.on_reject_click)
     app.view(Action.REJECT_REASON.value)(listeners.on_reject_reason)
+    app.action(Action.DECLINE.value)(triage.on_decline_click)
+    app.view(Action.DECLINE_REASON.value)(triage.on_decline_reason)
     app.action(CARD_ACTIONS)(listeners.on_card_action)
     app.options(re.compile(f"^({Action.SEARCH}|{Action.CHOOSE_MANY})$"))(listeners.on_search)
     app.event("message")(listeners.on_dm_message)

@@ -65,6 +65,17 @@ class SlackChannelPoster:
                 channel=channel.id, ts=message_id, text=made.text, blocks=made.blocks
             )
 
+    async def post_in_thread(self, channel: Channel, message_id: str, view: View) -> str:
+        """Post ``view`` as a reply in the thread of the bot's message ``message_id`` (its
+        ``ts``) in ``channel``; the reply's ``ts``. The same errors as
+        :meth:`post_to_channel`."""
+        made = message(view)
+        with _gone_on_refusal(channel):
+            posted = await self._client.chat_postMessage(
+                channel=channel.id, thread_ts=message_id, text=made.text, blocks=made.blocks
+            )
+        return str(posted["ts"])
+
 
 @contextmanager
 def _gone_on_refusal(channel: Channel) -> Iterator[None]:

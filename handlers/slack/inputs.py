@@ -19,10 +19,11 @@ from bot.conversation import (
     Decision,
     Input,
     Seller,
+    Triage,
     Turn,
     Verdict,
 )
-from cards.ids import REASON_INPUT, STEP_BLOCK_PREFIX, VERDICTS, Action
+from cards.ids import INBOUND_BLOCK_PREFIX, REASON_INPUT, STEP_BLOCK_PREFIX, VERDICTS, Action
 from cards.slack import decode_choice
 from cards.words import register_command
 
@@ -51,7 +52,8 @@ REJECT_HEADING = "Reject this deal registration"
 
 @dataclass(frozen=True, slots=True)
 class Typed:
-    """A button that stands for a command the seller could type (Show, Register, More)."""
+    """A button that stands for a command the seller could type (Show, Register, More, a pick
+    list's row)."""
 
     text: str
 
@@ -138,12 +140,13 @@ def action_turn(body: Mapping[str, Any]) -> Turn | None:
     channel = container.get("channel_id") or (body.get("channel") or {}).get("id")
     ts = container.get("message_ts") or message.get("ts")
     in_channel = isinstance(channel, str) and not channel.startswith("D")
-    if in_channel and not isinstance(parsed, Decision):
+    if in_channel and not isinstance(parsed, Decision | Triage):
         # A card in a channel is a notification everyone there sees (drafts live in DMs):
         # the answer goes to the clicker's DM, and the card stays as it is.
         channel = ts = None
-    # An approval card in a channel is named, so the worker can rewrite it through the
-    # click's response_url (outside chat.update's rate tier); answers still go to the DM.
+    # An approval card (or an incoming referral's) in a channel is named, so the worker can
+    # rewrite it through the click's response_url (outside chat.update's rate tier); answers
+    # still go to the DM.
     card = (
         CardRef(str(channel), str(ts), _step_of(action.get("block_id", "")), question_of(message))
         if channel and ts
@@ -250,14 +253,63 @@ def action_input(action: Mapping[str, Any]) -> Input | Typed | None:
         return Typed(register_command(referral_id))
     if action_id == Action.PAGE:
         return Typed(str(action.get("value", "")))
+    if action_id == Action.PICK:
+        command = action.get("value")
+        if not isinstance(command, str) or not command.strip():
+            return None
+        return Typed(command)
     if action_id in COMMANDS:
         return Command(name=COMMANDS[action_id], step=action.get("value") or None)
+    if action_id == Action.ACCEPT:
+        referral = action.get("value")
+        if not isinstance(referral, str) or not referral:
+            return None
+        return Triage(referral=referral, verdict="accept")
+    if action_id == Action.ASSIGN:
+        return _assigned(action)
     if action_id in DECISIONS:
         approval = action.get("value")
         if not isinstance(approval, str) or not approval:
             return None
         return Decision(approval=approval, verdict=DECISIONS[action_id])
     return None
+
+
+def _assigned(action: Mapping[str, Any]) -> Triage | None:
+    """A pick in an incoming referral's user picker: the referral its row's block id names,
+    the user picked."""
+    block_id = str(action.get("block_id") or "")
+    referral = block_id.removeprefix(INBOUND_BLOCK_PREFIX)
+    user = action.get("selected_user")
+    if not block_id.startswith(INBOUND_BLOCK_PREFIX) or not referral or not isinstance(user, str):
+        return None
+    return Triage(referral=referral, verdict="assign", assignee=user)
+
+
+def declined_referral(body: Mapping[str, Any]) -> str | None:
+    """The incoming referral a Decline click is about (the button's value), or None."""
+    value = body["actions"][0].get("value")
+    return value if isinstance(value, str) and value else None
+
+
+def decline_turn(body: Mapping[str, Any], reason: str) -> Turn | None:
+    """The decline modal submitted with ``reason``: a click declining the referral named in
+    the modal's ``private_metadata`` (None when it names none); the replies go to the DM and
+    the cards are rewritten by the worker, which knows where they are."""
+    view = body["view"]
+    referral = view.get("private_metadata")
+    if not isinstance(referral, str) or not referral:
+        return None
+    user = str(body["user"]["id"])
+    team = (body.get("team") or {}).get("id") or view.get("team_id") or body["user"]["team_id"]
+    return Turn(
+        platform=PLATFORM,
+        conversation=conversation_key(str(team), user),
+        seller=Seller(user_id=user, display_name=body["user"].get("name")),
+        delivery=f"view-{view.get('id') or body.get('trigger_id', '')}",
+        kind="click",
+        action=Triage(referral=referral, verdict="decline", reason=reason),
+    )
 
 
 def shown_answer(action: Mapping[str, Any]) -> str:

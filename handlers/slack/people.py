@@ -11,7 +11,10 @@ from collections import OrderedDict
 from collections.abc import Callable
 from typing import Any
 
+from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
+
+from handlers.slack.channels import error_code
 
 PROFILE_SECONDS = 3600.0
 MAX_PEOPLE = 10_000
@@ -34,6 +37,24 @@ class People:
         user: dict[str, Any] = response["user"]
         self._remember(self._profiles, user_id, (self._clock() + PROFILE_SECONDS, user))
         return user
+
+    async def by_email(self, client: AsyncWebClient, email: str) -> dict[str, Any] | None:
+        """The user object of the member whose profile has ``email`` (``users.lookupByEmail``),
+        or None when Slack knows nobody by it; either answer remembered for an hour."""
+        key = "email:" + email.strip().lower()
+        cached = self._profiles.get(key)
+        if cached is not None and cached[0] > self._clock():
+            return cached[1] or None
+        try:
+            response = await client.users_lookupByEmail(email=email.strip())
+        except SlackApiError as error:
+            if error_code(error) != "users_not_found":
+                raise
+            user: dict[str, Any] = {}
+        else:
+            user = response["user"]
+        self._remember(self._profiles, key, (self._clock() + PROFILE_SECONDS, user))
+        return user or None
 
     async def dm(self, client: AsyncWebClient, user_id: str) -> str:
         """The id of the DM between the bot and ``user_id``."""

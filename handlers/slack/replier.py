@@ -112,6 +112,21 @@ class SlackReplier:
         """Rewrite the bot's message ``message_id`` (its ``ts``) in ``channel`` as ``view``."""
         await self._channels.update_in_channel(channel, message_id, view)
 
+    async def post_in_thread(self, channel: Channel, message_id: str, view: View) -> str:
+        """Reply with ``view`` in the thread of the bot's message ``message_id`` in
+        ``channel`` (a reminder under an incoming referral's card)."""
+        return await self._channels.post_in_thread(channel, message_id, view)
+
+    async def person(self, channel: Channel, email: str) -> Seller | None:
+        """The member of the workspace whose profile has ``email`` (``users.lookupByEmail``),
+        or None when nobody has it; remembered for an hour, as profiles are."""
+        user = await self._people.by_email(self._client, email)
+        return seller_of(user) if user is not None else None
+
+    def reaches(self, turn: Turn) -> bool:
+        """Anyone of the workspace: the bot opens a DM with them (``conversations.open``)."""
+        return True
+
     async def named_by(self, turn: Turn, names: frozenset[str]) -> bool:
         """Whether ``names`` holds the person's user id (``U...``, ``W...``), or the id of a
         user group (``S...``) they are a member of. Their own id is checked first: only

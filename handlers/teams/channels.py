@@ -48,6 +48,15 @@ class TeamsChannelPoster:
         with _gone_on_refusal(channel):
             await self._sender.replace(address, message_id, card(view))
 
+    async def post_in_thread(self, channel: Channel, message_id: str, view: View) -> str:
+        """Post ``view`` as a reply in the thread whose root is the bot's message
+        ``message_id`` in ``channel`` (its conversation id with ``;messageid=``); the reply's
+        activity id. The same errors as :meth:`post_to_channel`."""
+        root = _address_of(channel)
+        thread = Address(root.service_url, f"{channel.id};messageid={message_id}")
+        with _gone_on_refusal(channel):
+            return await self._sender.post(thread, card(view))
+
 
 def _address_of(channel: Channel) -> Address:
     """The channel's conversation at the Bot Connector of its saved reference."""

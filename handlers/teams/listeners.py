@@ -43,6 +43,7 @@ from bot.conversation import (
     Decision,
     Notice,
     Problem,
+    Triage,
     Turn,
     not_queued,
     sends,
@@ -50,10 +51,10 @@ from bot.conversation import (
 from bot.jobs import JobQueue, QueueRefused
 from bot.references import ReferenceBook
 from cards import STALE_CARD, STALE_CARD_DETAIL, TRY_AGAIN, UNEXPECTED_NOTHING_CHANGED
-from cards.ids import VERDICTS
+from cards.ids import TRIAGE, VERDICTS
 from cards.teams import CONTENT_TYPE, OWNER, TeamsCard, answered, card
 from cards.words import REFERENCE
-from handlers.approvals import DECISION_TAKEN, REASON_NEEDED, lacks_reason
+from handlers.approvals import DECISION_TAKEN, REASON_NEEDED, incomplete, lacks_reason
 from handlers.teams import turns
 from handlers.teams.sender import message_input
 
@@ -84,10 +85,11 @@ def _message_answer(text: str) -> InvokeResponse[Any]:
 
 
 def _on_approval_card(activity: Any) -> bool:
-    """Whether an invoke came from an approval card's button (read defensively: the
-    activity may be why the click failed)."""
+    """Whether an invoke came from an approval card's button, or an incoming referral's (a
+    shared card either way; read defensively: the activity may be why the click failed)."""
     action = getattr(getattr(activity, "value", None), "action", None)
-    return getattr(action, "verb", None) in VERDICTS
+    verb = getattr(action, "verb", None)
+    return verb in VERDICTS or verb in TRIAGE
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,10 +98,11 @@ class TeamsServices:
 
     jobs: JobQueue
     references: ReferenceBook
-    refusal: Callable[[Turn, Decision], Awaitable[str | None]] | None = None
-    """Why the clicker may not make a decision (not an approver, their own request), asked
-    before it is queued: the click's own answer is the only message a Teams channel shows to
-    the clicker alone. The worker checks again before anything changes."""
+    refusal: Callable[[Turn, Decision | Triage], Awaitable[str | None]] | None = None
+    """Why the clicker may not make a decision (not an approver, their own request; an
+    incoming referral answered already), asked before it is queued: the click's own answer
+    is the only message a Teams channel shows to the clicker alone. The worker checks again
+    before anything changes."""
 
 
 def reference_of(ctx: ActivityContext[Any]) -> dict[str, Any]:
@@ -158,7 +161,7 @@ class TeamsListeners:
         turn = turns.click_turn(activity, reference_of(ctx), data, invoked=True)
         if turn is None:
             return _card_answer(card(STALE))
-        if isinstance(turn.action, Decision):
+        if isinstance(turn.action, Decision | Triage):
             return await self._decision(turn, turn.action)
         owner = data.get(OWNER)
         if isinstance(owner, str) and owner and owner != turns.owner_of(turn.conversation):
@@ -176,10 +179,14 @@ class TeamsListeners:
         question = turn.card.question if turn.card is not None else None
         return _card_answer(answered(question or "", turn.shown or ""))
 
-    async def _decision(self, turn: Turn, decision: Decision) -> InvokeResponse[Any]:
-        """A click on an approval card: queued, and answered to the clicker alone."""
-        if lacks_reason(decision):
+    async def _decision(self, turn: Turn, decision: Decision | Triage) -> InvokeResponse[Any]:
+        """A click on an approval card (or an incoming referral's): queued, and answered to
+        the clicker alone."""
+        if isinstance(decision, Decision) and lacks_reason(decision):
             return _message_answer(REASON_NEEDED)
+        lacking = incomplete(decision) if isinstance(decision, Triage) else None
+        if lacking is not None:
+            return _message_answer(lacking)
         if self._services.refusal is not None:
             refused_why = await self._services.refusal(turn, decision)
             if refused_why is not None:

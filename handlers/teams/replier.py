@@ -11,6 +11,7 @@ Who ``APPROVERS`` names is an Entra object id or an email (:meth:`TeamsReplier.n
 
 from __future__ import annotations
 
+import logging
 import time
 from collections import OrderedDict
 
@@ -20,7 +21,9 @@ from bot.references import ReferenceBook
 from cards.teams import TeamsCard, answered, card, home, owned
 from handlers.teams import turns
 from handlers.teams.channels import TeamsChannelPoster
-from handlers.teams.sender import TeamsSender
+from handlers.teams.sender import Address, TeamsSender
+
+logger = logging.getLogger(__name__)
 
 KNOWN_CONVERSATIONS = 10_000
 """Conversations whose reference this process saved already (bounded, oldest forgotten)."""
@@ -92,6 +95,37 @@ class TeamsReplier:
     async def update_in_channel(self, channel: Channel, message_id: str, view: View) -> None:
         """Rewrite the bot's message ``message_id`` in ``channel`` as ``view``."""
         await self._channels.update_in_channel(channel, message_id, view)
+
+    async def post_in_thread(self, channel: Channel, message_id: str, view: View) -> str:
+        """Reply with ``view`` in the thread of the bot's message ``message_id`` in
+        ``channel`` (a reminder under an incoming referral's card)."""
+        return await self._channels.post_in_thread(channel, message_id, view)
+
+    async def person(self, channel: Channel, email: str) -> Seller | None:
+        """The member of ``channel``'s team whose user principal name is ``email`` (the Bot
+        Connector finds a member of a conversation by Teams id, Entra object id or UPN), their
+        Entra object id as their id; None when the team has nobody by it."""
+        service_url = (channel.reference or {}).get("serviceUrl")
+        if not isinstance(service_url, str) or not service_url:
+            return None
+        try:
+            member = await self._sender.member(Address(service_url, channel.id), email)
+        except Exception as error:  # noqa: BLE001 - not found (404) or failing: nobody
+            # No address in the log: it is someone's email.
+            logger.info("no member by that email in %s: %r", channel.id, error)
+            return None
+        return Seller(
+            user_id=member.aad_object_id or member.id or email,
+            display_name=member.name,
+            first_name=member.given_name,
+            last_name=member.surname,
+            email=member.email,
+        )
+
+    def reaches(self, turn: Turn) -> bool:
+        """Only with the reference of a conversation with them: the bot cannot open a chat
+        with someone who never had one with it."""
+        return bool(turn.address.get("reference"))
 
     async def named_by(self, turn: Turn, names: frozenset[str]) -> bool:
         """Whether ``names`` holds the person's Entra object id (the activity's

@@ -98,6 +98,10 @@ class Member:
     given_name: str | None
     surname: str | None
     email: str | None
+    id: str | None = None
+    """Their Teams user id (``29:...``)."""
+    aad_object_id: str | None = None
+    """Their Entra object id."""
 
 
 class TeamsSender:
@@ -137,7 +141,8 @@ class TeamsSender:
         )
 
     async def member(self, address: Address, user_id: str) -> Member:
-        """A member of the conversation, by their Teams user id."""
+        """A member of the conversation, by their Teams user id (or Entra object id, or user
+        principal name: the Bot Connector takes any of them in Teams)."""
         self._check(address)
         members = self._app.api.clone(service_url=address.service_url).conversations.members_client
         found = await self._retrying(lambda: members.get_by_id(address.conversation_id, user_id))
@@ -146,6 +151,8 @@ class TeamsSender:
             given_name=found.given_name,
             surname=found.surname,
             email=found.email or found.user_principal_name,
+            id=found.id,
+            aad_object_id=found.aad_object_id,
         )
 
     def _check(self, address: Address) -> None:

@@ -11,7 +11,7 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-from bot.conversation import CardRef, Decision, Seller, Turn
+from bot.conversation import CardRef, Decision, Seller, Triage, Turn
 from cards.teams import TypedText, clicked_words, read_action
 from handlers.teams.sender import Address, Member
 
@@ -43,9 +43,9 @@ def click_turn(
     showing the answer; else as the message of an ``Action.Submit`` (a client without
     Universal Actions), whose card is still as it was.
 
-    A decision on an approval card is never answered in place (the card is shared; the
-    clicker alone is told the decision was taken), and in a channel it names no card: the
-    worker, which stores where the approval card is, rewrites it for everyone.
+    A decision on an approval card (or an incoming referral's) is never answered in place
+    (the card is shared; the clicker alone is told the decision was taken), and in a channel
+    it names no card: the worker, which stores where the card is, rewrites it for everyone.
     """
     given = read_action(data)
     if given is None:
@@ -53,7 +53,7 @@ def click_turn(
     question, shown = clicked_words(data, given)
     common = _common(activity, reference)
     card_id = getattr(activity, "reply_to_id", None)
-    if isinstance(given, Decision):
+    if isinstance(given, Decision | Triage):
         invoked = False
         card_id = None if common["shared"] else card_id
     step = given.step if isinstance(given, TypedText) else getattr(given, "step", None)

@@ -291,11 +291,13 @@ PERSONAL_ONLY = {
     "login",
 }
 """What a person does in their 1:1 chat: referrals are private, sign-in links too."""
-CHANNEL_ONLY = {"subscribe", "subscriptions", "unsubscribe", "approvals"}
-"""What a channel does: hear about changes, and take requests for approval."""
-UNLISTED = {"logout", "whoami", "resume", "cancel", "withdraw"}
+CHANNEL_ONLY = {"subscribe", "subscriptions", "unsubscribe", "approvals", "inbound"}
+"""What a channel does: hear about changes, take requests for approval, triage incoming
+referrals."""
+UNLISTED = {"logout", "whoami", "resume", "cancel", "withdraw", "find", "inbox"}
 """Teams shows at most 10 commands: these are told of by login's description, the draft's own
-buttons (Resume, Cancel), the request's card (Withdraw) and /referral help."""
+buttons (Resume, Cancel), the request's card (Withdraw), show's description (find) and
+/referral help (inbox)."""
 
 
 def test_every_parser_subcommand_is_in_the_menu_of_the_scope_it_works_in() -> None:

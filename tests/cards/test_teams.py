@@ -25,6 +25,7 @@ from bot.conversation.views import (
     DraftSummary,
     EligibilityReport,
     Home,
+    InboundCard,
     InputKind,
     Notice,
     Option,
@@ -37,6 +38,8 @@ from bot.conversation.views import (
     ReviewLine,
     SignIn,
     StatusChange,
+    Triage,
+    TriageVerdict,
     View,
 )
 from bot.conversation.vocabulary.flows import FLOWS
@@ -44,7 +47,7 @@ from bot.conversation.vocabulary.flows.new_referral import FLOW as NEW_REFERRAL
 from bot.referrals import catalogs
 from bot.referrals.models import Referral, ReferralEligibility
 from cards import words
-from cards.ids import VERDICTS, Action
+from cards.ids import TRIAGE, VERDICTS, Action
 from cards.teams import (
     CONTENT_TYPE,
     TeamsCard,
@@ -193,7 +196,10 @@ def assert_valid(made: TeamsCard) -> None:
         assert_execute(action)
     ids = [field["id"] for field in inputs(content)]
     assert len(ids) == len(set(ids)), "input ids repeat"
-    assert len(ids) <= 1
+    # One box, or several none of which is required: every button sends every box, and a
+    # required one would hold up the buttons that do not read it (an incoming referral's
+    # Decline reads its reason, Assign its seller).
+    assert len(ids) <= 1 or not any(field.get("isRequired") for field in inputs(content))
     for field in inputs(content):  # Microsoft's own validator asks for it
         assert not field.get("isRequired") or field.get("label", "").strip()
     for choice_set in of_type(content, "Input.ChoiceSet"):
@@ -1184,12 +1190,17 @@ def every_card() -> list[TeamsCard]:
         card(prompt(input=InputKind.TEXT, choices=())),
         card(review(3, can_reapply=True)),
         card(ReferralList(title="Open", referrals=listed, more="/referral list 2")),
+        card(ReferralList(title="Which one?", referrals=listed, pick="close", note="And 1 more")),
         card(ReferralCard(referral=listed[0], registrable=True)),
         home(Home(draft=draft, referrals=listed)),
         card(status_change()),
         card(approval(actions=("approve", "reject"))),
         card(approval(status="failed", actions=("retry", "withdraw"))),
+        card(InboundCard(referral=listed[0], status="waiting", days_left=3, actions=TRIAGE_ALL)),
     ]
+
+
+TRIAGE_ALL: tuple[TriageVerdict, ...] = ("accept", "decline", "assign")
 
 
 def test_every_verb_is_used_and_every_action_reads_back_with_its_step() -> None:
@@ -1202,6 +1213,7 @@ def test_every_verb_is_used_and_every_action_reads_back_with_its_step() -> None:
         Action.SHOW: TypedText,
         Action.REGISTER: TypedText,
         Action.PAGE: TypedText,
+        Action.PICK: TypedText,
     }
     seen: set[Action] = set()
     for made in every_card():
@@ -1209,6 +1221,13 @@ def test_every_verb_is_used_and_every_action_reads_back_with_its_step() -> None:
         for action in executes(made.content):
             verb = Action(action["verb"])
             seen.add(verb)
+            if verb in TRIAGE:
+                # An incoming referral's button names the referral, not a step.
+                triaged = read_both(made.content, action, "Someone")
+                assert isinstance(triaged, Triage), action
+                assert triaged.verdict == TRIAGE[verb]
+                assert triaged.referral == listed_id(made)
+                continue
             if verb in VERDICTS:
                 # A decision names its request, not a step (tests/cards/test_approvals_teams).
                 decided = read_both(made.content, action, "Too early")
@@ -1221,8 +1240,18 @@ def test_every_verb_is_used_and_every_action_reads_back_with_its_step() -> None:
     # Links (sign-in, the referral in Partner Center) open a browser (Action.OpenUrl):
     # Teams sends no verb for them.
     # The reject modal is Slack's own: a Teams card sends its reason with Reject.
-    browser_or_slack = {Action.SIGN_IN, Action.OPEN_IN_PARTNER_CENTER, Action.REJECT_REASON}
+    browser_or_slack = {
+        Action.SIGN_IN,
+        Action.OPEN_IN_PARTNER_CENTER,
+        Action.REJECT_REASON,
+        Action.DECLINE_REASON,
+    }
     assert seen == set(Action) - browser_or_slack
+
+
+def listed_id(made: TeamsCard) -> str:
+    """The id of the first referral :func:`referrals` makes (the one the inbound card shows)."""
+    return str(referrals(3)[0].id)
 
 
 def test_a_multi_select_reads_back_as_every_value_picked() -> None:

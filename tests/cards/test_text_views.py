@@ -16,6 +16,8 @@ from bot.conversation.views import (
     ApprovalList,
     Created,
     EligibilityReport,
+    InboundCard,
+    InboundList,
     InputKind,
     Notice,
     Option,
@@ -364,6 +366,8 @@ def test_every_view_type_has_a_renderer(referral: Referral) -> None:
         StatusChange(event="won", referral_id="r", after="Closed, Won"),
         approval(),
         ApprovalList(title="t", approvals=(approval(),)),
+        InboundCard(referral=referral, status="waiting", days_left=3),
+        InboundList(title="t", referrals=(InboundCard(referral=referral, status="expired"),)),
     ]
     members = typing.get_args(typing.get_args(View)[0])  # View is Annotated[A | B | ..., ...]
     assert {view.kind for view in views} == {m.model_fields["kind"].default for m in members}

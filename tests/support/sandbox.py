@@ -37,6 +37,14 @@ class Sandbox:
     def act(self, referral_id: str, action: str, **body: Any) -> None:
         self.admin.post(f"/referrals/{referral_id}/{action}", json=body or None).raise_for_status()
 
+    def send_incoming(self, **fields: Any) -> dict[str, Any]:
+        """Send the partner an incoming referral, as Microsoft would (``fields`` replace those
+        of the sandbox's default lead: ``name=``, ``customerProfile={"name": ...}``,
+        ``inviteContext={"invitedBy": {...}}``, ``team=[...]``); the referral as created."""
+        response = self.admin.post("/referrals/incoming", json=fields)
+        response.raise_for_status()
+        return dict(response.json())
+
     def clear_faults(self) -> None:
         """Partner Center answers normally again."""
         self.admin.delete("/faults").raise_for_status()

@@ -297,6 +297,7 @@ class SlackRequests:
         value: str | None = None,
         selected: Option | Sequence[Option] | None = None,
         date: str | None = None,
+        user_picked: str | None = None,
         block_id: str | None = None,
         element_type: str | None = None,
         text: str | None = None,
@@ -312,7 +313,8 @@ class SlackRequests:
         """A ``block_actions`` click on a message in the DM of ``user``.
 
         ``value`` is a button's value; ``selected`` a select's pick (one option, or a list for
-        a multi-select); ``date`` a date picker's ``YYYY-MM-DD``. ``element_type`` defaults
+        a multi-select); ``date`` a date picker's ``YYYY-MM-DD``; ``user_picked`` a user
+        picker's pick (``users_select``, reported as ``selected_user``). ``element_type`` defaults
         from those (button, static_select, multi_static_select, datepicker): pass
         ``"external_select"`` or ``"overflow"`` for those elements.
 
@@ -337,12 +339,17 @@ class SlackRequests:
         if text is None and value is not None:
             # Slack reports a button's own words with its value.
             text = _button_text(clicked.get("blocks") or [], action_id, value)
+        state = (
+            {"type": element_type or "users_select", "selected_user": user_picked}
+            if user_picked is not None
+            else _element_state(
+                value=value, selected=selected, date=date, element_type=element_type, text=text
+            )
+        )
         element = {
             "action_id": action_id,
             "block_id": block_id or found_block or payload["actions"][0]["block_id"],
-            **_element_state(
-                value=value, selected=selected, date=date, element_type=element_type, text=text
-            ),
+            **state,
             "action_ts": self._timestamps.next(),
         }
         payload["actions"] = [element]

@@ -12,9 +12,10 @@ messages (:meth:`SlackApiStandIn.close_channel`). It can also be slow
 process killed) is not done, and is recorded with status :data:`CLIENT_GONE`.
 
 Methods answered: the ones the product calls (``auth.test``, ``conversations.open``,
-``chat.postMessage``, ``chat.update``, ``views.publish``, ``views.open``, ``users.info``,
-``usergroups.users.list``, and ``apps.connections.open`` with a WebSocket at ``/link`` for
-Socket Mode); anything else gets ``unknown_method``.
+``chat.postMessage`` (a ``thread_ts`` kept on the reply), ``chat.update``, ``views.publish``,
+``views.open``, ``users.info``, ``users.lookupByEmail`` (``users_not_found`` for an address
+nobody has), ``usergroups.users.list``, and ``apps.connections.open`` with a WebSocket at
+``/link`` for Socket Mode); anything else gets ``unknown_method``.
 
 **Messages** are kept as Slack keeps them: ``chat.update`` rewrites the message in place (what
 it leaves out is kept), so :meth:`SlackApiStandIn.message` and
@@ -162,6 +163,7 @@ METHOD_TIERS: Mapping[str, int] = {
     "conversations.open": 4,
     "usergroups.users.list": 2,
     "users.info": 4,
+    "users.lookupByEmail": 3,
     "views.open": 4,
     "views.publish": 4,
 }
@@ -311,6 +313,7 @@ class SlackApiStandIn(LoopbackStandIn):
             "views.publish": self._views_publish,
             "views.open": self._views_open,
             "users.info": self._users_info,
+            "users.lookupByEmail": self._users_lookup_by_email,
             "usergroups.users.list": self._usergroups_users_list,
             "apps.connections.open": self._apps_connections_open,
         }
@@ -933,6 +936,14 @@ class SlackApiStandIn(LoopbackStandIn):
         if user is None:
             raise _MethodError("user_not_found")
         return {"ok": True, "user": _user_object(user)}
+
+    def _users_lookup_by_email(self, args: dict[str, Any]) -> dict[str, Any]:
+        # Slack compares the address whole, case-insensitively; nobody by it: users_not_found.
+        email = str(_required(args, "email", "users_not_found")).strip().lower()
+        for user in self._users.values():
+            if user.email.lower() == email:
+                return {"ok": True, "user": _user_object(user)}
+        raise _MethodError("users_not_found")
 
     # Helpers --------------------------------------------------------------------------------
 

@@ -583,8 +583,16 @@ class TeamsStandIn(LoopbackStandIn):
         member_id = request.path_params["member_id"]
 
         def answer(body: Any) -> tuple[int, Any]:
-            # A 1:1 chat has its one person; a channel, everyone in the tenant.
-            user = self._users.get(member_id)
+            # A 1:1 chat has its one person; a channel, everyone in the tenant. Teams finds a
+            # member by Teams id, Entra object id or user principal name.
+            user = self._users.get(member_id) or next(
+                (
+                    each
+                    for each in self._users.values()
+                    if member_id.lower() in (each.aad_object_id.lower(), each.email.lower())
+                ),
+                None,
+            )
             if user is None or (base.startswith("a:") and personal_conversation_id(user) != base):
                 raise _ConnectorError(
                     404,

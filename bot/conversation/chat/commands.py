@@ -11,16 +11,25 @@ import math
 from dataclasses import dataclass
 from typing import Literal
 
-from bot.conversation.views import Command, CommandName, Decision, Input, Text
+from bot.conversation.views import Command, CommandName, Decision, Input, Text, Triage
 
 LIST_SCOPES = ("mine", "open", "won", "lost")
 
 
 @dataclass(frozen=True, slots=True)
 class Show:
-    """``/referral show ID``."""
+    """``/referral show ID``: ``referral_id`` is the id or whatever else names the referral
+    (the id's first characters, a number from the last list, words of its name; see
+    :mod:`bot.conversation.chat.finding`)."""
 
     referral_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class Find:
+    """``/referral find WORDS``: the referrals whose deal or customer name has the words."""
+
+    words: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,8 +84,25 @@ class ApprovalCommand:
     """For ``withdraw``: the referral's id, or the request's."""
 
 
+@dataclass(frozen=True, slots=True)
+class InboundCommand:
+    """``/referral inbox`` (incoming referrals waiting for an answer) and ``inbound here``
+    (they are triaged in this channel)."""
+
+    action: Literal["inbox", "here"]
+
+
 Parsed = (
-    Input | Show | ListReferrals | Help | Usage | SignInCommand | SubscribeCommand | ApprovalCommand
+    Input
+    | Show
+    | Find
+    | ListReferrals
+    | Help
+    | Usage
+    | SignInCommand
+    | SubscribeCommand
+    | ApprovalCommand
+    | InboundCommand
 )
 
 SIGN_IN_WORDS = ("login", "logout", "whoami")
@@ -102,6 +128,7 @@ EVENT_ALIASES = {
 SUBCOMMANDS = (
     "new",
     "show",
+    "find",
     "list",
     "update",
     "close",
@@ -109,6 +136,8 @@ SUBCOMMANDS = (
     "register",
     "withdraw",
     "approvals",
+    "inbox",
+    "inbound",
     "resume",
     "cancel",
     "help",
@@ -116,6 +145,12 @@ SUBCOMMANDS = (
     *SUBSCRIBE_WORDS,
 )
 NEEDS_ID = {"show", "update", "close", "team", "register", "withdraw"}
+NAMES_A_REFERRAL = NEEDS_ID - {"withdraw"}
+"""The subcommands whose referral may be named by more than its id (words of its name...)."""
+REFERENCE_USAGE = (
+    "ID (the referral's id or its first characters, a number from the last list, or words of "
+    "its deal or customer name)."
+)
 STEERING = {
     "back": CommandName.BACK,
     "skip": CommandName.SKIP,
@@ -130,6 +165,7 @@ STEERING = {
 HELP_TEXT = (
     "/referral new: create a referral, step by step\n"
     "/referral show ID: one referral\n"
+    "/referral find WORDS: referrals whose deal or customer name has these words\n"
     "/referral list [mine|open|won|lost] [PAGE]: referrals, newest first\n"
     "/referral update ID: change fields of a referral\n"
     "/referral close ID: close it as won, lost or declined\n"
@@ -138,11 +174,15 @@ HELP_TEXT = (
     "/referral withdraw ID: take back your request for a deal registration\n"
     "/referral approvals: requests waiting for a decision; approvals here: approvers get "
     "requests in this channel\n"
+    "/referral inbox: incoming referrals waiting for an answer; inbound here: they are "
+    "triaged in this channel\n"
     "/referral resume: continue your draft\n"
     "/referral cancel: discard your draft\n"
     "/referral login, logout, whoami: your Partner Center sign-in\n"
     "/referral subscribe [won lost ... | all] [min=VALUE] [mine], unsubscribe, subscriptions: "
     "this channel hears about referral changes\n"
+    "ID: the referral's id, its first characters (3f2a), a number from the last list (2) "
+    "or words of its name (tailwind).\n"
     "While answering: back, skip, review, edit FIELD, submit, cancel, help."
 )
 
@@ -156,10 +196,19 @@ def parse_referral_command(arguments: str) -> Parsed:
     if name not in SUBCOMMANDS:
         guess = difflib.get_close_matches(name, SUBCOMMANDS, n=1, cutoff=0.5)
         return Help(unknown=words[0], closest=guess[0] if guess else None)
-    if name in NEEDS_ID and len(rest) != 1:
+    if name in NAMES_A_REFERRAL and not rest:
+        return Usage(f"Usage: /referral {name} {REFERENCE_USAGE}")
+    if name == "withdraw" and len(rest) != 1:
         return Usage(f"Usage: /referral {name} ID (the referral's id, as /referral list shows).")
     if name == "show":
-        return Show(rest[0])
+        return Show(" ".join(rest))
+    if name == "find":
+        if not rest:
+            return Usage(
+                "Usage: /referral find WORDS (words of the deal or customer name, or the id's "
+                "first characters)."
+            )
+        return Find(" ".join(rest))
     if name == "list":
         return _list(rest)
     if name == "help":
@@ -172,6 +221,12 @@ def parse_referral_command(arguments: str) -> Parsed:
         if [word.lower() for word in rest] == ["here"]:
             return ApprovalCommand("here")
         return Usage("Usage: /referral approvals, or /referral approvals here (in a channel).")
+    if name in ("inbox", "inbound"):
+        if not rest:
+            return InboundCommand("inbox")
+        if name == "inbound" and [word.lower() for word in rest] == ["here"]:
+            return InboundCommand("here")
+        return Usage("Usage: /referral inbox, or /referral inbound here (in a channel).")
     if name == "subscribe":
         return _subscribe(rest)
     if name in ("unsubscribe", "subscriptions"):
@@ -264,18 +319,20 @@ def sends(parsed: object) -> bool:
 
 
 def needs_partner_center(parsed: object) -> bool:
-    """Whether answering ``parsed`` calls Partner Center, now or at its end: show, list, a
-    draft starting (it ends in a submit), the commands that send, and an approver's Approve
+    """Whether answering ``parsed`` calls Partner Center, now or at its end: show, find,
+    list, a draft starting (it ends in a submit), the commands that send, and an approver's Approve
     or Retry (the registration is sent as them)."""
     starts = isinstance(parsed, Command) and parsed.name is CommandName.START
     approves = isinstance(parsed, Decision) and parsed.verdict in ("approve", "retry")
-    return starts or approves or sends(parsed) or isinstance(parsed, Show | ListReferrals)
+    answers = isinstance(parsed, Triage)  # an incoming referral is answered as the clicker
+    reads = isinstance(parsed, Show | Find | ListReferrals)
+    return starts or approves or answers or sends(parsed) or reads
 
 
 def needs_seller_profile(parsed: object) -> bool:
     """Whether answering ``parsed`` needs the seller's names and email: a draft starting (the
     seller joins its team; update, close and team check the seller is on the referral's team),
-    and show and every list (a seller sees only referrals whose team includes them). Help and
+    and show, find and every list (a seller sees only referrals whose team includes them). Help and
     steering words do without, so chat fronts skip the profile lookup for them."""
     starts = isinstance(parsed, Command) and parsed.name is CommandName.START
-    return starts or isinstance(parsed, Show | ListReferrals)
+    return starts or isinstance(parsed, Show | Find | ListReferrals)

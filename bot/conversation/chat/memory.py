@@ -1,5 +1,6 @@
 """The chat fronts' memory of a conversation, beside its draft: which deliveries were already
-handled (platforms retry, people double-click), and the last question card posted.
+handled (platforms retry, people double-click), the last question card posted, and the
+referrals of the last list shown (so ``/referral show 2`` means its second).
 
 Kept in the conversation's own Redis keys (same hash tag as its session), so a second web
 process sees it too.
@@ -9,12 +10,16 @@ from __future__ import annotations
 
 import json
 import uuid
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 
 from bot.conversation.runtime.session_store import SessionStore
 
 LAST_CARD = "card"
 CARD_SECONDS = 7 * 24 * 3600
+LAST_LIST = "list"
+LIST_SECONDS = 24 * 3600
+"""A number typed a day after the list it points into would more likely mean another."""
 SEEN_SECONDS = 3600
 """Slack retries an event for a few minutes and Teams a few times; an hour covers both."""
 
@@ -30,7 +35,8 @@ class CardRef:
 
 
 class ChatMemory:
-    """Per-conversation memory of the chat fronts: deliveries seen, and the last card."""
+    """Per-conversation memory of the chat fronts: deliveries seen, the last card and the last
+    list."""
 
     def __init__(self, store: SessionStore) -> None:
         self._store = store
@@ -68,3 +74,20 @@ class ChatMemory:
     async def forget_card(self, conversation_key: str) -> None:
         """Forget the last card (the draft ended)."""
         await self._store.forget(conversation_key, LAST_CARD)
+
+    async def remember_list(self, conversation_key: str, referral_ids: Sequence[str]) -> None:
+        """Record the referrals of the list just shown, in the order shown."""
+        await self._store.put(
+            conversation_key,
+            LAST_LIST,
+            json.dumps(list(referral_ids)).encode(),
+            ttl_seconds=LIST_SECONDS,
+        )
+
+    async def last_list(self, conversation_key: str) -> tuple[str, ...] | None:
+        """The referral ids of the last list shown in this conversation, if any (a day at most)."""
+        data = await self._store.get(conversation_key, LAST_LIST)
+        if not data:
+            return None
+        ids = json.loads(data)
+        return tuple(str(each) for each in ids) if isinstance(ids, list) else None

@@ -23,13 +23,15 @@ import logging
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, Literal, Protocol
+from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from bot.clock import Clock, SystemClock
 from bot.conversation.chat.commands import (
     ApprovalCommand,
+    Find,
+    InboundCommand,
     ListReferrals,
     Show,
     SignInCommand,
@@ -58,6 +60,7 @@ from bot.conversation.views import (
     Review,
     Seller,
     Text,
+    Triage,
     View,
 )
 from bot.conversation.vocabulary.flows import FLOWS
@@ -66,6 +69,9 @@ from bot.logs import conversation_tag, log_context
 from bot.notifications.channels import Channel
 from bot.notifications.subscriptions import Subscriptions
 from bot.partner_center.auth import SignInRequired
+
+if TYPE_CHECKING:
+    from bot.conversation.chat.triaging import Triaging
 
 logger = logging.getLogger(__name__)
 
@@ -201,6 +207,7 @@ class TurnRunner:
         identity: SignInDesk | None = None,
         subscriptions: Subscriptions | None = None,
         approvals: Approving | None = None,
+        inbound: Triaging | None = None,
         clock: Clock | None = None,
     ) -> None:
         self._desk = desk
@@ -209,6 +216,7 @@ class TurnRunner:
         self._sign_in = SignInTurns(identity, desk, self._post)
         self._subscriptions = subscriptions
         self._approvals = approvals
+        self._inbound = inbound
         self._clock = clock or SystemClock()
 
     @property
@@ -258,6 +266,9 @@ class TurnRunner:
             if self._approvals is not None:
                 waiting = await self._approvals.waiting(turn, replier)
                 view = view.model_copy(update={"approvals": waiting})
+            if self._inbound is not None:
+                arrived = await self._inbound.waiting(turn, replier)
+                view = view.model_copy(update={"inbound": arrived})
             await replier.home(turn, view)
             return
         parsed = turn.action or parse_message(turn.text or "", step=turn.step)
@@ -267,6 +278,9 @@ class TurnRunner:
         if isinstance(parsed, SubscribeCommand):
             views = await self._subscription_command(turn, replier, parsed)
             await self._post(turn, replier, views, progress)
+            return
+        if isinstance(parsed, InboundCommand | Triage):
+            await self._triage(turn, replier, parsed, progress, attempt)
             return
         if isinstance(parsed, ApprovalCommand | Decision):
             await self._approval(turn, replier, parsed, progress, attempt)
@@ -325,6 +339,36 @@ class TurnRunner:
             return
         progress.sending = parsed.verdict in ("approve", "retry")
         views = await self._approvals.decide(turn, replier, parsed, attempt=attempt)
+        await self._post(turn, replier, views, progress)
+
+    async def _triage(
+        self,
+        turn: Turn,
+        replier: Replier,
+        parsed: InboundCommand | Triage,
+        progress: TurnProgress,
+        attempt: str,
+    ) -> None:
+        """A click on an incoming referral's card, or a command about incoming referrals."""
+        if self._inbound is None:
+            problem = Problem(message="Incoming referrals are answered in Slack or Teams.")
+            await self._post(turn, replier, [problem], progress)
+            return
+        inbound = self._inbound
+        if isinstance(parsed, InboundCommand):
+            views = await inbound.command(turn, replier, parsed)
+            await self._post(turn, replier, views, progress)
+            return
+        refusal = await inbound.refusal(turn, replier, parsed)
+        if refusal:
+            await self._post(turn, replier, refusal, progress)
+            return
+        if await self._sign_in.needed(turn, parsed):
+            # The referral waits while they sign in; they click again.
+            await self._sign_in.ask(turn, replier, progress, reason=SIGN_IN_TO_ANSWER)
+            return
+        progress.sending = parsed.verdict != "assign"
+        views = await inbound.decide(turn, replier, parsed, attempt=attempt)
         await self._post(turn, replier, views, progress)
 
     async def _subscription_command(
@@ -431,6 +475,11 @@ SIGN_IN_TO_APPROVE = (
     "Approve again (the request waits)."
 )
 
+SIGN_IN_TO_ANSWER = (
+    "Answering an incoming referral changes it in Partner Center as you: sign in first, then "
+    "click again (the referral waits)."
+)
+
 PRIVATE_ONLY = Problem(
     message="Referrals are private, so I don't show or change them in a shared conversation.",
     hint="Ask me in a 1:1 chat with the bot: open a chat with me and type referral list "
@@ -440,9 +489,9 @@ PRIVATE_ONLY = Problem(
 
 
 def _shows_a_referral(parsed: object) -> bool:
-    """Whether answering ``parsed`` shows existing referrals: a listing, one referral, or a
-    draft that works on one (its questions and review show the referral's values)."""
-    if isinstance(parsed, Show | ListReferrals):
+    """Whether answering ``parsed`` shows existing referrals: a listing or a search, one
+    referral, or a draft that works on one (its questions and review show the referral's values)."""
+    if isinstance(parsed, Show | Find | ListReferrals):
         return True
     if isinstance(parsed, Command) and parsed.name is CommandName.START:
         flow = FLOWS.get((parsed.arg or "new").split(" ", 1)[0].lower())

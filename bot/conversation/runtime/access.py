@@ -15,6 +15,7 @@ from bot.conversation.runtime.submit import api_problem
 from bot.conversation.views import Problem, Seller
 from bot.partner_center.client import PartnerCenterClient
 from bot.partner_center.errors import PartnerCenterError
+from bot.partner_center.odata import literal
 from bot.referrals.models import Referral
 
 logger = logging.getLogger(__name__)
@@ -83,6 +84,13 @@ async def referral_for(
         logger.info("%s refused on referral %s: not on its team", seller.user_id, referral_id)
         return access.refusal(seller, referral_id)
     return referral
+
+
+def on_team(email: str) -> str:
+    """The OData filter of the referrals whose team includes ``email``: the rule above, asked
+    of Partner Center when listing. Raises :class:`~bot.partner_center.odata.UnsafeLiteral`
+    for an email no filter may hold."""
+    return f"team/any(t:t/email eq {literal(email)})"
 
 
 def no_email() -> Problem:

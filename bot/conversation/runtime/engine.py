@@ -50,6 +50,7 @@ from bot.conversation.views import (
     Prompt,
     Seller,
     Text,
+    Triage,
     View,
 )
 from bot.conversation.vocabulary.flows import FLOWS
@@ -144,6 +145,11 @@ class Engine:
             requests=requests,
         )
 
+    @property
+    def store(self) -> SessionStore:
+        """Where drafts are kept: a chat front keeps its memory of a conversation beside them."""
+        return self._store
+
     async def handle(self, conversation: Conversation, message: Input) -> list[View]:
         """Apply one input and return what to show the seller."""
         return (await self.turn(conversation, message)).views
@@ -157,9 +163,9 @@ class Engine:
         change it makes, in the same write, so the same turn delivered again (its worker died
         after the change, before the reply) changes nothing and gets the views that follow it.
         """
-        if isinstance(message, Decision):
-            # Decisions on approvals are the chat front's (they need the platform); a draft
-            # has no use for them.
+        if isinstance(message, Decision | Triage):
+            # Decisions on approvals (and incoming referrals) are the chat front's (they
+            # need the platform); a draft has no use for them.
             return Reply([Problem(message="That works in Slack or Teams only.")], Effect.REFUSED)
         try:
             if isinstance(message, Command) and message.name is CommandName.START:

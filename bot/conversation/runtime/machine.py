@@ -35,6 +35,7 @@ from bot.conversation.views import (
     Review,
     ReviewLine,
     Text,
+    Triage,
     View,
 )
 from bot.conversation.vocabulary import values
@@ -118,8 +119,9 @@ def advance(flow: Flow, session: Session, message: Input, *, today: date, now: d
     situation = Situation(flow, session, _subject(session), today)
     if isinstance(message, Command):
         return _command(situation, message, today=today, now=now)
-    if isinstance(message, Decision):
-        # A decision on an approval card belongs to the approvals, never to a draft.
+    if isinstance(message, Decision | Triage):
+        # A decision on an approval card (or an incoming referral's) belongs to the approvals
+        # (the triage), never to a draft.
         problem = Problem(message="That decision is not an answer to this draft.")
         return Outcome(
             session, (problem, _now_showing(situation)), persist=False, refused=Effect.REFUSED
@@ -176,8 +178,6 @@ def prompt_view(
     """The question for ``step``: its choices, or the id of the catalog a card's type-ahead
     lists, and for a date the earliest day the step accepts (``situation.today`` or later)."""
     answers = situation.answers
-    applicable = situation.applicable()
-    number = next((i for i, s in enumerate(applicable, 1) if s.id == step.id), len(applicable))
     options = step.options(answers)
     catalog = step.choices.catalog(answers) if step.choices else None
     return Prompt(
@@ -197,10 +197,18 @@ def prompt_view(
             Option(value=value, label=catalog.label(value) if catalog else value)
             for value in suggestions
         ),
-        progress=Progress(number=number, total=len(applicable)),
+        progress=_progress(situation, step),
         can_go_back=bool(situation.session.history),
         placeholder=step.placeholder,
     )
+
+
+def _progress(situation: Situation, step: Step) -> Progress:
+    """Where ``step`` stands among the steps that apply or may yet (:meth:`Flow.may_apply`):
+    its place among them, and how many there are (why a bound: :class:`Progress`)."""
+    counted = situation.flow.may_apply(situation.answers, situation.session.skipped)
+    number = next((i for i, s in enumerate(counted, 1) if s.id == step.id), len(counted))
+    return Progress(number=number, total=len(counted))
 
 
 def review_view(situation: Situation, *, notice: str | None = None) -> Review:

@@ -10,7 +10,7 @@ the engine persists the result.
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from enum import StrEnum
@@ -25,6 +25,9 @@ from bot.referrals.models import Referral
 Answers = Mapping[str, Any]
 """Canonical answers by step id, as stored in the session (JSON values), and the flow's
 context under keys made by :func:`context_key`."""
+
+Open = Mapping[str, "Step"]
+"""The steps still open, by id: neither answered nor skipped, so an answer may yet come."""
 
 MAX_LISTED_CHOICES = 100
 """Longer catalogs are searched, not listed (Slack's static select stops at 100 options)."""
@@ -76,6 +79,13 @@ class Condition(Protocol):
         """The condition in words, for the flow diagrams."""
         ...
 
+    def may_apply(self, answers: Answers, still_open: Open) -> bool:
+        """Whether the step may yet apply: it does now, or some answers to the steps
+        ``still_open`` would make it apply. Never False when it applies now, and never True
+        again once False while answers are only added (what keeps a progress total from
+        going up)."""
+        ...
+
 
 @dataclass(frozen=True, slots=True)
 class AnswerIn:
@@ -91,6 +101,10 @@ class AnswerIn:
     def describe(self) -> str:
         """E.g. ``deal_kind in co_sell, services_co_sell``."""
         return f"{self.step} in {', '.join(sorted(self.values))}"
+
+    def may_apply(self, answers: Answers, still_open: Open) -> bool:
+        """True while the step is open, else whether it applies."""
+        return self.step in still_open or self(answers)
 
 
 @dataclass(frozen=True, slots=True)
@@ -108,6 +122,10 @@ class AnswerContains:
     def describe(self) -> str:
         """E.g. ``fields includes dealValue``."""
         return f"{self.step} includes {self.value}"
+
+    def may_apply(self, answers: Answers, still_open: Open) -> bool:
+        """True while the step is open, else whether it applies."""
+        return self.step in still_open or self(answers)
 
 
 @dataclass(frozen=True, slots=True)
@@ -128,6 +146,10 @@ class AnswerIs:
             return f"{self.step} is {'yes' if self.value else 'no'}"
         return f"{self.step} is {self.value}"
 
+    def may_apply(self, answers: Answers, still_open: Open) -> bool:
+        """True while the step is open, else whether it applies."""
+        return self.step in still_open or self(answers)
+
 
 @dataclass(frozen=True, slots=True)
 class PickedAtLeast:
@@ -145,6 +167,16 @@ class PickedAtLeast:
         """E.g. ``registration_solutions has at least 2``."""
         return f"{self.step} has at least {self.count}"
 
+    def may_apply(self, answers: Answers, still_open: Open) -> bool:
+        """While the step is open: whether its catalog has ``count`` values to pick (a
+        multi-choice answer picks each value once), or True when the catalog is not known
+        yet. Else whether it applies."""
+        step = still_open.get(self.step)
+        if step is None:
+            return self(answers)
+        catalog = step.choices.catalog(answers) if step.choices else None
+        return catalog is None or len(catalog) >= self.count
+
 
 @dataclass(frozen=True, slots=True)
 class AllOf:
@@ -159,6 +191,10 @@ class AllOf:
     def describe(self) -> str:
         """The conditions joined with "and"."""
         return " and ".join(condition.describe() for condition in self.conditions)
+
+    def may_apply(self, answers: Answers, still_open: Open) -> bool:
+        """True when every one may (a bound: they might not all together)."""
+        return all(condition.may_apply(answers, still_open) for condition in self.conditions)
 
 
 def answer_in(step: str, *values: str) -> AnswerIn:
@@ -442,6 +478,23 @@ class Flow:
             step
             for step in self.steps
             if (condition := self.condition(step)) is None or condition(answers)
+        )
+
+    def may_apply(self, answers: Answers, skipped: Collection[str] = ()) -> tuple[Step, ...]:
+        """The steps that apply for these answers or may yet, once the questions still open
+        (neither answered nor ``skipped``) are answered, in order: :meth:`applicable` and
+        more. An upper bound on the steps the draft will have, which only shrinks while
+        answers are only added; changing or removing an answer may widen it again."""
+        still_open = {
+            step.id: step
+            for step in self.steps
+            if step.id not in answers and step.id not in skipped
+        }
+        return tuple(
+            step
+            for step in self.steps
+            if (condition := self.condition(step)) is None
+            or condition.may_apply(answers, still_open)
         )
 
 

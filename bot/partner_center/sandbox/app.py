@@ -23,6 +23,7 @@ from bot.partner_center.sandbox.eligibility import partner_eligibility
 from bot.partner_center.sandbox.errors import ApiError, error_response
 from bot.partner_center.sandbox.faults import Fault
 from bot.partner_center.sandbox.gateway import API_ROOT, ApiGateway
+from bot.partner_center.sandbox.incoming import create_incoming
 from bot.partner_center.sandbox.listing import envelope, list_referrals, parse_list_query
 from bot.partner_center.sandbox.state import SandboxState, StoredReferral
 from bot.partner_center.sandbox.webhooks import webhook_routes
@@ -61,6 +62,7 @@ def create_sandbox_app(
             handlers.partner_eligibility,
             methods=["GET"],
         ),
+        Route("/sandbox/referrals/incoming", handlers.send_incoming, methods=["POST"]),
         Route("/sandbox/referrals/{referral_id}/{action}", handlers.act, methods=["POST"]),
         Route("/sandbox/partner", handlers.set_partner, methods=["POST"]),
         Route("/sandbox/faults", handlers.list_faults, methods=["GET"]),
@@ -201,6 +203,13 @@ class _Handlers:
         )
         self.state.webhooks.referral_changed(stored, created=False)
         return _referral(stored)
+
+    async def send_incoming(self, request: Request) -> Response:
+        """POST /sandbox/referrals/incoming: send the partner a referral, as Microsoft (or the
+        organization the body names) would; 201 with it as the partner sees it."""
+        stored = create_incoming(self.state, await _optional_json(request))
+        self.state.webhooks.referral_changed(stored, created=True)
+        return _referral(stored, 201)
 
     async def set_partner(self, request: Request) -> Response:
         """POST /sandbox/partner {"dealRegistrationEligible": bool}."""

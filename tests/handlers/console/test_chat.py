@@ -26,6 +26,8 @@ from pathlib import Path
 import pytest
 from redis.asyncio import Redis
 
+from bot.cli.local import BACKGROUND_NOTE
+from bot.storage.embedded import stop_embedded_server
 from cards.text import GOODBYE, INPUT_PROMPT
 
 REFERRAL_BOT = Path(sys.executable).with_name("referral-bot")
@@ -300,3 +302,22 @@ def test_another_teams_referral_is_refused_unless_an_admin(
         assert admin.wait() == 0
     finally:
         admin.close()
+
+
+@pytest.mark.parametrize("embedded", [True, False], ids=["local-redis", "redis-url"])
+def test_the_banner_says_when_a_local_redis_runs_on_in_the_background(
+    environment: dict[str, str], tmp_path: Path, embedded: bool
+) -> None:
+    data_dir = tmp_path / "data"
+    if embedded:
+        environment = {name: value for name, value in environment.items() if name != "REDIS_URL"}
+    terminal = Terminal(environment, tmp_path)
+    try:
+        terminal.expect(r"Data folder\s+" + re.escape(str(data_dir)))
+        terminal.type("quit")
+        assert terminal.wait() == 0
+    finally:
+        terminal.close()
+        stop_embedded_server(data_dir)
+    note = r"\s+".join(map(re.escape, BACKGROUND_NOTE.split()))
+    assert bool(re.search(note, terminal.output)) is embedded, terminal.output

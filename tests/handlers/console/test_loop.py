@@ -224,3 +224,22 @@ def test_register_in_the_terminal_shows_the_report_and_where_to_ask(
     assert "Approvers decide deal registrations in Slack or Teams" in output
     assert "You have no referral in progress" in output  # no draft was started
     assert "approved in Slack or Teams, not here" in output
+
+
+def test_several_matches_are_a_numbered_list_and_a_number_picks_one(
+    portal: BlockingPortal, fresh_sandbox: Sandbox, redis_url: str, redis_namespace: str,
+    tmp_path: Path,
+) -> None:  # fmt: skip
+    settings = settings_for(fresh_sandbox, redis_url, tmp_path).model_copy(
+        update={"referral_admins": ("ana",)}
+    )
+    chat = Chat(portal, settings, f"console:{redis_namespace}:ana")
+
+    output = chat.run(scripted("/referral close northwind", "/referral show 2"))
+
+    picked, shown = output.split("Type /referral close N for row N.")
+    assert "2 referrals match 'northwind'. Which one?" in picked
+    rows = re.findall(r"^ *(\d+) +([0-9a-f-]{36}) ", picked, re.MULTILINE)
+    assert [number for number, _ in rows] == ["1", "2"]
+    assert f"Id             {rows[1][1]}" in shown  # row 2, shown in full
+    assert "How did it end?" not in output  # nothing was closed by showing

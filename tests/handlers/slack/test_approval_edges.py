@@ -295,13 +295,18 @@ async def test_redis_refusing_a_rejection_is_said_on_the_modals_input(web: Slack
     assert "nothing changed" in said
 
 
-@pytest.mark.parametrize("action", [action for action in Action if action != Action.REJECT_REASON])
+MODAL_CALLBACKS = (Action.REJECT_REASON, Action.DECLINE_REASON)
+
+
+@pytest.mark.parametrize("action", [action for action in Action if action not in MODAL_CALLBACKS])
 def test_every_action_id_has_one_route(action: Action) -> None:
-    """Bolt hands a click to the first route that matches: Reject must reach its own
-    listener, which opens the modal, and never the catch-all, which would queue a turn."""
+    """Bolt hands a click to the first route that matches: Reject (and an incoming
+    referral's Decline) must reach its own listener, which opens the modal, and never the
+    catch-all, which would queue a turn."""
     routes = [
         DECISIONS.match(action) is not None,
         action == Action.REJECT,
+        action == Action.DECLINE,
         CARD_ACTIONS.match(action) is not None,
     ]
     assert routes.count(True) == 1

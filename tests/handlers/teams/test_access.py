@@ -39,6 +39,8 @@ async def on_tailwind(client_for_sandbox: PartnerCenterClient, fresh_sandbox: Sa
         "referral list",
         "referral list mine",
         f"referral show {TAILWIND}",
+        "referral show tailwind",
+        "referral find tailwind",
         # A draft on a referral shows its values in its questions and review.
         f"referral update {TAILWIND}",
         f"referral close {TAILWIND}",

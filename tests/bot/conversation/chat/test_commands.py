@@ -6,11 +6,13 @@ import pytest
 
 from bot.conversation.chat.commands import (
     ApprovalCommand,
+    Find,
     Help,
     ListReferrals,
     Show,
     Usage,
     needs_partner_center,
+    needs_seller_profile,
     parse_message,
 )
 from bot.conversation.views import Command, CommandName, Decision, Text
@@ -49,7 +51,30 @@ from bot.conversation.views import Command, CommandName, Decision, Text
         ("/referral frobnicate", Help(unknown="frobnicate", closest=None)),
         (
             "/referral show",
-            Usage("Usage: /referral show ID (the referral's id, as /referral list shows)."),
+            Usage(
+                "Usage: /referral show ID (the referral's id or its first characters, a number "
+                "from the last list, or words of its deal or customer name)."
+            ),
+        ),
+        ("/referral show Tailwind  Traders", Show("Tailwind Traders")),
+        ("/referral show 2", Show("2")),
+        ("/referral close 3f2a", Command(name=CommandName.START, arg="close 3f2a")),
+        (
+            "/referral update tailwind traders",
+            Command(name=CommandName.START, arg="update tailwind traders"),
+        ),
+        ("/referral find tailwind  store", Find("tailwind store")),
+        ("referral FIND 3f2a", Find("3f2a")),
+        (
+            "/referral find",
+            Usage(
+                "Usage: /referral find WORDS (words of the deal or customer name, or the id's "
+                "first characters)."
+            ),
+        ),
+        (
+            "/referral withdraw a b",
+            Usage("Usage: /referral withdraw ID (the referral's id, as /referral list shows)."),
         ),
         ("/referral list everything", Usage("Usage: /referral list [mine|open|won|lost] [PAGE].")),
         ("back", Command(name=CommandName.BACK)),
@@ -78,3 +103,9 @@ def test_only_decisions_that_send_need_partner_center(verdict: str, needed: bool
     decision = Decision(approval="a1", verdict=verdict)  # type: ignore[arg-type]
 
     assert needs_partner_center(decision) is needed
+
+
+def test_find_reads_partner_center_as_the_seller() -> None:
+    # Searching lists the seller's referrals: their profile, and their sign-in, come first.
+    assert needs_partner_center(Find("tailwind"))
+    assert needs_seller_profile(Find("tailwind"))

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from redis.asyncio import Redis
 
-from bot.conversation.chat.memory import CardRef, ChatMemory
-from bot.conversation.runtime.session_store import RedisSessionStore
+from bot.conversation.chat.memory import LAST_LIST, LIST_SECONDS, CardRef, ChatMemory
+from bot.conversation.runtime.session_store import KeyBuilder, RedisSessionStore
 
 
 async def test_a_delivery_takes_effect_once(redis: Redis, conversation_key: str) -> None:
@@ -37,3 +37,12 @@ async def test_the_last_card_is_remembered_and_forgotten(
     assert await memory.last_card(conversation_key) == card
     await memory.forget_card(conversation_key)
     assert await memory.last_card(conversation_key) is None
+
+
+async def test_the_last_list_is_remembered_for_a_day(redis: Redis, conversation_key: str) -> None:
+    memory = ChatMemory(RedisSessionStore(redis))
+    assert await memory.last_list(conversation_key) is None
+    await memory.remember_list(conversation_key, ["r-1", "r-2"])
+    await memory.remember_list(conversation_key, ["r-3", "r-1"])  # the last one shown wins
+    assert await memory.last_list(conversation_key) == ("r-3", "r-1")
+    assert 0 < await redis.ttl(KeyBuilder().claim(conversation_key, LAST_LIST)) <= LIST_SECONDS

@@ -475,9 +475,16 @@ async def test_show_and_list(
     some = listed[0].referrals[0]
     shown = await desk.on_message(conversation, f"/referral show {some.id}")
     assert isinstance(shown[0], ReferralCard)
-    missing = await desk.on_message(conversation, "/referral show nope")
+    # A full id Partner Center does not know: its refusal, with its reference.
+    missing = await desk.on_message(
+        conversation, "/referral show 00000000-0000-4000-8000-000000000000"
+    )
     assert isinstance(missing[0], Problem)
     assert missing[0].reference
+    # Words naming none of the seller's referrals (see tests/bot/conversation/chat/test_find.py).
+    unnamed = await desk.on_message(conversation, "/referral show nope")
+    assert isinstance(unnamed[0], Problem)
+    assert unnamed[0].message == "No referral matches 'nope'."
     unknown = await desk.on_message(conversation, "/referral nwe")
     assert isinstance(unknown[0], Problem)
     assert "Did you mean /referral new?" in unknown[0].message
