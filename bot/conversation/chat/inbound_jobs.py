@@ -102,7 +102,9 @@ def inbound_parts(
     arrivals = Arrivals(
         store, places, deployment, rules, showing, repliers=repliers, jobs=jobs, clock=clock
     )
-    triaging = Triaging(store, places, partner_center, rules, showing, clock=clock, sent=sent)
+    triaging = Triaging(
+        store, places, partner_center, rules, showing, clock=clock, jobs=jobs, sent=sent
+    )
     timer = InboundTimer(store, rules, jobs=jobs, clock=clock)
     return InboundParts(arrivals, showing, triaging, timer)
 

@@ -17,6 +17,7 @@ matched to them; the triage channel's card is for whoever is in that channel.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -26,6 +27,7 @@ from bot.conversation.chat.approval_rules import display_name
 from bot.conversation.chat.commands import InboundCommand
 from bot.conversation.chat.inbound_cards import who_answered
 from bot.conversation.chat.inbound_rules import (
+    CARDS,
     GONE,
     LISTED,
     NO_PLACE_YET,
@@ -49,6 +51,7 @@ from bot.inbound.answering import (
 )
 from bot.inbound.places import InboundPlaces
 from bot.inbound.store import InboundRecord, InboundStatus, InboundStore, UnknownInbound
+from bot.jobs import JobQueue
 from bot.partner_center.auth import SignInRequired
 from bot.partner_center.client import PartnerCenterClient
 from bot.partner_center.errors import PartnerCenterError
@@ -60,6 +63,9 @@ logger = logging.getLogger(__name__)
 Sent = Callable[[Referral], Awaitable[Any]]
 """Told of a referral as Partner Center has it after the bot answered it (the change
 detection records it, so the answer is not reported back as someone else's)."""
+WAITING_POSTED = 100
+"""How many waiting referrals a newly chosen triage channel gets the cards of (soonest to
+expire first); the rest are in ``/referral inbox``."""
 ANSWERS = {"accept": InboundStatus.ACCEPTING, "decline": InboundStatus.DECLINING}
 DONE = {
     InboundStatus.ACCEPTING: InboundStatus.ACCEPTED,
@@ -83,6 +89,7 @@ class Triaging:
         showing: InboundShowing,
         *,
         clock: Clock,
+        jobs: JobQueue,
         sent: Sent | None = None,
     ) -> None:
         self._store = store
@@ -91,6 +98,7 @@ class Triaging:
         self._rules = rules
         self._showing = showing
         self._clock = clock
+        self._jobs = jobs
         self._sent = sent
 
     # -- clicks -----------------------------------------------------------------------------
@@ -294,18 +302,39 @@ class Triaging:
         channel = replier.channel(turn)
         if channel is None:
             return [NOT_A_CHANNEL]
-        if self._rules.admins and not self._is_admin(await replier.profile(turn)):
+        # Whoever chooses the place chooses who reads every incoming deal: with no admins
+        # named, nobody may (the operator can still set INBOUND_CHANNEL for Slack).
+        if not self._is_admin(await replier.profile(turn)):
             return [
                 Problem(
                     message="Only referral admins choose where incoming referrals go; nothing "
                     "changed.",
-                    hint="Your organization's admins are set in REFERRAL_ADMINS.",
+                    hint="Your organization's admins are set in REFERRAL_ADMINS"
+                    + ("." if self._rules.admins else ", which is empty."),
                 )
             ]
         await self._places.set(channel)
         where = f"#{channel.name}" if channel.name else "this channel"
         logger.info("%s set the triage channel to %s", turn.conversation, channel.key)
-        return [Notice(message=f"Incoming referrals now come to {where} for triage.")]
+        # Referrals that came while there was no triage place (or another) get their card
+        # here too: the card job posts where a referral's card is not yet.
+        waiting = [
+            record
+            for record in await self._store.waiting(limit=WAITING_POSTED)
+            if record.status is InboundStatus.WAITING
+        ]
+        await asyncio.gather(
+            *(
+                self._jobs.put(CARDS, {"referral": record.id}, order_key=f"inbound:{record.id}")
+                for record in waiting
+            )
+        )
+        message = f"Incoming referrals now come to {where} for triage."
+        if len(waiting) == 1:
+            message += " The one waiting for an answer is posted here too."
+        elif waiting:
+            message += f" The {len(waiting)} waiting for an answer are posted here too."
+        return [Notice(message=message)]
 
 
 async def triage_refusal(store: InboundStore, triage: Triage) -> list[View]:
