@@ -8,8 +8,13 @@ and the channel list's, so only references of conversations gone quiet expire. C
 also listed per platform, for notifications; a channel whose reference expired may stay
 listed while other channels are saved, and is skipped for want of a reference.
 
+A person's 1:1 chat with the bot is also kept by who they are (their conversation key,
+``teams:<tenant>:<user>``), so the bot finds it again to tell them something (an incoming
+referral) without asking Teams to open it each time.
+
 Keys: ``rb:ref:<platform>:<conversation id>`` holds a reference as JSON;
-``rb:ref:<platform>:channels`` is the set of channel conversation ids.
+``rb:ref:<platform>:channels`` is the set of channel conversation ids;
+``rb:ref:<platform>:dm:<conversation key>`` holds the reference of that person's 1:1 chat.
 """
 
 from __future__ import annotations
@@ -50,6 +55,28 @@ class ReferenceBook:
             pipe.delete(self._key(platform, conversation_id))
             pipe.srem(self._channels(platform), conversation_id)
             await pipe.execute()
+
+    async def save_dm(self, platform: str, person: str, reference: Mapping[str, Any]) -> None:
+        """Keep (or refresh) the reference of the 1:1 chat of ``person`` (a conversation key)."""
+        await self._redis.set(
+            self._dm(platform, person), json.dumps(reference), ex=self._ttl_seconds
+        )
+
+    async def dm(self, platform: str, person: str) -> dict[str, Any] | None:
+        """The reference of the 1:1 chat of ``person`` (a conversation key), or None."""
+        raw = await self._redis.get(self._dm(platform, person))
+        if not raw:
+            return None
+        found = json.loads(raw)
+        return found if isinstance(found, dict) else None
+
+    async def forget_dm(self, platform: str, person: str) -> None:
+        """Drop the reference of the 1:1 chat of ``person`` (they removed the app)."""
+        await self._redis.delete(self._dm(platform, person))
+
+    @staticmethod
+    def _dm(platform: str, person: str) -> str:
+        return f"{PREFIX}:{platform}:dm:{person}"
 
     @staticmethod
     def _key(platform: str, conversation_id: str) -> str:

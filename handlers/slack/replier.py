@@ -123,9 +123,10 @@ class SlackReplier:
         user = await self._people.by_email(self._client, email)
         return seller_of(user) if user is not None else None
 
-    def reaches(self, turn: Turn) -> bool:
-        """Anyone of the workspace: the bot opens a DM with them (``conversations.open``)."""
-        return True
+    async def reach(self, turn: Turn, via: Channel | None) -> Turn | None:
+        """``turn`` as it is: :meth:`post` opens a DM with anyone of the workspace
+        (``conversations.open``)."""
+        return turn
 
     async def named_by(self, turn: Turn, names: frozenset[str]) -> bool:
         """Whether ``names`` holds the person's user id (``U...``, ``W...``), or the id of a

@@ -105,6 +105,13 @@ class TeamsServices:
     before anything changes."""
 
 
+def _person(ctx: ActivityContext[Any]) -> str:
+    """The conversation key of the person who sent the activity."""
+    sender = ctx.activity.from_
+    tenant = ctx.activity.conversation.tenant_id or ""
+    return turns.conversation_key(tenant, sender.aad_object_id or sender.id)
+
+
 def reference_of(ctx: ActivityContext[Any]) -> dict[str, Any]:
     """The conversation reference of the activity, as plain JSON."""
     dumped: dict[str, Any] = ctx.conversation_ref.model_dump(by_alias=True, exclude_none=True)
@@ -215,11 +222,16 @@ class TeamsListeners:
             turns.PLATFORM, conversation.id, reference, channel=not personal
         )
         if personal:
+            # Their 1:1 chat, found by whose it is when the bot has something to tell them.
+            await self._services.references.save_dm(turns.PLATFORM, _person(ctx), reference)
             await self._queue(turns.message_turn(ctx.activity, reference, "referral help"))
 
     async def on_uninstall(self, ctx: ActivityContext[UninstalledActivity]) -> None:
         """The app was removed: the reference is of no use any more."""
-        await self._services.references.forget(turns.PLATFORM, ctx.activity.conversation.id)
+        conversation = ctx.activity.conversation
+        await self._services.references.forget(turns.PLATFORM, conversation.id)
+        if (conversation.conversation_type or "personal") == "personal":
+            await self._services.references.forget_dm(turns.PLATFORM, _person(ctx))
 
     async def on_conversation_update(
         self, ctx: ActivityContext[ConversationUpdateActivity]

@@ -4,7 +4,8 @@ Cards are posted and replaced through the Bot Connector named in the turn's conv
 reference. Every card says whose draft it belongs to, so a click by someone else in a channel
 is answered without touching it (see :mod:`handlers.teams.listeners`). The reference is kept
 for proactive messages the first time this process replies in a conversation, and again
-once a day while it does (each save refreshes the reference's TTL).
+once a day while it does (each save refreshes the reference's TTL); a 1:1 chat's is also kept
+by whose it is, so the bot finds that chat again to tell them something (:meth:`reach`).
 
 Who ``APPROVERS`` names is an Entra object id or an email (:meth:`TeamsReplier.named_by`).
 """
@@ -21,9 +22,13 @@ from bot.references import ReferenceBook
 from cards.teams import TeamsCard, answered, card, home, owned
 from handlers.teams import turns
 from handlers.teams.channels import TeamsChannelPoster
-from handlers.teams.sender import Address, TeamsSender
+from handlers.teams.sender import Address, TeamsSender, status_of
 
 logger = logging.getLogger(__name__)
+
+UNREACHABLE_STATUSES = frozenset({403, 404})
+"""The Bot Connector's answers to opening a 1:1 chat that no retry changes: 403 (the app is
+installed neither for them nor in a team of theirs, or they blocked the bot), 404."""
 
 KNOWN_CONVERSATIONS = 10_000
 """Conversations whose reference this process saved already (bounded, oldest forgotten)."""
@@ -122,10 +127,50 @@ class TeamsReplier:
             email=member.email,
         )
 
-    def reaches(self, turn: Turn) -> bool:
-        """Only with the reference of a conversation with them: the bot cannot open a chat
-        with someone who never had one with it."""
-        return bool(turn.address.get("reference"))
+    async def reach(self, turn: Turn, via: Channel | None) -> Turn | None:
+        """The turn addressed to the person's 1:1 chat with the bot: the reference it has, or
+        the one kept for them (:meth:`ReferenceBook.dm`), or a chat opened at the Bot
+        Connector of ``via`` (their tenant's triage channel) and kept for next time. None,
+        logged, when there is none to be had: no Bot Connector known, one outside
+        ``TEAMS_SERVICE_URL_HOSTS`` (no token goes there), or Teams refusing (the app is not
+        installed for them, they blocked it)."""
+        if turn.address.get("reference"):
+            return turn
+        person = turn.conversation
+        reference = await self._references.dm(turns.PLATFORM, person)
+        if reference is not None:
+            if not self._sender.allows(reference.get("serviceUrl")):
+                logger.error(
+                    "the chat kept for %s is at %r, not a Bot Framework host "
+                    "(TEAMS_SERVICE_URL_HOSTS): not used",
+                    person,
+                    reference.get("serviceUrl"),
+                )
+                return None
+            return self._addressed(turn, reference)
+        service_url = (via.reference or {}).get("serviceUrl") if via is not None else None
+        if not isinstance(service_url, str) or not service_url:
+            logger.warning("no Bot Connector known for the tenant of %s: no chat opened", person)
+            return None
+        if not self._sender.allows(service_url):
+            logger.error(
+                "refused to open a chat with %s at %r: not a Bot Framework host "
+                "(TEAMS_SERVICE_URL_HOSTS)",
+                person,
+                service_url,
+            )
+            return None
+        try:
+            reference = await self._sender.open_chat(
+                service_url, turns.tenant_of(turn), turns.owner_of(person)
+            )
+        except Exception as error:
+            if status_of(error) not in UNREACHABLE_STATUSES:
+                raise
+            logger.warning("Teams would not open a chat with %s: %r", person, error)
+            return None
+        await self._references.save_dm(turns.PLATFORM, person, reference)
+        return self._addressed(turn, reference)
 
     async def named_by(self, turn: Turn, names: frozenset[str]) -> bool:
         """Whether ``names`` holds the person's Entra object id (the activity's
@@ -140,6 +185,16 @@ class TeamsReplier:
         email = (await self.profile(turn)).email
         return email is not None and email.casefold() in named
 
+    @staticmethod
+    def _addressed(turn: Turn, reference: dict[str, object]) -> Turn:
+        """``turn`` with ``reference`` as its address (``user``: whom the members API asks of)."""
+        address = {
+            **turn.address,
+            "reference": reference,
+            "user": turns.owner_of(turn.conversation),
+        }
+        return turn.model_copy(update={"address": address})
+
     def _card(self, turn: Turn, made: TeamsCard) -> TeamsCard:
         return owned(made, turns.owner_of(turn.conversation))
 
@@ -148,9 +203,12 @@ class TeamsReplier:
         saved = self._known.get(address.conversation_id)
         if saved is not None and time.monotonic() - saved < RESAVE_SECONDS:
             return
+        reference = turn.address["reference"]
         await self._references.save(
-            turns.PLATFORM, address.conversation_id, turn.address["reference"], channel=False
+            turns.PLATFORM, address.conversation_id, reference, channel=False
         )
+        if (reference.get("conversation") or {}).get("conversationType") == "personal":
+            await self._references.save_dm(turns.PLATFORM, turn.conversation, reference)
         self._known[address.conversation_id] = time.monotonic()
         self._known.move_to_end(address.conversation_id)
         while len(self._known) > KNOWN_CONVERSATIONS:

@@ -9,6 +9,11 @@ Every call carries the bot's Bot Connector token to the conversation's ``service
 URL is checked first against the hosts of Teams' clouds (``TEAMS_SERVICE_URL_HOSTS``): a
 reference naming any other host is refused before a token goes out
 (:func:`service_url_allowed`, which the web process also applies to every activity).
+
+A person who never talked to the bot has no chat with it yet: :meth:`TeamsSender.open_chat`
+asks the Bot Connector for one (Create Conversation, ``POST {serviceUrl}/v3/conversations``
+with the bot, the person and the tenant; Teams answers the existing 1:1 chat when there is
+one), the way Bot Framework documents proactive messages to a user.
 """
 
 from __future__ import annotations
@@ -22,6 +27,8 @@ from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
 from microsoft_teams.api.activities.message.message import MessageActivityInput
+from microsoft_teams.api.clients.conversation import CreateConversationParams
+from microsoft_teams.api.models import Account, ConversationAccount, ConversationReference
 from microsoft_teams.api.models.attachment.attachment import Attachment
 from microsoft_teams.apps import App
 
@@ -104,6 +111,14 @@ class Member:
     """Their Entra object id."""
 
 
+class PersonalChat(CreateConversationParams):
+    """Create Conversation's body for a 1:1 chat, as Bot Framework documents it: the SDK's
+    parameters (``members``, ``tenantId``, ``channelData``) with ``bot`` and ``isGroup``."""
+
+    bot: Account
+    is_group: bool = False
+
+
 class TeamsSender:
     """Cards out through the SDK's API client."""
 
@@ -155,6 +170,37 @@ class TeamsSender:
             aad_object_id=found.aad_object_id,
         )
 
+    def allows(self, service_url: object) -> bool:
+        """Whether ``service_url`` is a Bot Connector the bot's token may go to."""
+        return service_url_allowed(service_url, self._hosts)
+
+    async def open_chat(self, service_url: str, tenant_id: str, user_id: str) -> dict[str, Any]:
+        """The conversation reference of the bot's 1:1 chat with ``user_id`` (their Teams id or
+        Entra object id) in ``tenant_id``, created at ``service_url`` (Teams answers the chat
+        they have already, if any). The app must be installed for them, or in a team of
+        theirs: else the Bot Connector answers 403, raised as the SDK's error."""
+        self._check(Address(service_url, ""))
+        bot = Account(id=f"28:{self._app.id}")
+        params = PersonalChat(
+            bot=bot,
+            members=[Account(id=user_id)],
+            tenant_id=tenant_id,
+            channel_data={"tenant": {"id": tenant_id}},
+        )
+        conversations = self._app.api.clone(service_url=service_url).conversations
+        created = await self._retrying(lambda: conversations.create(params))
+        reference = ConversationReference(
+            bot=bot,
+            user=Account(id=user_id),
+            conversation=ConversationAccount(
+                id=created.id, conversation_type="personal", tenant_id=tenant_id, is_group=False
+            ),
+            channel_id="msteams",
+            service_url=service_url,
+        )
+        dumped: dict[str, Any] = reference.model_dump(by_alias=True, exclude_none=True)
+        return dumped
+
     def _check(self, address: Address) -> None:
         if not service_url_allowed(address.service_url, self._hosts):
             logger.error(
@@ -183,6 +229,11 @@ def message_input(card: TeamsCard) -> MessageActivityInput:
         summary=card.text,
         attachments=[Attachment(content_type=made["contentType"], content=made["content"])],
     )
+
+
+def status_of(error: BaseException) -> int | None:
+    """The HTTP status of the SDK's error (by duck typing, as :func:`_throttled`), if any."""
+    return _throttled(error)[0]
 
 
 def _throttled(error: BaseException) -> tuple[int | None, float]:

@@ -5,15 +5,23 @@ One server on a background thread answers what the product calls, in the documen
 * **Bot Connector** (the ``serviceUrl`` of every activity, here
   :attr:`TeamsStandIn.service_url`): Send to Conversation and Update Activity (the SDK's
   ``conversations.create_activity`` and ``update_activity``, how cards are posted and
-  replaced) and Get Conversation Member (``members_client.get_by_id``, the seller's names
-  and email). Only the bot's tokens for the Bot Connector are accepted: those the identity
-  stand-in issued (:meth:`TeamsStandIn.accept_tokens_from`; the fixtures wire it). It records
-  each call (method, path, JSON body, headers, status), keeps each conversation's bot
-  messages (an update replaces the whole message in place, keeping its id, so
-  :meth:`TeamsStandIn.message` reads its latest version) so a test can read back what the
-  bot said, and can fail on
-  demand with Teams' error shape, 429 + ``Retry-After`` included (platform notes D8), or
-  refuse a conversation the bot is out of (:meth:`TeamsStandIn.close_conversation`).
+  replaced), Get Conversation Member (``members_client.get_by_id``, the seller's names
+  and email) and Create Conversation (``POST /v3/conversations``, the SDK's
+  ``conversations.create``: the bot's 1:1 chat with a person, opened to message them
+  proactively). Create Conversation holds the body to the shape Bot Framework documents
+  for Teams (``bot``, one member, ``isGroup: false``, the tenant in ``tenantId`` and
+  ``channelData.tenant.id``; anything else is a 400, maybe stricter than the service itself,
+  so a call that strays from the documents fails here) and answers the person's 1:1 chat,
+  the one Teams keeps per person and bot, whose activities Send to Conversation then
+  accepts; or 403 for someone the app is not installed for
+  (:meth:`TeamsStandIn.without_app`). Only the bot's tokens for the Bot Connector are
+  accepted: those the identity stand-in issued (:meth:`TeamsStandIn.accept_tokens_from`;
+  the fixtures wire it). It records each call (method, path, JSON body, headers, status),
+  keeps each conversation's bot messages (an update replaces the whole message in place,
+  keeping its id, so :meth:`TeamsStandIn.message` reads its latest version) so a test can
+  read back what the bot said, and can fail on demand with Teams' error shape, 429 +
+  ``Retry-After`` included (platform notes D8), or refuse a conversation the bot is out of
+  (:meth:`TeamsStandIn.close_conversation`).
 * **Bot Framework keys** for inbound auth (platform notes D5): the JWKS at the path of
   ``https://login.botframework.com/v1/.well-known/keys``, with an RSA key made for the
   session. The product is configured with :attr:`TeamsStandIn.openid_metadata_url`; the
@@ -79,6 +87,7 @@ from tests.support.loopback import LoopbackStandIn
 __all__ = [
     "APP_ID",
     "BOT_ID",
+    "CREATE",
     "DEFAULT_TEAM",
     "GET_MEMBER",
     "JWKS",
@@ -139,6 +148,7 @@ JWT_LEEWAY_SECONDS = 300
 SEND = "send_to_conversation"
 UPDATE = "update_activity"
 GET_MEMBER = "get_conversation_member"
+CREATE = "create_conversation"
 JWKS = "jwks"
 UNKNOWN = "unknown"
 
@@ -366,6 +376,7 @@ class TeamsStandIn(LoopbackStandIn):
         self.app = Starlette(
             routes=[
                 Route(JWKS_PATH, self._jwks, methods=["GET"]),
+                Route(SERVICE_PATH + "v3/conversations", self._create, methods=["POST"]),
                 Route(conversation + "/activities", self._send, methods=["POST"]),
                 Route(conversation + "/activities/{activity_id}", self._update, methods=["PUT"]),
                 Route(conversation + "/members/{member_id}", self._member, methods=["GET"]),
@@ -417,11 +428,18 @@ class TeamsStandIn(LoopbackStandIn):
             self._keys_delay = 0.0
             self._last_id = 0
             self._closed: dict[str, int] = {}
+            self._without_app: set[str] = set()
 
     def set_user(self, user: TeamsUser) -> None:
         """Add or replace a member of the tenant (whom Get Conversation Member finds)."""
         with self._lock:
             self._users[user.id] = user
+
+    def without_app(self, user: TeamsUser) -> None:
+        """The app is installed neither for ``user`` nor in a team of theirs (until
+        :meth:`reset`): Create Conversation with them answers 403, as Teams does."""
+        with self._lock:
+            self._without_app.add(user.id)
 
     def fail(
         self,
@@ -577,6 +595,37 @@ class TeamsStandIn(LoopbackStandIn):
             return 200, {"id": activity_id}
 
         return await self._connector(request, UPDATE, answer)
+
+    async def _create(self, request: Request) -> Response:
+        def answer(body: Any) -> tuple[int, Any]:
+            user = self._user_by_id(_checked_personal_chat(body))
+            if user is None:
+                said = "Invalid user identity in provided tenant."
+                raise _ConnectorError(400, "BadArgument", said)
+            if user.id in self._without_app:
+                said = "The bot is not part of the conversation roster."
+                raise _ConnectorError(403, "BotNotInConversationRoster", said)
+            # One 1:1 chat per person and bot: Teams answers the one they have, if any.
+            conversation_id = personal_conversation_id(user)
+            created: dict[str, Any] = {"id": conversation_id}
+            if body.get("activity") is not None:
+                created["activityId"] = self._post(
+                    conversation_id, _checked_activity(body["activity"])
+                )
+            return 201, created
+
+        return await self._connector(request, CREATE, answer)
+
+    def _user_by_id(self, user_id: str) -> TeamsUser | None:
+        """The member whose Teams id or Entra object id is ``user_id`` (the lock is held)."""
+        return self._users.get(user_id) or next(
+            (
+                each
+                for each in self._users.values()
+                if each.aad_object_id.lower() == user_id.lower()
+            ),
+            None,
+        )
 
     async def _member(self, request: Request) -> Response:
         base = base_conversation_id(request.path_params["conversation_id"])
@@ -840,6 +889,38 @@ def _mention_html(text: str) -> str:
         '<div><div><span itemscope="" itemtype="http://schema.skype.com/Mention" itemid="0">'
         f"{BOT_NAME}</span>&nbsp;{text}</div></div>"
     )
+
+
+def _checked_personal_chat(body: Any) -> str:
+    """The member of a Create Conversation body for a 1:1 chat, in the shape Bot Framework
+    documents for Teams, or the 400 Teams answers: the bot (``28:<app id>``), one member by
+    Teams id or Entra object id, ``isGroup`` false (a bot creates no group chat), the tenant
+    in ``tenantId`` and in ``channelData.tenant.id``."""
+
+    def refuse(message: str) -> _ConnectorError:
+        return _ConnectorError(400, "BadArgument", message)
+
+    if not isinstance(body, dict):
+        raise refuse("A conversation's parameters are required.")
+    bot = body.get("bot")
+    if not isinstance(bot, dict) or bot.get("id") != BOT_ID:
+        raise refuse(f"bot.id must be the bot's id, 28:<app id>; got {bot!r}.")
+    if body.get("isGroup") is not False:
+        raise refuse("isGroup must be false: a bot can only create a 1:1 chat.")
+    members = body.get("members")
+    if (
+        not isinstance(members, list)
+        or len(members) != 1
+        or not isinstance(members[0], dict)
+        or not isinstance(members[0].get("id"), str)
+        or not members[0]["id"]
+    ):
+        raise refuse(f"members must name exactly one user by id; got {members!r}.")
+    tenant = (body.get("channelData") or {}).get("tenant") or {}
+    if body.get("tenantId") != TENANT_ID or tenant.get("id") != TENANT_ID:
+        raise refuse("tenantId and channelData.tenant.id must both name the user's tenant.")
+    member_id: str = members[0]["id"]
+    return member_id
 
 
 def _checked_activity(body: Any) -> dict[str, Any]:

@@ -1,5 +1,5 @@
 """The Teams stand-in against the clients the product uses: the Teams SDK's token validator
-on Bot Framework's keys, the SDK's API client on the Bot Connector (the three calls the product
+on Bot Framework's keys, the SDK's API client on the Bot Connector (the four calls the product
 makes) with the bot's token from the identity stand-in, and the activity builders."""
 
 from __future__ import annotations
@@ -13,9 +13,11 @@ import pytest
 from microsoft_teams.api import ApiClient
 from microsoft_teams.api.activities.message.message import MessageActivityInput
 from microsoft_teams.api.auth.cloud_environment import PUBLIC, with_overrides
+from microsoft_teams.api.models import Account
 from microsoft_teams.apps.auth import TokenValidator
 from microsoft_teams.common import ClientOptions
 
+from handlers.teams.sender import PersonalChat
 from tests.support.identity_stand_in import (
     BOT_CLIENT_SECRET,
     BOT_FRAMEWORK_SCOPE,
@@ -25,6 +27,7 @@ from tests.support.identity_stand_in import (
 from tests.support.teams_stand_in import (
     APP_ID,
     BOT_ID,
+    CREATE,
     DEFAULT_TEAM,
     GET_MEMBER,
     JWKS,
@@ -218,6 +221,89 @@ async def test_members_are_found_where_teams_finds_them(api: TeamsStandIn, sdk: 
     api.reset()
     with pytest.raises(httpx.HTTPStatusError):
         await members.get_by_id(personal_conversation_id(newcomer), newcomer.id)
+
+
+def personal_chat(member: str, tenant: str = TENANT_ID) -> PersonalChat:
+    return PersonalChat(
+        bot=Account(id=BOT_ID),
+        members=[Account(id=member)],
+        tenant_id=tenant,
+        channel_data={"tenant": {"id": tenant}},
+    )
+
+
+async def test_a_1_1_chat_is_created_as_bot_framework_documents_and_takes_activities(
+    api: TeamsStandIn, sdk: ApiClient
+) -> None:
+    by_object_id = await sdk.conversations.create(personal_chat(MANAGER.aad_object_id))
+    by_teams_id = await sdk.conversations.create(personal_chat(MANAGER.id))
+
+    # One chat per person and bot: asked again, Teams answers the same.
+    assert by_object_id.id == by_teams_id.id == personal_conversation_id(MANAGER)
+    (first, _) = api.calls(CREATE)
+    assert (first.http_method, first.path, first.status) == ("POST", "/amer/v3/conversations", 201)
+    assert first.body == {
+        "bot": {"id": BOT_ID},
+        "isGroup": False,
+        "members": [{"id": MANAGER.aad_object_id}],
+        "tenantId": TENANT_ID,
+        "channelData": {"tenant": {"id": TENANT_ID}},
+    }
+    await sdk.conversations.create_activity(by_object_id.id, MessageActivityInput(text="Hi"))
+    assert [message["text"] for message in api.messages_in(by_object_id.id)] == ["Hi"]
+    member = await sdk.conversations.members_client.get_by_id(by_object_id.id, MANAGER.id)
+    assert member.email == MANAGER.email
+
+
+async def test_a_chat_with_someone_without_the_app_is_refused(
+    api: TeamsStandIn, sdk: ApiClient
+) -> None:
+    api.without_app(MANAGER)
+    with pytest.raises(httpx.HTTPStatusError) as refused:
+        await sdk.conversations.create(personal_chat(MANAGER.aad_object_id))
+    assert refused.value.response.status_code == 403
+    assert refused.value.response.json()["error"]["code"] == "BotNotInConversationRoster"
+    assert (await sdk.conversations.create(personal_chat(SELLER.id))).id == SELLER_CHAT
+
+
+DOCUMENTED_CHAT: dict[str, Any] = {
+    "bot": {"id": BOT_ID},
+    "isGroup": False,
+    "members": [{"id": SELLER.id}],
+    "tenantId": TENANT_ID,
+    "channelData": {"tenant": {"id": TENANT_ID}},
+}
+
+
+@pytest.mark.parametrize(
+    "changed",
+    [
+        {"bot": None},
+        {"bot": {"id": APP_ID}},  # the app id without 28:
+        {"isGroup": None},
+        {"isGroup": True},
+        {"members": []},
+        {"members": [{"id": SELLER.id}, {"id": MANAGER.id}]},
+        {"members": [{"id": "29:nobody"}]},
+        {"tenantId": None},
+        {"channelData": None},
+        {"channelData": {"tenant": {"id": "another-tenant"}}},
+    ],
+)
+def test_a_chat_asked_for_in_another_shape_is_refused(
+    api: TeamsStandIn, identity: IdentityStandIn, changed: dict[str, Any]
+) -> None:
+    body = {key: value for key, value in (DOCUMENTED_CHAT | changed).items() if value is not None}
+    headers = {"Authorization": f"Bearer {bot_token(identity)}"}
+    url = f"{api.service_url}v3/conversations"
+
+    refused = httpx.post(url, json=body, headers=headers)
+    created = httpx.post(url, json=DOCUMENTED_CHAT, headers=headers)
+
+    assert refused.status_code == 400
+    assert refused.json()["error"]["code"] == "BadArgument"
+    assert created.status_code == 201
+    assert created.json() == {"id": SELLER_CHAT}
 
 
 async def test_a_rate_limit_answers_429_with_retry_after_then_recovers(

@@ -63,9 +63,12 @@ class InboundReplier(Replier, Protocol):
         ``channel`` (a reminder under its card); the reply's id."""
         ...
 
-    def reaches(self, turn: Turn) -> bool:
-        """Whether a post to the person of ``turn`` arrives in a DM of theirs with the address
-        ``turn`` has (Slack opens one with anyone; Teams needs their conversation's)."""
+    async def reach(self, turn: Turn, via: Channel | None) -> Turn | None:
+        """``turn`` addressed so that a post to its person arrives in a DM of theirs, or None
+        when the platform cannot open one (logged). ``via`` is the triage channel of their
+        workspace, through which a platform that needs it opens the DM (Slack opens one with
+        anyone on posting; Teams keeps each 1:1 chat's reference, opening it once at the Bot
+        Connector of that channel)."""
         ...
 
     async def person(self, channel: Channel, email: str) -> Seller | None:

@@ -210,14 +210,15 @@ class InboundShowing:
     ) -> None:
         """Post the referral's card with ``message`` above it in the DM of ``to``, once per
         reason (``why``), and keep where it is so the card shows the answer later.
-        ``address`` is where their DM is, for a platform that needs it (Teams)."""
+        ``address`` is where their DM is, when the job knows it; else the platform finds or
+        opens it (:meth:`~InboundReplier.reach`)."""
         try:
             record = await self._store.get(referral_id)
         except UnknownInbound:
             return
         if record.status is not InboundStatus.WAITING:
             return  # answered before they were told: nothing for them to do
-        platform, _ = platform_of(to)
+        platform, workspace = platform_of(to)
         replier = self._repliers.get(platform)
         if replier is None:
             return
@@ -228,16 +229,21 @@ class InboundShowing:
             delivery=f"inbound-{referral_id}-{why}",
             address=dict(address or {}),
         )
-        if not replier.reaches(person):
+        # Their DM as the platform finds or opens it, through their workspace's triage channel
+        # (Teams opens a 1:1 chat at that channel's Bot Connector, once).
+        via = None if person.address else await self._places.get(platform, workspace)
+        reached = await replier.reach(person, via)
+        if reached is None:
             logger.info("cannot reach %s in a DM of their own: not told of %s", to, referral_id)
             return
+        person = reached
         place = f"{dm_place(to)}:{why}"
         if not await self._store.claim_place(referral_id, place, attempt):
             return
         posted = await replier.post(person, self.card(record, message=message))
         channel = Channel(
             platform=platform,
-            workspace=platform_of(to)[1],
+            workspace=workspace,
             id=posted.channel,
             reference=person.address.get("reference"),
         )
