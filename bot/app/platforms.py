@@ -15,7 +15,10 @@ from typing import TYPE_CHECKING
 
 import httpx
 from slack_bolt.async_app import AsyncApp
-from slack_sdk.http_retry.builtin_async_handlers import AsyncRateLimitErrorRetryHandler
+from slack_sdk.http_retry.builtin_async_handlers import (
+    AsyncConnectionErrorRetryHandler,
+    AsyncRateLimitErrorRetryHandler,
+)
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.identity.bot_framework import BotFrameworkTokens
@@ -31,13 +34,24 @@ logger = logging.getLogger(__name__)
 
 
 def build_slack_client(settings: Settings) -> AsyncWebClient:
-    """The Web API client: on ``SLACK_API_URL``, retrying 429s as ``Retry-After`` says."""
+    """The Web API client: on ``SLACK_API_URL``, retrying 429s as ``Retry-After`` says, and
+    once a call whose pooled connection the server had closed.
+
+    Passing retry handlers replaces slack_sdk's defaults, which include the connection retry:
+    without it, a keep-alive connection closed by Slack (or a proxy) while idle failed the
+    next call on it (``ServerDisconnectedError``), and the seller heard nothing. Such a call
+    was not taken by the server, so trying it once on a new connection is what the SDK's
+    default does too.
+    """
     settings.require("slack_bot_token")
     assert settings.slack_bot_token is not None
     return AsyncWebClient(
         token=settings.slack_bot_token.get_secret_value(),
         base_url=str(settings.slack_api_url),
-        retry_handlers=[AsyncRateLimitErrorRetryHandler(max_retry_count=3)],
+        retry_handlers=[
+            AsyncConnectionErrorRetryHandler(max_retry_count=1),
+            AsyncRateLimitErrorRetryHandler(max_retry_count=3),
+        ],
     )
 
 

@@ -99,11 +99,13 @@ class JobQueue:
         """
         body = json.dumps(payload, separators=(",", ":"))
         queued: _Queued
+        own_id: str | None = None
         if order_key is None:
             queued = (next(self._rotation), None, {"kind": kind, "payload": body})
         else:
+            own_id = uuid.uuid4().hex
             entry = {
-                "id": uuid.uuid4().hex,
+                "id": own_id,
                 "kind": kind,
                 "payload": payload,
                 "at": round(time.time(), 3),
@@ -126,7 +128,9 @@ class JobQueue:
         except (RedisError, OSError) as error:
             raise QueueRefused(f"Redis did not take the job: {error}") from error
         JOBS_QUEUED.labels(queued[0].stream, kind).inc()
-        return queued_id
+        # An ordered job's id is its own (a busy worker on its key takes it without any
+        # stream entry); a plain job's is its stream entry's.
+        return own_id or queued_id
 
     async def _send(self) -> None:
         # Yield once: the other requests of this turn of the loop add their jobs meanwhile.

@@ -35,32 +35,42 @@ redis.call('SET', KEYS[1], 'busy:' .. ARGV[1], 'PX', ARGV[2])
 return {2, head}
 """
 # Add the ordered jobs of a batch (all of one shard): for each, the job in its inbox (given a
-# TTL when the inbox is new: an inbox empties as it is worked on), then the stream entry
-# naming the inbox. The entry goes to the stream of the worker that holds or last held the
-# key's lease, while that worker lives (its heartbeat and its stream are there), so a
-# conversation's turns keep reaching the worker that has its draft cached; else to the shard's
-# stream, for any worker. One script for the batch, since every key shares the shard's slot
-# (the worker's keys are built here from the lease's value: they are in that slot too).
-# A failed XADD (the key is not a stream) stops the script before anything is written.
+# TTL when the inbox is new: an inbox empties as it is worked on), then, unless a worker is
+# busy on the key, a stream entry naming the inbox. A busy worker needs none: it takes the
+# inbox's next head until it finds it empty, in a script that runs before or after this one,
+# so it sees this job or has left the lease idle; and should it die, its own entry, never
+# acknowledged, is reclaimed and drains the inbox. (An entry for it anyway would wait on
+# its drain for nothing: under a fast typist they piled up by the thousand.) The entry goes
+# to the stream of the worker that last held the key's lease, while that worker lives (its
+# heartbeat and its stream are there), so a conversation's turns keep reaching the worker
+# that has its draft cached; else to the shard's stream, for any worker. One script for the
+# batch, since every key shares the shard's slot (the worker's keys are built here from the
+# lease's value: they are in that slot too). A failed XADD (the key is not a stream) stops
+# the script before that job's inbox entry is written.
 # Streams are trimmed to about their bound on the way (MAXLEN ~).
 # KEYS: shard stream, then an inbox and a lease per job.
 # ARGV: inbox TTL, stream bound, shard's key prefix, then order key and entry per job.
+# Answers, per job, its entry's id, or "" when it needed none.
 PUT: Final = """
 local ids = {}
 for i = 1, (#KEYS - 1) / 2 do
   local inbox, lease = KEYS[2 * i], KEYS[2 * i + 1]
-  local stream = KEYS[1]
   local holder = redis.call('GET', lease)
-  if holder then
-    local worker = string.sub(holder, 6)
-    local own = ARGV[3] .. ':to:' .. worker
-    if redis.call('EXISTS', ARGV[3] .. ':alive:' .. worker, own) == 2 then stream = own end
+  local id = ''
+  if not (holder and string.sub(holder, 1, 5) == 'busy:') then
+    local stream = KEYS[1]
+    if holder then
+      local worker = string.sub(holder, 6)
+      local own = ARGV[3] .. ':to:' .. worker
+      if redis.call('EXISTS', ARGV[3] .. ':alive:' .. worker, own) == 2 then stream = own end
+    end
+    id = redis.call(
+      'XADD', stream, 'MAXLEN', '~', ARGV[2], '*', 'kind', 'ordered', 'key', ARGV[2 + 2 * i])
   end
-  ids[i] = redis.call(
-    'XADD', stream, 'MAXLEN', '~', ARGV[2], '*', 'kind', 'ordered', 'key', ARGV[2 + 2 * i])
   if redis.call('RPUSH', inbox, ARGV[3 + 2 * i]) == 1 then
     redis.call('EXPIRE', inbox, ARGV[1])
   end
+  ids[i] = id
 end
 return ids
 """

@@ -5,6 +5,7 @@ shard, affinity while a worker lives, and a stopped or silent worker's jobs hand
 from __future__ import annotations
 
 import asyncio
+import json
 from collections import defaultdict
 
 import pytest
@@ -160,22 +161,63 @@ async def test_jobs_sent_to_a_worker_whose_heartbeat_stopped_are_handed_back_and
 async def test_a_handed_back_job_waits_for_a_dead_workers_busy_lease_and_is_done_once(
     sharded: JobQueue, redis: Redis
 ) -> None:
-    """The worker died holding the lease busy (mid-turn): the job sent to it is handed back,
-    left pending while the lease lasts (not acknowledged as if the holder would see it), and
-    done once the lease expires."""
+    """The worker died mid-turn, holding the lease busy: the entry it was working from, in its
+    own stream, is handed back, left pending while the lease lasts (not acknowledged as if the
+    holder would see it), and once the lease expires drains the inbox: the turn it died in,
+    and the one typed meanwhile (which, the key being busy, got no entry of its own)."""
     key = "slack:T1:U8"
     shard = sharded.shards.of(key)
-    await redis.xgroup_create(shard.own("ghost"), shard.group, id="0", mkstream=True)
+    own = shard.own("ghost")
+    await redis.xgroup_create(own, shard.group, id="0", mkstream=True)
     await redis.sadd(shard.workers, "ghost")
     await redis.set(shard.alive("ghost"), "1", px=300)
+    # The turn it died in, and the entry it was sent.
+    turn = {"id": "t1", "kind": "turn", "payload": {"step": 1}, "at": 0}
+    await redis.rpush(shard.inbox(key), json.dumps(turn))
+    await redis.xadd(own, {"kind": "ordered", "key": key})
+    await redis.xreadgroup(shard.group, "ghost", {own: ">"})  # it read it, and died
     await redis.set(shard.lease(key), "busy:ghost", px=1_000)
     await sharded.put("turn", {"step": 2}, order_key=key)
+    assert await redis.xlen(shard.stream) == 0  # busy: no entry for the second
 
     done: list[tuple[str, Job]] = []
     reclaiming = WorkOptions(concurrency=4, block_ms=50, reclaim_after_ms=300, drain_seconds=2)
     async with working(sharded, recorder("b", done), reclaiming, consumer="b"):
         await asyncio.sleep(0.6)
         assert done == []  # the lease is still the dead worker's
-        await eventually(lambda: len(done) == 1, within=6)
+        await eventually(lambda: len(done) == 2, within=6)
         await asyncio.sleep(0.4)
-    assert [job.payload for _, job in done] == [{"step": 2}]
+    assert [job.payload for _, job in done] == [{"step": 1}, {"step": 2}]
+
+
+async def test_turns_typed_while_a_worker_is_busy_on_the_key_add_no_stream_entries(
+    sharded: JobQueue, redis: Redis
+) -> None:
+    """The worker busy on a conversation takes its next turns from the inbox: an entry for
+    each would only wait on that worker's drain, piling up under a fast typist."""
+    key = "slack:T1:U9"
+    shard = sharded.shards.of(key)
+    release = asyncio.Event()
+    done: list[int] = []
+
+    async def slow_first(job: Job) -> None:
+        if job.payload["n"] == 0:
+            await release.wait()
+        done.append(job.payload["n"])
+
+    async with working(sharded, slow_first, FAST, consumer="a"):
+        await sharded.put("turn", {"n": 0}, order_key=key)
+        await eventually(lambda: redis.get(shard.lease(key)))
+        for n in range(1, 51):
+            await sharded.put("turn", {"n": n}, order_key=key)
+        entries = await redis.xlen(shard.stream) + await redis.xlen(shard.own("a"))
+        assert entries == 1  # the first turn's, still not acknowledged
+        assert await sharded.waiting() == 1
+        release.set()
+        await eventually(lambda: len(done) == 51)
+        await eventually(lambda: _no_entries(sharded))
+    assert done == list(range(51))
+
+
+async def _no_entries(queue: JobQueue) -> bool:
+    return await queue.waiting() == 0
