@@ -24,6 +24,7 @@ from pydantic import BaseModel, ConfigDict
 from bot.jobs.job import text_of
 from bot.jobs.keys import STREAM, StreamKeys
 from bot.metrics import APPROVALS
+from bot.storage.records import AuditedMoves
 from bot.storage.redis import RedisClient
 
 KEEP_SECONDS: Final = 180 * 24 * 3600
@@ -54,39 +55,9 @@ MOVES: Final[dict[ApprovalStatus, frozenset[ApprovalStatus]]] = {
 """The statuses each status may be reached from (``failed`` → ``approved``: Retry)."""
 OPEN: Final = frozenset({ApprovalStatus.PENDING, ApprovalStatus.APPROVED, ApprovalStatus.FAILED})
 """Where a request stands while a decision may still change it (kept in :attr:`~Approvals.open`,
-as the MOVE script knows them too)."""
+as the move knows them too)."""
 PAGE: Final = 200
 """How many ids a listing reads from an index at a time."""
-
-# KEYS: the request's hash, the audit stream, the index of open requests.
-# ARGV: the new status, the fields to set with it (a JSON object of strings: who, when, why,
-#       the API's request id, ...), the audit's cap, then the statuses it may move from.
-# Returns {1} when it moved; {0, status, by, at} when it stood elsewhere; {-1} when unknown.
-MOVE: Final = """
-local status = redis.call('HGET', KEYS[1], 'status')
-if not status then
-  return {-1}
-end
-for i = 4, #ARGV do
-  if status == ARGV[i] then
-    local fields = cjson.decode(ARGV[2])
-    local line = {'approval', redis.call('HGET', KEYS[1], 'id'), 'status', ARGV[1],
-      'referral', redis.call('HGET', KEYS[1], 'referral')}
-    redis.call('HSET', KEYS[1], 'status', ARGV[1])
-    for name, value in pairs(fields) do
-      redis.call('HSET', KEYS[1], name, value)
-      table.insert(line, name)
-      table.insert(line, value)
-    end
-    redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[3], '*', unpack(line))
-    if ARGV[1] ~= 'pending' and ARGV[1] ~= 'approved' and ARGV[1] ~= 'failed' then
-      redis.call('ZREM', KEYS[3], redis.call('HGET', KEYS[1], 'id'))
-    end
-    return {1}
-  end
-end
-return {0, status, redis.call('HGET', KEYS[1], 'by') or '', redis.call('HGET', KEYS[1], 'at') or ''}
-"""
 
 # KEYS: the request's hash, the index, the audit stream, the index of open requests.
 # ARGV: the request's fields (JSON object of strings), its TTL, its score in the index (the
@@ -185,7 +156,13 @@ class Approvals:
         self.open = f"{slot}:approvals:open"
         """Requests a decision may still change (pending, approved, failed), by age: what
         home pages, lists and expiry read, so they never walk the whole history."""
-        self._move = redis.register_script(MOVE)
+        self._moves = AuditedMoves(
+            redis,
+            label="approval",
+            open=(status.value for status in OPEN),
+            audit_cap=AUDIT_MAX_LENGTH,
+            repeated=("referral",),
+        )
         self._request = redis.register_script(REQUEST)
 
     async def request(
@@ -237,14 +214,13 @@ class Approvals:
         }
         if sender is not None:
             fields["sender"] = sender
-        answer: Any = await self._move(
-            keys=[self._key(approval_id), self.audit, self.open],
-            args=[
-                to.value,
-                json.dumps(fields),
-                AUDIT_MAX_LENGTH,
-                *sorted(status.value for status in MOVES[to]),
-            ],
+        answer: Any = await self._moves.move(
+            self._key(approval_id),
+            self.audit,
+            self.open,
+            to=to.value,
+            fields=fields,
+            allowed_from=(status.value for status in MOVES[to]),
         )
         if int(answer[0]) < 0:
             raise UnknownApproval(approval_id)

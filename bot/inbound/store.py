@@ -32,6 +32,7 @@ from typing import Any, Final
 from bot.jobs.job import text_of
 from bot.jobs.keys import STREAM, StreamKeys
 from bot.referrals.models import Referral
+from bot.storage.records import AuditedMoves
 from bot.storage.redis import RedisClient
 
 KEEP_SECONDS: Final = 180 * 24 * 3600
@@ -62,7 +63,7 @@ class InboundStatus(StrEnum):
 
 OPEN: Final = frozenset({InboundStatus.WAITING, InboundStatus.ACCEPTING, InboundStatus.DECLINING})
 """Where a record stands while an answer may still change it (kept in the open index, as the
-MOVE script knows them too)."""
+move knows them too)."""
 MOVES: Final[dict[InboundStatus, frozenset[InboundStatus]]] = {
     InboundStatus.WAITING: frozenset(
         # Assigned (waiting to waiting), or Partner Center refused an answer being sent.
@@ -79,35 +80,6 @@ MOVES: Final[dict[InboundStatus, frozenset[InboundStatus]]] = {
     InboundStatus.EXPIRED: frozenset({InboundStatus.WAITING}),
 }
 """The statuses each status may be reached from."""
-
-# KEYS: the record's hash, the audit stream, the open index.
-# ARGV: the new status, the fields to set with it (a JSON object of strings), the audit's
-#       cap, then the statuses it may move from.
-# Returns {1} when it moved; {0, status, by, at} when it stood elsewhere; {-1} when unknown.
-MOVE: Final = """
-local status = redis.call('HGET', KEYS[1], 'status')
-if not status then
-  return {-1}
-end
-for i = 4, #ARGV do
-  if status == ARGV[i] then
-    local fields = cjson.decode(ARGV[2])
-    local line = {'referral', redis.call('HGET', KEYS[1], 'id'), 'status', ARGV[1]}
-    redis.call('HSET', KEYS[1], 'status', ARGV[1])
-    for name, value in pairs(fields) do
-      redis.call('HSET', KEYS[1], name, value)
-      table.insert(line, name)
-      table.insert(line, value)
-    end
-    redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[3], '*', unpack(line))
-    if ARGV[1] ~= 'waiting' and ARGV[1] ~= 'accepting' and ARGV[1] ~= 'declining' then
-      redis.call('ZREM', KEYS[3], redis.call('HGET', KEYS[1], 'id'))
-    end
-    return {1}
-  end
-end
-return {0, status, redis.call('HGET', KEYS[1], 'by') or '', redis.call('HGET', KEYS[1], 'at') or ''}
-"""
 
 # KEYS: the record's hash, the audit stream, the open index.
 # ARGV: the record's fields (JSON object of strings), its TTL, its score in the open index
@@ -227,7 +199,12 @@ class InboundStore:
         self.open = f"{slot}:inbound:open"
         """Records an answer may still change, scored by when they expire: what the inbox,
         home pages, reminders and expiry read, so they never walk the whole history."""
-        self._move = redis.register_script(MOVE)
+        self._moves = AuditedMoves(
+            redis,
+            label="referral",
+            open=(status.value for status in OPEN),
+            audit_cap=AUDIT_MAX_LENGTH,
+        )
         self._file = redis.register_script(FILE)
         self._remind = redis.register_script(REMIND)
         self._claim = redis.register_script(CLAIM_PLACE)
@@ -278,14 +255,13 @@ class InboundStore:
         }
         if sender is not None:
             fields["sender"] = sender
-        answer: Any = await self._move(
-            keys=[self._key(referral_id), self.audit, self.open],
-            args=[
-                to.value,
-                json.dumps(fields),
-                AUDIT_MAX_LENGTH,
-                *sorted(status.value for status in MOVES[to]),
-            ],
+        answer: Any = await self._moves.move(
+            self._key(referral_id),
+            self.audit,
+            self.open,
+            to=to.value,
+            fields=fields,
+            allowed_from=(status.value for status in MOVES[to]),
         )
         if int(answer[0]) < 0:
             raise UnknownInbound(referral_id)
