@@ -25,6 +25,8 @@ class Action(StrEnum):
     PICK_DATE = "rb_pick_date"
     BACK = "rb_back"
     SKIP = "rb_skip"
+    KEEP = "rb_keep"
+    """Leave the answer an edit asks for again as it is (the step in the value)."""
     CANCEL = "rb_cancel"
     REVIEW = "rb_review"
     EDIT = "rb_edit"

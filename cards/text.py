@@ -21,6 +21,7 @@ from rich import box
 from rich.columns import Columns
 from rich.console import Console, ConsoleOptions, Group, RenderableType, RenderResult
 from rich.measure import Measurement
+from rich.padding import Padding
 from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
@@ -40,6 +41,7 @@ from bot.conversation.views import (
     ReferralCard,
     ReferralList,
     Review,
+    ReviewLine,
     SignIn,
     StatusChange,
     View,
@@ -298,7 +300,12 @@ def render_prompt(prompt: Prompt) -> RenderableType:
     if prompt.hint and not prompt.error:
         parts.append(Text(prompt.hint, style="dim"))
     if prompt.current is not None:
-        parts.append(Text.assemble((words.CURRENT, "cyan"), prompt.current))
+        current = Text.assemble((words.CURRENT, "cyan"), prompt.current)
+        if prompt.can_keep:
+            current.append(f"  {words.TYPE_KEEP}", style="dim")
+        parts.append(current)
+    elif prompt.can_keep:
+        parts.append(Text(words.TYPE_KEEP, style="dim"))
     if prompt.error:
         parts.append(Text.assemble((f"{FAILED} ", "bold red"), (prompt.error, "red")))
         if prompt.hint:
@@ -310,7 +317,13 @@ def render_prompt(prompt: Prompt) -> RenderableType:
 
 
 def render_review(review: Review) -> RenderableType:
-    """Every answer before submitting; missing required fields stand out in red."""
+    """Every answer before submitting; missing required fields stand out in red.
+
+    A review in groups says what is still needed first, then each group: its title with
+    how to edit it, its answers (where an answer the seller did not give came from beside
+    it, dim) and the optional questions left out."""
+    if review.sections:
+        return _grouped_review(review)
     title = Text(review.title, style="bold")
     table = Table(box=box.SIMPLE_HEAD, title=title, title_justify="left", padding=(0, 1))
     table.add_column("Field", style="bold", no_wrap=True)
@@ -318,7 +331,7 @@ def render_review(review: Review) -> RenderableType:
     missing = set(review.missing)
     for line in review.lines:
         if line.value is not None:
-            value = Text(line.value)
+            value = _answer(line)
         elif line.label in missing:
             value = Text(words.NOT_ANSWERED, style="bold red")
         else:
@@ -332,6 +345,45 @@ def render_review(review: Review) -> RenderableType:
     closing = words.REAPPLY_OR_EDIT if review.can_reapply else words.SUBMIT_OR_EDIT
     parts.append(Text(closing, style="bold"))
     return Group(*parts)
+
+
+def _grouped_review(review: Review) -> RenderableType:
+    parts: list[RenderableType] = [Text(review.title, style="bold")]
+    if review.notice:
+        parts.append(Text(review.notice, style="yellow"))
+    if review.missing:
+        parts.append(Text(words.still_needed(review.missing), style="red"))
+    for group in review.sections:
+        parts.append(Text(""))
+        parts.append(
+            Text.assemble((group.title, "bold"), (f"  {words.edit_group(group.edit)}", "dim"))
+        )
+        if group.lines:
+            table = Table.grid(padding=(0, 2))
+            table.add_column(no_wrap=True)
+            table.add_column()
+            for line in group.lines:
+                value = (
+                    _answer(line)
+                    if line.value is not None
+                    else Text(words.NOT_ANSWERED, style="bold red")
+                )
+                table.add_row(Text(line.label), value)
+            parts.append(Padding(table, (0, 0, 0, 2), expand=False))
+        if group.left_out:
+            parts.append(Text(f"  {words.left_out(group.left_out)}", style="dim"))
+    parts.append(Text(""))
+    closing = words.REAPPLY_OR_EDIT_GROUP if review.can_reapply else words.SUBMIT_OR_EDIT_GROUP
+    parts.append(Text(closing, style="bold"))
+    return Group(*parts)
+
+
+def _answer(line: ReviewLine) -> Text:
+    """An answer, and where it came from when the seller did not give it (dim, beside it)."""
+    value = Text(line.value or "")
+    if line.note:
+        value.append(f"  {words.aside(line.note)}", style="dim italic")
+    return value
 
 
 def render_created(created: Created) -> RenderableType:

@@ -84,6 +84,7 @@ NO: Final = "No"
 
 # Typed answers (the terminal, where every answer is typed).
 TYPE_SKIP: Final = "(type skip to leave it out)"
+TYPE_KEEP: Final = "(type keep to leave it as it is)"
 TYPE_SEVERAL: Final = "Pick one or more: numbers or names, separated by commas."
 TYPE_YES_NO: Final = "Answer yes or no."
 TYPE_NAME_OR_CODE: Final = f"{SEARCH}."
@@ -108,6 +109,8 @@ def for_example(placeholder: str) -> str:
 
 BACK: Final = "Back"
 SKIP: Final = "Skip"
+KEEP: Final = "Keep"
+"""Leave the answer an edit asks for again as it is."""
 REVIEW: Final = "Review"
 CANCEL: Final = "Cancel"
 CHOOSE: Final = "Choose"
@@ -157,11 +160,37 @@ SUBMIT_OR_EDIT: Final = "Type submit to send, edit FIELD to change one, or cance
 REAPPLY_OR_EDIT: Final = (
     "Type reapply to apply your changes on top, edit FIELD to change one, or cancel."
 )
+SUBMIT_OR_EDIT_GROUP: Final = (
+    "Type submit to send, edit and a group's or a field's name to change it, or cancel."
+)
+"""The closing line of a review in groups (``edit the_deal``, ``edit Deal value``)."""
+REAPPLY_OR_EDIT_GROUP: Final = (
+    "Type reapply to apply your changes on top, edit and a group's or a field's name to "
+    "change it, or cancel."
+)
+LEFT_OUT: Final = "Left out: "
+"""Before the optional questions of a review group left unanswered."""
 
 
 def still_needed(labels: Sequence[str]) -> str:
     """``Still needed: Deal value, Currency.``"""
     return f"{STILL_NEEDED}{', '.join(labels)}."
+
+
+def left_out(labels: Sequence[str]) -> str:
+    """``Left out: Industries, Products, Services``: a group's unanswered optional questions."""
+    return f"{LEFT_OUT}{', '.join(labels)}"
+
+
+def aside(note: str) -> str:
+    """``(from the customer's country)``: where an answer the seller did not give came from,
+    shown beside it."""
+    return f"({note})"
+
+
+def edit_group(edit: str) -> str:
+    """``(edit the_deal)``: how a review group is changed by typing (the terminal)."""
+    return f"(edit {edit})"
 
 
 def review_summary(review: Review) -> str:
@@ -174,6 +203,12 @@ def review_summary(review: Review) -> str:
 def fields_not_shown(count: int) -> str:
     """What a review too long for one card says about the lines it leaves out."""
     return f"{count} more fields are not shown; type edit FIELD to change one."
+
+
+def groups_not_shown(count: int) -> str:
+    """What a review in groups too long for one card says about the groups it leaves out."""
+    noun = "group is" if count == 1 else "groups are"
+    return f"{count} more {noun} not shown; type edit and a group's name to change one."
 
 
 # -- referrals --------------------------------------------------------------------------------

@@ -20,7 +20,9 @@ from bot.approvals.store import Approvals
 from bot.clock import SystemClock
 from bot.conversation.chat.approving import ApprovalRequests, ApprovalRules
 from bot.conversation.chat.desk import Desk
+from bot.conversation.chat.finding import Finder
 from bot.conversation.chat.inbound_rules import InboundRules
+from bot.conversation.chat.known_customers import KnownCustomers
 from bot.conversation.chat.memory import ChatMemory
 from bot.conversation.runtime.access import Access
 from bot.conversation.runtime.engine import Engine
@@ -101,6 +103,7 @@ async def chat_services(settings: Settings) -> AsyncIterator[ChatServices]:
         rules = approval_rules(settings)
         jobs = JobQueue(redis, stream=settings.job_stream, shards=settings.job_stream_shards)
         requests = ApprovalRequests(approvals, places, jobs, rules, clock=clock)
+        memory = ChatMemory(store)
         engine = Engine(
             store,
             client,
@@ -110,8 +113,8 @@ async def chat_services(settings: Settings) -> AsyncIterator[ChatServices]:
             sent=functools.partial(detector.observe, source="bot"),
             checks={"register": requests.check},
             requests=requests,
+            lookups={"known_customer": KnownCustomers(Finder(client, access, memory))},
         )
-        memory = ChatMemory(store)
         yield ChatServices(
             desk=Desk(engine, client, access=access, memory=memory),
             memory=memory,

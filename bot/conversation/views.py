@@ -68,6 +68,7 @@ class CommandName(StrEnum):
     SUBMIT = "submit"
     RESUME = "resume"
     REAPPLY = "reapply"
+    KEEP = "keep"
 
 
 class Command(_Input):
@@ -203,6 +204,8 @@ class Prompt(_View):
     progress: Progress
     can_go_back: bool
     placeholder: str | None = None
+    can_keep: bool = False
+    """The question is asked again by an edit and has an answer: Keep leaves it as it is."""
 
 
 class ReviewLine(BaseModel):
@@ -213,6 +216,22 @@ class ReviewLine(BaseModel):
     step: str
     label: str
     value: str | None
+    note: str | None = None
+    """Where an answer the seller did not give came from ("from the customer's country")."""
+
+
+class ReviewSection(BaseModel):
+    """A group of review lines with one Edit (``edit`` is what Edit sends: ``edit EDIT``
+    asks the group's questions again)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    edit: str
+    title: str
+    lines: tuple[ReviewLine, ...]
+    """The answers, and the required questions still unanswered (``value`` None)."""
+    left_out: tuple[str, ...] = ()
+    """Labels of the optional questions left unanswered: one line for all of them."""
 
 
 class Review(_View):
@@ -222,6 +241,9 @@ class Review(_View):
     flow: str
     title: str
     lines: tuple[ReviewLine, ...]
+    """Every line, in order."""
+    sections: tuple[ReviewSection, ...] = ()
+    """The lines in groups, each with one Edit; none when each line has its own Edit."""
     missing: tuple[str, ...] = ()
     """Labels of required fields still unanswered; submit is refused until they are."""
     notice: str | None = None

@@ -15,8 +15,9 @@ in Block Kit and how its click comes back (see :mod:`cards.ids`):
   earliest day: the engine refuses a day before ``Prompt.earliest`` with its own words);
 * anything else: the seller types the answer as a reply.
 
-Below the control, a row of Back / Skip / Review / Cancel carries the step id as its value,
-so a click on an old card can be told from one on the current card.
+Below the control, a row of Back / Keep (an edit asking an answered question again) / Skip /
+Review / Cancel carries the step id as its value, so a click on an old card can be told from
+one on the current card.
 """
 
 from __future__ import annotations
@@ -96,10 +97,13 @@ def answered_blocks(prompt: Prompt | str, answer: str) -> list[Block]:
 
 
 def navigation(prompt: Prompt) -> Block:
-    """Back, Skip, Review and Cancel, each naming the step it was shown for."""
+    """Back, Keep (an edit asking an answered question again), Skip, Review and Cancel, each
+    naming the step it was shown for."""
     row: list[InteractiveElement] = []
     if prompt.can_go_back:
         row.append(button(words.BACK, Action.BACK, value=prompt.step))
+    if prompt.can_keep:
+        row.append(button(words.KEEP, Action.KEEP, value=prompt.step))
     if not prompt.required:
         row.append(button(words.SKIP, Action.SKIP, value=prompt.step))
     row.append(button(words.REVIEW, Action.REVIEW, value=prompt.step))

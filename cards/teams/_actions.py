@@ -39,7 +39,7 @@ What each verb reads back as (:func:`read_action`):
   box's words as ``TypedText(text, step)``;
 * ``SEARCH`` (type-ahead) and ``PICK_DATE``: ``Choice(step, value)``; ``CHOOSE_MANY``:
   ``Choice(step, (value, ...))``;
-* ``BACK``, ``SKIP``, ``REVIEW``, ``CANCEL``, ``SUBMIT``, ``REAPPLY``, ``RESUME``:
+* ``BACK``, ``SKIP``, ``KEEP``, ``REVIEW``, ``CANCEL``, ``SUBMIT``, ``REAPPLY``, ``RESUME``:
   ``Command(name, step=step)``; ``EDIT``: ``Command(EDIT, arg=value)``;
 * ``SHOW``: ``TypedText("/referral show <value>")``; ``REGISTER``:
   ``TypedText("/referral register <value>")``; ``PAGE``: ``TypedText(value)``, the page
@@ -104,6 +104,7 @@ _UNESCAPED: Final = {"%25": "%", "%2C": ","}
 _COMMANDS: Final[Mapping[Action, CommandName]] = {
     Action.BACK: CommandName.BACK,
     Action.SKIP: CommandName.SKIP,
+    Action.KEEP: CommandName.KEEP,
     Action.CANCEL: CommandName.CANCEL,
     Action.REVIEW: CommandName.REVIEW,
     Action.SUBMIT: CommandName.SUBMIT,

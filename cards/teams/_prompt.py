@@ -18,9 +18,10 @@ as an Adaptive Card, and what a click sends (the data layout is in :mod:`cards.t
   from it), which a number box would refuse.
 
 Whatever the control, the seller may also type the answer as a reply in the chat. Below the
-control, Back / Skip (optional steps) / Review / Cancel each carry the step, so a click on an
-old card can be told from one on the current card. Cancel asks first, as the Slack card's
-confirmation does: it opens (``Action.ShowCard``) a small card holding the real Cancel.
+control, Back / Keep (an edit asking an answered question again) / Skip (optional steps) /
+Review / Cancel each carry the step, so a click on an old card can be told from one on the
+current card. Cancel asks first, as the Slack card's confirmation does: it opens
+(``Action.ShowCard``) a small card holding the real Cancel.
 """
 
 from __future__ import annotations
@@ -117,11 +118,14 @@ def answered_body(prompt: Prompt | str, answer: str) -> list[CardElement]:
 
 
 def navigation(prompt: Prompt) -> CardElement:
-    """Back, Skip, Review and Cancel, each naming the step it was shown for."""
+    """Back, Keep (an edit asking an answered question again), Skip, Review and Cancel, each
+    naming the step it was shown for."""
     asked, step = prompt.question, prompt.step
     row = []
     if prompt.can_go_back:
         row.append(execute(words.BACK, Action.BACK, step=step, inputs="none", question=asked))
+    if prompt.can_keep:
+        row.append(execute(words.KEEP, Action.KEEP, step=step, inputs="none", question=asked))
     if not prompt.required:
         row.append(execute(words.SKIP, Action.SKIP, step=step, inputs="none", question=asked))
     row.append(execute(words.REVIEW, Action.REVIEW, step=step, inputs="none", question=asked))

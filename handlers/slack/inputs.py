@@ -34,6 +34,7 @@ PROGRESS = re.compile(r"^Step \d+ of \d+: ")
 COMMANDS: Mapping[str, CommandName] = {
     Action.BACK: CommandName.BACK,
     Action.SKIP: CommandName.SKIP,
+    Action.KEEP: CommandName.KEEP,
     Action.CANCEL: CommandName.CANCEL,
     Action.REVIEW: CommandName.REVIEW,
     Action.SUBMIT: CommandName.SUBMIT,

@@ -15,6 +15,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from bot.conversation.views import (
+    Command,
+    CommandName,
     Created,
     DraftSummary,
     EligibilityReport,
@@ -29,6 +31,7 @@ from bot.conversation.views import (
     ReferralList,
     Review,
     ReviewLine,
+    ReviewSection,
     SignIn,
     StatusChange,
     View,
@@ -48,6 +51,7 @@ from cards.slack import (
     home,
     message,
 )
+from handlers.slack.inputs import action_input
 from tests.support.prompts import flow_prompts
 
 FIXTURES = Path(__file__).parents[1] / "fixtures" / "partner_center"
@@ -102,7 +106,7 @@ def elements(blocks: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
 
 def controls(blocks: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
     """Interactive elements other than the Back/Skip/Review/Cancel row."""
-    nav = {Action.BACK, Action.SKIP, Action.REVIEW, Action.CANCEL}
+    nav = {Action.BACK, Action.KEEP, Action.SKIP, Action.REVIEW, Action.CANCEL}
     return [element for element in elements(blocks) if element.get("action_id") not in nav]
 
 
@@ -336,6 +340,29 @@ def test_navigation_row_names_the_step_and_cancel_asks_first(
     assert cancel["confirm"]["title"]["text"]
 
 
+@pytest.mark.parametrize("required", [True, False])
+def test_an_edit_asking_an_answered_question_again_offers_keep_pinned_to_the_step(
+    required: bool,
+) -> None:
+    kept = message(prompt(required=required, current="Partner-led co-sell", can_keep=True))
+    asked = message(prompt(required=required, current="Partner-led co-sell"))
+
+    assert_valid(kept)
+    row = kept.blocks[-1]["elements"]
+    skip = [] if required else [Action.SKIP]
+    assert [element["action_id"] for element in row] == [
+        Action.BACK,
+        Action.KEEP,
+        *skip,
+        Action.REVIEW,
+        Action.CANCEL,
+    ]
+    [keep] = [element for element in row if element["action_id"] == Action.KEEP]
+    assert (keep["text"]["text"], keep["value"]) == ("Keep", "deal_kind")
+    assert action_input(keep) == Command(name=CommandName.KEEP, step="deal_kind")
+    assert Action.KEEP not in [element["action_id"] for element in elements(asked.blocks)]
+
+
 def test_an_error_shows_the_hint_and_suggestions_to_click() -> None:
     card = message(
         prompt(
@@ -410,6 +437,7 @@ def test_data_is_escaped_in_mrkdwn_and_shown_as_typed_in_plain_text(referral: Re
             title="New referral",
             lines=(ReviewLine(step="customer_name", label="Customer", value=NASTY),),
         ),
+        grouped(value=NASTY),
         ReferralCard(referral=named, message=NASTY),
         ReferralList(title="Open", referrals=(named,)),
         Created(referrals=(named,), message=NASTY),
@@ -462,7 +490,7 @@ def test_review_of_the_new_referral_flow_has_an_edit_button_per_line() -> None:
         ReviewLine(step=step.id, label=step.label, value=None if step.id == "city" else "x")
         for step in NEW_REFERRAL.steps
     )
-    assert len(lines) == 31
+    assert len(lines) > 30
     card = message(
         Review(flow="new", title="New referral", lines=lines, missing=("City",), notice="Heads up")
     )
@@ -506,6 +534,126 @@ def test_a_review_too_long_to_show_counts_the_rest() -> None:
 
     assert_valid(card)
     assert any("more fields are not shown" in text for text in mrkdwn_texts(card.blocks))
+
+
+GROUPS = (
+    ("the_deal", "The deal", ("Kind of deal", "Referral name", "Deal value", "Currency")),
+    ("the_customer", "The customer", ("Customer", "Address", "Customer size")),
+    ("the_contact", "Their contact", ("Contact",)),
+    ("needs", "What they need", ("Solutions", "Partner role", "Solution area")),
+    ("microsoft", "Microsoft's help", ("Help wanted", "Notes for Microsoft")),
+    ("sharing", "What is shared", ("Consents",)),
+    ("your_team", "Your team", ("You", "Also on your team")),
+)
+"""The new-referral flow's review groups: the ``edit`` each sends, the title, the lines."""
+LEFT_OUT = {"the_deal": ("Closing date", "Notes"), "needs": ("Industries", "Products", "Services")}
+FROM_THE_COUNTRY = "from the customer's country"
+
+
+def grouped(*, value: str = "An answer", missing: bool = False, **changes: Any) -> Review:
+    """A review in :data:`GROUPS`, every line answered with ``value`` but the currency (taken
+    from the customer's country), and the address still needed when ``missing``."""
+
+    def line(edit: str, number: int, label: str) -> ReviewLine:
+        step = f"{edit}_{number}"
+        if label == "Currency":
+            return ReviewLine(step=step, label=label, value="USD", note=FROM_THE_COUNTRY)
+        needed = missing and label == "Address"
+        return ReviewLine(step=step, label=label, value=None if needed else value)
+
+    sections = tuple(
+        ReviewSection(
+            edit=edit,
+            title=title,
+            lines=tuple(line(edit, number, label) for number, label in enumerate(labels)),
+            left_out=LEFT_OUT.get(edit, ()),
+        )
+        for edit, title, labels in GROUPS
+    )
+    fields: dict[str, Any] = {
+        "flow": "new",
+        "title": "New referral",
+        "lines": tuple(line for section in sections for line in section.lines),
+        "sections": sections,
+        "missing": ("City",) if missing else (),
+    }
+    return Review(**(fields | changes))
+
+
+def test_a_review_in_groups_has_one_edit_per_group_with_what_is_missing_first() -> None:
+    card = message(grouped(missing=True, notice="Heads up"))
+
+    assert_valid(card)
+    edits = [element for element in elements(card.blocks) if element["action_id"] == Action.EDIT]
+    assert [edit["value"] for edit in edits] == [edit for edit, _, _ in GROUPS]
+    groups = [block for block in card.blocks if "accessory" in block]
+    assert [block["accessory"]["value"] for block in groups] == [edit for edit, _, _ in GROUPS]
+    assert all(block["accessory"]["text"]["text"] == "Edit" for block in groups)
+    texts = [block.get("text", {}).get("text") for block in card.blocks]
+    needed = texts.index(":warning: Still needed: City.")
+    assert texts.index(":warning: Heads up") < needed < card.blocks.index(groups[0])
+    deal = groups[0]["text"]["text"].split("\n")
+    assert deal == [
+        "*The deal*",
+        "Kind of deal: An answer",
+        "Referral name: An answer",
+        "Deal value: An answer",
+        f"Currency: USD  _({FROM_THE_COUNTRY})_",
+        "_Left out: Closing date, Notes_",
+    ]
+    assert "Address: _missing_" in groups[1]["text"]["text"].split("\n")
+    assert groups[3]["text"]["text"].endswith("\n_Left out: Industries, Products, Services_")
+    decisions = card.blocks[-1]["elements"]
+    assert [d["action_id"] for d in decisions] == [Action.SUBMIT, Action.CANCEL]
+
+
+def test_a_complete_review_in_groups_needs_nothing_and_can_be_reapplied() -> None:
+    card = message(grouped(notice="Someone else changed it.", can_reapply=True))
+
+    assert_valid(card)
+    assert not any("Still needed" in text for text in mrkdwn_texts(card.blocks))
+    decisions = card.blocks[-1]["elements"]
+    assert [d["action_id"] for d in decisions] == [Action.SUBMIT, Action.REAPPLY, Action.CANCEL]
+
+
+def test_seven_groups_of_long_answers_stay_within_limits_and_each_keeps_its_edit() -> None:
+    long = "Contoso <&> " * 500  # 6,000 characters, longer still once escaped
+    view = grouped(value=long, missing=True, notice=long)
+    card = message(view)
+
+    assert_valid(card)
+    assert len(card.blocks) <= 50
+    groups = [block for block in card.blocks if "accessory" in block]
+    assert [block["accessory"]["value"] for block in groups] == [edit for edit, _, _ in GROUPS]
+    for block in card.blocks:
+        for text in mrkdwn_texts([block]):
+            assert len(text) <= 3000
+    deal = groups[0]["text"]["text"]
+    assert deal.startswith("*The deal*\nKind of deal: Contoso &lt;&amp;&gt;")
+    assert deal.endswith("\n…")  # the lines that did not fit
+    assert "<&>" not in deal
+
+
+def test_a_review_of_more_groups_than_a_message_holds_counts_the_rest() -> None:
+    sections = tuple(
+        ReviewSection(
+            edit=f"group_{number}",
+            title=f"Group {number}",
+            lines=(ReviewLine(step=f"s{number}", label="Field", value="x"),),
+        )
+        for number in range(60)
+    )
+    lines = tuple(line for section in sections for line in section.lines)
+    card = message(
+        Review(flow="new", title="t", lines=lines, sections=sections, missing=("Field",))
+    )
+
+    assert_valid(card)
+    edits = [
+        element["value"] for element in elements(card.blocks) if element["action_id"] == Action.EDIT
+    ]
+    assert edits == [f"group_{number}" for number in range(len(edits))]
+    assert f"{60 - len(edits)} more groups are not shown" in card.blocks[-2]["elements"][0]["text"]
 
 
 # -- referrals ------------------------------------------------------------------------------
@@ -905,6 +1053,23 @@ def test_limits_hold_whatever_the_data(name: str, notes: str, customer: str) -> 
             lines=tuple(ReviewLine(step=f"s{i}", label=name, value=notes) for i in range(60)),
             missing=(name, customer),
             notice=notes,
+        ),
+        grouped(value=notes, missing=True, title=name, notice=name),
+        Review(
+            flow="new",
+            title=name,
+            lines=(),
+            sections=(
+                ReviewSection(
+                    edit=name or "e",
+                    title=name,
+                    lines=tuple(
+                        ReviewLine(step=f"s{i}", label=name, value=notes, note=customer)
+                        for i in range(30)
+                    ),
+                    left_out=(name, customer),
+                ),
+            ),
         ),
         Created(referrals=made[:2], message=notes),
         ReferralCard(referral=made[0], message=name, registrable=True),

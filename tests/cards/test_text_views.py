@@ -35,6 +35,7 @@ from bot.conversation.views import (
 from bot.referrals.models import Referral, ReferralEligibility
 from cards import text
 from tests.cards.test_approvals_slack import approval
+from tests.cards.test_slack import FROM_THE_COUNTRY, GROUPS, grouped
 
 FIXTURES = Path(__file__).parents[1] / "fixtures" / "partner_center"
 
@@ -122,6 +123,14 @@ def test_optional_prompt_says_how_to_skip_and_shows_the_example_and_current_answ
     assert "A name your colleagues will recognize." in output
 
 
+def test_an_edit_asking_an_answered_question_again_says_how_to_keep_it() -> None:
+    kept = render(text.render_view(prompt(current="Partner-led co-sell", can_keep=True)))
+    asked = render(text.render_view(prompt(current="Partner-led co-sell")))
+
+    assert "Current: Partner-led co-sell  (type keep to leave it as it is)" in kept
+    assert "type keep" not in asked
+
+
 def test_prompt_after_a_wrong_answer_shows_the_error_hint_and_the_numbers_to_type() -> None:
     view = prompt(
         error='"privte" is not a known kind of deal.',
@@ -178,6 +187,36 @@ def test_review_lists_answers_marks_missing_ones_and_says_what_to_type() -> None
     assert [line for line in output if line][
         -1
     ] == "Type submit to send, edit FIELD to change one, or cancel."
+
+
+def test_a_review_in_groups_shows_what_is_missing_first_then_each_group_to_edit() -> None:
+    output = lines(render(text.render_view(grouped(missing=True, notice="Heads up"))))
+
+    shown = [line for line in output if line]
+    assert shown[:3] == ["New referral", "Heads up", "Still needed: City."]
+    titles = [f"{title}  (edit {edit})" for edit, title, _ in GROUPS]
+    assert [line for line in shown if line in titles] == titles
+    deal = shown.index(titles[0])
+    assert shown[deal + 1 : deal + 7] == [
+        "Kind of deal   An answer",
+        "Referral name  An answer",
+        "Deal value     An answer",
+        f"Currency       USD  ({FROM_THE_COUNTRY})",
+        "Left out: Closing date, Notes",
+        titles[1],
+    ]
+    assert "Address        missing" in shown
+    assert "Left out: Industries, Products, Services" in shown
+    assert shown[-1] == (
+        "Type submit to send, edit and a group's or a field's name to change it, or cancel."
+    )
+
+
+def test_a_review_in_groups_after_a_conflict_offers_reapply() -> None:
+    output = render(text.render_view(grouped(notice="Changed.", can_reapply=True)))
+
+    assert "Still needed" not in output
+    assert "Type reapply to apply your changes on top, edit and a group's" in output
 
 
 def test_review_after_a_conflict_offers_reapply() -> None:

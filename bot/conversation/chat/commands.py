@@ -160,10 +160,12 @@ STEERING = {
     "submit": CommandName.SUBMIT,
     "resume": CommandName.RESUME,
     "reapply": CommandName.REAPPLY,
+    "keep": CommandName.KEEP,
 }
 
 HELP_TEXT = (
-    "/referral new: create a referral, step by step\n"
+    "/referral new [CUSTOMER VALUE by DATE]: create a referral, step by step "
+    "(/referral new Contoso 50k USD by 2027-03-31 answers four questions at once)\n"
     "/referral show ID: one referral\n"
     "/referral find WORDS: referrals whose deal or customer name has these words\n"
     "/referral list [mine|open|won|lost] [PAGE]: referrals, newest first\n"

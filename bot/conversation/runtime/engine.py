@@ -19,7 +19,7 @@ from __future__ import annotations
 import logging
 import uuid
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from typing import Any, Protocol
 
@@ -54,7 +54,7 @@ from bot.conversation.views import (
     View,
 )
 from bot.conversation.vocabulary.flows import FLOWS
-from bot.conversation.vocabulary.steps import Flow
+from bot.conversation.vocabulary.steps import Flow, context_key
 from bot.metrics import DRAFT_WRITES
 from bot.partner_center.client import PartnerCenterClient
 from bot.referrals.models import Referral
@@ -95,6 +95,15 @@ class StartCheck(Protocol):
         ...
 
 
+class Lookup(Protocol):
+    """Looks up a step's answer for what it tells the draft (:attr:`Step.lookup`): an
+    earlier referral of the customer the seller named. None when there is nothing."""
+
+    async def __call__(self, conversation: Conversation, answer: Any) -> Any:
+        """What was found, as the draft keeps it (JSON), or None."""
+        ...
+
+
 @dataclass(frozen=True, slots=True)
 class Reply:
     """What an input led to: the views to show, and what it did to the draft (so a chat
@@ -123,11 +132,14 @@ class Engine:
         sent: Sent | None = None,
         checks: Mapping[str, StartCheck] | None = None,
         requests: RegistrationRequests | None = None,
+        lookups: Mapping[str, Lookup] | None = None,
     ) -> None:
         """``sent`` hears of every referral as a submit left it (channel notifications);
         ``checks`` are run before a draft of the flow they are named by starts; ``requests``
-        files finished deal registrations for approval."""
+        files finished deal registrations for approval; ``lookups`` answer the steps that
+        look their answer up, by :attr:`Step.lookup`."""
         self._checks = dict(checks or {})
+        self._lookups = dict(lookups or {})
         self._store = store
         self._access = access or Access()
         self._client = client
@@ -232,6 +244,7 @@ class Engine:
                 views = _already_answered(flow, loaded.session, _today(self._clock.now()))
                 return _stale(views, flow, loaded.session, pinned)
             outcome = self._advance(flow, loaded.session, message)
+            outcome = await self._looked_up(conversation, flow, loaded.session, outcome)
             if outcome.submit:
                 return _submitted(await self._submit(conversation, flow, loaded, delivery))
             if not outcome.persist:
@@ -258,6 +271,34 @@ class Engine:
             return self._replayed(flow, loaded.session)
         views = _already_answered(flow, loaded.session, _today(self._clock.now()))
         return _stale(views, flow, loaded.session, pinned)
+
+    async def _looked_up(
+        self, conversation: Conversation, flow: Flow, before: Session, outcome: machine.Outcome
+    ) -> machine.Outcome:
+        """``outcome``, with what the lookups found for the answers it changed."""
+        after = outcome.session
+        if not outcome.persist or after is None:
+            return outcome
+        session = await self._look_up(conversation, flow, before.answers, after)
+        if session is after:
+            return outcome
+        today = _today(self._clock.now())
+        views = (*outcome.views[:-1], machine.current_view(flow, session, today=today))
+        return replace(outcome, session=session, views=views)
+
+    async def _look_up(
+        self, conversation: Conversation, flow: Flow, before: Mapping[str, Any], after: Session
+    ) -> Session:
+        """``after``, with what each lookup found for a changed answer kept as context."""
+        session = after
+        for step in flow.steps:
+            lookup = self._lookups.get(step.lookup) if step.lookup else None
+            answer = after.answers.get(step.id)
+            if lookup is None or step.lookup is None or answer == before.get(step.id):
+                continue
+            found = await lookup(conversation, answer) if answer is not None else None
+            session = machine.with_context(flow, session, context_key(step.lookup), found)
+        return session
 
     def _replayed(self, flow: Flow, session: Session) -> Reply:
         """A turn that already changed the draft, delivered again: where it led."""
@@ -329,9 +370,12 @@ class Engine:
                 snapshot=referral.to_wire(),
                 checks=gate.checks if gate is not None else {},
             )
-            first = gate.views if gate is not None else []
+            first: list[View] = list(gate.views) if gate is not None else []
+            answers: dict[str, Any] = {}
         else:
-            first = []
+            # The words after the flow's name answer what they can (``new Contoso 50k``).
+            answers, said = machine.opened(flow, referral_id, today=_today(self._clock.now()))
+            first = [said] if said is not None else []
         now = self._clock.now()
         session = machine.start(
             flow,
@@ -340,12 +384,14 @@ class Engine:
                 flow=flow.name,
                 seller=conversation.seller,
                 subject=subject,
+                answers=answers,
                 reply_to=dict(conversation.address),
                 created_at=now,
                 updated_at=now,
                 deliveries=[delivery] if delivery is not None else [],
             ),
         )
+        session = await self._look_up(conversation, flow, {}, session)
         if not await self._drafts.create(conversation.key, session):
             return Reply(
                 [

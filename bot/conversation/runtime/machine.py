@@ -34,12 +34,13 @@ from bot.conversation.views import (
     Prompt,
     Review,
     ReviewLine,
+    ReviewSection,
     Text,
     Triage,
     View,
 )
 from bot.conversation.vocabulary import values
-from bot.conversation.vocabulary.steps import Flow, ParseContext, Step
+from bot.conversation.vocabulary.steps import Filled, Flow, ParseContext, Step
 from bot.referrals.catalogs import catalog_id
 from bot.referrals.lookup import lookup_key
 from bot.referrals.models import Referral
@@ -48,8 +49,10 @@ EARLIEST_SEARCH_DAYS = 366
 """How far past today a date step's earliest accepted day is looked for."""
 COMMANDS_HELP = (
     "Answer the question, or type: back, skip (optional questions), review, "
-    "edit FIELD, submit, cancel, help."
+    "edit FIELD, keep (when editing), submit, cancel, help."
 )
+GROUP_SKIP_HINT = "Type skip to answer them one at a time."
+CHECK_FIRST = "Nothing is missing. Check everything below, then submit to send it."
 
 
 class Effect(StrEnum):
@@ -113,6 +116,10 @@ class Situation:
             if step.is_required(self.answers) and step.id not in self.answers
         )
 
+    def is_open(self, step: Step) -> bool:
+        """Whether ``step`` is still to be asked (:meth:`Flow.is_open`)."""
+        return self.flow.is_open(step, self.answers, self.session.skipped)
+
 
 def advance(flow: Flow, session: Session, message: Input, *, today: date, now: datetime) -> Outcome:
     """Apply one input to a session."""
@@ -153,10 +160,67 @@ def start(flow: Flow, session: Session) -> Session:
     referral it works on (``Flow.prefill``): those are not asked, but show on the review
     where they can be edited. With everything answered, the review comes first."""
     answers = {**_prefilled(flow, session), **session.answers}
-    first = next((step for step in flow.applicable(answers) if step.id not in answers), None)
-    return session.model_copy(
-        update={"answers": answers, "current": first.id if first is not None else None}
+    inferred = _infer(flow, answers, dict(session.inferred))
+    first = next(
+        (step for step in flow.applicable(answers) if flow.is_open(step, answers, session.skipped)),
+        None,
     )
+    return session.model_copy(
+        update={
+            "answers": answers,
+            "inferred": inferred,
+            "current": first.id if first is not None else None,
+        }
+    )
+
+
+def opened(flow: Flow, words: str, *, today: date) -> tuple[dict[str, Any], Notice | None]:
+    """The answers the words typed after the flow's name give (``/referral new Contoso 50k
+    USD by 2027-03-31``), each checked by its own step's parser, and a notice saying what
+    was taken and what was not: nothing is guessed, nothing dropped unsaid."""
+    words = words.strip()
+    if not words:
+        return {}, None
+    if flow.opening is None:
+        return {}, Notice(
+            message=f"{flow.title} takes no words after its name; ignored: {words!r}.",
+        )
+    read = flow.opening(words, ParseContext(today=today, answers={}))
+    answers: dict[str, Any] = {}
+    unread = list(read.unread)
+    for step_id, value in read.answers.items():
+        step = flow.step(step_id)
+        context = ParseContext(today=today, answers=answers)
+        try:
+            answers[step_id] = step.parse(_as_typed(value), context)
+        except values.InvalidAnswer as invalid:
+            unread.append(f"{step.label}: {invalid.message}")
+    taken = [
+        f"{flow.step(step_id).label} {flow.step(step_id).show(v)}" for step_id, v in answers.items()
+    ]
+    message = f"From your line: {'; '.join(taken)}." if taken else "I could not use your line."
+    detail = f"Not used: {' '.join(unread)}" if unread else None
+    return answers, Notice(message=message, detail=detail)
+
+
+def with_context(flow: Flow, session: Session, key: str, found: Any) -> Session:
+    """The draft with what the engine found (``found``; None: nothing) kept under the
+    context key ``key``, and, unless the seller is editing, its current question moved back
+    to an earlier one this makes applicable (the offer of a customer filed before)."""
+    answers = {k: v for k, v in session.answers.items() if k != key}
+    if found is not None:
+        answers[key] = found
+    updated = session.model_copy(update={"answers": answers})
+    if updated.editing or updated.current is None:
+        return updated
+    order = [step.id for step in flow.steps]
+    first = next(
+        (s for s in flow.applicable(answers) if flow.is_open(s, answers, updated.skipped)),
+        None,
+    )
+    if first is not None and order.index(first.id) < order.index(updated.current):
+        updated = updated.model_copy(update={"current": first.id})
+    return updated
 
 
 def _prefilled(flow: Flow, session: Session) -> dict[str, Any]:
@@ -185,7 +249,7 @@ def prompt_view(
         step=step.id,
         question=step.question_for(answers),
         input=step.kind,
-        required=step.is_required(answers),
+        required=_required(situation, step),
         choices=options,
         searchable=step.searchable(answers),
         catalog=catalog_id(catalog) if catalog is not None else None,
@@ -200,35 +264,160 @@ def prompt_view(
         progress=_progress(situation, step),
         can_go_back=bool(situation.session.history),
         placeholder=step.placeholder,
+        can_keep=situation.session.editing and _current(situation, step) is not None,
     )
 
 
+def _required(situation: Situation, step: Step) -> bool:
+    """Whether the question must be answered: a group question must when a step it leaves
+    open must (skipping it only asks them one at a time)."""
+    if not step.is_group:
+        return step.is_required(situation.answers)
+    return _declined(situation, step) is None
+
+
 def _progress(situation: Situation, step: Step) -> Progress:
-    """Where ``step`` stands among the steps that apply or may yet (:meth:`Flow.may_apply`):
-    its place among them, and how many there are (why a bound: :class:`Progress`)."""
-    counted = situation.flow.may_apply(situation.answers, situation.session.skipped)
-    number = next((i for i, s in enumerate(counted, 1) if s.id == step.id), len(counted))
-    return Progress(number=number, total=len(counted))
+    """Where ``step`` stands among the questions asked or still to ask for the steps that
+    apply or may yet (:meth:`Flow.may_apply`): its place among them, and how many there are
+    (why a bound: :class:`Progress`).
+
+    A group question counts once for the steps it covers while it is still to be asked, and
+    the steps its answer filled are not counted again; so an address typed in one answer
+    takes one off the count, not six. An answer that fills only some of them leaves the rest
+    to be asked one by one, and they are counted from then on."""
+    flow, answers, skipped = situation.flow, situation.answers, situation.session.skipped
+    counted: list[Step] = []
+    for candidate in flow.may_apply(answers, skipped):
+        if candidate.is_group:
+            asked = candidate.id in answers or candidate.id in skipped
+            if step.id in candidate.covers and not asked:
+                continue  # the seller went to one of its steps (an edit): that one counts
+            if asked or candidate.id == step.id or situation.is_open(candidate):
+                counted.append(candidate)
+            continue
+        group = flow.group_of(candidate.id)
+        if group is not None:
+            settled = answers.get(group.id)
+            if isinstance(settled, list) and candidate.id in settled:
+                continue  # its group's answer gave it: asked again, it is that question
+            folded = situation.is_open(group) and _folded(group, candidate, answers)
+            if folded and candidate.id != step.id:
+                continue  # counted as part of its group, still to be asked
+        counted.append(candidate)
+    ids = [counted_step.id for counted_step in counted]
+    group = flow.group_of(step.id)
+    if step.id in ids:
+        number = ids.index(step.id) + 1
+    elif group is not None and group.id in ids:  # asked again, as part of its group's answer
+        number = ids.index(group.id) + 1
+    else:
+        number = len(ids)
+    return Progress(number=number, total=len(ids))
+
+
+def _folded(group: Step, covered: Step, answers: dict[str, Any]) -> bool:
+    """Whether ``covered`` is counted as part of its ``group`` question while that is still
+    to be asked: always, unless the group offers choices (optional questions) and it is not
+    one of them (a required step it covers is asked whatever the answer)."""
+    catalog = group.choices.catalog(answers) if group.choices is not None else None
+    return catalog is None or covered.id in set(catalog)
 
 
 def review_view(situation: Situation, *, notice: str | None = None) -> Review:
-    """Every applicable answer, and what is still missing."""
-    lines = []
-    for step in situation.applicable():
-        answer = situation.answers.get(step.id)
-        shown = step.show(answer) if answer is not None else None
-        before = step.current(situation.subject) if situation.subject else None
-        if shown is not None and before is not None and before != answer:
-            shown = f"{step.show(before)} → {shown}"
-        lines.append(ReviewLine(step=step.id, label=step.label, value=shown))
+    """Every applicable answer, in the flow's review groups when it has them, and what is
+    still missing."""
+    sections = _sections(situation)
+    if sections:
+        lines = tuple(line for section in sections for line in section.lines)
+    else:
+        lines = tuple(_line(situation, step) for step in situation.applicable())
     session = situation.session
     return Review(
         flow=situation.flow.name,
         title=situation.flow.title,
-        lines=tuple(lines),
+        lines=lines,
+        sections=sections,
         missing=tuple(step.label for step in situation.missing()),
         notice=notice or session.notice,
         can_reapply=session.notice is not None,
+    )
+
+
+def _line(situation: Situation, step: Step) -> ReviewLine:
+    """One answer as the review shows it: what it was before, for an existing referral, and
+    where it came from when the seller did not give it."""
+    answer = situation.answers.get(step.id)
+    shown = step.show(answer) if answer is not None else None
+    before = step.current(situation.subject) if situation.subject else None
+    if shown is not None and before is not None and before != answer:
+        shown = f"{step.show(before)} → {shown}"
+    note = situation.session.inferred.get(step.id) if answer is not None else None
+    return ReviewLine(step=step.id, label=step.label, value=shown, note=note)
+
+
+def _sections(situation: Situation) -> tuple[ReviewSection, ...]:
+    """The review's groups: a group question's steps on one line, the seller first where
+    they join the team, optional questions left unanswered named on one line, and groups
+    with nothing to show left out."""
+    flow = situation.flow
+    missing = {step.id for step in situation.missing()}
+    sections: list[ReviewSection] = []
+    for section in flow.sections:
+        lines: list[ReviewLine] = []
+        left_out: list[str] = []
+        if section.seller:
+            lines.append(_seller_line(situation, section.id))
+        for step in _section_questions(situation, section.steps):
+            if step.is_group:
+                summary = step.summary(situation.answers) if step.summary else None
+                needed = any(s.id in missing for s in flow.covered(step, situation.answers))
+                line = ReviewLine(step=step.id, label=step.label, value=summary)
+            else:
+                line = _line(situation, step)
+                needed = step.id in missing
+            if line.value is None and not needed:
+                left_out.append(step.label)
+            else:
+                lines.append(line)
+        if lines or left_out:
+            sections.append(
+                ReviewSection(
+                    edit=section.id,
+                    title=section.title,
+                    lines=tuple(lines),
+                    left_out=tuple(left_out),
+                )
+            )
+    return tuple(sections)
+
+
+def _section_questions(situation: Situation, step_ids: Sequence[str]) -> list[Step]:
+    """The questions a review group asks: its applicable steps, a group question in place of
+    the steps it covers (when any of them applies)."""
+    flow = situation.flow
+    applicable = {step.id for step in situation.applicable()}
+    questions: list[Step] = []
+    for step_id in step_ids:
+        step = flow.step(step_id)
+        group = flow.group_of(step_id)
+        if step_id not in applicable or (group is not None and group.id in step_ids):
+            continue
+        if not step.is_group or flow.covered(step, situation.answers):
+            questions.append(step)
+    return questions
+
+
+def _seller_line(situation: Situation, section: str) -> ReviewLine:
+    seller = situation.session.seller
+    name = seller.display_name or " ".join(
+        part for part in (seller.first_name, seller.last_name) if part
+    )
+    who = f"{name} <{seller.email}>" if name and seller.email else (name or seller.email)
+    return ReviewLine(
+        step=section,
+        label="You",
+        value=who or seller.user_id,
+        note="from your chat profile",
     )
 
 
@@ -243,30 +432,89 @@ def _answer(situation: Situation, step: Step, raw: str, *, today: date, now: dat
     )
     try:
         value = step.parse(raw, context)
+        if isinstance(value, Filled):
+            answers, skipped, changed = _group_answer(situation, step, value, today)
+        else:
+            implied = dict(step.derive(raw)) if step.derive is not None else {}
+            answers = {**session.answers, step.id: value, **implied}
+            changed = {step.id, *implied}
+            skipped = {s for s in session.skipped if s not in changed}
     except values.InvalidAnswer as invalid:
+        hint = invalid.hint or (GROUP_SKIP_HINT if step.is_group else None)
         prompt = prompt_view(
-            situation,
-            step,
-            error=invalid.message,
-            hint=invalid.hint,
-            suggestions=invalid.suggestions,
+            situation, step, error=invalid.message, hint=hint, suggestions=invalid.suggestions
         )
         return Outcome(session, (prompt,), persist=False, refused=Effect.REFUSED)
-    implied = dict(step.derive(raw)) if step.derive is not None else {}
-    answers = {**session.answers, step.id: value, **implied}
-    dropped = _drop_invalidated(
-        situation.flow, session.answers, answers, {step.id, *implied}, today
-    )
-    history = [*session.history, step.id]
+    return _taken(situation, step, answers, skipped, changed, today=today, now=now)
+
+
+def _group_answer(
+    situation: Situation, group: Step, filled: Filled, today: date
+) -> tuple[dict[str, Any], set[str], set[str]]:
+    """The answers after one answer to a group question: each value it gives checked by its
+    own step's parser (in flow order, so a step reads the ones before it), as if typed.
+
+    An answer that settles two or more of the steps restates the group (a whole address), so
+    the steps it leaves out are cleared and asked again; one that settles a single step
+    changes that step only."""
+    session = situation.session
+    if group.is_group:
+        covered = {step.id for step in situation.flow.covered(group, situation.answers)}
+    else:  # a question whose yes fills others (the same customer as before)
+        covered = {step.id for step in situation.applicable() if step.id != group.id}
+    given = {key: value for key, value in filled.answers.items() if key in covered}
+    nothing = {key for key in filled.skipped if key in covered and key not in given}
+    answers = dict(session.answers)
+    skipped = set(session.skipped)
+    if group.is_group and len(given) + len(nothing) >= 2:
+        for step_id in group.covers:
+            answers.pop(step_id, None)
+            skipped.discard(step_id)
+    for step in situation.flow.steps:
+        if step.id in given:
+            context = ParseContext(today=today, answers=answers)
+            try:
+                answers[step.id] = step.parse(_as_typed(given[step.id]), context)
+            except values.InvalidAnswer as invalid:
+                raise values.InvalidAnswer(
+                    f"{step.label}: {invalid.message}", hint=invalid.hint
+                ) from None
+            skipped.discard(step.id)
+    for step_id in nothing:
+        answers.pop(step_id, None)
+        skipped.add(step_id)
+    answers[group.id] = sorted({*given, *nothing})
+    skipped.discard(group.id)
+    return answers, skipped, {group.id, *given, *nothing}
+
+
+def _taken(
+    situation: Situation,
+    step: Step,
+    answers: dict[str, Any],
+    skipped: set[str],
+    changed: set[str],
+    *,
+    today: date,
+    now: datetime,
+) -> Outcome:
+    """The draft once ``step`` was answered (or skipped): the answers the change made wrong
+    dropped, those worked out from others brought up to date, and the next question."""
+    session = situation.session
+    dropped = _drop_invalidated(situation.flow, session.answers, answers, changed, today)
+    inferred = {k: v for k, v in session.inferred.items() if k not in changed}
+    inferred = _infer(situation.flow, answers, inferred)
     updated = session.model_copy(
         update={
             "answers": answers,
-            "skipped": [s for s in session.skipped if s not in (step.id, *implied)],
-            "history": history,
+            "skipped": sorted(skipped),
+            "inferred": inferred,
+            "history": [*session.history, step.id],
             "updated_at": now,
             "notice": None,
         }
     )
+    dropped = tuple(d for d in dropped if d.id not in inferred)
     return _told(_move_on(replace(situation, session=updated), step, now=now), dropped)
 
 
@@ -278,36 +526,67 @@ def _skip(situation: Situation, *, today: date, now: datetime) -> Outcome:
     if step.is_required(situation.answers):
         prompt = prompt_view(situation, step, error="This one is required; it can't be skipped.")
         return Outcome(session, (prompt,), persist=False, refused=Effect.REFUSED)
+    declined = _declined(situation, step)
+    if declined is not None:
+        answers, skipped, changed = _group_answer(situation, step, declined, today)
+        return _taken(situation, step, answers, skipped, changed, today=today, now=now)
     answers = {k: v for k, v in session.answers.items() if k != step.id}
-    dropped = _drop_invalidated(situation.flow, session.answers, answers, {step.id}, today)
-    updated = session.model_copy(
-        update={
-            "answers": answers,
-            "skipped": sorted({*session.skipped, step.id}),
-            "history": [*session.history, step.id],
-            "updated_at": now,
-        }
-    )
-    return _told(_move_on(replace(situation, session=updated), step, now=now), dropped)
+    skipped = {*session.skipped, step.id}
+    return _taken(situation, step, answers, skipped, {step.id}, today=today, now=now)
+
+
+def _declined(situation: Situation, step: Step) -> Filled | None:
+    """What skipping group question ``step`` settles: what it says (declining optional
+    questions declines them all), or, when every step it leaves open is optional (a private
+    lead's contact), all of them; None when its steps are to be asked one at a time."""
+    if not step.is_group:
+        return None
+    if step.declined is not None:
+        return step.declined(situation.answers)
+    still = [s for s in situation.flow.covered(step, situation.answers) if situation.is_open(s)]
+    if any(s.is_required(situation.answers) for s in still):
+        return None
+    return Filled({}, tuple(s.id for s in still))
+
+
+def _infer(flow: Flow, answers: dict[str, Any], inferred: Mapping[str, str]) -> dict[str, str]:
+    """Fill in (in place) the answers the flow works out from others, for the steps the
+    seller has not answered, and return which those are, with why.
+
+    One worked out before follows what it came from: changed, or gone when it can no longer
+    be worked out (a step that stopped applying)."""
+    kept = dict(inferred)
+    applicable = {step.id for step in flow.applicable(answers)}
+    for step in flow.steps:
+        if step.infer is None or (step.id in answers and step.id not in kept):
+            continue
+        value = step.infer.infer(answers) if step.id in applicable else None
+        if value is None:
+            if step.id in kept:
+                answers.pop(step.id, None)
+                del kept[step.id]
+        else:
+            answers[step.id] = value
+            kept[step.id] = step.infer.reason
+    return kept
 
 
 def _move_on(situation: Situation, answered: Step, *, now: datetime) -> Outcome:
     session = situation.session
     missing = situation.missing()
     if session.editing:
-        target = missing[0].id if missing else None
-        return _show(situation, session.model_copy(update={"current": target, "editing": False}))
+        still = {step.id for step in situation.applicable()}
+        queue = [step_id for step_id in session.edit_queue if step_id in still]
+        if queue:
+            update: dict[str, Any] = {"current": queue[0], "edit_queue": queue[1:]}
+        else:
+            update = {"current": missing[0].id if missing else None, "editing": False}
+            update["edit_queue"] = []
+        return _show(situation, session.model_copy(update=update))
     applicable = situation.applicable()
     ids = [step.id for step in applicable]
     after = applicable[ids.index(answered.id) + 1 :] if answered.id in ids else applicable
-    upcoming = next(
-        (
-            step.id
-            for step in after
-            if step.id not in session.answers and step.id not in session.skipped
-        ),
-        None,
-    )
+    upcoming = next((step.id for step in after if situation.is_open(step)), None)
     target = upcoming or (missing[0].id if missing else None)
     return _show(situation, session.model_copy(update={"current": target}))
 
@@ -319,9 +598,21 @@ def _show(situation: Situation, session: Session) -> Outcome:
     return Outcome(session, (prompt_view(moved, situation.flow.step(session.current)),))
 
 
-def _goto(situation: Situation, step_id: str, *, now: datetime, editing: bool = False) -> Outcome:
+def _goto(
+    situation: Situation,
+    step_id: str,
+    *,
+    now: datetime,
+    editing: bool = False,
+    queue: Sequence[str] = (),
+) -> Outcome:
     session = situation.session.model_copy(
-        update={"current": step_id, "editing": editing, "updated_at": now}
+        update={
+            "current": step_id,
+            "editing": editing,
+            "edit_queue": list(queue),
+            "updated_at": now,
+        }
     )
     return _show(situation, session)
 
@@ -347,7 +638,13 @@ def _command(situation: Situation, command: Command, *, today: date, now: dateti
             return Outcome(session, (first, view), persist=False)
         earlier, last = previous
         updated = session.model_copy(
-            update={"history": earlier, "current": last, "editing": False, "updated_at": now}
+            update={
+                "history": earlier,
+                "current": last,
+                "editing": False,
+                "edit_queue": [],
+                "updated_at": now,
+            }
         )
         return _show(situation, updated)
     if name is CommandName.SKIP:
@@ -360,7 +657,10 @@ def _command(situation: Situation, command: Command, *, today: date, now: dateti
         view = _now_showing(situation)
         return Outcome(session, (Notice(message=COMMANDS_HELP, detail=detail), view), persist=False)
     if name is CommandName.REVIEW:
-        return _show(situation, session.model_copy(update={"current": None, "editing": False}))
+        shown: dict[str, Any] = {"current": None, "editing": False, "edit_queue": []}
+        return _show(situation, session.model_copy(update=shown))
+    if name is CommandName.KEEP:
+        return _keep(situation, now=now)
     if name is CommandName.EDIT:
         return _edit(situation, command.arg, now=now)
     if name in (CommandName.SUBMIT, CommandName.REAPPLY):
@@ -373,12 +673,44 @@ def _command(situation: Situation, command: Command, *, today: date, now: dateti
     return Outcome(session, (problem,), persist=False)
 
 
+def _keep(situation: Situation, *, now: datetime) -> Outcome:
+    """Leave the question an edit asks again as it is, and go on to the next."""
+    session = situation.session
+    if not session.editing or session.current is None:
+        problem = Problem(
+            message="Keep works while editing: it leaves an answer as it is.",
+            hint=COMMANDS_HELP,
+        )
+        return Outcome(session, (problem, _now_showing(situation)), persist=False)
+    step = situation.flow.step(session.current)
+    return _move_on(
+        replace(situation, session=session.model_copy(update={"updated_at": now})), step, now=now
+    )
+
+
 def _edit(situation: Situation, target: str | None, *, now: datetime) -> Outcome:
-    applicable = situation.applicable()
+    applicable = [
+        step
+        for step in situation.applicable()
+        if not step.is_group or situation.flow.covered(step, situation.answers)
+    ]
     names = {lookup_key(step.id): step for step in applicable}
     names.update({lookup_key(step.label): step for step in applicable})
     wanted = lookup_key(target or "")
     step = names.get(wanted)
+    section = next(
+        (
+            section
+            for section in situation.flow.sections
+            if wanted in (lookup_key(section.id), lookup_key(section.title))
+        ),
+        None,
+    )
+    if step is None and section is not None:
+        questions = _section_questions(situation, section.steps)
+        if questions:
+            first, *rest = (question.id for question in questions)
+            return _goto(situation, first, now=now, editing=True, queue=rest)
     if step is None:
         close = difflib.get_close_matches(wanted, list(names), n=1, cutoff=0.6)
         step = names[close[0]] if close else None
@@ -411,7 +743,24 @@ def _submit(situation: Situation, *, reapply: bool) -> Outcome:
         )
         moved = session.model_copy(update={"current": first.id})
         return Outcome(moved, (prompt,), refused=Effect.REFUSED)
+    if session.current is not None and _unseen(situation):
+        # Answers that fill several fields at once, or were worked out: nothing is sent
+        # that the seller has not seen on the review first.
+        reviewing = session.model_copy(update={"current": None, "editing": False, "edit_queue": []})
+        said = Notice(message=CHECK_FIRST)
+        return Outcome(reviewing, (said, review_view(replace(situation, session=reviewing))))
     return Outcome(session, (), submit=True, persist=False)
+
+
+def _unseen(situation: Situation) -> bool:
+    """Whether the draft holds answers the seller did not give to their own question (a
+    group answer's, the first line's, one worked out or prefilled): those are seen on the
+    review before anything is sent."""
+    asked = set(situation.session.history)
+    return any(
+        step.id in situation.answers and step.id not in asked and not step.is_group
+        for step in situation.applicable()
+    )
 
 
 def _stale(situation: Situation) -> Outcome:
@@ -539,6 +888,11 @@ def _told(outcome: Outcome, dropped: tuple[Step, ...]) -> Outcome:
 
 
 def _current(situation: Situation, step: Step) -> str | None:
+    if step.is_group:
+        answered = any(
+            s.id in situation.answers for s in situation.flow.covered(step, situation.answers)
+        )
+        return step.summary(situation.answers) if answered and step.summary else None
     answer = situation.answers.get(step.id)
     if answer is None and situation.subject is not None:
         answer = step.current(situation.subject)

@@ -61,6 +61,11 @@ class Session(BaseModel):
     skipped: list[str] = Field(default_factory=list)
     history: list[str] = Field(default_factory=list)
     """Steps answered or skipped, in order: what ``back`` walks."""
+    inferred: dict[str, str] = Field(default_factory=dict)
+    """Answers the flow worked out rather than the seller gave (:class:`Inference`), by
+    step, with the reason the review shows beside them."""
+    edit_queue: list[str] = Field(default_factory=list)
+    """The questions still to ask again after ``current`` when a review group is edited."""
     subject: Subject | None = None
     submission: Submission = Field(default_factory=Submission)
     notice: str | None = None

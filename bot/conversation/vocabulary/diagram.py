@@ -54,13 +54,37 @@ def document(flow: Flow) -> str:
         mermaid(flow).rstrip(),
         "```",
         "",
-        "At any step: back, skip (optional steps), review, edit FIELD, submit, cancel, help."
+        "At any step: back, skip (optional steps), review, edit FIELD, keep (editing),"
+        " submit, cancel, help."
         " A step marked * is required for some answers and optional for others.",
     ]
     if optional:
         parts += ["", "Optional: " + ", ".join(optional) + "."]
     if conditional:
         parts += ["", "Conditional steps:", *conditional]
+    grouped = [
+        f"- **{step.label}**: one answer for {', '.join(flow.step(s).label for s in step.covers)};"
+        " what it leaves open is asked one by one"
+        for step in flow.steps
+        if step.is_group
+    ]
+    if grouped:
+        parts += ["", "Questions for several steps at once (asked while two or more are open):"]
+        parts += grouped
+    inferred = [
+        f"- **{step.label}**: {step.infer.reason}, until answered"
+        for step in flow.steps
+        if step.infer is not None
+    ]
+    if inferred:
+        parts += ["", "Worked out from other answers (not asked; shown on the review):", *inferred]
+    if flow.sections:
+        parts += ["", "The review, by group (one Edit each):"]
+        parts += [
+            f"- **{section.title}** (`edit {section.id}`): "
+            + ", ".join(flow.step(s).label for s in section.steps)
+            for section in flow.sections
+        ]
     checked = _checked(flow)
     if checked:
         parts += [

@@ -197,6 +197,28 @@ class AllOf:
         return all(condition.may_apply(answers, still_open) for condition in self.conditions)
 
 
+@dataclass(frozen=True, slots=True)
+class ContextGiven:
+    """Applies when the draft holds context under ``key`` (:func:`context_key`): what the
+    engine found when it looked up the answer to step ``found_by`` (a customer the seller
+    filed before)."""
+
+    key: str
+    found_by: str
+
+    def __call__(self, answers: Answers) -> bool:
+        """True when the context is there."""
+        return bool(answers.get(self.key))
+
+    def describe(self) -> str:
+        """E.g. ``customer_name matches an earlier referral``."""
+        return f"{self.found_by} finds {self.key.removeprefix(CONTEXT_MARK).replace('_', ' ')}"
+
+    def may_apply(self, answers: Answers, still_open: Open) -> bool:
+        """True while the step it is found by is open, else whether it applies."""
+        return self.found_by in still_open or self(answers)
+
+
 def answer_in(step: str, *values: str) -> AnswerIn:
     """Condition: step ``step`` was answered with one of ``values``."""
     return AnswerIn(step, frozenset(values))
@@ -273,11 +295,11 @@ class FromAnswers:
             for item in listed
             if isinstance(item, Mapping) and item.get("id")
         )
-        return _listed_catalog(self.noun, entries)
+        return listed_catalog(self.noun, entries)
 
 
 @functools.lru_cache(maxsize=128)
-def _listed_catalog(noun: str, entries: tuple[tuple[str, str], ...]) -> Catalog[str]:
+def listed_catalog(noun: str, entries: tuple[tuple[str, str], ...]) -> Catalog[str]:
     """One catalog per distinct list, so the same draft shown again finds its options in
     :func:`listed_options`' cache instead of adding new ones.
 
@@ -306,6 +328,52 @@ def _listed_catalog(noun: str, entries: tuple[tuple[str, str], ...]) -> Catalog[
 
 Parser = Callable[[str, ParseContext], Any]
 """Validates one typed (or clicked) answer and returns its canonical JSON value."""
+
+
+@dataclass(frozen=True, slots=True)
+class Filled:
+    """What one answer to a group question (:attr:`Step.covers`) settles: answers to some of
+    the steps it covers, and the steps it says have nothing to give (no second address
+    line), which count as skipped. The steps it leaves out are asked one by one after it."""
+
+    answers: Mapping[str, Any]
+    skipped: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Inference:
+    """An answer worked out from other answers (the currency from the customer's country):
+    filled in while the seller has not answered the step, so it is not asked, and shown on
+    the review with ``reason`` ("from the customer's country") where it can be edited. It
+    follows what it is worked out from until the seller answers the step themselves."""
+
+    infer: Callable[[Answers], Any]
+    """The answer for these answers, or None when it cannot be worked out."""
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class Section:
+    """A group of lines on the review (the deal, the customer, the contact...), with one
+    Edit that asks its questions again."""
+
+    id: str
+    title: str
+    steps: tuple[str, ...]
+    seller: bool = False
+    """The seller is listed first: they join the team of what the flow sends."""
+
+
+@dataclass(frozen=True, slots=True)
+class Opened:
+    """What the words after a flow's name (``/referral new Contoso 50k USD``) answer, and
+    what in them could not be read, said back to the seller rather than guessed."""
+
+    answers: Mapping[str, Any]
+    unread: tuple[str, ...] = ()
+
+
+Opening = Callable[[str, ParseContext], Opened]
 
 Required = bool | Condition
 
@@ -339,6 +407,20 @@ class Step:
     about: Callable[[Answers], Any] | None = field(default=None)
     """What the answer is about when other answers say it (the solution a slot of questions
     asks of): a change that makes it about something else drops the answer."""
+    covers: tuple[str, ...] = ()
+    """For a group question (an address in one answer): the later steps one answer may
+    fill. Its parser returns :class:`Filled`; it is asked in place of the first of them
+    while at least two are open, and what it leaves open is asked one by one after it."""
+    summary: Callable[[Answers], str | None] | None = field(default=None)
+    """For a group question: the answers it covers as one line of the review."""
+    declined: Callable[[Answers], Filled] | None = field(default=None)
+    """For a group question: what skipping it settles (declining optional questions
+    skips them all). None: skipping it asks its steps one at a time."""
+    infer: Inference | None = None
+    """An answer worked out from the others while the seller has given none."""
+    lookup: str | None = None
+    """The engine looks this step's answer up (a customer filed before) and keeps what it
+    finds as context under ``context_key(lookup)``; the lookup is the engine's to run."""
     fills: ApiPath | NoPath = field(kw_only=True)
     """The API path the answer fills, or why it fills none; required, so no step forgets."""
 
@@ -378,6 +460,11 @@ class Step:
         """Whether the step's catalog is too long to list."""
         catalog = self.choices.catalog(answers) if self.choices else None
         return catalog is not None and len(catalog) > MAX_LISTED_CHOICES
+
+    @property
+    def is_group(self) -> bool:
+        """Whether this is a group question: one answer for the steps it covers."""
+        return bool(self.covers)
 
     def show(self, value: Any) -> str:
         """An answer as it reads on the review card."""
@@ -430,6 +517,12 @@ class Flow:
     """Answers derived from the referral the draft works on, set when the draft starts: they
     are not asked but show on the review, where they can be edited. Keys made by
     :func:`context_key` carry context the steps read (choices, question words)."""
+    sections: tuple[Section, ...] = ()
+    """How the review groups the answers, each group with one Edit; without any, each
+    answer is a line of its own with its own Edit."""
+    opening: Opening | None = None
+    """Reads the words typed after the flow's name into answers (``/referral new Contoso
+    50k USD by 2027-03-31``)."""
 
     def __post_init__(self) -> None:
         ids = [step.id for step in self.steps]
@@ -441,6 +534,7 @@ class Flow:
         if self.prefill is not None and not self.needs_referral:
             raise ValueError(f"flow {self.name} prefills from a referral it does not have")
         self._check_picker(set(ids))
+        self._check_groups(ids)
         for step in self.steps:
             for earlier in step.dependencies:
                 if earlier not in ids:
@@ -458,6 +552,50 @@ class Flow:
         if conditional:
             # Their conditions speak of answers this flow never asks for.
             raise ValueError(f"picked steps cannot have conditions: {conditional}")
+
+    def _check_groups(self, ids: list[str]) -> None:
+        covered: dict[str, str] = {}
+        for step in self.steps:
+            for later in step.covers:
+                if later not in ids or ids.index(later) <= ids.index(step.id):
+                    raise ValueError(f"group {step.id} covers {later}, which is not a later step")
+                if self.step(later).covers:
+                    raise ValueError(f"group {step.id} covers group {later}")
+                if covered.setdefault(later, step.id) != step.id:
+                    raise ValueError(f"{later} is covered by both {covered[later]} and {step.id}")
+            if step.covers and step.required is not False:
+                raise ValueError(f"group {step.id} cannot be required: its steps are")
+        placed = [step_id for section in self.sections for step_id in section.steps]
+        unknown = [step_id for step_id in placed if step_id not in ids]
+        if unknown or len(set(placed)) != len(placed):
+            raise ValueError(f"flow {self.name}'s sections name unknown or repeated steps")
+        names = {lookup_key(step.id) for step in self.steps}
+        names.update(lookup_key(step.label) for step in self.steps)
+        clashing = [section.id for section in self.sections if lookup_key(section.id) in names]
+        if clashing:
+            # ``edit ID`` must reach the section, not a step of the same name.
+            raise ValueError(f"sections {clashing} are named like steps of flow {self.name}")
+
+    def group_of(self, step_id: str) -> Step | None:
+        """The group question covering step ``step_id``, if one does."""
+        return next((step for step in self.steps if step_id in step.covers), None)
+
+    def covered(self, group: Step, answers: Answers) -> tuple[Step, ...]:
+        """The steps ``group`` covers that apply for these answers, in order."""
+        applicable = {step.id for step in self.applicable(answers)}
+        return tuple(self.step(step_id) for step_id in group.covers if step_id in applicable)
+
+    def is_open(self, step: Step, answers: Answers, skipped: Collection[str] = ()) -> bool:
+        """Whether ``step`` is still to be asked: neither answered nor skipped, and for a
+        group question, at least two of the steps it covers are (one is asked as itself)."""
+        if step.id in answers or step.id in skipped:
+            return False
+        if not step.covers:
+            return True
+        open_covered = [
+            s for s in self.covered(step, answers) if s.id not in answers and s.id not in skipped
+        ]
+        return len(open_covered) >= 2
 
     def step(self, step_id: str) -> Step:
         """The step with this id."""

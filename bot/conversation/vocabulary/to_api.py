@@ -76,7 +76,10 @@ def partner_referral(flow: Flow, answers: Answers, seller: Seller) -> Referral:
     shared = answers["deal_kind"] != PRIVATE
     wire["type"] = ReferralType.SHARED if shared else ReferralType.INDEPENDENT
     wire["qualification"] = ReferralQualification.SALES_QUALIFIED
-    wire.setdefault("consent", {})["consentToShareReferralWithMicrosoftSellers"] = shared
+    consent = wire.setdefault("consent", {})
+    consent["consentToShareReferralWithMicrosoftSellers"] = shared
+    if not shared:  # Microsoft, not told of a private lead, brings in nobody
+        consent["consentToMicrosoftToContactSpecificPartners"] = False
     profile = wire.setdefault("customerProfile", {})
     profile["team"] = [
         contact

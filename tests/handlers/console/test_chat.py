@@ -34,32 +34,14 @@ REFERRAL_BOT = Path(sys.executable).with_name("referral-bot")
 ESCAPES = re.compile(r"\x1b(\[[0-?]*[ -/]*[@-~]|\][^\x07]*\x07|[=>])")
 WAIT_SECONDS = 15.0
 
-# A private lead, question by question (as the engine asks them) with the answer typed.
+# A private lead the short way, question by question (as the engine asks them) with the
+# answer typed, after a first line that gives the customer, the value and the closing date.
 PRIVATE_LEAD = [
-    ("What should we call this referral?", "Contoso [EU] pilot"),
-    ("What is the customer organization called?", "Contoso"),
-    ("The customer's street address?", "1 Main St"),
-    ("Anything more for the address", "skip"),
-    ("Which city?", "Seattle"),
-    ("Which state or region?", "WA"),
-    ("The postal code?", "98052"),
-    ("Which country?", "united states"),
+    ("The customer's address?", "1 Main St, Seattle, WA 98052, US"),
     ("How many employees does the customer have?", "10 to 50 employees"),
     ("Who is your contact at the customer?", "skip"),
-    ("Their last name?", "skip"),
-    ("Their email address?", "skip"),
-    ("Their phone number?", "skip"),
-    ("What is the deal worth?", "50k"),
-    ("In which currency?", "usd"),
-    ("When do you expect to close?", "in 30 days"),
-    ("What does the customer need?", "skip"),
-    ("Which industries?", "skip"),
-    ("Which Microsoft products?", "skip"),
-    ("Which services will you provide?", "skip"),
-    ("Which solutions?", "skip"),
-    ("May the customer's contact details be shared", "yes"),
-    ("Has the customer agreed to be contacted", "yes"),
-    ("Anyone else from your company on this deal?", "skip"),
+    ("Add notes, industries, products, services, solutions or teammates?", "none"),
+    ("What has the customer agreed to?", "yes"),
 ]
 
 
@@ -205,7 +187,8 @@ def drive_a_private_lead(chat: Terminal) -> None:
     chat.expect(r"Partner Center\s+built-in sandbox")
     chat.expect(re.escape("Type /referral new to create a referral"))
 
-    chat.type("/referral new")
+    chat.type("/referral new Contoso [EU] pilot 50k USD closing in 30 days")
+    chat.expect(r"From your line: Referral name Contoso \[EU\] pilot;")
     chat.expect(r"Step 1 of \d+")
     chat.expect(r"1\. Private lead \(not shared with Microsoft\)")
     chat.type("privte")
@@ -216,10 +199,11 @@ def drive_a_private_lead(chat: Terminal) -> None:
     for question, line in PRIVATE_LEAD:
         chat.answer(question, line)
 
-    chat.expect(r"Type submit to send, edit FIELD to change one, or cancel\.")
+    chat.expect(r"Type submit to send, edit and a group's or a field's name to change it")
     chat.type("review")
     chat.expect(r"Referral name\s+Contoso \[EU\] pilot")
-    chat.expect(r"Country\s+United States \(US\)")
+    chat.expect(r"Currency\s+USD")
+    chat.expect(r"Address\s+1 Main St, Seattle, WA 98052, US")
     chat.expect(r"Type submit to send")
     chat.type("submit")
     chat.expect(r"✓ Created your referral\.")

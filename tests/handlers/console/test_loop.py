@@ -120,7 +120,7 @@ def test_a_refused_answer_is_asked_again_with_the_reason(chat: Chat) -> None:
 def test_quit_and_exit_end_the_chat_before_the_next_line(chat: Chat, word: str) -> None:
     output = chat.run(scripted("/referral help", word, "/referral new"))
 
-    assert "/referral new: create a referral" in output
+    assert "/referral new [CUSTOMER VALUE by DATE]: create a referral" in output
     assert "What kind of deal is this?" not in output
     assert output.rstrip().endswith(GOODBYE)
 
@@ -161,7 +161,8 @@ def test_redis_going_away_shows_a_reference_and_the_chat_goes_on(
     assert "What kind of deal is this?" in output
     assert f"✗ {UNEXPECTED}" in output
     assert "Reference: " in output
-    assert "/referral new: create a referral" in output  # answered once Redis was back
+    # Answered once Redis was back:
+    assert "/referral new [CUSTOMER VALUE by DATE]: create a referral" in output
 
 
 def test_the_terminal_prints_a_link_and_carries_on_once_signed_in(

@@ -21,9 +21,8 @@ from tests.support.slack_stand_in import SlackApiStandIn
 
 DM = dm_channel_id("U0001")
 BEFORE = ["private", "Restarted Redis pilot", "Fabrikam Inc", "1 Main St", "skip", "Seattle"]
-AFTER = ["WA", "98101", "US", "10 to 50 employees", "skip", "skip", "skip", "skip"]
-AFTER += ["50k", "usd", "2027-03-31", "skip", "skip", "skip", "skip", "skip", "yes", "yes"]
-AFTER += ["skip"]
+AFTER = ["WA", "98101", "US", "10 to 50 employees", "skip", "50k", "2027-03-31"]
+AFTER += ["all", "skip", "skip", "skip", "skip", "skip", "skip", "yes", "yes", "skip"]
 
 
 @pytest.fixture

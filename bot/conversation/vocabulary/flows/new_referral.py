@@ -23,8 +23,9 @@ import re
 from typing import Any
 
 from bot.conversation.views import InputKind
-from bot.conversation.vocabulary import parsers
+from bot.conversation.vocabulary import groups, parsers, values
 from bot.conversation.vocabulary.flows.builders import any_of, one_of
+from bot.conversation.vocabulary.inferences import currency_of_country
 from bot.conversation.vocabulary.paths import (
     AMOUNT,
     MIDNIGHT_UTC,
@@ -33,10 +34,25 @@ from bot.conversation.vocabulary.paths import (
     Conversion,
     NoPath,
 )
-from bot.conversation.vocabulary.steps import DependsOn, Fixed, Flow, Step, Submit, answer_in
+from bot.conversation.vocabulary.steps import (
+    ContextGiven,
+    DependsOn,
+    Filled,
+    Fixed,
+    Flow,
+    Inference,
+    Opened,
+    ParseContext,
+    Section,
+    Step,
+    Submit,
+    answer_in,
+    context_key,
+)
 from bot.referrals import catalogs, limits
 from bot.referrals.catalogs import SolutionType
 from bot.referrals.lookup import Catalog
+from bot.referrals.models import Referral
 
 PRIVATE = "private"
 PARTNER_LED = "partner_led"
@@ -143,6 +159,198 @@ SOLUTION_TAGS = Conversion(_solution_tags, _solution_ids)
 """Solution categories by name, a partner's own solutions (SOL-…, DEAL-…) by id."""
 
 
+NOTES = Step(
+    "notes",
+    "Notes",
+    "What does the customer need? A few sentences for whoever reads this.",
+    InputKind.LONG_TEXT,
+    parsers.long_text("The notes", limits.NOTES),
+    required=False,
+    fills=ApiPath("/details/notes", unanswered="", updatable=True),
+)
+
+INDUSTRIES = any_of(
+    "industries",
+    "Industries",
+    "Which industries?",
+    Fixed(catalogs.INDUSTRIES),
+    required=False,
+    fills=ApiPath(f"{REQUIREMENTS}/industries", TAG_IDS, unanswered=[], updatable=True),
+)
+
+PRODUCTS = any_of(
+    "products",
+    "Products",
+    "Which Microsoft products?",
+    Fixed(catalogs.PRODUCTS),
+    required=False,
+    fills=ApiPath(f"{REQUIREMENTS}/products", TAG_IDS, unanswered=[], updatable=True),
+)
+
+SERVICES = any_of(
+    "services",
+    "Services",
+    "Which services will you provide?",
+    Fixed(catalogs.SERVICES),
+    required=False,
+    fills=ApiPath(f"{REQUIREMENTS}/services", TAG_IDS, unanswered=[], updatable=True),
+)
+
+SOLUTIONS = Step(
+    "solutions",
+    "Solutions",
+    "Which solutions? Pick categories, or give your solution ids (SOL-…, DEAL-…).",
+    InputKind.MULTI,
+    parsers.solutions,
+    choices=Fixed(catalogs.SOLUTIONS),
+    required=solution_required,
+    help="A co-sell with Microsoft's help needs at least one of your co-sell ready "
+    "solutions; otherwise this is optional.",
+    fills=ApiPath(f"{REQUIREMENTS}/solutions", SOLUTION_TAGS, unanswered=[]),
+)
+
+HELP_NOTES = Step(
+    "help_notes",
+    "Notes for Microsoft",
+    "Anything Microsoft's seller should know?",
+    InputKind.LONG_TEXT,
+    parsers.long_text("The notes for Microsoft", limits.NOTES),
+    when=microsoft_helps,
+    required=False,
+    fills=ApiPath("/inviteContext/notes", unanswered=""),
+)
+
+TEAM = Step(
+    "team",
+    "Also on your team",
+    "Anyone else from your company on this deal? (First Last <email>, comma-separated)",
+    InputKind.TEXT,
+    parsers.teammates,
+    required=False,
+    help="You are on the team already.",
+    fills=ApiPath("/team", unanswered=[]),
+)
+
+EXTRAS = groups.Offered((NOTES, INDUSTRIES, PRODUCTS, SERVICES, SOLUTIONS, HELP_NOTES, TEAM))
+"""The optional questions offered together, once: most referrals need none of them."""
+
+CONSENTS = (
+    groups.Flag("consent_share_info", ("share", "details", "share details", "contact details")),
+    groups.Flag("consent_contact", ("contact", "contacted", "be contacted")),
+    groups.Flag("consent_partners", ("partners", "other partners"), asked=shared),
+)
+CONSENT_WORDS = {
+    "consent_share_info": "their contact details shared with those working on the deal",
+    "consent_contact": "being contacted about it",
+    "consent_partners": "Microsoft bringing in other partners",
+}
+
+
+def _consents_summary(answers: Any) -> str | None:
+    said = [
+        f"{CONSENT_WORDS[flag.step]}: {'yes' if answers[flag.step] else 'no'}"
+        for flag in CONSENTS
+        if isinstance(answers.get(flag.step), bool)
+    ]
+    return "; ".join(said) if said else None
+
+
+def _private_keeps_partners_out(answers: Any) -> bool | None:
+    """A private lead is not shared with Microsoft: Microsoft brings in nobody."""
+    return False if answers.get("deal_kind") == PRIVATE else None
+
+
+def _partners_consent(raw: str, ctx: ParseContext) -> Any:
+    agreed = values.parse_yes_no(raw)
+    if agreed and ctx.answers.get("deal_kind") == PRIVATE:
+        raise values.InvalidAnswer(
+            "A private lead is not shared with Microsoft, so Microsoft cannot bring in partners.",
+            hint="Answer no, or change the kind of deal.",
+        )
+    return agreed
+
+
+KNOWN_CUSTOMER = context_key("known_customer")
+"""Where the engine keeps an earlier referral of the customer the seller named."""
+KNOWN_FIELDS = (*groups.ADDRESS_FIELDS, "customer_size", *groups.CONTACT_FIELDS.values())
+"""What an earlier referral of the same customer can answer."""
+
+
+def known_customer(referral: Referral) -> dict[str, Any] | None:
+    """What the draft keeps of an earlier referral of the customer the seller named: its
+    name, when it was created, and the answers it gives for :data:`KNOWN_FIELDS` (None when
+    it gives none)."""
+    answers = {}
+    for step_id in KNOWN_FIELDS:
+        value = FLOW.step(step_id).current(referral)
+        if value not in (None, ""):
+            answers[step_id] = value
+    if not answers:
+        return None
+    created = referral.created_date_time
+    return {
+        "id": referral.id,
+        "name": referral.name,
+        "customer": referral.customer_profile.name if referral.customer_profile else None,
+        "created": created.date().isoformat() if created is not None else None,
+        "answers": answers,
+    }
+
+
+def _known(answers: Any) -> dict[str, Any]:
+    found = answers.get(KNOWN_CUSTOMER)
+    return found if isinstance(found, dict) else {}
+
+
+def _same_customer_question(answers: Any) -> str:
+    found = _known(answers)
+    given = found.get("answers") or {}
+    size = given.get("customer_size")
+    said = [
+        groups.address_summary(given),
+        catalogs.CUSTOMER_SIZES.label(str(size)) if size else None,
+        groups.contact_summary(given),
+    ]
+    customer = found.get("customer") or "this customer"
+    when = f" of {found['created']}" if found.get("created") else ""
+    details = "; ".join(part for part in said if part)
+    return (
+        f"Same as {customer}'s referral{when} ({found.get('name') or 'unnamed'})? It has: "
+        f"{details}. Yes copies these here; no asks them."
+    )
+
+
+def _same_customer(raw: str, ctx: ParseContext) -> Filled:
+    if not values.parse_yes_no(raw):
+        return Filled({})
+    given = dict(_known(ctx.answers).get("answers") or {})
+    # What it lacks and is optional (a second address line) is not asked either.
+    lacking = tuple(
+        step_id
+        for step_id in KNOWN_FIELDS
+        if step_id not in given and not FLOW.step(step_id).is_required(ctx.answers)
+    )
+    return Filled(given, lacking)
+
+
+def _opening(words: str, ctx: ParseContext) -> Opened:
+    """``/referral new Contoso 50k USD by 2027-03-31``: the customer (and the referral's
+    name), the value, its currency and the closing date."""
+    read = values.parse_opening(words, today=ctx.today)
+    answers: dict[str, Any] = {}
+    if read.name:
+        answers["name"] = read.name
+    if read.customer:
+        answers["customer_name"] = read.customer
+    if read.amount is not None:
+        answers["deal_value"] = str(read.amount)
+    if read.currency:
+        answers["currency"] = read.currency
+    if read.closing is not None:
+        answers["closing_date"] = read.closing.isoformat()
+    return Opened(answers, read.unread)
+
+
 FLOW = Flow(
     name="new",
     title="New referral",
@@ -176,11 +384,38 @@ FLOW = Flow(
             "What is the customer organization called?",
             InputKind.TEXT,
             parsers.text("The customer name", limits.CUSTOMER_NAME),
+            lookup="known_customer",
             fills=ApiPath("/customerProfile/name", updatable=True),
         ),
         Step(
-            "address_line1",
+            "same_customer",
+            "Same customer as before",
+            "Same customer as one of your earlier referrals?",
+            InputKind.YES_NO,
+            _same_customer,
+            ask=_same_customer_question,
+            when=ContextGiven(KNOWN_CUSTOMER, "customer_name"),
+            required=False,
+            help="Yes copies its address, size and contact here, where you can still change "
+            "them; no asks them.",
+            fills=NoPath("copies the earlier referral's address, size and contact"),
+        ),
+        Step(
+            "address",
             "Address",
+            "The customer's address? One answer is fine: street, city, state, postal code and "
+            "country (1 Main St, Seattle, WA 98101, US).",
+            InputKind.LONG_TEXT,
+            groups.address,
+            required=False,
+            covers=groups.ADDRESS_FIELDS,
+            summary=groups.address_summary,
+            placeholder="1 Main St, Seattle, WA 98101, US",
+            fills=NoPath("the address steps it covers"),
+        ),
+        Step(
+            "address_line1",
+            "Street",
             "The customer's street address?",
             InputKind.TEXT,
             parsers.text("The address", limits.ADDRESS_LINE),
@@ -238,9 +473,22 @@ FLOW = Flow(
             fills=ApiPath("/customerProfile/size"),
         ),
         Step(
+            "contact",
+            "Contact",
+            "Who is your contact at the customer? Name, email and phone in one answer is fine "
+            "(Ada Lovelace <ada@fabrikam.com> +1 206 555 0100).",
+            InputKind.TEXT,
+            groups.contact,
+            required=False,
+            covers=tuple(groups.CONTACT_FIELDS.values()),
+            summary=groups.contact_summary,
+            placeholder="Ada Lovelace <ada@fabrikam.com> +1 206 555 0100",
+            fills=NoPath("the contact steps it covers"),
+        ),
+        Step(
             "contact_first_name",
             "Contact first name",
-            "Who is your contact at the customer? First name:",
+            "Your contact's first name?",
             InputKind.TEXT,
             parsers.text("The first name", limits.PERSON_NAME),
             required=shared,
@@ -290,6 +538,7 @@ FLOW = Flow(
             InputKind.CURRENCY,
             parsers.currency,
             choices=Fixed(catalogs.CURRENCIES),
+            infer=Inference(currency_of_country("country"), "from the customer's country"),
             fills=ApiPath("/details/currency", updatable=True),
         ),
         Step(
@@ -301,50 +550,23 @@ FLOW = Flow(
             fills=ApiPath("/details/closingDateTime", MIDNIGHT_UTC, updatable=True),
         ),
         Step(
-            "notes",
-            "Notes",
-            "What does the customer need? A few sentences for whoever reads this.",
-            InputKind.LONG_TEXT,
-            parsers.long_text("The notes", limits.NOTES),
-            required=False,
-            fills=ApiPath("/details/notes", unanswered="", updatable=True),
-        ),
-        any_of(
-            "industries",
-            "Industries",
-            "Which industries?",
-            Fixed(catalogs.INDUSTRIES),
-            required=False,
-            fills=ApiPath(f"{REQUIREMENTS}/industries", TAG_IDS, unanswered=[], updatable=True),
-        ),
-        any_of(
-            "products",
-            "Products",
-            "Which Microsoft products?",
-            Fixed(catalogs.PRODUCTS),
-            required=False,
-            fills=ApiPath(f"{REQUIREMENTS}/products", TAG_IDS, unanswered=[], updatable=True),
-        ),
-        any_of(
-            "services",
-            "Services",
-            "Which services will you provide?",
-            Fixed(catalogs.SERVICES),
-            required=False,
-            fills=ApiPath(f"{REQUIREMENTS}/services", TAG_IDS, unanswered=[], updatable=True),
-        ),
-        Step(
-            "solutions",
-            "Solutions",
-            "Which solutions? Pick categories, or give your solution ids (SOL-…, DEAL-…).",
+            "extras",
+            "More details",
+            "Add notes, industries, products, services, solutions or teammates? Pick the ones "
+            "to add, or none.",
             InputKind.MULTI,
-            parsers.solutions,
-            choices=Fixed(catalogs.SOLUTIONS),
-            required=solution_required,
-            help="A co-sell with Microsoft's help needs at least one of your co-sell ready "
-            "solutions; otherwise this is optional.",
-            fills=ApiPath(f"{REQUIREMENTS}/solutions", SOLUTION_TAGS, unanswered=[]),
+            groups.offer(EXTRAS),
+            choices=EXTRAS,
+            required=False,
+            covers=tuple(step.id for step in EXTRAS.steps),
+            declined=groups.declined(EXTRAS),
+            fills=NoPath("asks which of the optional steps it covers to ask"),
         ),
+        NOTES,
+        INDUSTRIES,
+        PRODUCTS,
+        SERVICES,
+        SOLUTIONS,
         one_of(
             "partner_role",
             "Partner role",
@@ -378,15 +600,20 @@ FLOW = Flow(
             display=lambda code: HELP_TYPES.label(str(code)),
             fills=ApiPath("/inviteContext/assistanceRequestCode"),
         ),
+        HELP_NOTES,
         Step(
-            "help_notes",
-            "Notes for Microsoft",
-            "Anything Microsoft's seller should know?",
-            InputKind.LONG_TEXT,
-            parsers.long_text("The notes for Microsoft", limits.NOTES),
-            when=microsoft_helps,
+            "consents",
+            "Consents",
+            "What has the customer agreed to?",
+            InputKind.TEXT,
+            groups.consents(*CONSENTS),
+            ask=groups.consent_question(
+                "What has the customer agreed to?", CONSENTS, CONSENT_WORDS
+            ),
             required=False,
-            fills=ApiPath("/inviteContext/notes", unanswered=""),
+            covers=tuple(flag.step for flag in CONSENTS),
+            summary=_consents_summary,
+            fills=NoPath("the consent steps it covers"),
         ),
         Step(
             "consent_share_info",
@@ -409,19 +636,39 @@ FLOW = Flow(
             "Microsoft may bring in partners",
             "May Microsoft invite other partners to help with this deal?",
             InputKind.YES_NO,
-            parsers.yes_no,
-            when=shared,
+            _partners_consent,
+            depends_on=("deal_kind",),
+            infer=Inference(
+                _private_keeps_partners_out, "a private lead is not shared with Microsoft"
+            ),
             fills=ApiPath("/consent/consentToMicrosoftToContactSpecificPartners", unanswered=False),
         ),
-        Step(
-            "team",
-            "Also on your team",
-            "Anyone else from your company on this deal? (First Last <email>, comma-separated)",
-            InputKind.TEXT,
-            parsers.teammates,
-            required=False,
-            help="You are on the team already.",
-            fills=ApiPath("/team", unanswered=[]),
-        ),
+        TEAM,
     ),
+    sections=(
+        Section(
+            "the_deal",
+            "The deal",
+            ("deal_kind", "name", "deal_value", "currency", "closing_date", "notes"),
+        ),
+        Section("the_customer", "The customer", ("customer_name", "address", "customer_size")),
+        Section("the_contact", "Their contact", ("contact",)),
+        Section(
+            "needs",
+            "What they need",
+            (
+                "industries",
+                "products",
+                "services",
+                "solutions",
+                "partner_role",
+                "solution_area",
+                "solution_play",
+            ),
+        ),
+        Section("microsoft", "Microsoft's help", ("help_type", "help_notes")),
+        Section("sharing", "What is shared", ("consents",)),
+        Section("your_team", "Your team", ("team",), seller=True),
+    ),
+    opening=_opening,
 )

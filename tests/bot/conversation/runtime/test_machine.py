@@ -42,25 +42,23 @@ PRIVATE_LEAD = [
     "private",
     "Contoso - Dynamics rollout",
     "Contoso Ltd",
-    "1 Main St",
+    "1 Main St",  # the address question takes the street alone: the rest is asked in turn
     None,  # skip address line 2
     "Seattle",
     "WA",
     "98101",
     "united states",
     "10 to 50 employees",
-    None,
-    None,
-    None,
-    None,  # no contact for a private lead
-    "50k",
-    "usd",
+    None,  # a private lead's contact is optional: one skip leaves it out
+    "50k",  # the currency is the country's
     "2026-12-31",
+    "all",  # every optional question, in turn
     "Supply chain on Dynamics 365",
     "retail",
     "Dynamics 365 Business",
     None,
     None,
+    None,  # the consents one at a time
     "yes",
     "yes",
     None,
@@ -111,20 +109,21 @@ def test_private_lead_walks_every_step_to_the_review() -> None:
     assert review.missing == ()
     values = {line.step: line.value for line in review.lines}
     assert values["deal_value"] == "50,000"
-    assert values["country"] == "United States (US)"
+    assert values["address"] == "1 Main St, Seattle, WA 98101, US"  # the address on one line
     assert values["customer_size"] == "10 to 50 employees"
     assert values["industries"] == "Retail & Consumer Goods"
-    assert "consent_partners" not in values  # only asked when shared with Microsoft
+    # Never asked of a private lead, but listed with the two that were.
+    assert "Microsoft bringing in other partners: no" in str(values["consents"])
     assert send(session, Command(name=CommandName.SUBMIT)).submit
 
 
 @pytest.mark.parametrize(
     ("kind", "total"),
     [
-        ("private", 25),
-        ("partner led", 26),  # + partner consent
-        ("co-sell", 28),  # + help type, notes for Microsoft, partner consent
-        ("services", 31),  # + partner role, solution area and play
+        ("private", 12),
+        ("partner led", 12),  # the partner consent is one of the consents asked together
+        ("co-sell", 14),  # + a solution and the help wanted
+        ("services", 16),  # + partner role, solution area and play, and the help wanted
     ],
 )
 def test_progress_total_never_goes_up_once_the_deal_kind_is_known(kind: str, total: int) -> None:
@@ -132,14 +131,14 @@ def test_progress_total_never_goes_up_once_the_deal_kind_is_known(kind: str, tot
     session = new_session()
     first = machine.current_view(FLOWS["new"], session, today=TODAY)
     assert isinstance(first, Prompt)
-    assert (first.progress.number, first.progress.total) == (1, 31)  # every step any kind asks
+    assert (first.progress.number, first.progress.total) == (1, 17)  # every question any kind asks
     prompt = machine.current_view(FLOWS["new"], run(session, [kind]), today=TODAY)
     assert isinstance(prompt, Prompt)
     assert (prompt.progress.number, prompt.progress.total) == (2, total)
 
 
 def test_wrong_answer_reasks_the_same_step_with_closest_values() -> None:
-    session = run(new_session(), PRIVATE_LEAD[:18])
+    session = run(new_session(), PRIVATE_LEAD[:15])
     assert session.current == "industries"
     outcome = send(session, "helthcare")
     prompt = only(outcome)
@@ -171,7 +170,7 @@ def test_a_card_click_for_another_step_is_stale() -> None:
 
 
 def test_card_selection_goes_through_the_same_validation() -> None:
-    session = run(new_session(), PRIVATE_LEAD[:18])
+    session = run(new_session(), PRIVATE_LEAD[:15])
     picked = send(
         session, Choice(step="industries", value=("Healthcare", "Retail & Consumer Goods"))
     )
@@ -209,6 +208,9 @@ def test_required_steps_cannot_be_skipped_optional_ones_can() -> None:
 
 def test_contacts_are_required_once_the_deal_is_shared() -> None:
     session = run(new_session(), ["partner-led", *PRIVATE_LEAD[1:10]])
+    assert session.current == "contact"
+    # Skipped, the contact question is asked a field at a time, and the name is required.
+    session = run(session, [None])
     assert session.current == "contact_first_name"
     prompt = only(send(session, None))
     assert isinstance(prompt, Prompt)
@@ -239,7 +241,7 @@ def test_changing_the_kind_of_deal_asks_what_is_now_required() -> None:
 
 def test_solution_plays_follow_the_solution_area() -> None:
     services = ["services", *PRIVATE_LEAD[1:10], "Ada", "Lee", "ada@contoso.com", None]
-    services += ["50k", "usd", "2026-12-31", "Needs", None, None, None, None]
+    services += ["50k", "2026-12-31", "all", "Needs", None, None, None, None]
     session = run(new_session(), services)
     assert session.current == "partner_role"
     session = run(session, ["Solution design", "Security"])
@@ -257,7 +259,7 @@ def test_solution_plays_follow_the_solution_area() -> None:
 
 
 def test_amount_with_a_currency_answers_the_currency_too() -> None:
-    session = run(new_session(), PRIVATE_LEAD[:14])
+    session = run(new_session(), PRIVATE_LEAD[:11])
     assert session.current == "deal_value"
     session = run(session, ["EUR 42,500"])
     assert session.answers["currency"] == "EUR"
@@ -272,11 +274,11 @@ def test_submit_with_missing_answers_points_at_the_first() -> None:
     assert isinstance(prompt, Prompt)
     assert prompt.step == "customer_name"
     assert prompt.error
-    assert prompt.error.startswith("Before submitting, answer: Customer, Address")
+    assert prompt.error.startswith("Before submitting, answer: Customer, Street, City")
 
 
 def test_closing_date_in_the_past_is_refused() -> None:
-    session = run(new_session(), PRIVATE_LEAD[:16])
+    session = run(new_session(), PRIVATE_LEAD[:12])
     assert session.current == "closing_date"
     prompt = only(send(session, "2026-11-01"))
     assert isinstance(prompt, Prompt)
@@ -357,7 +359,7 @@ def test_any_input_sequence_keeps_the_session_consistent(flow: str, inputs: list
 
 
 def test_a_date_question_carries_the_earliest_day_its_own_rule_accepts() -> None:
-    session = run(new_session(), PRIVATE_LEAD[:16])
+    session = run(new_session(), PRIVATE_LEAD[:12])
     assert session.current == "closing_date"
     prompt = machine.current_view(FLOWS["new"], session, today=TODAY)
     assert isinstance(prompt, Prompt)
