@@ -15,9 +15,10 @@ answer the bot refused.
   answered too: a co-sell's solution, a services co-sell's partner role, solution area and
   play, and the help a co-sell asks Microsoft for.
 * **long way** (the baseline, measured in the same run): ``/referral new`` alone, then every
-  field its own answer: ``skip`` on each group question so its fields are asked one by one
-  (``all`` to the offer of optional questions, each then skipped), the same values as the
-  short way, then ``submit``.
+  field its own answer: only the street to the address question and only the first name to
+  the contact question (the rest is then asked one field at a time), ``skip`` on the
+  consents question so each is asked on its own, ``all`` to the offer of optional
+  questions (each then skipped), the same values as the short way, then ``submit``.
 * **known customer** (partner-led only): a second referral for the customer of the first,
   by the same seller, taking the earlier referral's address, size and contact with one yes.
 
@@ -171,7 +172,7 @@ def long_way(kind: str) -> tuple[str, dict[str, str]]:
         "deal_kind": KIND_WORDS[kind],
         "name": CUSTOMERS[kind],  # what the short way's opening names it
         "customer_name": CUSTOMERS[kind],
-        "address": "skip",
+        "address": STREET,  # the street alone: the rest is asked one by one
         "address_line1": STREET,
         "address_line2": LINE2,
         "city": CITY,
@@ -179,7 +180,7 @@ def long_way(kind: str) -> tuple[str, dict[str, str]]:
         "postal_code": POSTAL_CODE,
         "country": COUNTRY,
         "customer_size": SIZE,
-        "contact": "skip",
+        "contact": FIRST,  # the first name alone (a private lead's skip would leave it out)
         "contact_first_name": FIRST,
         "contact_last_name": LAST,
         "contact_email": EMAIL,

@@ -10,6 +10,7 @@ profile without an email) offers nothing: the seller is asked the questions as u
 from __future__ import annotations
 
 import logging
+import re
 from typing import Any
 
 from bot.conversation.chat.finding import Finder, Matches
@@ -31,7 +32,9 @@ class KnownCustomers:
         wanted = lookup_key(str(answer or ""))
         if not wanted:
             return None
-        found = await self._finder.search(conversation, str(answer))
+        # Its words, without the punctuation a name may be typed with ("Fabrikam Inc.").
+        words = " ".join(re.findall(r"\w+", str(answer)))
+        found = await self._finder.search(conversation, words)
         if not isinstance(found, Matches):  # Partner Center refused, no email: no offer
             logger.info("known customer lookup found nothing to look at")
             return None

@@ -40,7 +40,7 @@ from bot.conversation.views import (
     View,
 )
 from bot.conversation.vocabulary import values
-from bot.conversation.vocabulary.steps import Filled, Flow, ParseContext, Step
+from bot.conversation.vocabulary.steps import Filled, Flow, ParseContext, Step, is_context_key
 from bot.referrals.catalogs import catalog_id
 from bot.referrals.lookup import lookup_key
 from bot.referrals.models import Referral
@@ -160,6 +160,7 @@ def start(flow: Flow, session: Session) -> Session:
     referral it works on (``Flow.prefill``): those are not asked, but show on the review
     where they can be edited. With everything answered, the review comes first."""
     answers = {**_prefilled(flow, session), **session.answers}
+    told = sorted({*session.told, *(key for key in answers if not is_context_key(key))})
     inferred = _infer(flow, answers, dict(session.inferred))
     first = next(
         (step for step in flow.applicable(answers) if flow.is_open(step, answers, session.skipped)),
@@ -168,6 +169,7 @@ def start(flow: Flow, session: Session) -> Session:
     return session.model_copy(
         update={
             "answers": answers,
+            "told": told,
             "inferred": inferred,
             "current": first.id if first is not None else None,
         }
@@ -205,22 +207,28 @@ def opened(flow: Flow, words: str, *, today: date) -> tuple[dict[str, Any], Noti
 
 def with_context(flow: Flow, session: Session, key: str, found: Any) -> Session:
     """The draft with what the engine found (``found``; None: nothing) kept under the
-    context key ``key``, and, unless the seller is editing, its current question moved back
-    to an earlier one this makes applicable (the offer of a customer filed before)."""
+    context key ``key``. Unless the seller is editing, its current question follows: back
+    to an earlier one this makes applicable (the offer of a customer filed before), or on
+    from one it no longer applies to (that offer, once the customer is renamed)."""
     answers = {k: v for k, v in session.answers.items() if k != key}
     if found is not None:
         answers[key] = found
     updated = session.model_copy(update={"answers": answers})
-    if updated.editing or updated.current is None:
+    current = updated.current
+    if updated.editing or current is None:
         return updated
     order = [step.id for step in flow.steps]
-    first = next(
-        (s for s in flow.applicable(answers) if flow.is_open(s, answers, updated.skipped)),
-        None,
-    )
-    if first is not None and order.index(first.id) < order.index(updated.current):
-        updated = updated.model_copy(update={"current": first.id})
-    return updated
+    situation = Situation(flow, updated)
+    applicable = situation.applicable()
+    still = [step.id for step in applicable if situation.is_open(step)]
+    earlier = [step_id for step_id in still if order.index(step_id) < order.index(current)]
+    if earlier:
+        current = earlier[0]
+    elif current not in {step.id for step in applicable}:
+        later = [step_id for step_id in still if order.index(step_id) > order.index(current)]
+        missing = situation.missing()
+        current = later[0] if later else missing[0].id if missing else None
+    return updated.model_copy(update={"current": current})
 
 
 def _prefilled(flow: Flow, session: Session) -> dict[str, Any]:
@@ -286,8 +294,13 @@ def _progress(situation: Situation, step: Step) -> Progress:
     takes one off the count, not six. An answer that fills only some of them leaves the rest
     to be asked one by one, and they are counted from then on."""
     flow, answers, skipped = situation.flow, situation.answers, situation.session.skipped
+    told = {*situation.session.told, *situation.session.inferred}
     counted: list[Step] = []
     for candidate in flow.may_apply(answers, skipped):
+        if candidate.id in told and candidate.id in answers:
+            # Answered without being asked (the first line, a prefill, worked out): not a
+            # question, even while an edit asks it.
+            continue
         if candidate.is_group:
             asked = candidate.id in answers or candidate.id in skipped
             if step.id in candidate.covers and not asked:
@@ -310,8 +323,12 @@ def _progress(situation: Situation, step: Step) -> Progress:
         number = ids.index(step.id) + 1
     elif group is not None and group.id in ids:  # asked again, as part of its group's answer
         number = ids.index(group.id) + 1
-    else:
-        number = len(ids)
+    elif ids:  # an answer it was told, edited: where it stands among the questions
+        order = [each.id for each in flow.steps]
+        before = sum(1 for each in ids if order.index(each) < order.index(step.id))
+        number = min(max(before, 1), len(ids))
+    else:  # every answer was told: this edit is the one question
+        return Progress(number=1, total=1)
     return Progress(number=number, total=len(ids))
 
 
@@ -439,6 +456,10 @@ def _answer(situation: Situation, step: Step, raw: str, *, today: date, now: dat
             answers = {**session.answers, step.id: value, **implied}
             changed = {step.id, *implied}
             skipped = {s for s in session.skipped if s not in changed}
+        if not step.is_group:  # what came with the answer, not asked on its own
+            told = {*session.told, *(changed - {step.id})}
+            session = session.model_copy(update={"told": sorted(told)})
+            situation = replace(situation, session=session)
     except values.InvalidAnswer as invalid:
         hint = invalid.hint or (GROUP_SKIP_HINT if step.is_group else None)
         prompt = prompt_view(
@@ -515,6 +536,9 @@ def _taken(
         }
     )
     dropped = tuple(d for d in dropped if d.id not in inferred)
+    if dropped:  # asked again, on their own
+        gone = {d.id for d in dropped}
+        updated = updated.model_copy(update={"told": [t for t in updated.told if t not in gone]})
     return _told(_move_on(replace(situation, session=updated), step, now=now), dropped)
 
 

@@ -64,6 +64,9 @@ class Session(BaseModel):
     inferred: dict[str, str] = Field(default_factory=dict)
     """Answers the flow worked out rather than the seller gave (:class:`Inference`), by
     step, with the reason the review shows beside them."""
+    told: list[str] = Field(default_factory=list)
+    """Steps answered without their own question being asked (the first line, a prefill,
+    an amount's currency, an earlier referral's address): progress does not count them."""
     edit_queue: list[str] = Field(default_factory=list)
     """The questions still to ask again after ``current`` when a review group is edited."""
     subject: Subject | None = None

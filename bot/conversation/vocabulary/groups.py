@@ -10,6 +10,7 @@ one by one, so a group question can only ever save questions, never skip a check
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -23,6 +24,7 @@ from bot.conversation.vocabulary.steps import (
     Step,
     listed_catalog,
 )
+from bot.conversation.vocabulary.values._common import _prepare
 from bot.referrals.lookup import Catalog, lookup_key
 
 # -- an address -------------------------------------------------------------------------
@@ -105,9 +107,11 @@ class Flag:
     """Whether the group asks it for these answers (the deal kind may settle it)."""
 
 
-_ALL = frozenset({"all", "yes", "y", "all of them", "yes to all", "everything"})
-_NONE = frozenset({"none", "no", "n", "none of them", "no to all", "nothing"})
-_JOINERS = (",", ";", "/", "&", " and ", " plus ")
+_ALL = frozenset(
+    {"all", "yes", "y", "all of them", "yes to all", "everything", "yes all", "yes please"}
+)
+_NONE = frozenset({"none", "no", "n", "none of them", "no to all", "nothing", "no none"})
+_JOINERS = (",", ";", "/", "&", "\n", " and ", " plus ")
 _CONSENT_HINT = 'Answer yes (all), no (none), or name the ones agreed to, e.g. "share, contact".'
 
 
@@ -118,10 +122,11 @@ def consents(*flags: Flag) -> Parser:
 
     def parse(raw: str, ctx: ParseContext) -> Filled:
         asked = [flag for flag in flags if flag.asked(ctx.answers)]
-        said = " ".join(raw.split()).casefold().rstrip(".!")
-        if said in _ALL:
+        said = _said(raw)
+        words = " ".join(re.findall(r"\w+", said))
+        if words in _ALL:
             return Filled({flag.step: True for flag in asked})
-        if said in _NONE:
+        if words in _NONE:
             return Filled({flag.step: False for flag in asked})
         agreed: set[str] = set()
         for piece in _pieces(said):
@@ -140,6 +145,12 @@ def consents(*flags: Flag) -> Parser:
     return parse
 
 
+def _said(raw: str) -> str:
+    """An answer as typed, checked and normalised as every answer is (NFKC: a circled or
+    superscript digit is its digit), folded, lines kept, the final full stop dropped."""
+    return _prepare(raw, noun="answer", lines=True).casefold().rstrip(".!")
+
+
 def _pieces(said: str) -> list[str]:
     for joiner in _JOINERS:
         said = said.replace(joiner, "\n")
@@ -147,8 +158,9 @@ def _pieces(said: str) -> list[str]:
 
 
 def _flag_named(piece: str, asked: Sequence[Flag]) -> Flag | None:
-    if piece.isdigit() and 1 <= int(piece) <= len(asked):
-        return asked[int(piece) - 1]
+    if piece.isascii() and piece.isdigit() and len(piece) <= len(str(len(asked))):
+        number = int(piece)
+        return asked[number - 1] if 1 <= number <= len(asked) else None
     key = lookup_key(piece)
     return next((flag for flag in asked if any(key == lookup_key(w) for w in flag.words)), None)
 
@@ -204,14 +216,22 @@ def offer(source: Offered) -> Parser:
 
     def parse(raw: str, ctx: ParseContext) -> Filled:
         offered = [step.id for step in source.offered(ctx.answers)]
-        said = " ".join(raw.split()).casefold().rstrip(".!")
-        if said in _DECLINE:
+        words = " ".join(re.findall(r"\w+", _said(raw)))
+        if words in _DECLINE:
             return Filled({}, tuple(offered))
-        if said in _ACCEPT_ALL:
+        if words in _ACCEPT_ALL:
             return Filled({})
         catalog = source.catalog(ctx.answers)
         assert catalog is not None  # an Offered source always has one
-        picked = values.parse_choices(raw, catalog, numbered=ctx.numbered or None)
+        numbered = ctx.numbered or None
+        try:
+            picked = values.parse_choices(raw, catalog, numbered=numbered)
+        except values.InvalidAnswer:
+            # "industries and notes": no offered question has "and" in its name.
+            joined = re.sub(r"\s+and\s+", ", ", raw)
+            if joined == raw:
+                raise
+            picked = values.parse_choices(joined, catalog, numbered=numbered)
         return Filled({}, tuple(step for step in offered if step not in picked))
 
     return parse

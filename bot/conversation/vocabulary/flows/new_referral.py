@@ -155,6 +155,14 @@ def _solution_ids(value: Any) -> Any:
     return ids or None
 
 
+def _show_solutions(answer: Any) -> str:
+    """Categories by their names, a partner's own solutions by their ids."""
+    return ", ".join(
+        str(value) if SOLUTION_ID.match(str(value)) else catalogs.SOLUTIONS.label(str(value))
+        for value in answer
+    )
+
+
 SOLUTION_TAGS = Conversion(_solution_tags, _solution_ids)
 """Solution categories by name, a partner's own solutions (SOL-…, DEAL-…) by id."""
 
@@ -203,6 +211,7 @@ SOLUTIONS = Step(
     InputKind.MULTI,
     parsers.solutions,
     choices=Fixed(catalogs.SOLUTIONS),
+    display=_show_solutions,
     required=solution_required,
     help="A co-sell with Microsoft's help needs at least one of your co-sell ready "
     "solutions; otherwise this is optional.",
@@ -313,10 +322,12 @@ def _same_customer_question(answers: Any) -> str:
     ]
     customer = found.get("customer") or "this customer"
     when = f" of {found['created']}" if found.get("created") else ""
+    name = found.get("name")
+    called = f" ({name})" if name and name != customer else ""
     details = "; ".join(part for part in said if part)
     return (
-        f"Same as {customer}'s referral{when} ({found.get('name') or 'unnamed'})? It has: "
-        f"{details}. Yes copies these here; no asks them."
+        f"Same as {customer}'s referral{when}{called}? It has: {details}. "
+        "Yes copies these here; no asks them."
     )
 
 
