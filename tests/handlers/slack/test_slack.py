@@ -377,3 +377,81 @@ async def test_web_processes_queue_the_work_and_a_worker_process_does_it(
                 await asyncio.wait_for(worker, timeout=10)
     assert "What kind of deal is this?" in texts(card)
     assert await redis.xlen(settings.job_stream) == 0
+
+
+async def say_and_settle(bot: SlackBot, text: str) -> dict[str, Any]:
+    """Type ``text`` in the DM; the card the bot shows next."""
+    await bot.send(bot.requests.dm_message(text))
+    await bot.settled()
+    return bot.slack.last_message(DM)
+
+
+def asked_step(card: dict[str, Any]) -> str | None:
+    """The step a question card asks (its Review button names it)."""
+    return next(
+        (str(e["value"]) for e in elements(card["blocks"]) if e.get("action_id") == Action.REVIEW),
+        None,
+    )
+
+
+async def test_the_short_way_in_slack_groups_the_review_and_keeps_on_edit(
+    bot: SlackBot, client_for_sandbox: PartnerCenterClient
+) -> None:
+    # One line to start: customer, value, currency and closing date, said back.
+    await bot.send(bot.requests.command("new Northwind 75k USD by 2027-03-31"))
+    await bot.settled()
+    said = " ".join(texts(call) for call in bot.slack.calls("chat.postMessage"))
+    assert "From your line" in said
+    assert "Northwind" in said
+    await say_and_settle(bot, "partner led")
+    card = await say_and_settle(bot, "500 Pine St, Portland, OR 97204, US")
+    assert asked_step(card) == "customer_size"  # the whole address in one answer
+    await say_and_settle(bot, "51 to 250 employees")
+    card = await say_and_settle(bot, "Grace Hopper <grace@northwind.example> +1 503 555 0100")
+    assert asked_step(card) == "extras"
+    await say_and_settle(bot, "none")
+    review = await say_and_settle(bot, "yes")
+    edits = [e for e in elements(review["blocks"]) if e.get("action_id") == Action.EDIT]
+    assert [e["value"] for e in edits] == [
+        "the_deal",
+        "the_customer",
+        "the_contact",
+        "needs",
+        "sharing",
+        "your_team",
+    ]
+    shown = str(review["blocks"])
+    assert "500 Pine St, Portland, OR 97204, US" in shown
+    assert "Grace Hopper" in shown
+
+    # Edit the customer: its questions again, each with Keep.
+    await bot.send(bot.requests.action(Action.EDIT, value="the_customer", message=review))
+    await bot.settled()
+    card = bot.slack.last_message(DM)
+    assert asked_step(card) == "customer_name"
+    keep = [e for e in elements(card["blocks"]) if e.get("action_id") == Action.KEEP]
+    assert [e["value"] for e in keep] == ["customer_name"]
+    await bot.send(bot.requests.action(Action.KEEP, value="customer_name", message=card))
+    await bot.settled()
+    card = bot.slack.last_message(DM)
+    assert asked_step(card) == "address"
+    card = await say_and_settle(bot, "1 Main St, Seattle, WA 98101, US")
+    assert asked_step(card) == "customer_size"
+    await bot.send(bot.requests.action(Action.KEEP, value="customer_size", message=card))
+    await bot.settled()
+    review = bot.slack.last_message(DM)
+    assert "1 Main St, Seattle, WA 98101, US" in str(review["blocks"])
+
+    await bot.send(bot.requests.action(Action.SUBMIT, message=review))
+    await bot.settled()
+    found = await client_for_sandbox.list(filter="customerProfile/name eq 'Northwind'").collect()
+    (referral,) = found
+    assert referral.details is not None
+    assert (referral.details.deal_value, referral.details.currency) == (75000, "USD")
+    assert referral.customer_profile is not None
+    assert referral.customer_profile.address is not None
+    assert referral.customer_profile.address.city == "Seattle"
+    (contact,) = referral.customer_profile.team or []
+    assert (contact.first_name, contact.last_name) == ("Grace", "Hopper")
+    assert referral.consent is not None
+    assert referral.consent.consent_to_microsoft_to_contact_specific_partners is True

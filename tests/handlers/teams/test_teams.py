@@ -307,3 +307,50 @@ async def test_an_invoke_teams_sends_again_has_one_effect(bot: TeamsBot) -> None
     assert len(bot.teams.messages_in(DM)) == 2
     said = " ".join(words(card_of(message)) for message in bot.teams.messages_in(DM))
     assert "already answered" not in said
+
+
+def asked_step(content: dict[str, Any]) -> str | None:
+    """The step a question card asks (its Review action names it)."""
+    return next(
+        (str(a["data"].get("step")) for a in executes(content) if a["verb"] == Action.REVIEW),
+        None,
+    )
+
+
+async def test_the_short_way_in_teams_groups_the_review_and_keeps_on_edit(
+    bot: TeamsBot, client_for_sandbox: PartnerCenterClient
+) -> None:
+    await bot.say("referral new Northwind 75k USD by 2027-03-31")
+    said = " ".join(words(card_of(m)) for m in bot.teams.messages_in(DM))
+    assert "From your line" in said
+    assert "Northwind" in said
+    await bot.say("partner led")
+    await bot.say("500 Pine St, Portland, OR 97204, US")
+    assert bot.current is not None
+    assert asked_step(bot.current["card"]) == "customer_size"
+    await bot.say("51 to 250 employees")
+    await bot.say("Grace Hopper <grace@northwind.example> +1 503 555 0100")
+    await bot.say("none")
+    await bot.say("yes")
+    review = bot.current["card"]
+    edits = [a["data"].get("value") for a in executes(review) if a["verb"] == Action.EDIT]
+    assert edits == ["the_deal", "the_customer", "the_contact", "needs", "sharing", "your_team"]
+    assert "500 Pine St, Portland, OR 97204, US" in words(review)
+    assert schema_errors(review) == []
+
+    await bot.click(Action.EDIT, value="the_customer")
+    assert asked_step(bot.current["card"]) == "customer_name"
+    await bot.click(Action.KEEP)
+    assert asked_step(bot.current["card"]) == "address"
+    await bot.say("1 Main St, Seattle, WA 98101, US")
+    await bot.click(Action.KEEP)
+    assert "1 Main St, Seattle, WA 98101, US" in words(bot.current["card"])
+
+    await bot.click(Action.SUBMIT)
+    found = await client_for_sandbox.list(filter="customerProfile/name eq 'Northwind'").collect()
+    (referral,) = found
+    assert referral.customer_profile is not None
+    assert referral.customer_profile.address is not None
+    assert referral.customer_profile.address.city == "Seattle"
+    assert referral.details is not None
+    assert referral.details.currency == "USD"
