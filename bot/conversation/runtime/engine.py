@@ -296,6 +296,8 @@ class Engine:
             answer = after.answers.get(step.id)
             if lookup is None or step.lookup is None or answer == before.get(step.id):
                 continue
+            if not flow.reads_context(context_key(step.lookup)):
+                continue  # a flow sharing the step (update) has no use for what it finds
             found = await lookup(conversation, answer) if answer is not None else None
             session = machine.with_context(flow, session, context_key(step.lookup), found)
         return session

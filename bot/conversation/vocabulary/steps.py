@@ -576,6 +576,12 @@ class Flow:
             # ``edit ID`` must reach the section, not a step of the same name.
             raise ValueError(f"sections {clashing} are named like steps of flow {self.name}")
 
+    def reads_context(self, key: str) -> bool:
+        """Whether a step of this flow is asked on the context kept under ``key``."""
+        return any(
+            isinstance(step.when, ContextGiven) and step.when.key == key for step in self.steps
+        )
+
     def group_of(self, step_id: str) -> Step | None:
         """The group question covering step ``step_id``, if one does."""
         return next((step for step in self.steps if step_id in step.covers), None)

@@ -142,3 +142,15 @@ async def test_partner_center_failing_the_lookup_costs_only_the_offer(
     fresh_sandbox.clear_faults()
     views = await say(desk, conversation, "partner led")
     assert asked(views).step == "address"
+
+
+async def test_an_update_renaming_the_customer_looks_nothing_up(
+    desk: Desk, conversation: Conversation, fresh_sandbox: Sandbox
+) -> None:
+    made = created_wire(await say(desk, conversation, *FIRST))
+    await say(desk, conversation, f"/referral update {made['id']}", "customer name")
+    listed_before = [r for r in fresh_sandbox.requests() if r["method"] == "GET"]
+    views = await say(desk, conversation, "Fabrikam Incorporated")
+    listed_after = [r for r in fresh_sandbox.requests() if r["method"] == "GET"]
+    assert listed_after == listed_before  # no listing to offer what the update never asks
+    assert isinstance(views[-1], Review)
