@@ -81,20 +81,22 @@ SELLER = Seller(
 # The answers of the engine's end-to-end tests: every question of the flow, all valid.
 ADDRESS = ["1 Main St", "skip", "Seattle", "WA", "98101", "United States", "51 to 250 employees"]
 CONTACT = ["Sam", "Rivera", "sam.rivera@fabrikam.com", "+1 425 555 0100"]
-DEAL = ["120k", "usd", "2027-01-31", "Wants to move stores to Azure", "retail", "azure", "skip"]
+# The currency comes from the country; "all" asks each optional question in turn.
+DEAL = ["120k", "2027-01-31", "all", "Wants to move stores to Azure", "retail", "azure", "skip"]
 
 
 def answers_for(kind: str) -> list[str]:
-    """Every answer of the new-referral flow for one kind of deal, in order."""
+    """Every answer of the new-referral flow for one kind of deal, in order, one field per
+    answer (the longest way, so a step is the smallest unit of work a seller gives)."""
     steps = [kind, f"Fabrikam - {kind}", "Fabrikam Inc", *ADDRESS]
-    steps += CONTACT if kind != "private" else ["skip"] * 4
+    steps += CONTACT if kind != "private" else ["skip"]  # a private lead's contact is optional
     steps += DEAL
     steps += ["DEAL-123456-XYZ"] if kind == "co_sell" else ["skip"]
     if kind == "services_co_sell":
         steps += ["Deployment services", "Infrastructure", "Migrate SAP"]
     if kind in ("co_sell", "services_co_sell"):
         steps += ["proof of concept", "Customer wants a pilot in Q1"]
-    steps += ["yes", "yes"]
+    steps += ["skip", "yes", "yes"]  # the consents one at a time
     if kind != "private":
         steps += ["no"]
     steps += ["Raj Patel <raj.patel@contoso.com>"]

@@ -97,8 +97,8 @@ def flow_answers(today: datetime) -> list[str]:
     """The new-referral flow's typed answers, up to the review (as in the Slack turn tests)."""
     closing = str((today + timedelta(days=120)).date())
     answers = ["private", "Soak", "Fabrikam Inc", "1 Main St", "skip", "Seattle"]
-    answers += ["WA", "98101", "US", "10 to 50 employees", "skip", "skip", "skip", "skip"]
-    answers += ["50k", "usd", closing, "skip", "skip", "skip", "skip", "skip", "yes", "yes"]
+    answers += ["WA", "98101", "US", "10 to 50 employees", "skip", "50k", closing]
+    answers += ["all", "skip", "skip", "skip", "skip", "skip", "skip", "yes", "yes"]
     return [*answers, "skip"]
 
 

@@ -295,6 +295,13 @@ def _progress(situation: Situation, step: Step) -> Progress:
     to be asked one by one, and they are counted from then on."""
     flow, answers, skipped = situation.flow, situation.answers, situation.session.skipped
     told = {*situation.session.told, *situation.session.inferred}
+    # Each group's steps counted as part of it while it is still to be asked (asked on every
+    # question: worked out once per group, not once per step).
+    folding = {
+        group.id: _folded(group, answers)
+        for group in flow.steps
+        if group.is_group and situation.is_open(group)
+    }
     counted: list[Step] = []
     for candidate in flow.may_apply(answers, skipped):
         if candidate.id in told and candidate.id in answers:
@@ -305,7 +312,7 @@ def _progress(situation: Situation, step: Step) -> Progress:
             asked = candidate.id in answers or candidate.id in skipped
             if step.id in candidate.covers and not asked:
                 continue  # the seller went to one of its steps (an edit): that one counts
-            if asked or candidate.id == step.id or situation.is_open(candidate):
+            if asked or candidate.id == step.id or candidate.id in folding:
                 counted.append(candidate)
             continue
         group = flow.group_of(candidate.id)
@@ -313,7 +320,7 @@ def _progress(situation: Situation, step: Step) -> Progress:
             settled = answers.get(group.id)
             if isinstance(settled, list) and candidate.id in settled:
                 continue  # its group's answer gave it: asked again, it is that question
-            folded = situation.is_open(group) and _folded(group, candidate, answers)
+            folded = candidate.id in folding.get(group.id, ())
             if folded and candidate.id != step.id:
                 continue  # counted as part of its group, still to be asked
         counted.append(candidate)
@@ -332,12 +339,12 @@ def _progress(situation: Situation, step: Step) -> Progress:
     return Progress(number=number, total=len(ids))
 
 
-def _folded(group: Step, covered: Step, answers: dict[str, Any]) -> bool:
-    """Whether ``covered`` is counted as part of its ``group`` question while that is still
-    to be asked: always, unless the group offers choices (optional questions) and it is not
-    one of them (a required step it covers is asked whatever the answer)."""
+def _folded(group: Step, answers: dict[str, Any]) -> frozenset[str]:
+    """The steps counted as part of ``group``'s question while that is still to be asked:
+    all it covers, unless it offers choices (optional questions), then only those offered
+    (a required step it covers is asked whatever the answer)."""
     catalog = group.choices.catalog(answers) if group.choices is not None else None
-    return catalog is None or covered.id in set(catalog)
+    return frozenset(group.covers if catalog is None else catalog)
 
 
 def review_view(situation: Situation, *, notice: str | None = None) -> Review:
@@ -597,8 +604,8 @@ def _infer(flow: Flow, answers: dict[str, Any], inferred: Mapping[str, str]) -> 
 
 def _move_on(situation: Situation, answered: Step, *, now: datetime) -> Outcome:
     session = situation.session
-    missing = situation.missing()
     if session.editing:
+        missing = situation.missing()
         still = {step.id for step in situation.applicable()}
         queue = [step_id for step_id in session.edit_queue if step_id in still]
         if queue:
@@ -611,8 +618,10 @@ def _move_on(situation: Situation, answered: Step, *, now: datetime) -> Outcome:
     ids = [step.id for step in applicable]
     after = applicable[ids.index(answered.id) + 1 :] if answered.id in ids else applicable
     upcoming = next((step.id for step in after if situation.is_open(step)), None)
-    target = upcoming or (missing[0].id if missing else None)
-    return _show(situation, session.model_copy(update={"current": target}))
+    if upcoming is None:
+        missing = situation.missing()
+        upcoming = missing[0].id if missing else None
+    return _show(situation, session.model_copy(update={"current": upcoming}))
 
 
 def _show(situation: Situation, session: Session) -> Outcome:

@@ -523,11 +523,17 @@ class Flow:
     opening: Opening | None = None
     """Reads the words typed after the flow's name into answers (``/referral new Contoso
     50k USD by 2027-03-31``)."""
+    _by_id: Mapping[str, Step] = field(init=False, repr=False, compare=False)
+    _groups: Mapping[str, Step] = field(init=False, repr=False, compare=False)
+    """The group question covering each covered step: both looked up on every question."""
 
     def __post_init__(self) -> None:
         ids = [step.id for step in self.steps]
         if len(set(ids)) != len(ids):
             raise ValueError(f"flow {self.name} repeats a step id")
+        object.__setattr__(self, "_by_id", MappingProxyType({s.id: s for s in self.steps}))
+        groups = {covered: step for step in self.steps for covered in step.covers}
+        object.__setattr__(self, "_groups", MappingProxyType(groups))
         context = [step_id for step_id in ids if is_context_key(step_id)]
         if context:
             raise ValueError(f"step ids cannot start with {CONTEXT_MARK!r}: {context}")
@@ -584,12 +590,15 @@ class Flow:
 
     def group_of(self, step_id: str) -> Step | None:
         """The group question covering step ``step_id``, if one does."""
-        return next((step for step in self.steps if step_id in step.covers), None)
+        return self._groups.get(step_id)
 
     def covered(self, group: Step, answers: Answers) -> tuple[Step, ...]:
         """The steps ``group`` covers that apply for these answers, in order."""
-        applicable = {step.id for step in self.applicable(answers)}
-        return tuple(self.step(step_id) for step_id in group.covers if step_id in applicable)
+        return tuple(
+            self._by_id[step_id]
+            for step_id in group.covers
+            if (when := self.condition(self._by_id[step_id])) is None or when(answers)
+        )
 
     def is_open(self, step: Step, answers: Answers, skipped: Collection[str] = ()) -> bool:
         """Whether ``step`` is still to be asked: neither answered nor skipped, and for a
@@ -605,10 +614,7 @@ class Flow:
 
     def step(self, step_id: str) -> Step:
         """The step with this id."""
-        for step in self.steps:
-            if step.id == step_id:
-                return step
-        raise KeyError(step_id)
+        return self._by_id[step_id]
 
     def condition(self, step: Step) -> Condition | None:
         """When ``step`` is asked in this flow: its own condition, or being picked."""
