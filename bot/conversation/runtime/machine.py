@@ -13,12 +13,15 @@ from __future__ import annotations
 
 import difflib
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
+from bot.conversation.runtime.progress import progress
+from bot.conversation.runtime.review import review_view, section_questions
 from bot.conversation.runtime.session import Session
+from bot.conversation.runtime.situation import Situation, declined
 from bot.conversation.views import (
     ALREADY_ANSWERED,
     Choice,
@@ -30,11 +33,7 @@ from bot.conversation.views import (
     Notice,
     Option,
     Problem,
-    Progress,
     Prompt,
-    Review,
-    ReviewLine,
-    ReviewSection,
     Text,
     Triage,
     View,
@@ -44,6 +43,19 @@ from bot.conversation.vocabulary.steps import Filled, Flow, ParseContext, Step, 
 from bot.referrals.catalogs import catalog_id
 from bot.referrals.lookup import lookup_key
 from bot.referrals.models import Referral
+
+__all__ = [
+    "Effect",
+    "Outcome",
+    "Situation",
+    "advance",
+    "current_view",
+    "opened",
+    "prompt_view",
+    "review_view",
+    "start",
+    "with_context",
+]
 
 EARLIEST_SEARCH_DAYS = 366
 """How far past today a date step's earliest accepted day is looked for."""
@@ -87,38 +99,6 @@ class Outcome:
         if self.refused is not None:
             return self.refused
         return Effect.CHANGED if self.persist or self.submit else Effect.SHOWN
-
-
-@dataclass(frozen=True, slots=True)
-class Situation:
-    """A flow with one session, and what the machine derives from them."""
-
-    flow: Flow
-    session: Session
-    subject: Referral | None = field(default=None)
-    today: date | None = None
-    """The engine's today, which date questions are asked against (their earliest day)."""
-
-    @property
-    def answers(self) -> dict[str, Any]:
-        """The session's answers."""
-        return self.session.answers
-
-    def applicable(self) -> tuple[Step, ...]:
-        """Steps that apply for the answers so far."""
-        return self.flow.applicable(self.answers)
-
-    def missing(self) -> tuple[Step, ...]:
-        """Applicable required steps without an answer."""
-        return tuple(
-            step
-            for step in self.applicable()
-            if step.is_required(self.answers) and step.id not in self.answers
-        )
-
-    def is_open(self, step: Step) -> bool:
-        """Whether ``step`` is still to be asked (:meth:`Flow.is_open`)."""
-        return self.flow.is_open(step, self.answers, self.session.skipped)
 
 
 def advance(flow: Flow, session: Session, message: Input, *, today: date, now: datetime) -> Outcome:
@@ -269,7 +249,7 @@ def prompt_view(
             Option(value=value, label=catalog.label(value) if catalog else value)
             for value in suggestions
         ),
-        progress=_progress(situation, step),
+        progress=progress(situation, step),
         can_go_back=bool(situation.session.history),
         placeholder=step.placeholder,
         can_keep=situation.session.editing and _current(situation, step) is not None,
@@ -281,168 +261,7 @@ def _required(situation: Situation, step: Step) -> bool:
     open must (skipping it only asks them one at a time)."""
     if not step.is_group:
         return step.is_required(situation.answers)
-    return _declined(situation, step) is None
-
-
-def _progress(situation: Situation, step: Step) -> Progress:
-    """Where ``step`` stands among the questions asked or still to ask for the steps that
-    apply or may yet (:meth:`Flow.may_apply`): its place among them, and how many there are
-    (why a bound: :class:`Progress`).
-
-    A group question counts once for the steps it covers while it is still to be asked, and
-    the steps its answer filled are not counted again; so an address typed in one answer
-    takes one off the count, not six. An answer that fills only some of them leaves the rest
-    to be asked one by one, and they are counted from then on."""
-    flow, answers, skipped = situation.flow, situation.answers, situation.session.skipped
-    told = {*situation.session.told, *situation.session.inferred}
-    # Each group's steps counted as part of it while it is still to be asked (asked on every
-    # question: worked out once per group, not once per step).
-    folding = {
-        group.id: _folded(group, answers)
-        for group in flow.steps
-        if group.is_group and situation.is_open(group)
-    }
-    counted: list[Step] = []
-    for candidate in flow.may_apply(answers, skipped):
-        if candidate.id in told and candidate.id in answers:
-            # Answered without being asked (the first line, a prefill, worked out): not a
-            # question, even while an edit asks it.
-            continue
-        if candidate.is_group:
-            asked = candidate.id in answers or candidate.id in skipped
-            if step.id in candidate.covers and not asked:
-                continue  # the seller went to one of its steps (an edit): that one counts
-            if asked or candidate.id == step.id or candidate.id in folding:
-                counted.append(candidate)
-            continue
-        group = flow.group_of(candidate.id)
-        if group is not None:
-            settled = answers.get(group.id)
-            if isinstance(settled, list) and candidate.id in settled:
-                continue  # its group's answer gave it: asked again, it is that question
-            folded = candidate.id in folding.get(group.id, ())
-            if folded and candidate.id != step.id:
-                continue  # counted as part of its group, still to be asked
-        counted.append(candidate)
-    ids = [counted_step.id for counted_step in counted]
-    group = flow.group_of(step.id)
-    if step.id in ids:
-        number = ids.index(step.id) + 1
-    elif group is not None and group.id in ids:  # asked again, as part of its group's answer
-        number = ids.index(group.id) + 1
-    elif ids:  # an answer it was told, edited: where it stands among the questions
-        order = [each.id for each in flow.steps]
-        before = sum(1 for each in ids if order.index(each) < order.index(step.id))
-        number = min(max(before, 1), len(ids))
-    else:  # every answer was told: this edit is the one question
-        return Progress(number=1, total=1)
-    return Progress(number=number, total=len(ids))
-
-
-def _folded(group: Step, answers: dict[str, Any]) -> frozenset[str]:
-    """The steps counted as part of ``group``'s question while that is still to be asked:
-    all it covers, unless it offers choices (optional questions), then only those offered
-    (a required step it covers is asked whatever the answer)."""
-    catalog = group.choices.catalog(answers) if group.choices is not None else None
-    return frozenset(group.covers if catalog is None else catalog)
-
-
-def review_view(situation: Situation, *, notice: str | None = None) -> Review:
-    """Every applicable answer, in the flow's review groups when it has them, and what is
-    still missing."""
-    sections = _sections(situation)
-    if sections:
-        lines = tuple(line for section in sections for line in section.lines)
-    else:
-        lines = tuple(_line(situation, step) for step in situation.applicable())
-    session = situation.session
-    return Review(
-        flow=situation.flow.name,
-        title=situation.flow.title,
-        lines=lines,
-        sections=sections,
-        missing=tuple(step.label for step in situation.missing()),
-        notice=notice or session.notice,
-        can_reapply=session.notice is not None,
-    )
-
-
-def _line(situation: Situation, step: Step) -> ReviewLine:
-    """One answer as the review shows it: what it was before, for an existing referral, and
-    where it came from when the seller did not give it."""
-    answer = situation.answers.get(step.id)
-    shown = step.show(answer) if answer is not None else None
-    before = step.current(situation.subject) if situation.subject else None
-    if shown is not None and before is not None and before != answer:
-        shown = f"{step.show(before)} → {shown}"
-    note = situation.session.inferred.get(step.id) if answer is not None else None
-    return ReviewLine(step=step.id, label=step.label, value=shown, note=note)
-
-
-def _sections(situation: Situation) -> tuple[ReviewSection, ...]:
-    """The review's groups: a group question's steps on one line, the seller first where
-    they join the team, optional questions left unanswered named on one line, and groups
-    with nothing to show left out."""
-    flow = situation.flow
-    missing = {step.id for step in situation.missing()}
-    sections: list[ReviewSection] = []
-    for section in flow.sections:
-        lines: list[ReviewLine] = []
-        left_out: list[str] = []
-        if section.seller:
-            lines.append(_seller_line(situation, section.id))
-        for step in _section_questions(situation, section.steps):
-            if step.is_group:
-                summary = step.summary(situation.answers) if step.summary else None
-                needed = any(s.id in missing for s in flow.covered(step, situation.answers))
-                line = ReviewLine(step=step.id, label=step.label, value=summary)
-            else:
-                line = _line(situation, step)
-                needed = step.id in missing
-            if line.value is None and not needed:
-                left_out.append(step.label)
-            else:
-                lines.append(line)
-        if lines or left_out:
-            sections.append(
-                ReviewSection(
-                    edit=section.id,
-                    title=section.title,
-                    lines=tuple(lines),
-                    left_out=tuple(left_out),
-                )
-            )
-    return tuple(sections)
-
-
-def _section_questions(situation: Situation, step_ids: Sequence[str]) -> list[Step]:
-    """The questions a review group asks: its applicable steps, a group question in place of
-    the steps it covers (when any of them applies)."""
-    flow = situation.flow
-    applicable = {step.id for step in situation.applicable()}
-    questions: list[Step] = []
-    for step_id in step_ids:
-        step = flow.step(step_id)
-        group = flow.group_of(step_id)
-        if step_id not in applicable or (group is not None and group.id in step_ids):
-            continue
-        if not step.is_group or flow.covered(step, situation.answers):
-            questions.append(step)
-    return questions
-
-
-def _seller_line(situation: Situation, section: str) -> ReviewLine:
-    seller = situation.session.seller
-    name = seller.display_name or " ".join(
-        part for part in (seller.first_name, seller.last_name) if part
-    )
-    who = f"{name} <{seller.email}>" if name and seller.email else (name or seller.email)
-    return ReviewLine(
-        step=section,
-        label="You",
-        value=who or seller.user_id,
-        note="from your chat profile",
-    )
+    return declined(situation, step) is None
 
 
 # -- inputs ---------------------------------------------------------------------------------
@@ -557,27 +376,13 @@ def _skip(situation: Situation, *, today: date, now: datetime) -> Outcome:
     if step.is_required(situation.answers):
         prompt = prompt_view(situation, step, error="This one is required; it can't be skipped.")
         return Outcome(session, (prompt,), persist=False, refused=Effect.REFUSED)
-    declined = _declined(situation, step)
-    if declined is not None:
-        answers, skipped, changed = _group_answer(situation, step, declined, today)
+    settled = declined(situation, step)
+    if settled is not None:
+        answers, skipped, changed = _group_answer(situation, step, settled, today)
         return _taken(situation, step, answers, skipped, changed, today=today, now=now)
     answers = {k: v for k, v in session.answers.items() if k != step.id}
     skipped = {*session.skipped, step.id}
     return _taken(situation, step, answers, skipped, {step.id}, today=today, now=now)
-
-
-def _declined(situation: Situation, step: Step) -> Filled | None:
-    """What skipping group question ``step`` settles: what it says (declining optional
-    questions declines them all), or, when every step it leaves open is optional (a private
-    lead's contact), all of them; None when its steps are to be asked one at a time."""
-    if not step.is_group:
-        return None
-    if step.declined is not None:
-        return step.declined(situation.answers)
-    still = [s for s in situation.flow.covered(step, situation.answers) if situation.is_open(s)]
-    if any(s.is_required(situation.answers) for s in still):
-        return None
-    return Filled({}, tuple(s.id for s in still))
 
 
 def _infer(flow: Flow, answers: dict[str, Any], inferred: Mapping[str, str]) -> dict[str, str]:
@@ -740,7 +545,7 @@ def _edit(situation: Situation, target: str | None, *, now: datetime) -> Outcome
         None,
     )
     if step is None and section is not None:
-        questions = _section_questions(situation, section.steps)
+        questions = section_questions(situation, section.steps)
         if questions:
             first, *rest = (question.id for question in questions)
             return _goto(situation, first, now=now, editing=True, queue=rest)
