@@ -465,6 +465,7 @@ def _command(situation: Situation, command: Command, *, today: date, now: dateti
         in (
             CommandName.BACK,
             CommandName.SKIP,
+            CommandName.KEEP,  # a second click on Keep must not keep the next answer too
         )
     ):
         return _stale(situation)

@@ -472,3 +472,15 @@ def test_every_kind_the_short_way_is_within_its_target(kind: str) -> None:
     answered += 1  # submit
     target = 12 if kind in ("private", "partner led") else 14
     assert answered <= target, answered
+
+
+def test_a_second_click_on_keep_does_not_keep_the_next_answer() -> None:
+    session = run(new_draft("Contoso 50k USD by 2027-03-31")[0], SHORT_PARTNER_LED)
+    session = run(session, [Command(name=CommandName.EDIT, arg="the_customer")])
+    click = Command(name=CommandName.KEEP, step="customer_name")
+    session = run(session, [click])
+    assert session.current == "address"
+    again = send(session, click)
+    assert again.refused is not None  # stale: meant for the question already kept
+    assert again.session is not None
+    assert again.session.current == "address"
