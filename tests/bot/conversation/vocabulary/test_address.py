@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import Any
-
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -17,14 +14,7 @@ from bot.conversation.vocabulary.values import (
 )
 from bot.referrals import limits
 from bot.referrals.catalogs import COUNTRIES
-
-
-def refusal(parse: Callable[..., Any], text: str, *args: Any, **kwargs: Any) -> InvalidAnswer:
-    """The InvalidAnswer *parse* raises for *text*."""
-    with pytest.raises(InvalidAnswer) as caught:
-        parse(text, *args, **kwargs)
-    return caught.value
-
+from tests.support.answers import refusal
 
 # --- real-world spellings -------------------------------------------------------------
 

@@ -21,6 +21,7 @@ from bot.conversation.vocabulary.values import (
     format_address,
     format_contact,
 )
+from tests.support.answers import refusal
 
 TODAY = date(2026, 5, 14)
 KINDS = (
@@ -45,13 +46,6 @@ def context(
 
 def of_kind(kind: str) -> ParseContext:
     return context({"deal_kind": kind})
-
-
-def refusal(parse: Callable[..., Any], text: str, *args: Any) -> InvalidAnswer:
-    """The InvalidAnswer *parse* raises for *text*."""
-    with pytest.raises(InvalidAnswer) as caught:
-        parse(text, *args)
-    return caught.value
 
 
 def attempt(parse: Callable[..., Any], text: str, *args: Any) -> Any:

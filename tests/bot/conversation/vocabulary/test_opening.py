@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import calendar
 from datetime import date, timedelta
 from decimal import Decimal
 
@@ -13,20 +14,6 @@ from bot.conversation.vocabulary.values import Opening, parse_opening
 from bot.referrals import limits
 
 TODAY = date(2026, 5, 14)
-MONTHS = (
-    "January",
-    "February",
-    "March",
-    "April",
-    "May",
-    "June",
-    "July",
-    "August",
-    "September",
-    "October",
-    "November",
-    "December",
-)
 
 
 def opened(
@@ -278,7 +265,7 @@ def amounts(draw: st.DrawFn) -> tuple[str, Decimal]:
 def dates(draw: st.DrawFn) -> tuple[str, date]:
     """A closing date as typed (ISO, 31 March 2027 or March 31, 2027), and its value."""
     value = draw(_closings)
-    month = MONTHS[value.month - 1]
+    month = calendar.month_name[value.month]
     forms = [value.isoformat(), f"{value.day} {month} {value.year}"]
     forms.append(f"{month} {value.day}, {value.year}")
     return draw(st.sampled_from(forms)), value

@@ -6,7 +6,6 @@ import pickle
 from collections.abc import Callable
 from datetime import date
 from decimal import Decimal
-from typing import Any
 
 import pytest
 from hypothesis import assume, given, settings
@@ -39,6 +38,7 @@ from bot.referrals.catalogs import (
     SOLUTIONS,
 )
 from bot.referrals.lookup import Catalog
+from tests.support.answers import refusal
 
 TODAY = date(2026, 5, 14)
 MONTHS = (
@@ -55,13 +55,6 @@ MONTHS = (
     "November",
     "December",
 )
-
-
-def refusal(parse: Callable[..., Any], text: str, *args: Any, **kwargs: Any) -> InvalidAnswer:
-    """The InvalidAnswer *parse* raises for *text*."""
-    with pytest.raises(InvalidAnswer) as caught:
-        parse(text, *args, **kwargs)
-    return caught.value
 
 
 def human(value: date) -> str:
