@@ -63,6 +63,12 @@ from sandbox_process import free_port, start_sandbox
 from bot.app.services import ChatServices, chat_services
 from bot.conversation.runtime.engine import Conversation
 from bot.conversation.views import Created, Notice, Problem, Prompt, Review, Seller, View
+from bot.conversation.vocabulary.flows.new_referral import (
+    CO_SELL,
+    PARTNER_LED,
+    PRIVATE,
+    SERVICES_CO_SELL,
+)
 from bot.settings import Settings
 from bot.storage.embedded import ensure_embedded_server, stop_embedded_server
 from bot.storage.redis import RedisClient, RedisUnavailable, connect, redact_url
@@ -80,12 +86,6 @@ SELLER = Seller(
     email="ana.lopez@contoso.com",
 )
 
-PRIVATE, PARTNER_LED, CO_SELL, SERVICES_CO_SELL = (
-    "private",
-    "partner_led",
-    "co_sell",
-    "services_co_sell",
-)
 KINDS = (PRIVATE, PARTNER_LED, CO_SELL, SERVICES_CO_SELL)
 KIND_WORDS = {
     PRIVATE: "private",

@@ -13,7 +13,8 @@ from bot.conversation.vocabulary.steps import Step
 def review_view(situation: Situation, *, notice: str | None = None) -> Review:
     """Every applicable answer, in the flow's review groups when it has them, and what is
     still missing."""
-    sections = _sections(situation)
+    missing = situation.missing()
+    sections = _sections(situation, {step.id for step in missing})
     if sections:
         lines = tuple(line for section in sections for line in section.lines)
     else:
@@ -24,7 +25,7 @@ def review_view(situation: Situation, *, notice: str | None = None) -> Review:
         title=situation.flow.title,
         lines=lines,
         sections=sections,
-        missing=tuple(step.label for step in situation.missing()),
+        missing=tuple(step.label for step in missing),
         notice=notice or session.notice,
         can_reapply=session.notice is not None,
     )
@@ -42,12 +43,11 @@ def _line(situation: Situation, step: Step) -> ReviewLine:
     return ReviewLine(step=step.id, label=step.label, value=shown, note=note)
 
 
-def _sections(situation: Situation) -> tuple[ReviewSection, ...]:
+def _sections(situation: Situation, missing: set[str]) -> tuple[ReviewSection, ...]:
     """The review's groups: a group question's steps on one line, the seller first where
     they join the team, optional questions left unanswered named on one line, and groups
     with nothing to show left out."""
     flow = situation.flow
-    missing = {step.id for step in situation.missing()}
     sections: list[ReviewSection] = []
     for section in flow.sections:
         lines: list[ReviewLine] = []
