@@ -110,7 +110,10 @@ class Flag:
 _ALL = frozenset(
     {"all", "yes", "y", "all of them", "yes to all", "everything", "yes all", "yes please"}
 )
-_NONE = frozenset({"none", "no", "n", "none of them", "no to all", "nothing", "no none"})
+_NONE = frozenset(
+    {"none", "no", "n", "nope", "none of them", "no to all", "nothing", "no none", "no thanks"}
+)
+"""Yes to all (or every one offered), no to all: what the consents and the offer read alike."""
 _JOINERS = (",", ";", "/", "&", "\n", " and ", " plus ")
 _CONSENT_HINT = 'Answer yes (all), no (none), or name the ones agreed to, e.g. "share, contact".'
 
@@ -165,7 +168,9 @@ def _flag_named(piece: str, asked: Sequence[Flag]) -> Flag | None:
     return next((flag for flag in asked if any(key == lookup_key(w) for w in flag.words)), None)
 
 
-def consent_question(intro: str, flags: Sequence[Flag], described: Mapping[str, str]) -> Any:
+def consent_question(
+    intro: str, flags: Sequence[Flag], described: Mapping[str, str]
+) -> Callable[[Answers], str]:
     """The group's question for these answers: the consents it asks, numbered."""
 
     def ask(answers: Answers) -> str:
@@ -206,10 +211,6 @@ class Offered:
         return listed_catalog(self.noun, tuple((s.id, s.label) for s in self.offered(answers)))
 
 
-_DECLINE = frozenset({"no", "none", "nothing", "no thanks", "n", "nope", "none of them"})
-_ACCEPT_ALL = frozenset({"yes", "all", "all of them", "y", "everything"})
-
-
 def offer(source: Offered) -> Parser:
     """Which of the offered questions to ask: none, all, or those named (or numbered); the
     others are skipped."""
@@ -217,9 +218,9 @@ def offer(source: Offered) -> Parser:
     def parse(raw: str, ctx: ParseContext) -> Filled:
         offered = [step.id for step in source.offered(ctx.answers)]
         words = " ".join(re.findall(r"\w+", _said(raw)))
-        if words in _DECLINE:
+        if words in _NONE:
             return Filled({}, tuple(offered))
-        if words in _ACCEPT_ALL:
+        if words in _ALL:
             return Filled({})
         catalog = source.catalog(ctx.answers)
         assert catalog is not None  # an Offered source always has one
