@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 from bot.conversation.runtime import machine
-from bot.conversation.runtime.session import Session
+from bot.conversation.runtime.session import Session, dump_session, load_session
 from bot.conversation.views import (
     Command,
     CommandName,
@@ -484,3 +484,15 @@ def test_a_second_click_on_keep_does_not_keep_the_next_answer() -> None:
     assert again.refused is not None  # stale: meant for the question already kept
     assert again.session is not None
     assert again.session.current == "address"
+
+
+def test_a_draft_stored_mid_edit_resumes_where_it_was() -> None:
+    """What a restart does: the draft is read back from its stored JSON by another process."""
+    session = run(new_draft("Contoso 50k by 2027-03-31")[0], SHORT_PARTNER_LED)
+    session = run(session, [Command(name=CommandName.EDIT, arg="the_customer"), KEEP])
+    restored = load_session(dump_session(session))
+    assert restored == session
+    assert restored.edit_queue == ["customer_size"]
+    assert restored.inferred == {"currency": "from the customer's country"}
+    resumed = run(restored, ["500 Pine St, Portland, OR 97204, US", KEEP])
+    assert reviewed(resumed).sections[1].lines[1].value == "500 Pine St, Portland, OR 97204, US"
